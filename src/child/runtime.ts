@@ -1,0 +1,181 @@
+/**
+ * The child side of a pool worker, the same for a process and a thread: it
+ * imports the worker module, runs tasks strictly one at a time in the order
+ * they arrived, and writes each result durably before the next task starts.
+ * That ordering is what lets the parent know, when a worker dies, exactly
+ * which task was running (the oldest unanswered) and which never started.
+ */
+import { describeError } from '../codec/remote-error.js';
+import { deserialize, findUncopyable } from '../codec/v8.js';
+import { SerializationError } from '../errors.js';
+import { Fifo } from '../internal/fifo.js';
+import { encodeBare, encodeFrame, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
+import {
+  type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunk, kChunkResult, kError,
+  kFatal, kInit, kOk, kReady, kSkipped, kStop, kTask, type ReadyMessage,
+} from '../transport/messages.js';
+import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
+
+/** Where the child writes: `send` must have handed the bytes to the parent's side when it returns. */
+export interface ChildPort {
+  send(frame: Buffer): void;
+  /** Ends the worker (process or thread) with this exit code. */
+  exit(code: number): never;
+}
+
+const kMaxChildFrameBytes = 2 ** 32 - 1;
+
+export class WorkerRuntime {
+  readonly #port: ChildPort;
+  readonly #decoder = new FrameDecoder(kMaxChildFrameBytes);
+  readonly #queue = new Fifo<Frame>();
+  readonly #cancelled = new Set<number>();
+  #module: WorkerModule | undefined;
+  #moduleUrl = '';
+  #busy = false;
+  #stopping = false;
+
+  constructor(port: ChildPort) {
+    this.#port = port;
+    const onFatal = (error: unknown): void => this.#fatal(error);
+    process.on('uncaughtException', onFatal);
+  }
+
+  /** Feeds bytes from the parent. */
+  receive(chunk: Buffer): void {
+    this.#decoder.push(chunk, (body) => this.#onFrame(parseFrame(body)));
+    this.#pump();
+  }
+
+  #onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case kTask: case kChunk: this.#queue.push(frame); break;
+      case kCancel: this.#cancelled.add(frame.id); break;
+      case kStop: this.#stopping = true; break;
+      case kInit: void this.#init(deserialize(frame.payload) as InitMessage); break;
+      default: break;
+    }
+  }
+
+  async #init(message: InitMessage): Promise<void> {
+    this.#busy = true;
+    this.#moduleUrl = message.module;
+    let phase: BootErrorMessage['phase'] = 'import';
+    try {
+      this.#module = await loadWorkerModule(message.module);
+      if (message.initializer !== undefined) {
+        phase = 'initializer';
+        await lookupFunction(this.#module, message.module, message.initializer)(...message.initArgs);
+      }
+    } catch (error) {
+      const boot: BootErrorMessage = { phase, error: describeError(error) };
+      this.#port.send(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
+      this.#port.exit(1);
+    }
+    const exports = Object.keys(this.#module).filter((key) => typeof this.#module?.[key] === 'function');
+    const ready: ReadyMessage = { exports };
+    this.#port.send(encodeFrame(kReady, 0, '', ready, 'ready', 'the ready message'));
+    this.#busy = false;
+    this.#pump();
+  }
+
+  /** Runs queued tasks until one goes async; that one calls #pump again when it settles. */
+  #pump(): void {
+    while (!this.#busy && this.#module !== undefined) {
+      const frame = this.#queue.shift();
+      if (frame === undefined) break;
+      if (this.#cancelled.delete(frame.id)) {
+        this.#port.send(encodeBare(kSkipped, frame.id));
+        continue;
+      }
+      if (frame.type === kTask) this.#runTask(frame);
+      else this.#runChunk(frame);
+    }
+    if (this.#stopping && !this.#busy && this.#queue.length === 0) this.#port.exit(0);
+  }
+
+  #runTask(frame: Frame): void {
+    let result: unknown;
+    try {
+      const fn = lookupFunction(this.#module as WorkerModule, this.#moduleUrl, frame.fn);
+      result = fn(...(deserialize(frame.payload) as unknown[]));
+    } catch (error) {
+      this.#sendError(frame.id, error);
+      return;
+    }
+    if (!isThenable(result)) {
+      this.#sendOk(frame, result);
+      return;
+    }
+    this.#busy = true;
+    result.then(
+      (value) => { this.#busy = false; this.#sendOk(frame, value); this.#pump(); },
+      (error: unknown) => { this.#busy = false; this.#sendError(frame.id, error); this.#pump(); },
+    );
+  }
+
+  #runChunk(frame: Frame): void {
+    this.#busy = true;
+    void this.#chunk(frame).finally(() => { this.#busy = false; this.#pump(); });
+  }
+
+  async #chunk(frame: Frame): Promise<void> {
+    const entries: ChunkEntry[] = [];
+    try {
+      const fn = lookupFunction(this.#module as WorkerModule, this.#moduleUrl, frame.fn);
+      const items = deserialize(frame.payload) as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        try {
+          let value = fn(items[i]);
+          if (isThenable(value)) value = await value;
+          const bad = findUncopyable(value, 'result');
+          entries.push(bad ? [false, describeError(uncopyableResult(frame.fn, bad.path, bad.reason))] : [true, value]);
+        } catch (error) {
+          entries.push([false, describeError(error)]);
+        }
+      }
+    } catch (error) {
+      this.#sendError(frame.id, error);
+      return;
+    }
+    this.#port.send(encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results'));
+  }
+
+  #sendOk(frame: Frame, value: unknown): void {
+    let encoded: Buffer;
+    try {
+      encoded = encodeFrame(kOk, frame.id, '', value, 'result', `the result of "${frame.fn}"`);
+    } catch (error) {
+      this.#sendError(frame.id, error);
+      return;
+    }
+    this.#port.send(encoded);
+  }
+
+  #sendError(id: number, error: unknown): void {
+    this.#port.send(encodeFrame(kError, id, '', describeError(error), 'error', 'the error'));
+  }
+
+  /** An uncaught error (a throwing timer, an unhandled rejection): tell the parent why, then die as Node would. */
+  #fatal(error: unknown): never {
+    try {
+      this.#port.send(encodeFrame(kFatal, 0, '', describeError(error), 'error', 'the uncaught error'));
+    } catch {
+      // the parent is gone or the pipe is full: the exit code still tells
+    }
+    try {
+      process.stderr.write(`Uncaught ${(error as Error)?.stack ?? String(error)}\n`);
+    } catch {
+      // stderr closed
+    }
+    return this.#port.exit(1);
+  }
+}
+
+function uncopyableResult(fn: string, path: string, reason: string): SerializationError {
+  return new SerializationError(`Cannot copy the result of "${fn}": ${path} ${reason}`, path);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,134 @@
+/**
+ * Every error procsafe raises. One base class with a stable `code` per subclass,
+ * and an `instanceof` that compares a registered brand plus the code, so that it
+ * works across two installed copies of procsafe (a worker module may resolve its
+ * own) and so that one subclass never passes for another.
+ */
+const kBrand = Symbol.for('procsafe.error');
+
+export class ProcsafeError extends Error {
+  static readonly code: string = 'EPROCSAFE';
+  declare readonly code: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
+    Object.defineProperty(this, 'code', { value: (new.target as typeof ProcsafeError).code, enumerable: true, configurable: true });
+    Object.defineProperty(this, kBrand, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && kBrand in value &&
+      (this === ProcsafeError || (value as { code?: unknown }).code === this.code);
+  }
+}
+
+/** `put` could not find space within its timeout (or at once, for `putNowait`). */
+export class QueueFull extends ProcsafeError { static override readonly code: string = 'EQUEUEFULL'; }
+/** `get` found no item within its timeout (or at once, for `getNowait`). */
+export class QueueEmpty extends ProcsafeError { static override readonly code: string = 'EQUEUEEMPTY'; }
+/** The queue was closed and, for readers, drained. */
+export class QueueClosed extends ProcsafeError { static override readonly code: string = 'EQUEUECLOSED'; }
+/** The process that owns a queue, lock or pool died; the object is gone. */
+export class BrokerLost extends ProcsafeError { static override readonly code: string = 'EBROKERLOST'; }
+/** A task's time limit (`taskTimeoutMs` or the call's `timeoutMs`) passed. */
+export class TaskTimeout extends ProcsafeError { static override readonly code: string = 'ETASKTIMEOUT'; }
+/** The pool was closed or terminated before the task could run or finish. */
+export class PoolClosed extends ProcsafeError { static override readonly code: string = 'EPOOLCLOSED'; }
+/** A value cannot be copied between processes; `path` names the offending part. */
+export class SerializationError extends ProcsafeError {
+  static override readonly code: string = 'ESERIALIZE';
+  /** Where in the value the problem is, e.g. `args[0].conn`. */
+  readonly path: string;
+  constructor(message: string, path: string, options?: ErrorOptions) {
+    super(message, options);
+    this.path = path;
+  }
+}
+/** `lock.acquire()` or `sem.acquire()` did not get it within its timeout. */
+export class LockTimeout extends ProcsafeError { static override readonly code: string = 'ELOCKTIMEOUT'; }
+/** A party of the barrier died, timed out or the barrier was aborted. */
+export class BarrierBroken extends ProcsafeError { static override readonly code: string = 'EBARRIERBROKEN'; }
+/** The call's `signal` was aborted; `cause` holds the signal's reason. */
+export class AbortError extends ProcsafeError { static override readonly code: string = 'ABORT_ERR'; }
+
+/** What a pool knows of a worker death, carried by {@link WorkerCrashed}. */
+export interface CrashInfo {
+  readonly workerId: number;
+  readonly pid: number | undefined;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly taskId: number | undefined;
+  readonly fn: string | undefined;
+  readonly attempts: number;
+  readonly retries: number;
+}
+
+/**
+ * The worker running this task died (SIGKILL, segfault, out of memory,
+ * `process.exit()`, an uncaught error) and no retries were left.
+ */
+export class WorkerCrashed extends ProcsafeError {
+  static override readonly code: string = 'EWORKERCRASHED';
+  readonly workerId: number;
+  readonly pid: number | undefined;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly taskId: number | undefined;
+  readonly fn: string | undefined;
+  /** How many times the task ran and took its worker down with it. */
+  readonly attempts: number;
+
+  constructor(message: string, info: CrashInfo, options?: ErrorOptions) {
+    super(message, options);
+    this.workerId = info.workerId;
+    this.pid = info.pid;
+    this.exitCode = info.exitCode;
+    this.signal = info.signal;
+    this.taskId = info.taskId;
+    this.fn = info.fn;
+    this.attempts = info.attempts;
+  }
+}
+
+/** What crossed the wire of an error thrown in a worker. */
+export interface RemoteErrorInfo {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  /** The remote error's own enumerable properties (`code`, `errno`, …), copied. */
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly cause?: RemoteErrorInfo | undefined;
+}
+
+const kReserved = new Set(['name', 'message', 'stack', 'code', 'cause', 'remote', 'remoteName', 'remoteStack', 'properties']);
+
+/**
+ * A task threw (or rejected) in its worker. `message` is the remote message,
+ * `remoteName` and `remoteStack` the remote name and stack; the remote error's
+ * own enumerable properties are copied onto this error (except the few names
+ * this class owns: a remote `code` is kept as `remoteCode`) and are all in
+ * `properties`. A remote `cause` arrives as a RemoteError `cause`.
+ */
+export class RemoteError extends ProcsafeError {
+  static override readonly code: string = 'EREMOTE';
+  readonly remoteName: string;
+  readonly remoteStack: string | undefined;
+  readonly remoteCode: unknown;
+  readonly properties: Readonly<Record<string, unknown>>;
+
+  constructor(info: RemoteErrorInfo, prefix = '') {
+    super(prefix + info.message, info.cause ? { cause: new RemoteError(info.cause) } : undefined);
+    this.remoteName = info.name;
+    this.remoteStack = info.stack;
+    this.properties = info.properties;
+    this.remoteCode = info.properties['code'];
+    for (const [key, value] of Object.entries(info.properties)) {
+      if (!kReserved.has(key)) Object.defineProperty(this, key, { value, enumerable: true, configurable: true, writable: true });
+    }
+    // The stack that helps is where it was thrown, in the worker.
+    if (info.stack !== undefined) {
+      Object.defineProperty(this, 'stack', { value: `RemoteError (${info.name} in worker): ${prefix}${info.stack}`, configurable: true, writable: true });
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/** procsafe: Python's multiprocessing for Node.js, where no participant's death can wedge, leak or drop anything. */
+export {
+  AbortError, BarrierBroken, BrokerLost, LockTimeout, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull,
+  RemoteError, SerializationError, TaskTimeout, WorkerCrashed,
+} from './errors.js';
+export type { CrashInfo, RemoteErrorInfo } from './errors.js';
+export { Pool } from './pool/pool.js';
+export type { ApplyOptions, MapOptions, Outcome } from './pool/pool.js';
+export type { PoolOptions } from './pool/options.js';
+export type { PoolStats } from './pool/scheduler.js';
+export type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './pool/types.js';
+export type { OutputMode } from './process/output.js';

@@ -1,0 +1,59 @@
+/**
+ * A worker host is one running worker seen as bytes in, bytes out and an exit:
+ * a child process (host-process.ts) or a worker thread (host-thread.ts). The
+ * slot above it knows tasks; the host knows neither tasks nor pools.
+ */
+import type { Writable } from 'node:stream';
+import type { OutputMode } from '../process/output.js';
+
+export interface HostExit {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** What the runtime said killed it (a thread's uncaught error or OOM), if anything. */
+  readonly error?: Error | undefined;
+  /** A line of its stderr said V8 ran out of heap. */
+  readonly outOfMemory?: boolean;
+}
+
+export interface HostEvents {
+  frame(body: Buffer): void;
+  /** The host broke the protocol (garbage, oversized frame): it is killed, then exits. */
+  protocolError(error: Error): void;
+  /** Called once, after every frame the worker sent has been delivered. */
+  exit(info: HostExit): void;
+}
+
+export interface HostOptions {
+  readonly workerId: number;
+  readonly name: string;
+  readonly execArgv: readonly string[];
+  readonly env: Readonly<Record<string, string>> | undefined;
+  readonly maxMemoryMb: number | undefined;
+  readonly stdout: OutputMode;
+  readonly stderr: OutputMode;
+  readonly stdoutSink: Writable | undefined;
+  readonly stderrSink: Writable | undefined;
+  readonly maxMessageBytes: number;
+}
+
+export interface WorkerHost {
+  readonly pid: number | undefined;
+  /** `[worker-3 4127]`: how its output and messages name it. */
+  readonly label: string;
+  /** Sends whole frames, in order. */
+  send(frames: readonly Buffer[]): void;
+  /** Ends it now (SIGKILL, or `worker.terminate()`). */
+  kill(): void;
+  /** Asks it to end (SIGTERM) and kills it after `graceMs`. */
+  stop(graceMs: number): void;
+}
+
+export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);
+
+/** Joins small frames into one write; big ones go as they are, to save a copy. */
+export function coalesce(frames: readonly Buffer[]): readonly Buffer[] {
+  if (frames.length <= 1) return frames;
+  let total = 0;
+  for (const frame of frames) total += frame.length;
+  return total <= 1 << 20 ? [Buffer.concat(frames as Buffer[], total)] : frames;
+}

@@ -1,0 +1,153 @@
+/** Pool options: documented, validated and defaulted in one place. */
+import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  validateArray, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString,
+} from '../internal/validate.js';
+import { type OutputMode, kOutputModes } from '../process/output.js';
+
+export interface PoolOptions {
+  /**
+   * The worker module: an ES module whose named exports are the functions to
+   * run. A `URL` or an absolute path, e.g. `new URL('./tasks.js', import.meta.url)`.
+   */
+  readonly module: URL | string;
+  /**
+   * How many workers run at once.
+   * @default os.availableParallelism()
+   */
+  readonly workers?: number;
+  /**
+   * `'process'`: each worker is a child process; a crash of any kind (SIGKILL,
+   * segfault, out of memory) costs only that worker. `'thread'`: each worker is
+   * a worker thread; faster to start and to talk to, with the same semantics for
+   * exceptions, `process.exit()`, timeouts and heap limits, but a segfault or a
+   * signal takes the whole process down.
+   * @default 'process'
+   */
+  readonly isolation?: 'process' | 'thread';
+  /** Name of an export run once in every worker before its first task. */
+  readonly initializer?: string;
+  /**
+   * Arguments for `initializer`.
+   * @default []
+   */
+  readonly initArgs?: readonly unknown[];
+  /** Replace a worker after it has run this many tasks (as Python's `maxtasksperchild`). */
+  readonly maxTasksPerWorker?: number;
+  /** A task running longer than this has its worker stopped and rejects with TaskTimeout. */
+  readonly taskTimeoutMs?: number;
+  /**
+   * Re-run a task whose worker died (SIGKILL, segfault, OOM, `process.exit()`)
+   * up to this many times. A task that throws is never retried; only crashes are.
+   * @default 0
+   */
+  readonly retries?: number;
+  /** Tasks waiting for a worker beyond this many make `apply()` wait for room (backpressure). */
+  readonly maxQueue?: number;
+  /** Heap cap per worker in MiB; exceeding it is a crash of that worker (`WorkerCrashed`), never a hang. */
+  readonly maxMemoryMb?: number;
+  /**
+   * What happens to the workers' stdout: `'prefix'` forwards each whole line as
+   * `[worker-1 4127] line`; `'inherit'` passes it through; `'pipe'` makes whole
+   * lines readable on `pool.stdout`; `'ignore'` drops it.
+   * @default 'prefix'
+   */
+  readonly stdout?: OutputMode;
+  /** As `stdout`, for stderr. @default 'prefix' */
+  readonly stderr?: OutputMode;
+  /**
+   * Node options for the workers.
+   * @default process.execArgv (so a TypeScript loader such as tsx is inherited), less --inspect flags
+   */
+  readonly execArgv?: readonly string[];
+  /** Environment of worker processes. @default process.env */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Name used in output prefixes and messages. @default 'worker' */
+  readonly name?: string;
+}
+
+export interface ResolvedPoolOptions {
+  readonly module: string;
+  readonly workers: number;
+  readonly isolation: 'process' | 'thread';
+  readonly initializer: string | undefined;
+  readonly initArgs: readonly unknown[];
+  readonly maxTasksPerWorker: number;
+  readonly taskTimeoutMs: number | undefined;
+  readonly retries: number;
+  readonly maxQueue: number;
+  readonly maxMemoryMb: number | undefined;
+  readonly stdout: OutputMode;
+  readonly stderr: OutputMode;
+  readonly execArgv: readonly string[];
+  readonly env: Readonly<Record<string, string>> | undefined;
+  readonly name: string;
+}
+
+const kKnown = [
+  'module', 'workers', 'isolation', 'initializer', 'initArgs', 'maxTasksPerWorker', 'taskTimeoutMs', 'retries',
+  'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name',
+] as const;
+
+/** Turns a module reference into the URL the child imports; relative paths are ambiguous, so refused. */
+export function toModuleUrl(module: unknown, name = 'module'): string {
+  if (module instanceof URL) return module.href;
+  validateString(module, name);
+  if (/^(file|data):/.test(module)) return module;
+  if (isAbsolute(module)) return pathToFileURL(module).href;
+  throw new TypeError(
+    `Expected \`${name}\` to be a URL or an absolute path, got ${JSON.stringify(module)}; ` +
+    `write new URL('${module.startsWith('.') ? module : `./${module}`}', import.meta.url) to name a file beside the caller`);
+}
+
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  validateObject(options, 'Pool options');
+  validateKnownKeys(options as unknown as Record<string, unknown>, 'Pool options', kKnown);
+  const {
+    workers = availableParallelism(), isolation = 'process', initializer, initArgs = [], maxTasksPerWorker,
+    taskTimeoutMs, retries = 0, maxQueue, maxMemoryMb, stdout = 'prefix', stderr = 'prefix', execArgv, env,
+    name = 'worker',
+  } = options;
+  const module = toModuleUrl(options.module);
+  validateInteger(workers, 'workers', 1, 1024);
+  validateOneOf(isolation, 'isolation', ['process', 'thread']);
+  if (initializer !== undefined) validateString(initializer, 'initializer');
+  validateArray(initArgs, 'initArgs');
+  if (maxTasksPerWorker !== undefined) validateInteger(maxTasksPerWorker, 'maxTasksPerWorker', 1);
+  if (taskTimeoutMs !== undefined) validateInteger(taskTimeoutMs, 'taskTimeoutMs', 1, 2 ** 31 - 1);
+  validateInteger(retries, 'retries', 0, 1000);
+  if (maxQueue !== undefined) validateInteger(maxQueue, 'maxQueue', 1);
+  if (maxMemoryMb !== undefined) validateInteger(maxMemoryMb, 'maxMemoryMb', 16);
+  validateOneOf(stdout, 'stdout', kOutputModes);
+  validateOneOf(stderr, 'stderr', kOutputModes);
+  if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
+    throw new TypeError('Expected `execArgv` to be an array of strings');
+  }
+  if (env !== undefined) validateObject(env, 'env');
+  validateString(name, 'name');
+  return Object.freeze({
+    module, workers, isolation, initializer, initArgs, maxTasksPerWorker: maxTasksPerWorker ?? Infinity,
+    taskTimeoutMs, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
+    execArgv: execArgv ?? inheritedExecArgv(), env, name,
+  });
+}
+
+/**
+ * The parent's Node options, so that a loader (`--import tsx`) reaches the
+ * workers, less the ones that would clash when many processes use them.
+ */
+export function inheritedExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg) || arg === '--test' || arg.startsWith('--test-')) {
+      if (!arg.includes('=') && /^--(inspect-port|debug-port)$/.test(arg)) i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}

@@ -1,0 +1,302 @@
+/**
+ * The public Pool: Python's multiprocessing.Pool and concurrent.futures, where
+ * a worker's death costs the task it was running and nothing else.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import { findUncopyable } from '../codec/v8.js';
+import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../errors.js';
+import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
+import { encodeFrame } from '../transport/frame.js';
+import { kChunk, kTask } from '../transport/messages.js';
+import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
+import { nextTaskId, type PoolStats, Scheduler } from './scheduler.js';
+import type { Outcome, Task } from './task.js';
+import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
+
+export type { Outcome } from './task.js';
+
+export interface ApplyOptions {
+  /** Aborting drops the task if it is still waiting, or stops (and replaces) its worker if it is running. */
+  readonly signal?: AbortSignal;
+  /**
+   * A deadline for this call, counted from the call: past it the task rejects
+   * with TaskTimeout, dropped if still queued, its worker stopped and replaced
+   * if running.
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface MapOptions {
+  /**
+   * Items sent to a worker at once. @default for `map`, as Python: ceil(items / (workers × 4));
+   * for `imap` and `imapUnordered`, 1
+   */
+  readonly chunksize?: number;
+  /** At most this many chunks run or wait at once. @default unlimited for `map`; workers × 32 for `imap` */
+  readonly concurrency?: number;
+  /** Aborting rejects every item not yet finished. */
+  readonly signal?: AbortSignal;
+}
+
+const kMaxFnBytes = 255;
+
+export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncDisposable {
+  readonly #options: ResolvedPoolOptions;
+  readonly #scheduler: Scheduler;
+  #closing: Promise<void> | undefined;
+  #terminating: Promise<void> | undefined;
+  /** Whole lines of all workers' stdout, when `stdout: 'pipe'`; otherwise null. */
+  readonly stdout: Readable | null;
+  /** Whole lines of all workers' stderr, when `stderr: 'pipe'`; otherwise null. */
+  readonly stderr: Readable | null;
+
+  constructor(options: PoolOptions) {
+    this.#options = resolvePoolOptions(options);
+    const stdout = this.#options.stdout === 'pipe' ? new PassThrough() : undefined;
+    const stderr = this.#options.stderr === 'pipe' ? new PassThrough() : undefined;
+    this.stdout = stdout ?? null;
+    this.stderr = stderr ?? null;
+    this.#scheduler = new Scheduler(this.#options, { stdout, stderr });
+  }
+
+  /** Runs `fn(...args)` in a worker and resolves with what it returns. */
+  apply<K extends FnName<M>>(fn: K, args?: Args<M[K]>, options?: ApplyOptions): Promise<Result<M[K]>>;
+  apply(fn: string, args: readonly unknown[] = [], options: ApplyOptions = {}): Promise<unknown> {
+    try {
+      this.#checkOpen();
+      checkFn(fn);
+      if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array of arguments for "${fn}", got ${typeof args}; write apply('${fn}', [value])`);
+      checkApplyOptions(options);
+      const id = nextTaskId();
+      const frame = encodeFrame(kTask, id, fn, args, 'args', `the arguments of "${fn}"`);
+      return this.#submit(id, fn, frame, undefined, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Runs `fn(item)` for every item and resolves with the results in order. If any
+   * item fails, rejects with the first failure (by position) once all have settled.
+   */
+  map<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): Promise<Result<M[K]>[]>;
+  async map(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): Promise<unknown[]> {
+    const outcomes = await this.#settledAll(fn, items, options);
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed !== undefined && !failed.ok) throw failed.error;
+    return outcomes.map((o) => (o as { value: unknown }).value);
+  }
+
+  /** As `map`, but never rejects for an item: each result is `{ ok: true, value }` or `{ ok: false, error }`. */
+  mapSettled<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): Promise<Outcome<Result<M[K]>>[]>;
+  mapSettled(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): Promise<Outcome[]> {
+    return this.#settledAll(fn, items, options);
+  }
+
+  /** Results in input order, lazily: input is read only as fast as results are consumed. */
+  imap<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): AsyncGenerator<Result<M[K]>, void, undefined>;
+  async *imap(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    for await (const outcome of this.#stream(fn, items, options, true, 1, this.#options.workers * 32)) {
+      if (!outcome.ok) throw outcome.error;
+      yield outcome.value;
+    }
+  }
+
+  /** Results as they finish, lazily. */
+  imapUnordered<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): AsyncGenerator<Result<M[K]>, void, undefined>;
+  async *imapUnordered(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    for await (const outcome of this.#stream(fn, items, options, false, 1, this.#options.workers * 32)) {
+      if (!outcome.ok) throw outcome.error;
+      yield outcome.value;
+    }
+  }
+
+  /** A snapshot of the pool's counters. */
+  stats(): PoolStats {
+    return this.#scheduler.stats();
+  }
+
+  /** Finishes every accepted task (retries included), then stops the workers. A second call joins the first. */
+  close(): Promise<void> {
+    this.#closing ??= this.#scheduler.drain().then(() => this.#shutdown(true));
+    return this.#closing;
+  }
+
+  /** Stops now: every unfinished task rejects with PoolClosed, and the workers are killed. */
+  terminate(): Promise<void> {
+    return this.#shutdown(false);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #shutdown(graceful: boolean): Promise<void> {
+    this.#terminating ??= this.#scheduler.shutdown(graceful).then(() => {
+      this.stdout?.push(null);
+      this.stderr?.push(null);
+    });
+    return this.#terminating;
+  }
+
+  #checkOpen(): void {
+    if (this.#scheduler.closed || this.#terminating !== undefined) {
+      throw new PoolClosed(`the pool is ${this.#terminating ? 'terminated' : 'closing'} and accepts no new tasks; create a new Pool`);
+    }
+  }
+
+  #submit(id: number, fn: string, frame: Buffer, items: readonly unknown[] | undefined, options: ApplyOptions): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const task: Task = {
+        id, fn, frame, items, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
+        done: (ok, value) => (ok ? resolve(value) : reject(value)),
+      };
+      const { signal, timeoutMs } = options;
+      if (signal?.aborted) {
+        reject(abortError(signal, id, fn));
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => this.#scheduler.cancel(task, new TaskTimeout(
+          `task ${id} ("${fn}") did not finish within timeoutMs (${timeoutMs} ms of being submitted); ` +
+          'if it was running, its worker was stopped and replaced')), timeoutMs);
+      }
+      if (signal !== undefined) {
+        onAbort = () => this.#scheduler.cancel(task, abortError(signal, id, fn));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (timer !== undefined || onAbort !== undefined) {
+        task.cleanup = () => {
+          clearTimeout(timer);
+          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+        };
+      }
+      this.#scheduler.submit(task);
+    });
+  }
+
+  /** One chunk of a map: a plain task for one item, a chunk task for more. */
+  #submitChunk(fn: string, items: unknown[], firstIndex: number, signal: AbortSignal | undefined): Promise<Outcome[]> {
+    for (let i = 0; i < items.length; i++) {
+      const bad = findUncopyable(items[i], `items[${firstIndex + i}]`);
+      if (bad) {
+        const error = new SerializationError(`Cannot copy an item for "${fn}": ${bad.path} ${bad.reason}`, bad.path);
+        return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
+      }
+    }
+    const id = nextTaskId();
+    const options = signal === undefined ? {} : { signal };
+    if (items.length === 1) {
+      const frame = encodeFrame(kTask, id, fn, items, 'items', 'an item', true);
+      return this.#submit(id, fn, frame, undefined, options).then(
+        (value) => [{ ok: true, value }], (error: Error) => [{ ok: false, error }]);
+    }
+    const frame = encodeFrame(kChunk, id, fn, items, 'items', 'the items', true);
+    return this.#submit(id, fn, frame, items, options).then(
+      (outcomes) => outcomes as Outcome[], (error: Error) => items.map(() => ({ ok: false, error }) as const));
+  }
+
+  async #settledAll(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions): Promise<Outcome[]> {
+    this.#checkOpen();
+    checkFn(fn);
+    checkMapOptions(options);
+    const all: unknown[] = [];
+    if (Symbol.asyncIterator in Object(items)) for await (const item of items as AsyncIterable<unknown>) all.push(item);
+    else for (const item of items as Iterable<unknown>) all.push(item);
+    // Every item is checked before anything is dispatched.
+    for (let i = 0; i < all.length; i++) {
+      const bad = findUncopyable(all[i], `items[${i}]`);
+      if (bad) throw new SerializationError(`Cannot copy an item for "${fn}": ${bad.path} ${bad.reason}`, bad.path);
+    }
+    const groups = this.#options.workers * 4;
+    const chunksize = Math.max(1, Math.ceil(all.length / groups));
+    const out: Outcome[] = [];
+    for await (const outcome of this.#stream(fn, all, options, true, chunksize, Infinity)) out.push(outcome);
+    return out;
+  }
+
+  /**
+   * Feeds items to the pool in chunks, keeping at most `ahead` chunks out, and
+   * yields each item's outcome, in input order or as they finish.
+   */
+  async *#stream(fn: string, input: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions,
+    ordered: boolean, defaultChunk: number, defaultAhead: number): AsyncGenerator<Outcome, void, undefined> {
+    this.#checkOpen();
+    checkFn(fn);
+    checkMapOptions(options);
+    const chunksize = options.chunksize ?? defaultChunk;
+    const ahead = options.concurrency ?? defaultAhead;
+    const isAsync = Symbol.asyncIterator in Object(input);
+    const iterator = isAsync ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (input as Iterable<unknown>)[Symbol.iterator]();
+    const finished = new Map<number, Outcome[]>();
+    const arrivals: Outcome[][] = [];
+    let wake: (() => void) | undefined;
+    let nextChunk = 0;
+    let nextToYield = 0;
+    let nextIndex = 0;
+    let outstanding = 0;
+    let exhausted = false;
+    try {
+      for (;;) {
+        while (!exhausted && outstanding < ahead) {
+          const items: unknown[] = [];
+          while (items.length < chunksize) {
+            const step = isAsync ? await (iterator as AsyncIterator<unknown>).next() : (iterator as Iterator<unknown>).next();
+            if (step.done) {
+              exhausted = true;
+              break;
+            }
+            items.push(step.value);
+          }
+          if (items.length === 0) break;
+          const chunkNo = nextChunk++;
+          outstanding++;
+          void this.#submitChunk(fn, items, nextIndex, options.signal).then((outcomes) => {
+            outstanding--;
+            if (ordered) finished.set(chunkNo, outcomes);
+            else arrivals.push(outcomes);
+            wake?.();
+          });
+          nextIndex += items.length;
+        }
+        if (ordered) {
+          for (let chunk = finished.get(nextToYield); chunk !== undefined; chunk = finished.get(nextToYield)) {
+            finished.delete(nextToYield++);
+            yield* chunk;
+          }
+        } else {
+          while (arrivals.length > 0) yield* arrivals.shift() as Outcome[];
+        }
+        if (exhausted && outstanding === 0 && finished.size === 0 && arrivals.length === 0) return;
+        await new Promise<void>((resolve) => { wake = resolve; });
+        wake = undefined;
+      }
+    } finally {
+      if (!exhausted) await (iterator as AsyncIterator<unknown>).return?.();
+    }
+  }
+}
+
+function checkFn(fn: unknown): asserts fn is string {
+  validateString(fn, 'fn');
+  if (Buffer.byteLength(fn) > kMaxFnBytes) throw new RangeError(`Expected \`fn\` to be an export name of at most ${kMaxFnBytes} bytes, got ${Buffer.byteLength(fn)} bytes`);
+}
+
+function checkApplyOptions(options: ApplyOptions): void {
+  validateObject(options, 'apply options');
+  validateAbortSignal(options.signal, 'signal');
+  if (options.timeoutMs !== undefined) validateInteger(options.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+}
+
+function checkMapOptions(options: MapOptions): void {
+  validateObject(options, 'map options');
+  if (options.chunksize !== undefined) validateInteger(options.chunksize, 'chunksize', 1);
+  if (options.concurrency !== undefined) validateInteger(options.concurrency, 'concurrency', 1);
+  validateAbortSignal(options.signal, 'signal');
+}
+
+function abortError(signal: AbortSignal, id: number, fn: string): AbortError {
+  return new AbortError(`task ${id} ("${fn}") was aborted by its signal`, { cause: signal.reason });
+}

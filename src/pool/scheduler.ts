@@ -1,0 +1,538 @@
+/**
+ * The pool's engine: the queue of tasks, the workers, dispatch, and what
+ * happens when a worker dies. Every accepted task is settled exactly once,
+ * whatever dies when: that is the invariant each method below keeps.
+ */
+import { deserialize } from '../codec/v8.js';
+import { toRemoteError } from '../codec/remote-error.js';
+import {
+  PoolClosed, type RemoteErrorInfo, SerializationError, TaskTimeout, WorkerCrashed,
+} from '../errors.js';
+import { Fifo } from '../internal/fifo.js';
+import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
+import {
+  type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError, kFatal, kInit,
+  kOk, kReady, kSkipped, kStop, kTask,
+} from '../transport/messages.js';
+import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
+import { ProcessHost } from './host-process.js';
+import { ThreadHost } from './host-thread.js';
+import type { ResolvedPoolOptions } from './options.js';
+import type { Outcome, Task } from './task.js';
+import { WorkerSlot } from './worker-slot.js';
+import type { PassThrough } from 'node:stream';
+
+/** Pipelining: how many tasks may wait in a worker's pipe behind the running one. */
+const kMaxWindow = 64;
+/** The window aims to keep this much work (ms) queued at each worker: enough to hide the round trip, little enough to balance. */
+const kWindowTargetMs = 1;
+const kBootBackoffMs = 100;
+const kBootBackoffMaxMs = 10_000;
+const kStopGraceMs = 2_000;
+export const kMaxMessageBytes = 256 * 1024 * 1024;
+
+export interface PoolStats {
+  /** Workers alive (starting, ready or finishing their last tasks). */
+  readonly workers: number;
+  /** Workers with a task. */
+  readonly busy: number;
+  /** Tasks accepted and not yet sent to a worker. */
+  readonly queued: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Workers that died without being asked to. */
+  readonly crashed: number;
+  /** Task re-runs after a crash (`retries`). */
+  readonly retried: number;
+  /** Workers started to replace one that died, timed out or was recycled. */
+  readonly restarts: number;
+}
+
+export class Scheduler {
+  readonly #options: ResolvedPoolOptions;
+  readonly #slots = new Set<WorkerSlot>();
+  readonly #queue = new Fifo<Task>();
+  readonly #parked = new Fifo<Task>();
+  readonly #initFrame: Buffer;
+  readonly #sinks: { stdout: PassThrough | undefined; stderr: PassThrough | undefined };
+  #queued = 0;
+  #pending = 0;
+  #nextWorkerId = 1;
+  #window = 2;
+  #serviceMs = kWindowTargetMs;
+  #dispatchScheduled = false;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #holds = 0;
+  #bootFailures = 0;
+  #bootError: Error | undefined;
+  #bootRetryAt = 0;
+  #bootTimer: NodeJS.Timeout | undefined;
+  #draining = false;
+  #shuttingDown = false;
+  #onIdle: (() => void) | undefined;
+  #stats = { completed: 0, failed: 0, crashed: 0, retried: 0, restarts: 0 };
+
+  constructor(options: ResolvedPoolOptions, sinks: { stdout: PassThrough | undefined; stderr: PassThrough | undefined }) {
+    this.#options = options;
+    this.#sinks = sinks;
+    const init: InitMessage = {
+      module: options.module, initializer: options.initializer, initArgs: options.initArgs, workerId: 0, name: options.name,
+    };
+    this.#initFrame = encodeFrame(kInit, 0, '', init, 'initArgs', 'the initializer arguments');
+    for (let i = 0; i < options.workers; i++) this.#spawn(false);
+  }
+
+  get closed(): boolean { return this.#draining || this.#shuttingDown; }
+
+  stats(): PoolStats {
+    let workers = 0;
+    let busy = 0;
+    for (const slot of this.#slots) {
+      workers++;
+      if (slot.inflight.length > 0) busy++;
+    }
+    return { workers, busy, queued: this.#queued + this.#parked.length, ...this.#stats };
+  }
+
+  /** Accepts a task: from here on it will be settled exactly once. */
+  submit(task: Task): void {
+    this.#pending++;
+    this.#hold();
+    if (this.#queued >= this.#options.maxQueue) {
+      this.#parked.push(task);
+    } else {
+      this.#queue.push(task);
+      this.#queued++;
+    }
+    this.#scheduleDispatch();
+  }
+
+  /** The caller gave up on a task (abort, deadline): drop it if waiting, stop its worker if running. */
+  cancel(task: Task, error: Error): void {
+    if (task.state === 'settled') return;
+    if (task.state === 'queued') {
+      // Left in the queue and skipped when reached; cheaper than searching.
+      if (this.#isParked(task)) this.#removeParked(task);
+      else this.#queued--;
+      this.#settle(task, false, error);
+      this.#scheduleDispatch();
+      return;
+    }
+    const slot = task.slot as WorkerSlot;
+    this.#settle(task, false, error);
+    if (slot.inflight.peek() === task) {
+      slot.killedFor = task;
+      slot.host.kill();
+    } else {
+      slot.queueRaw(encodeBare(kCancel, task.id));
+      slot.flush();
+    }
+  }
+
+  /** Resolves once every accepted task is settled; then workers are stopped. */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    if (this.#pending > 0) await new Promise<void>((resolve) => { this.#onIdle = resolve; });
+  }
+
+  /** Stops every worker; with `graceful`, lets each finish (it has nothing left) and exit by itself. */
+  async shutdown(graceful: boolean): Promise<void> {
+    this.#shuttingDown = true;
+    this.#hold();
+    clearTimeout(this.#bootTimer);
+    const error = new PoolClosed('the pool was terminated before this task finished; nothing more will run');
+    for (const task of [...this.#queue.clear(), ...this.#parked.clear()]) if (task.state !== 'settled') this.#settle(task, false, error);
+    this.#queued = 0;
+    const exits: Promise<void>[] = [];
+    for (const slot of this.#slots) {
+      for (const task of slot.inflight) if (task.state !== 'settled') this.#settle(task, false, error);
+      exits.push(slot.exited);
+      slot.stopping = true;
+      if (graceful && slot.state !== 'starting') {
+        slot.queueRaw(encodeBare(kStop, 0));
+        slot.flush();
+        setTimeout(() => slot.host.kill(), kStopGraceMs).unref();
+      } else {
+        slot.host.kill();
+      }
+    }
+    // Every step's outcome is awaited; a worker that will not die is SIGKILLed above.
+    await Promise.all(exits);
+    this.#release();
+  }
+
+  // ---- dispatch ---------------------------------------------------------
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchScheduled) return;
+    this.#dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    this.#unpark();
+    if (this.#queued === 0 || this.#shuttingDown) return;
+    const ready: WorkerSlot[] = [];
+    for (const slot of this.#slots) if (slot.state === 'ready') ready.push(slot);
+    if (ready.length === 0) {
+      this.#noWorkerReady();
+      return;
+    }
+    const max = this.#options.maxTasksPerWorker;
+    const touched = new Set<WorkerSlot>();
+    while (this.#queued > 0) {
+      // The least loaded worker that has room: idle workers first, then fill pipelines evenly.
+      let best: WorkerSlot | undefined;
+      for (const slot of ready) {
+        if (slot.state !== 'ready' || slot.inflight.length >= this.#window) continue;
+        if (best === undefined || slot.inflight.length < best.inflight.length) best = slot;
+      }
+      if (best === undefined) break;
+      const task = this.#nextQueued();
+      if (task === undefined) break;
+      best.queue(task);
+      touched.add(best);
+      if (best.inflight.length === 1) this.#startHead(best);
+      if (best.sent >= max) this.#retire(best);
+    }
+    for (const slot of touched) slot.flush();
+    this.#unpark();
+  }
+
+  #nextQueued(): Task | undefined {
+    for (let task = this.#queue.shift(); task !== undefined; task = this.#queue.shift()) {
+      if (task.state === 'queued') {
+        this.#queued--;
+        return task;
+      }
+    }
+    return undefined;
+  }
+
+  /** Moves tasks waiting for queue room (maxQueue) into the queue. */
+  #unpark(): void {
+    while (this.#parked.length > 0 && this.#queued < this.#options.maxQueue) {
+      const task = this.#parked.shift() as Task;
+      if (task.state !== 'queued') continue;
+      this.#queue.push(task);
+      this.#queued++;
+    }
+  }
+
+  #isParked(task: Task): boolean {
+    for (const parked of this.#parked) if (parked === task) return true;
+    return false;
+  }
+
+  #removeParked(task: Task): void {
+    const rest = this.#parked.clear().filter((t) => t !== task);
+    for (const t of rest) this.#parked.push(t);
+  }
+
+  /** No worker can take work: start some, or, while the module keeps failing to load, fail the work. */
+  #noWorkerReady(): void {
+    if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) {
+      this.#rejectQueued(this.#bootError);
+      return;
+    }
+    this.#ensureWorkers();
+  }
+
+  #ensureWorkers(): void {
+    if (this.#shuttingDown) return;
+    if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) return;
+    let live = 0;
+    for (const slot of this.#slots) if (slot.state === 'starting' || slot.state === 'ready') live++;
+    while (live < this.#options.workers) {
+      this.#spawn(true);
+      live++;
+    }
+  }
+
+  #rejectQueued(error: Error): void {
+    for (let task = this.#nextQueued(); task !== undefined; task = this.#nextQueued()) this.#settle(task, false, error);
+    this.#unpark();
+    if (this.#queued > 0) this.#rejectQueued(error);
+  }
+
+  // ---- workers ----------------------------------------------------------
+
+  #spawn(replacement: boolean): void {
+    const slot = new WorkerSlot(this.#nextWorkerId++);
+    if (replacement) this.#stats.restarts++;
+    const events: HostEvents = {
+      frame: (body) => this.#onFrame(slot, body),
+      protocolError: (error) => {
+        slot.bootError ??= error;
+        process.emitWarning(`procsafe: ${slot.host.label} broke the wire protocol and was stopped: ${error.message}`);
+      },
+      exit: (info) => this.#onExit(slot, info),
+    };
+    const options: HostOptions = {
+      workerId: slot.id, name: this.#options.name, execArgv: this.#options.execArgv, env: this.#options.env,
+      maxMemoryMb: this.#options.maxMemoryMb, stdout: this.#options.stdout, stderr: this.#options.stderr,
+      stdoutSink: this.#sinks.stdout, stderrSink: this.#sinks.stderr, maxMessageBytes: kMaxMessageBytes,
+    };
+    let host: WorkerHost;
+    try {
+      host = this.#options.isolation === 'thread' ? new ThreadHost(options, events) : new ProcessHost(options, events);
+    } catch (error) {
+      // Could not even start one (EMFILE, EAGAIN): treat as a failed boot, with back-off.
+      this.#nextWorkerId--;
+      this.#bootFailed(error as Error);
+      return;
+    }
+    slot.host = host;
+    this.#slots.add(slot);
+    host.send([this.#initFrame]);
+  }
+
+  #retire(slot: WorkerSlot): void {
+    slot.state = 'retiring';
+    this.#ensureWorkers();
+    if (slot.inflight.length === 0) this.#stopSlot(slot);
+  }
+
+  #stopSlot(slot: WorkerSlot): void {
+    slot.stopping = true;
+    slot.queueRaw(encodeBare(kStop, 0));
+    slot.flush();
+    setTimeout(() => slot.host.kill(), kStopGraceMs).unref();
+  }
+
+  #startHead(slot: WorkerSlot): void {
+    slot.headSince = performance.now();
+    const head = slot.inflight.peek();
+    const limit = this.#options.taskTimeoutMs;
+    if (limit === undefined || head === undefined || head.state === 'settled') return;
+    slot.headTimer = setTimeout(() => {
+      if (slot.inflight.peek() !== head || head.state === 'settled') return;
+      this.#settle(head, false, new TaskTimeout(
+        `task ${head.id} ("${head.fn}") ran longer than taskTimeoutMs (${limit} ms) on ${describeWorker(slot)}; ` +
+        'the worker was stopped and replaced. Raise taskTimeoutMs if the task needs longer.'));
+      slot.killedFor = head;
+      slot.host.kill();
+    }, limit);
+    slot.headTimer.unref();
+  }
+
+  #onFrame(slot: WorkerSlot, body: Buffer): void {
+    const frame = parseFrame(body);
+    switch (frame.type) {
+      case kOk: case kError: case kChunkResult: case kSkipped: {
+        const task = slot.inflight.shift();
+        if (task === undefined || task.id !== frame.id) {
+          slot.bootError ??= new Error(`answer for task ${frame.id} arrived out of order`);
+          slot.host.kill();
+          return;
+        }
+        clearTimeout(slot.headTimer);
+        const now = performance.now();
+        // Service time of the task that just ended, smoothed: sets how deep worker pipelines run.
+        this.#serviceMs += ((now - slot.headSince) - this.#serviceMs) * 0.1;
+        this.#window = Math.max(1, Math.min(kMaxWindow, Math.floor(kWindowTargetMs / Math.max(this.#serviceMs, 1e-3))));
+        if (slot.inflight.length > 0) this.#startHead(slot);
+        task.slot = undefined;
+        if (task.state !== 'settled') this.#answer(task, frame.type, frame.payload);
+        if (slot.state === 'retiring' && slot.inflight.length === 0) this.#stopSlot(slot);
+        this.#scheduleDispatch();
+        return;
+      }
+      case kReady:
+        slot.state = 'ready';
+        this.#bootFailures = 0;
+        this.#bootError = undefined;
+        this.#scheduleDispatch();
+        return;
+      case kBootError: {
+        const boot = deserialize(frame.payload) as BootErrorMessage;
+        slot.bootError = boot.phase === 'import'
+          ? toRemoteError(boot.error, `worker module ${this.#options.module} failed to load: `)
+          : toRemoteError(boot.error, `initializer "${this.#options.initializer}" failed in ${describeWorker(slot)}: `);
+        return;
+      }
+      case kFatal:
+        slot.fatal = toRemoteError(deserialize(frame.payload) as RemoteErrorInfo);
+        return;
+      default:
+        slot.bootError ??= new Error(`unknown frame type ${frame.type}`);
+        slot.host.kill();
+    }
+  }
+
+  #answer(task: Task, type: number, payload: Buffer): void {
+    if (type === kOk) {
+      this.#settle(task, true, deserialize(payload));
+    } else if (type === kError) {
+      this.#settle(task, false, fromWire(deserialize(payload) as RemoteErrorInfo));
+    } else if (type === kChunkResult) {
+      const entries = deserialize(payload) as ChunkEntry[];
+      const outcomes: Outcome[] = entries.map((entry) => (entry[0] ? { ok: true, value: entry[1] } : { ok: false, error: fromWire(entry[1]) }));
+      this.#settle(task, true, outcomes);
+    } else {
+      // kSkipped answers a task that was already settled; reaching here would mean it was not.
+      this.#settle(task, false, new Error(`task ${task.id} was skipped by its worker`));
+    }
+  }
+
+  #onExit(slot: WorkerSlot, info: HostExit): void {
+    const wasStarting = slot.state === 'starting';
+    slot.exit = info;
+    slot.state = 'dead';
+    clearTimeout(slot.headTimer);
+    this.#slots.delete(slot);
+    slot.markExited();
+    if (this.#shuttingDown) return;
+    if (wasStarting && !slot.stopping) {
+      this.#bootFailed(slot.bootError ?? new WorkerCrashed(
+        `${describeWorker(slot)} ${describeExit(info)} while starting, before it could run a task` +
+        `${slot.fatal ? `: ${slot.fatal.message}` : ''}; check the worker module ${this.#options.module}`,
+        { workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: undefined, fn: undefined, attempts: 0, retries: this.#options.retries },
+        { cause: slot.fatal }));
+      return;
+    }
+    const tasks = slot.inflight.clear();
+    const head = tasks[0];
+    const requeue: Task[] = [];
+    if (!slot.stopping && slot.killedFor === undefined) this.#stats.crashed++;
+    if (head !== undefined && head.state === 'sent' && slot.killedFor !== head) {
+      this.#crashed(slot, head, info, requeue);
+    }
+    // Everything behind the running task never started: it goes back first in line, no attempt charged.
+    for (const task of tasks.slice(1)) if (task.state === 'sent') requeue.push(task);
+    for (let i = requeue.length - 1; i >= 0; i--) {
+      const task = requeue[i] as Task;
+      task.state = 'queued';
+      task.slot = undefined;
+      this.#queue.unshift(task);
+      this.#queued++;
+    }
+    if (this.#pending > 0 || !this.#draining) this.#ensureWorkers();
+    this.#scheduleDispatch();
+  }
+
+  /** The running task took its worker down: retry it, narrow a chunk down, or report the crash. */
+  #crashed(slot: WorkerSlot, head: Task, info: HostExit, requeue: Task[]): void {
+    if (head.items !== undefined && head.items.length > 1) {
+      // Which item of the chunk killed it is unknown: re-run the items one by one, uncharged.
+      requeue.push(...this.#split(head));
+      return;
+    }
+    head.attempts++;
+    if (head.attempts <= this.#options.retries) {
+      this.#stats.retried++;
+      requeue.push(head);
+      return;
+    }
+    const retries = this.#options.retries;
+    const left = Math.max(0, retries - (head.attempts - 1));
+    let why = '';
+    if (info.outOfMemory || (this.#options.maxMemoryMb !== undefined && (info.signal === 'SIGABRT' || info.exitCode === 134))) {
+      why = ` (out of memory: its heap passed maxMemoryMb = ${this.#options.maxMemoryMb ?? 'the V8 default'})`;
+    } else if (slot.fatal !== undefined) {
+      why = ` after an uncaught ${slot.fatal instanceof Error ? (slot.fatal as { remoteName?: string }).remoteName ?? 'error' : 'error'}: ${slot.fatal.message}`;
+    } else if (info.error !== undefined) {
+      why = ` after ${info.error.name}: ${info.error.message}`;
+    }
+    this.#settle(head, false, new WorkerCrashed(
+      `${describeWorker(slot)} ${describeExit(info)} while running task ${head.id} ("${head.fn}")${why}; ` +
+      `${left} of ${retries} retries left`,
+      { workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: head.id, fn: head.fn, attempts: head.attempts, retries },
+      { cause: slot.fatal ?? info.error }));
+  }
+
+  /** Turns a chunk into one task per item; the chunk settles when they all have. */
+  #split(chunk: Task): Task[] {
+    const items = chunk.items as readonly unknown[];
+    const outcomes: Outcome[] = new Array(items.length);
+    let left = items.length;
+    chunk.state = 'settled';
+    this.#pending--;
+    return items.map((item, i) => {
+      const id = nextTaskId();
+      const task: Task = {
+        id, fn: chunk.fn, frame: encodeFrame(kTask, id, chunk.fn, [item], 'args', 'the item', true),
+        items: undefined, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
+        done: (ok, value) => {
+          outcomes[i] = ok ? { ok: true, value } : { ok: false, error: value as Error };
+          if (--left === 0) chunk.done(true, outcomes);
+        },
+      };
+      this.#pending++;
+      return task;
+    });
+  }
+
+  #bootFailed(error: Error): void {
+    this.#bootFailures++;
+    this.#bootError = error;
+    const delay = Math.min(kBootBackoffMaxMs, kBootBackoffMs * 2 ** (this.#bootFailures - 1));
+    this.#bootRetryAt = Date.now() + delay;
+    let ready = false;
+    for (const slot of this.#slots) if (slot.state === 'ready') ready = true;
+    if (!ready) this.#rejectQueued(error);
+    clearTimeout(this.#bootTimer);
+    // Back off, then try again only if someone is waiting: a broken module must not burn CPU respawning.
+    this.#bootTimer = setTimeout(() => {
+      if (this.#queued > 0 || this.#parked.length > 0) this.#ensureWorkers();
+    }, delay);
+    this.#bootTimer.unref();
+  }
+
+  // ---- settlement -------------------------------------------------------
+
+  #settle(task: Task, ok: boolean, value: unknown): void {
+    if (task.state === 'settled') return;
+    task.state = 'settled';
+    task.cleanup?.();
+    if (ok) this.#stats.completed++;
+    else this.#stats.failed++;
+    task.done(ok, value);
+    if (--this.#pending === 0) {
+      this.#release();
+      const idle = this.#onIdle;
+      this.#onIdle = undefined;
+      idle?.();
+    }
+  }
+
+  /** A ref'd timer holds the event loop open while the pool owes someone an answer; children never do. */
+  #hold(): void {
+    if (this.#holds++ === 0) this.#keepAlive = setInterval(() => {}, 1 << 30);
+  }
+
+  #release(): void {
+    if (--this.#holds === 0) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+}
+
+let taskIds = 0;
+/** Task ids are unique within the process (they are u32 on the wire). */
+export function nextTaskId(): number {
+  taskIds = (taskIds + 1) >>> 0 || 1;
+  return taskIds;
+}
+
+function describeWorker(slot: WorkerSlot): string {
+  return `worker ${slot.id} (pid ${slot.pid ?? 'unknown'})`;
+}
+
+function describeExit(info: HostExit): string {
+  if (info.signal !== null) return `was killed by ${info.signal}`;
+  if (info.exitCode === null) return `could not be started${info.error ? ` (${info.error.message})` : ''}`;
+  return `exited with code ${info.exitCode}`;
+}
+
+/** Errors from the wire become RemoteError, except our own serialization failures, which keep their class. */
+export function fromWire(info: RemoteErrorInfo): Error {
+  if (info.name === 'SerializationError' && info.properties['code'] === 'ESERIALIZE') {
+    return new SerializationError(info.message, String(info.properties['path'] ?? 'result'));
+  }
+  return toRemoteError(info);
+}

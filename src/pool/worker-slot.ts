@@ -1,0 +1,64 @@
+/**
+ * One worker as the pool sees it: its host, the tasks sent to it in order (the
+ * oldest is the one running: the child runs them one at a time and answers in
+ * order), and the timer of the running task.
+ */
+import { Fifo } from '../internal/fifo.js';
+import type { HostExit, WorkerHost } from './host.js';
+import type { Task } from './task.js';
+
+/** starting: loading the module; ready: takes tasks; retiring: finishing its last tasks; dead: exited. */
+export type SlotState = 'starting' | 'ready' | 'retiring' | 'dead';
+
+export class WorkerSlot {
+  readonly id: number;
+  host!: WorkerHost;
+  state: SlotState = 'starting';
+  /** The pool asked it to exit (close, recycling): its exit is no crash. */
+  stopping = false;
+  /** What it said when it failed to start. */
+  bootError: Error | undefined;
+  readonly inflight = new Fifo<Task>();
+  /** Tasks sent over this worker's life, for maxTasksPerWorker. */
+  sent = 0;
+  /** When the task now at the head became the head: its start, as near as the parent can tell. */
+  headSince = 0;
+  headTimer: NodeJS.Timeout | undefined;
+  /** Why the pool killed it, if it did: the error already given to the running task. */
+  killedFor: Task | undefined;
+  /** The uncaught error the worker reported just before dying. */
+  fatal: Error | undefined;
+  exit: HostExit | undefined;
+  /** Resolves when the worker has exited and everything it sent was read. */
+  readonly exited: Promise<void>;
+  readonly markExited: () => void;
+  #outbox: Buffer[] = [];
+
+  constructor(id: number) {
+    this.id = id;
+    let resolve!: () => void;
+    this.exited = new Promise<void>((r) => { resolve = r; });
+    this.markExited = resolve;
+  }
+
+  get pid(): number | undefined { return this.host.pid; }
+
+  queue(task: Task): void {
+    task.state = 'sent';
+    task.slot = this;
+    this.inflight.push(task);
+    this.sent++;
+    this.#outbox.push(task.frame);
+  }
+
+  queueRaw(frame: Buffer): void {
+    this.#outbox.push(frame);
+  }
+
+  flush(): void {
+    if (this.#outbox.length === 0) return;
+    const frames = this.#outbox;
+    this.#outbox = [];
+    this.host.send(frames);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The wire: length-prefixed frames. Every frame is
+ *   u32 length (of what follows) | u8 type | u32 id | u8 fnLength | fn (utf8) | payload (v8)
+ * A frame is built in one allocation (the v8 serializer writes after the header),
+ * and the same bytes are resent when a task is retried.
+ */
+import { ProcsafeError } from '../errors.js';
+import { serializeAfter } from '../codec/v8.js';
+
+export const kLengthBytes = 4;
+const kFixedHeader = 1 + 4 + 1;
+
+/** Raised by the decoder; the transport cuts the peer off. */
+export class ProtocolViolation extends ProcsafeError {
+  static override readonly code: string = 'EPROTOCOL';
+}
+
+function header(type: number, id: number, fn: string): Buffer {
+  const fnLength = fn === '' ? 0 : Buffer.byteLength(fn);
+  const buffer = Buffer.allocUnsafe(kLengthBytes + kFixedHeader + fnLength);
+  buffer.writeUInt32BE(0, 0);
+  buffer[4] = type;
+  buffer.writeUInt32BE(id >>> 0, 5);
+  buffer[9] = fnLength;
+  if (fnLength > 0) buffer.write(fn, 10, 'utf8');
+  return buffer;
+}
+
+/** A frame carrying a v8-serialized value; throws SerializationError naming `path` if it cannot be copied. */
+export function encodeFrame(type: number, id: number, fn: string, value: unknown, path: string, what: string, checked = false): Buffer {
+  const buffer = serializeAfter(header(type, id, fn), value, path, what, checked);
+  buffer.writeUInt32BE(buffer.length - kLengthBytes, 0);
+  return buffer;
+}
+
+/** A frame with no payload (cancel, stop). */
+export function encodeBare(type: number, id: number): Buffer {
+  const buffer = header(type, id, '');
+  buffer.writeUInt32BE(buffer.length - kLengthBytes, 0);
+  return buffer;
+}
+
+export interface Frame {
+  readonly type: number;
+  readonly id: number;
+  readonly fn: string;
+  readonly payload: Buffer;
+}
+
+/** Splits a frame body (without its length prefix) into its fields. */
+export function parseFrame(body: Buffer): Frame {
+  if (body.length < kFixedHeader) throw new ProtocolViolation(`frame of ${body.length} bytes is shorter than its ${kFixedHeader}-byte header`);
+  const fnLength = body[5] as number;
+  if (body.length < kFixedHeader + fnLength) throw new ProtocolViolation(`frame of ${body.length} bytes is shorter than its function name`);
+  return {
+    type: body[0] as number,
+    id: body.readUInt32BE(1),
+    fn: fnLength === 0 ? '' : body.toString('utf8', kFixedHeader, kFixedHeader + fnLength),
+    payload: body.subarray(kFixedHeader + fnLength),
+  };
+}
+
+/**
+ * Reassembles frames from a byte stream. Chunks are kept in a list and joined
+ * once a whole frame is there, so a 32 MiB frame costs one copy, not one per
+ * chunk. A dying peer's half frame stays in the tail and is simply dropped.
+ */
+export class FrameDecoder {
+  readonly #maxMessageBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  constructor(maxMessageBytes: number) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Bytes of an incomplete frame held back. */
+  get pending(): number { return this.#buffered; }
+
+  /** Calls `onFrame` with each whole frame body in `chunk` (and what was held back). */
+  push(chunk: Buffer, onFrame: (body: Buffer) => void): void {
+    let buffer: Buffer;
+    if (this.#buffered === 0) {
+      buffer = chunk;
+    } else {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered < kLengthBytes) return;
+      const head = this.#chunks[0] as Buffer;
+      const length = head.length >= kLengthBytes ? head.readUInt32BE(0) : Buffer.concat(this.#chunks).readUInt32BE(0);
+      this.#check(length);
+      if (this.#buffered < kLengthBytes + length) return;
+      buffer = Buffer.concat(this.#chunks, this.#buffered);
+      this.#chunks = [];
+      this.#buffered = 0;
+    }
+    let offset = 0;
+    while (buffer.length - offset >= kLengthBytes) {
+      const length = buffer.readUInt32BE(offset);
+      // Check before buffering: a hostile peer must not make us hold 4 GiB.
+      this.#check(length);
+      if (buffer.length - offset < kLengthBytes + length) break;
+      onFrame(buffer.subarray(offset + kLengthBytes, offset + kLengthBytes + length));
+      offset += kLengthBytes + length;
+    }
+    if (offset < buffer.length) {
+      const rest = buffer.subarray(offset);
+      this.#chunks = [rest];
+      this.#buffered = rest.length;
+    }
+  }
+
+  #check(length: number): void {
+    if (length > this.#maxMessageBytes) {
+      throw new ProtocolViolation(`frame of ${length} bytes exceeds maxMessageBytes (${this.#maxMessageBytes})`);
+    }
+  }
+}
