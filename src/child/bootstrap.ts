@@ -6,7 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { type ChildPort, WorkerRuntime } from './runtime.js';
 
 const kFromParentFd = 3;
@@ -45,11 +45,27 @@ if (isMainThread) {
   input.on('error', () => process.exit(0));
 } else if (parentPort !== null) {
   const parent = parentPort;
+  const progress = new Int32Array((workerData as { progress: SharedArrayBuffer }).progress);
+  let outbox: Buffer[] = [];
+  let outboxBytes = 0;
+  const post = (frame: Buffer): void => {
+    // A frame from the v8 serializer owns its memory and can be moved, not copied.
+    if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.length > 65536) parent.postMessage(frame, [frame.buffer as ArrayBuffer]);
+    else parent.postMessage(frame);
+  };
   const port: ChildPort = {
     send: (frame) => {
-      // A frame from the v8 serializer owns its memory and can be moved, not copied.
-      if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.length > 65536) parent.postMessage(frame, [frame.buffer as ArrayBuffer]);
-      else parent.postMessage(frame);
+      outbox.push(frame);
+      outboxBytes += frame.length;
+      if (outboxBytes > 1 << 20) port.flush?.();
+    },
+    started: (id) => Atomics.store(progress, 0, id | 0),
+    flush: () => {
+      if (outbox.length === 0) return;
+      const frames = outbox;
+      outbox = [];
+      outboxBytes = 0;
+      post(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
     },
     exit: (code) => process.exit(code),
   };

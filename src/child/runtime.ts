@@ -11,24 +11,39 @@ import { SerializationError } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
 import { encodeBare, encodeFrame, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
 import {
-  type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunk, kChunkResult, kError,
-  kFatal, kInit, kOk, kReady, kSkipped, kStop, kTask, type ReadyMessage,
+  type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError,
+  kBatch, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop, type ReadyMessage,
 } from '../transport/messages.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 
 /** Where the child writes: `send` must have handed the bytes to the parent's side when it returns. */
 export interface ChildPort {
   send(frame: Buffer): void;
+  /**
+   * A thread's answers are posted in batches, so a thread also marks the task it
+   * starts in shared memory: if it dies, the parent still knows which one ran.
+   */
+  started?(id: number): void;
+  /** Hands over what `send` batched. */
+  flush?(): void;
   /** Ends the worker (process or thread) with this exit code. */
   exit(code: number): never;
 }
 
 const kMaxChildFrameBytes = 2 ** 32 - 1;
 
+/** A task as the child holds it until its turn. */
+interface Entry {
+  readonly id: number;
+  readonly fn: string;
+  readonly chunk: boolean;
+  readonly args: unknown[];
+}
+
 export class WorkerRuntime {
   readonly #port: ChildPort;
   readonly #decoder = new FrameDecoder(kMaxChildFrameBytes);
-  readonly #queue = new Fifo<Frame>();
+  readonly #queue = new Fifo<Entry>();
   readonly #cancelled = new Set<number>();
   #module: WorkerModule | undefined;
   #moduleUrl = '';
@@ -39,6 +54,8 @@ export class WorkerRuntime {
     this.#port = port;
     const onFatal = (error: unknown): void => this.#fatal(error);
     process.on('uncaughtException', onFatal);
+    // process.exit() inside a task: what was answered still reaches the parent.
+    process.on('exit', () => this.#port.flush?.());
   }
 
   /** Feeds bytes from the parent. */
@@ -49,7 +66,13 @@ export class WorkerRuntime {
 
   #onFrame(frame: Frame): void {
     switch (frame.type) {
-      case kTask: case kChunk: this.#queue.push(frame); break;
+      case kBatch: {
+        const flat = deserialize(frame.payload) as unknown[];
+        for (let i = 0; i < flat.length; i += 4) {
+          this.#queue.push({ id: flat[i] as number, fn: flat[i + 1] as string, chunk: flat[i + 2] === 1, args: flat[i + 3] as unknown[] });
+        }
+        break;
+      }
       case kCancel: this.#cancelled.add(frame.id); break;
       case kStop: this.#stopping = true; break;
       case kInit: void this.#init(deserialize(frame.payload) as InitMessage); break;
@@ -70,11 +93,13 @@ export class WorkerRuntime {
     } catch (error) {
       const boot: BootErrorMessage = { phase, error: describeError(error) };
       this.#port.send(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
+      this.#port.flush?.();
       this.#port.exit(1);
     }
     const exports = Object.keys(this.#module).filter((key) => typeof this.#module?.[key] === 'function');
     const ready: ReadyMessage = { exports };
     this.#port.send(encodeFrame(kReady, 0, '', ready, 'ready', 'the ready message'));
+    this.#port.flush?.();
     this.#busy = false;
     this.#pump();
   }
@@ -82,23 +107,25 @@ export class WorkerRuntime {
   /** Runs queued tasks until one goes async; that one calls #pump again when it settles. */
   #pump(): void {
     while (!this.#busy && this.#module !== undefined) {
-      const frame = this.#queue.shift();
-      if (frame === undefined) break;
-      if (this.#cancelled.delete(frame.id)) {
-        this.#port.send(encodeBare(kSkipped, frame.id));
+      const entry = this.#queue.shift();
+      if (entry === undefined) break;
+      if (this.#cancelled.delete(entry.id) || entry.fn === '') {
+        this.#port.send(encodeBare(kSkipped, entry.id));
         continue;
       }
-      if (frame.type === kTask) this.#runTask(frame);
-      else this.#runChunk(frame);
+      this.#port.started?.(entry.id);
+      if (entry.chunk) this.#runChunk(entry);
+      else this.#runTask(entry);
     }
+    this.#port.flush?.();
     if (this.#stopping && !this.#busy && this.#queue.length === 0) this.#port.exit(0);
   }
 
-  #runTask(frame: Frame): void {
+  #runTask(frame: Entry): void {
     let result: unknown;
     try {
       const fn = lookupFunction(this.#module as WorkerModule, this.#moduleUrl, frame.fn);
-      result = fn(...(deserialize(frame.payload) as unknown[]));
+      result = fn(...frame.args);
     } catch (error) {
       this.#sendError(frame.id, error);
       return;
@@ -114,16 +141,16 @@ export class WorkerRuntime {
     );
   }
 
-  #runChunk(frame: Frame): void {
+  #runChunk(frame: Entry): void {
     this.#busy = true;
     void this.#chunk(frame).finally(() => { this.#busy = false; this.#pump(); });
   }
 
-  async #chunk(frame: Frame): Promise<void> {
+  async #chunk(frame: Entry): Promise<void> {
     const entries: ChunkEntry[] = [];
     try {
       const fn = lookupFunction(this.#module as WorkerModule, this.#moduleUrl, frame.fn);
-      const items = deserialize(frame.payload) as unknown[];
+      const items = frame.args;
       for (let i = 0; i < items.length; i++) {
         try {
           let value = fn(items[i]);
@@ -141,8 +168,26 @@ export class WorkerRuntime {
     this.#port.send(encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results'));
   }
 
-  #sendOk(frame: Frame, value: unknown): void {
+  #sendOk(frame: Entry, value: unknown): void {
     let encoded: Buffer;
+    // The commonest results skip the v8 serializer: it costs more than the task.
+    if (typeof value === 'number') {
+      encoded = encodeBare(kOkNumber, frame.id, 8);
+      encoded.writeDoubleLE(value, encoded.length - 8);
+      this.#port.send(encoded);
+      return;
+    }
+    if (value === undefined) {
+      this.#port.send(encodeBare(kOkUndefined, frame.id));
+      return;
+    }
+    if (typeof value === 'string' && value.length <= 1024) {
+      const bytes = Buffer.byteLength(value);
+      encoded = encodeBare(kOkString, frame.id, bytes);
+      encoded.write(value, encoded.length - bytes, 'utf8');
+      this.#port.send(encoded);
+      return;
+    }
     try {
       encoded = encodeFrame(kOk, frame.id, '', value, 'result', `the result of "${frame.fn}"`);
     } catch (error) {
@@ -160,6 +205,7 @@ export class WorkerRuntime {
   #fatal(error: unknown): never {
     try {
       this.#port.send(encodeFrame(kFatal, 0, '', describeError(error), 'error', 'the uncaught error'));
+      this.#port.flush?.();
     } catch {
       // the parent is gone or the pipe is full: the exit code still tells
     }

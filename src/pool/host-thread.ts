@@ -11,7 +11,9 @@ export class ThreadHost implements WorkerHost {
   #error: Error | undefined;
 
   constructor(options: HostOptions, events: HostEvents) {
+    const progress = new SharedArrayBuffer(4);
     this.#worker = new Worker(kBootstrapUrl, {
+      workerData: { progress },
       execArgv: [...options.execArgv],
       env: options.env ?? process.env,
       stdout: options.stdout !== 'inherit',
@@ -36,7 +38,8 @@ export class ThreadHost implements WorkerHost {
     this.#worker.on('exit', (code) => {
       this.#exited = true;
       const outOfMemory = (this.#error as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      events.exit({ exitCode: code, signal: null, error: this.#error, outOfMemory });
+      const running = Atomics.load(new Int32Array(progress), 0) >>> 0;
+      events.exit({ exitCode: code, signal: null, error: this.#error, outOfMemory, runningTaskId: running === 0 ? undefined : running });
     });
   }
 

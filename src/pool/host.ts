@@ -13,6 +13,11 @@ export interface HostExit {
   readonly error?: Error | undefined;
   /** A line of its stderr said V8 ran out of heap. */
   readonly outOfMemory?: boolean;
+  /**
+   * The task the worker had started last, when the host can tell (threads batch
+   * their answers): answered tasks before it may have had their answers lost.
+   */
+  readonly runningTaskId?: number | undefined;
 }
 
 export interface HostEvents {

@@ -3,11 +3,9 @@
  * a worker's death costs the task it was running and nothing else.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { findUncopyable } from '../codec/v8.js';
+import { assertCopyable, findUncopyable } from '../codec/v8.js';
 import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../errors.js';
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
-import { encodeFrame } from '../transport/frame.js';
-import { kChunk, kTask } from '../transport/messages.js';
 import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
 import { nextTaskId, type PoolStats, Scheduler } from './scheduler.js';
 import type { Outcome, Task } from './task.js';
@@ -67,9 +65,8 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       checkFn(fn);
       if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array of arguments for "${fn}", got ${typeof args}; write apply('${fn}', [value])`);
       checkApplyOptions(options);
-      const id = nextTaskId();
-      const frame = encodeFrame(kTask, id, fn, args, 'args', `the arguments of "${fn}"`);
-      return this.#submit(id, fn, frame, undefined, options);
+      assertCopyable(args, 'args', `the arguments of "${fn}"`);
+      return this.#submit(nextTaskId(), fn, args, false, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -145,10 +142,10 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     }
   }
 
-  #submit(id: number, fn: string, frame: Buffer, items: readonly unknown[] | undefined, options: ApplyOptions): Promise<unknown> {
+  #submit(id: number, fn: string, args: readonly unknown[], chunk: boolean, options: ApplyOptions): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const task: Task = {
-        id, fn, frame, items, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
+        id, fn, args, chunk, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
         done: (ok, value) => (ok ? resolve(value) : reject(value)),
       };
       const { signal, timeoutMs } = options;
@@ -189,12 +186,10 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     const id = nextTaskId();
     const options = signal === undefined ? {} : { signal };
     if (items.length === 1) {
-      const frame = encodeFrame(kTask, id, fn, items, 'items', 'an item', true);
-      return this.#submit(id, fn, frame, undefined, options).then(
+      return this.#submit(id, fn, items, false, options).then(
         (value) => [{ ok: true, value }], (error: Error) => [{ ok: false, error }]);
     }
-    const frame = encodeFrame(kChunk, id, fn, items, 'items', 'the items', true);
-    return this.#submit(id, fn, frame, items, options).then(
+    return this.#submit(id, fn, items, true, options).then(
       (outcomes) => outcomes as Outcome[], (error: Error) => items.map(() => ({ ok: false, error }) as const));
   }
 

@@ -12,7 +12,7 @@ import { Fifo } from '../internal/fifo.js';
 import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
 import {
   type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError, kFatal, kInit,
-  kOk, kReady, kSkipped, kStop, kTask,
+  kBatch, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop,
 } from '../transport/messages.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
 import { ProcessHost } from './host-process.js';
@@ -96,8 +96,7 @@ export class Scheduler {
 
   /** Accepts a task: from here on it will be settled exactly once. */
   submit(task: Task): void {
-    this.#pending++;
-    this.#hold();
+    if (this.#pending++ === 0) this.#hold();
     if (this.#queued >= this.#options.maxQueue) {
       this.#parked.push(task);
     } else {
@@ -125,7 +124,7 @@ export class Scheduler {
       slot.host.kill();
     } else {
       slot.queueRaw(encodeBare(kCancel, task.id));
-      slot.flush();
+      this.#flush(slot);
     }
   }
 
@@ -150,7 +149,7 @@ export class Scheduler {
       slot.stopping = true;
       if (graceful && slot.state !== 'starting') {
         slot.queueRaw(encodeBare(kStop, 0));
-        slot.flush();
+        this.#flush(slot);
         setTimeout(() => slot.host.kill(), kStopGraceMs).unref();
       } else {
         slot.host.kill();
@@ -198,7 +197,7 @@ export class Scheduler {
       if (best.inflight.length === 1) this.#startHead(best);
       if (best.sent >= max) this.#retire(best);
     }
-    for (const slot of touched) slot.flush();
+    for (const slot of touched) this.#flush(slot);
     this.#unpark();
   }
 
@@ -290,6 +289,43 @@ export class Scheduler {
     host.send([this.#initFrame]);
   }
 
+  /** Sends what the slot has queued: tasks in one serialized batch per run, frames as they are. */
+  #flush(slot: WorkerSlot): void {
+    if (slot.outbox.length === 0) return;
+    const out = slot.outbox;
+    slot.outbox = [];
+    const frames: Buffer[] = [];
+    let batch: Task[] = [];
+    for (const item of out) {
+      if (Buffer.isBuffer(item)) {
+        if (batch.length > 0) frames.push(this.#encodeBatch(batch));
+        batch = [];
+        frames.push(item);
+      } else {
+        batch.push(item);
+      }
+    }
+    if (batch.length > 0) frames.push(this.#encodeBatch(batch));
+    slot.host.send(frames);
+  }
+
+  #encodeBatch(tasks: readonly Task[]): Buffer {
+    try {
+      return encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
+    } catch {
+      // Something the call-site check let through (a Proxy, say): fail that task alone, send the rest.
+      for (const task of tasks) {
+        try {
+          encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true);
+        } catch (error) {
+          this.#settle(task, false, new SerializationError(
+            `Cannot copy the arguments of "${task.fn}": ${(error as Error).message}`, 'args', { cause: error }));
+        }
+      }
+      return encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
+    }
+  }
+
   #retire(slot: WorkerSlot): void {
     slot.state = 'retiring';
     this.#ensureWorkers();
@@ -299,7 +335,7 @@ export class Scheduler {
   #stopSlot(slot: WorkerSlot): void {
     slot.stopping = true;
     slot.queueRaw(encodeBare(kStop, 0));
-    slot.flush();
+    this.#flush(slot);
     setTimeout(() => slot.host.kill(), kStopGraceMs).unref();
   }
 
@@ -322,7 +358,7 @@ export class Scheduler {
   #onFrame(slot: WorkerSlot, body: Buffer): void {
     const frame = parseFrame(body);
     switch (frame.type) {
-      case kOk: case kError: case kChunkResult: case kSkipped: {
+      case kOk: case kOkNumber: case kOkString: case kOkUndefined: case kError: case kChunkResult: case kSkipped: {
         const task = slot.inflight.shift();
         if (task === undefined || task.id !== frame.id) {
           slot.bootError ??= new Error(`answer for task ${frame.id} arrived out of order`);
@@ -364,7 +400,13 @@ export class Scheduler {
   }
 
   #answer(task: Task, type: number, payload: Buffer): void {
-    if (type === kOk) {
+    if (type === kOkNumber) {
+      this.#settle(task, true, payload.readDoubleLE(0));
+    } else if (type === kOkString) {
+      this.#settle(task, true, payload.toString('utf8'));
+    } else if (type === kOkUndefined) {
+      this.#settle(task, true, undefined);
+    } else if (type === kOk) {
       this.#settle(task, true, deserialize(payload));
     } else if (type === kError) {
       this.#settle(task, false, fromWire(deserialize(payload) as RemoteErrorInfo));
@@ -395,14 +437,22 @@ export class Scheduler {
       return;
     }
     const tasks = slot.inflight.clear();
-    const head = tasks[0];
+    // The running task is the oldest unanswered one, unless the host knows better (a thread marks
+    // each start in shared memory): then the ones before it finished but their answers were lost.
+    let running = 0;
+    if (info.runningTaskId !== undefined) {
+      running = tasks.findIndex((task) => task.id === info.runningTaskId);
+      if (running === -1) running = tasks.length;
+    }
     const requeue: Task[] = [];
     if (!slot.stopping && slot.killedFor === undefined) this.#stats.crashed++;
-    if (head !== undefined && head.state === 'sent' && slot.killedFor !== head) {
-      this.#crashed(slot, head, info, requeue);
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i] as Task;
+      if (task.state !== 'sent') continue;
+      // Everything but the running task goes back first in line, no attempt charged.
+      if (i === running && slot.killedFor !== task) this.#crashed(slot, task, info, requeue);
+      else requeue.push(task);
     }
-    // Everything behind the running task never started: it goes back first in line, no attempt charged.
-    for (const task of tasks.slice(1)) if (task.state === 'sent') requeue.push(task);
     for (let i = requeue.length - 1; i >= 0; i--) {
       const task = requeue[i] as Task;
       task.state = 'queued';
@@ -416,7 +466,7 @@ export class Scheduler {
 
   /** The running task took its worker down: retry it, narrow a chunk down, or report the crash. */
   #crashed(slot: WorkerSlot, head: Task, info: HostExit, requeue: Task[]): void {
-    if (head.items !== undefined && head.items.length > 1) {
+    if (head.chunk) {
       // Which item of the chunk killed it is unknown: re-run the items one by one, uncharged.
       requeue.push(...this.#split(head));
       return;
@@ -446,7 +496,7 @@ export class Scheduler {
 
   /** Turns a chunk into one task per item; the chunk settles when they all have. */
   #split(chunk: Task): Task[] {
-    const items = chunk.items as readonly unknown[];
+    const items = chunk.args;
     const outcomes: Outcome[] = new Array(items.length);
     let left = items.length;
     chunk.state = 'settled';
@@ -454,8 +504,7 @@ export class Scheduler {
     return items.map((item, i) => {
       const id = nextTaskId();
       const task: Task = {
-        id, fn: chunk.fn, frame: encodeFrame(kTask, id, chunk.fn, [item], 'args', 'the item', true),
-        items: undefined, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
+        id, fn: chunk.fn, args: [item], chunk: false, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
         done: (ok, value) => {
           outcomes[i] = ok ? { ok: true, value } : { ok: false, error: value as Error };
           if (--left === 0) chunk.done(true, outcomes);
@@ -510,6 +559,20 @@ export class Scheduler {
       this.#keepAlive = undefined;
     }
   }
+}
+
+/** A batch on the wire; a task settled before it left (cancelled) goes as a placeholder the child skips. */
+function flatten(tasks: readonly Task[]): unknown[] {
+  const flat = new Array<unknown>(tasks.length * 4);
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i] as Task;
+    const live = task.state !== 'settled';
+    flat[i * 4] = task.id;
+    flat[i * 4 + 1] = live ? task.fn : '';
+    flat[i * 4 + 2] = task.chunk ? 1 : 0;
+    flat[i * 4 + 3] = live ? task.args : [];
+  }
+  return flat;
 }
 
 let taskIds = 0;

@@ -8,10 +8,13 @@ export type TaskState = 'queued' | 'sent' | 'settled';
 export interface Task {
   readonly id: number;
   readonly fn: string;
-  /** The encoded frame, kept to be resent if the worker dies before running it. */
-  readonly frame: Buffer;
-  /** For a map chunk: its items, kept to be re-run one by one if a crash needs narrowing. */
-  readonly items: readonly unknown[] | undefined;
+  /**
+   * The argument list, or for a chunk its items. Checked copyable at the call;
+   * serialized when sent, together with the tasks sent with it.
+   */
+  readonly args: readonly unknown[];
+  /** A map chunk: `fn` runs once per item, and a crash is narrowed down item by item. */
+  readonly chunk: boolean;
   state: TaskState;
   /** The worker it was sent to, while `sent`. */
   slot: import('./worker-slot.js').WorkerSlot | undefined;

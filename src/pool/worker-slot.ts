@@ -32,7 +32,8 @@ export class WorkerSlot {
   /** Resolves when the worker has exited and everything it sent was read. */
   readonly exited: Promise<void>;
   readonly markExited: () => void;
-  #outbox: Buffer[] = [];
+  /** What to send at the next flush, in order: tasks (serialized together) and ready frames. */
+  outbox: (Task | Buffer)[] = [];
 
   constructor(id: number) {
     this.id = id;
@@ -48,17 +49,10 @@ export class WorkerSlot {
     task.slot = this;
     this.inflight.push(task);
     this.sent++;
-    this.#outbox.push(task.frame);
+    this.outbox.push(task);
   }
 
   queueRaw(frame: Buffer): void {
-    this.#outbox.push(frame);
-  }
-
-  flush(): void {
-    if (this.#outbox.length === 0) return;
-    const frames = this.#outbox;
-    this.#outbox = [];
-    this.host.send(frames);
+    this.outbox.push(frame);
   }
 }

@@ -15,9 +15,9 @@ export class ProtocolViolation extends ProcsafeError {
   static override readonly code: string = 'EPROTOCOL';
 }
 
-function header(type: number, id: number, fn: string): Buffer {
+function header(type: number, id: number, fn: string, extra = 0): Buffer {
   const fnLength = fn === '' ? 0 : Buffer.byteLength(fn);
-  const buffer = Buffer.allocUnsafe(kLengthBytes + kFixedHeader + fnLength);
+  const buffer = Buffer.allocUnsafe(kLengthBytes + kFixedHeader + fnLength + extra);
   buffer.writeUInt32BE(0, 0);
   buffer[4] = type;
   buffer.writeUInt32BE(id >>> 0, 5);
@@ -33,9 +33,9 @@ export function encodeFrame(type: number, id: number, fn: string, value: unknown
   return buffer;
 }
 
-/** A frame with no payload (cancel, stop). */
-export function encodeBare(type: number, id: number): Buffer {
-  const buffer = header(type, id, '');
+/** A frame with no payload (cancel, stop), or with `extra` payload bytes left for the caller to fill. */
+export function encodeBare(type: number, id: number, extra = 0): Buffer {
+  const buffer = header(type, id, '', extra);
   buffer.writeUInt32BE(buffer.length - kLengthBytes, 0);
   return buffer;
 }

@@ -7,8 +7,8 @@ import type { RemoteErrorInfo } from '../errors.js';
 
 // parent -> child
 export const kInit = 1;      // payload: InitMessage
-export const kTask = 2;      // id, fn; payload: the argument array
-export const kChunk = 3;     // id, fn; payload: an array of single arguments (map)
+export const kBatch = 2;     // payload: [id, fn, isChunk, args, id, fn, isChunk, args, …]: tasks in order;
+                             // a chunk's args are single items (map); fn '' is a placeholder to answer with kSkipped
 export const kCancel = 4;    // id: drop this task if it has not started
 export const kStop = 5;      // finish what you hold, then exit 0
 
@@ -20,6 +20,10 @@ export const kError = 13;    // id; payload: RemoteErrorInfo
 export const kChunkResult = 14; // id; payload: ChunkEntry[]
 export const kFatal = 15;    // payload: RemoteErrorInfo, the uncaught error about to end the worker
 export const kSkipped = 16;  // id: a cancelled task, dropped unstarted (every task gets exactly one answer)
+// Results that skip v8 serialization: the common small cases.
+export const kOkNumber = 17; // id; payload: f64
+export const kOkString = 18; // id; payload: utf8
+export const kOkUndefined = 19; // id
 
 export interface InitMessage {
   readonly module: string;
