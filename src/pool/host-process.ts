@@ -18,7 +18,8 @@ export class ProcessHost implements WorkerHost {
   readonly #events: HostEvents;
   readonly label: string;
   #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  #drained = false;
+  /** Streams still open: the result pipe and any piped stdout/stderr, so no answer or line is lost. */
+  #open = 1;
   #reported = false;
   #outOfMemory = false;
   #spawnError: Error | undefined;
@@ -61,20 +62,25 @@ export class ProcessHost implements WorkerHost {
         this.#events.protocolError(error as Error);
       }
     });
-    this.#fromChild.on('close', () => { this.#drained = true; this.#maybeReport(); });
+    this.#fromChild.on('close', () => this.#closed());
+    for (const stream of [this.#child.stdout, this.#child.stderr]) {
+      if (stream === null) continue;
+      this.#open++;
+      stream.on('close', () => this.#closed());
+    }
     this.#fromChild.on('error', () => { /* close follows */ });
     this.#toChild.on('error', () => { /* EPIPE after the child died: its exit is reported */ });
     this.#child.on('error', (error) => {
       // spawn failed (EAGAIN, ENOMEM …): there will be no exit event
       this.#spawnError = error;
       this.#exit ??= { code: null, signal: null };
-      this.#drained = true;
+      this.#open = 0;
       this.#maybeReport();
     });
     this.#child.on('exit', (code, signal) => {
       this.#exit = { code, signal };
-      // A grandchild holding fd 4 must not delay the report for ever.
-      setTimeout(() => { this.#drained = true; this.#maybeReport(); }, kDrainGraceMs).unref();
+      // A grandchild holding a pipe open must not delay the report for ever.
+      setTimeout(() => { this.#open = 0; this.#maybeReport(); }, kDrainGraceMs).unref();
       this.#maybeReport();
     });
   }
@@ -103,8 +109,13 @@ export class ProcessHost implements WorkerHost {
     setTimeout(() => this.kill(), graceMs).unref();
   }
 
+  #closed(): void {
+    this.#open--;
+    this.#maybeReport();
+  }
+
   #maybeReport(): void {
-    if (this.#reported || this.#exit === undefined || !this.#drained) return;
+    if (this.#reported || this.#exit === undefined || this.#open > 0) return;
     this.#reported = true;
     this.#toChild.destroy();
     this.#fromChild.destroy();

@@ -1,19 +1,27 @@
 /** A worker as a worker thread: the same frames, carried by postMessage. */
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { FrameDecoder } from '../transport/frame.js';
 import { routeOutput } from '../process/output.js';
 import { coalesce, type HostEvents, type HostOptions, kBootstrapUrl, type WorkerHost } from './host.js';
 
+/** After the exit, how long to wait for the thread's output to drain. */
+const kDrainGraceMs = 1000;
+
 export class ThreadHost implements WorkerHost {
   readonly #worker: Worker;
+  readonly #events: HostEvents;
+  /** The thread marks here the id of each task it starts (see child/bootstrap.ts). */
+  readonly #progress = new Int32Array(new SharedArrayBuffer(4));
   readonly label: string;
   #exited = false;
+  #reported = false;
   #error: Error | undefined;
 
   constructor(options: HostOptions, events: HostEvents) {
-    const progress = new SharedArrayBuffer(4);
+    this.#events = events;
     this.#worker = new Worker(kBootstrapUrl, {
-      workerData: { progress },
+      workerData: { progress: this.#progress.buffer },
       execArgv: [...options.execArgv],
       env: options.env ?? process.env,
       stdout: options.stdout !== 'inherit',
@@ -22,6 +30,9 @@ export class ThreadHost implements WorkerHost {
     });
     this.label = `[${options.name}-${options.workerId} thread ${this.#worker.threadId}]`;
     this.#worker.unref();
+    const piped: Readable[] = [];
+    if (options.stdout !== 'inherit') piped.push(this.#worker.stdout);
+    if (options.stderr !== 'inherit') piped.push(this.#worker.stderr);
     routeOutput(this.#worker.stdout, options.stdout, this.label, process.stdout, options.stdoutSink);
     routeOutput(this.#worker.stderr, options.stderr, this.label, process.stderr, options.stderrSink);
     const decoder = new FrameDecoder(options.maxMessageBytes);
@@ -34,12 +45,17 @@ export class ThreadHost implements WorkerHost {
       }
     });
     this.#worker.on('error', (error) => { this.#error = error; });
-    // Node delivers every message the thread posted before emitting 'exit'.
+    // Node delivers every message the thread posted before 'exit'; its output may still be in flight.
     this.#worker.on('exit', (code) => {
       this.#exited = true;
-      const outOfMemory = (this.#error as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      const running = Atomics.load(new Int32Array(progress), 0) >>> 0;
-      events.exit({ exitCode: code, signal: null, error: this.#error, outOfMemory, runningTaskId: running === 0 ? undefined : running });
+      let open = piped.filter((stream) => !stream.readableEnded).length;
+      const report = (): void => { if (--open <= 0) this.#report(code); };
+      if (open === 0) {
+        this.#report(code);
+        return;
+      }
+      for (const stream of piped) if (!stream.readableEnded) stream.once('end', report);
+      setTimeout(() => this.#report(code), kDrainGraceMs).unref();
     });
   }
 
@@ -56,5 +72,13 @@ export class ThreadHost implements WorkerHost {
 
   stop(): void {
     this.kill();
+  }
+
+  #report(exitCode: number): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    const outOfMemory = (this.#error as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const running = Atomics.load(this.#progress, 0) >>> 0;
+    this.#events.exit({ exitCode, signal: null, error: this.#error, outOfMemory, runningTaskId: running === 0 ? undefined : running });
   }
 }

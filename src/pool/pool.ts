@@ -231,6 +231,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     let nextChunk = 0;
     let nextToYield = 0;
     let nextIndex = 0;
+    // Chunks sent and not yet yielded: bounds both work in flight and results held for order.
     let outstanding = 0;
     let exhausted = false;
     try {
@@ -249,7 +250,6 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
           const chunkNo = nextChunk++;
           outstanding++;
           void this.#submitChunk(fn, items, nextIndex, options.signal).then((outcomes) => {
-            outstanding--;
             if (ordered) finished.set(chunkNo, outcomes);
             else arrivals.push(outcomes);
             wake?.();
@@ -259,12 +259,19 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
         if (ordered) {
           for (let chunk = finished.get(nextToYield); chunk !== undefined; chunk = finished.get(nextToYield)) {
             finished.delete(nextToYield++);
+            outstanding--;
             yield* chunk;
           }
         } else {
-          while (arrivals.length > 0) yield* arrivals.shift() as Outcome[];
+          while (arrivals.length > 0) {
+            outstanding--;
+            yield* arrivals.shift() as Outcome[];
+          }
         }
-        if (exhausted && outstanding === 0 && finished.size === 0 && arrivals.length === 0) return;
+        if (exhausted && outstanding === 0) return;
+        // Yielding freed room in the window, or results are waiting: go round again instead of sleeping.
+        if (!exhausted && outstanding < ahead) continue;
+        if (ordered ? finished.has(nextToYield) : arrivals.length > 0) continue;
         await new Promise<void>((resolve) => { wake = resolve; });
         wake = undefined;
       }

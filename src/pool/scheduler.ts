@@ -58,7 +58,8 @@ export class Scheduler {
   #queued = 0;
   #pending = 0;
   #nextWorkerId = 1;
-  #window = 2;
+  /** Starts at 1 (nothing known of task length); grows as short tasks are seen. */
+  #window = 1;
   #serviceMs = kWindowTargetMs;
   #dispatchScheduled = false;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -120,8 +121,7 @@ export class Scheduler {
     const slot = task.slot as WorkerSlot;
     this.#settle(task, false, error);
     if (slot.inflight.peek() === task) {
-      slot.killedFor = task;
-      slot.host.kill();
+      this.#killFor(slot, task);
     } else {
       slot.queueRaw(encodeBare(kCancel, task.id));
       this.#flush(slot);
@@ -349,10 +349,17 @@ export class Scheduler {
       this.#settle(head, false, new TaskTimeout(
         `task ${head.id} ("${head.fn}") ran longer than taskTimeoutMs (${limit} ms) on ${describeWorker(slot)}; ` +
         'the worker was stopped and replaced. Raise taskTimeoutMs if the task needs longer.'));
-      slot.killedFor = head;
-      slot.host.kill();
+      this.#killFor(slot, head);
     }, limit);
     slot.headTimer.unref();
+  }
+
+  /** Stops a worker whose running task was given up on, and starts its replacement now, not at its exit. */
+  #killFor(slot: WorkerSlot, task: Task): void {
+    slot.killedFor = task;
+    slot.state = 'retiring';
+    slot.host.kill();
+    this.#ensureWorkers();
   }
 
   #onFrame(slot: WorkerSlot, body: Buffer): void {

@@ -1,0 +1,65 @@
+/** Shared test helpers: fixtures, temp files, and pid polling (a test proves "no orphans" this way). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Compiled tests live in dist-test/<dir>/, two levels below the repository root. */
+export const repoRoot = new URL('../../', import.meta.url);
+
+export function fixture(name: string): URL {
+  return new URL(`test/fixtures/${name}`, repoRoot);
+}
+
+/** The worker module most tests use. */
+export const tasks = fixture('tasks.mjs');
+
+/** A fresh temporary directory, removed when `t.after` runs. */
+export function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'procsafe-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Polls until `pid` is gone; false if it is still alive after `timeoutMs`. */
+export async function waitForExit(pid: number, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await sleep(20);
+  }
+  return !isAlive(pid);
+}
+
+/** Waits for a worker to write its pid into `path` (the fixture's reportThenHang does). */
+export async function waitForPid(path: string, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const text = readFileSync(path, 'utf8');
+      if (text !== '') return Number(text);
+    } catch {
+      // not written yet
+    }
+    await sleep(5);
+  }
+  throw new Error(`no pid was written to ${path} within ${timeoutMs} ms`);
+}
+
+/** Children of `pid`, from /proc (Linux). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

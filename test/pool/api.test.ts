@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { AbortError, Pool, PoolClosed, RemoteError, TaskTimeout } from 'procsafe';
+import { tasks } from '../helpers/index.js';
+
+for (const isolation of ['process', 'thread'] as const) {
+  describe(`Pool API (${isolation})`, () => {
+    test('apply runs a named export with its arguments, sync or async', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      assert.equal(await pool.apply('square', [7]), 49);
+      assert.equal(await pool.apply('add', [2, 3]), 5);
+      assert.equal(await pool.apply('slowSquare', [4, 5]), 16);
+      assert.equal(await pool.apply('echo', ['text']), 'text');
+      assert.equal(await pool.apply('echo', [undefined]), undefined);
+      const value = { n: 1n, d: new Date(5), m: new Map([[1, 'a']]), s: new Set([2]), b: Buffer.from('hi'), r: /x/g, nested: [null, true, 1.5] };
+      assert.deepEqual(await pool.apply('echo', [value]), value);
+    });
+
+    test('many calls in flight all resolve with their own result', { timeout: 30_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const results = await Promise.all(Array.from({ length: 5000 }, (_, i) => pool.apply('inc', [i])));
+      assert.deepEqual(results, Array.from({ length: 5000 }, (_, i) => i + 1));
+      const stats = pool.stats();
+      assert.equal(stats.completed, 5000);
+      assert.equal(stats.failed, 0);
+      assert.equal(stats.queued, 0);
+      assert.equal(stats.workers, 2);
+    });
+
+    test('a task error arrives as RemoteError with remote name, message, stack and properties', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      await assert.rejects(pool.apply('fail', ['boom']), (error: unknown) => {
+        assert.ok(error instanceof RemoteError);
+        assert.equal(error.code, 'EREMOTE');
+        assert.equal(error.message, 'boom');
+        assert.equal(error.remoteName, 'RangeError');
+        assert.equal(error.remoteCode, 'E_BAD_THING');
+        assert.deepEqual(error.properties['details'], { retry: false, n: 3 });
+        assert.deepEqual((error as unknown as { details: unknown }).details, { retry: false, n: 3 });
+        assert.match(error.remoteStack ?? '', /at fail .*tasks\.mjs/);
+        return true;
+      });
+      await assert.rejects(pool.apply('failWithCause'), (error: unknown) => {
+        assert.ok(error instanceof RemoteError);
+        assert.ok(error.cause instanceof RemoteError);
+        assert.equal(error.cause.message, 'inner');
+        assert.equal(error.cause.remoteName, 'TypeError');
+        return true;
+      });
+      await assert.rejects(pool.apply('throwString'), (error: unknown) => error instanceof RemoteError && /just a string/.test(error.message));
+      // The worker survives task errors.
+      assert.equal(await pool.apply('square', [3]), 9);
+      assert.equal(pool.stats().crashed, 0);
+    });
+
+    test('map keeps order, picks a chunk size, and rejects with the first failure after the rest settle', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const items = Array.from({ length: 1000 }, (_, i) => i);
+      assert.deepEqual(await pool.map('square', items), items.map((x) => x * x));
+      assert.deepEqual(await pool.map('square', items, { chunksize: 7, concurrency: 2 }), items.map((x) => x * x));
+      assert.deepEqual(await pool.map('square', []), []);
+      async function* gen(): AsyncGenerator<number> { for (let i = 0; i < 10; i++) yield i; }
+      assert.deepEqual(await pool.map('inc', gen()), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      const before = pool.stats().completed;
+      await assert.rejects(pool.map('fail', ['a', 'b']), (error: unknown) => error instanceof RemoteError && error.message === 'a');
+      assert.ok(pool.stats().completed + pool.stats().failed > before);
+    });
+
+    test('mapSettled reports every item', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const settled = await pool.mapSettled('echo', [1, 2, 3]);
+      assert.deepEqual(settled, [{ ok: true, value: 1 }, { ok: true, value: 2 }, { ok: true, value: 3 }]);
+      const mixed = await pool.mapSettled('fail', ['x'], { chunksize: 1 });
+      assert.equal(mixed.length, 1);
+      assert.equal(mixed[0]?.ok, false);
+    });
+
+    test('imap is ordered and lazy: it reads input only as results are taken', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      let pulled = 0;
+      function* input(): Generator<number> {
+        for (let i = 0; i < 100_000; i++) { pulled++; yield i; }
+      }
+      const seen: number[] = [];
+      for await (const value of pool.imap('square', input(), { concurrency: 8 })) {
+        seen.push(value as number);
+        if (seen.length === 20) break;
+      }
+      assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i * i));
+      assert.ok(pulled <= 20 + 8 + 1, `pulled ${pulled} items for 20 results`);
+    });
+
+    test('imapUnordered yields every result, fastest first', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const out: number[] = [];
+      for await (const value of pool.imapUnordered('sleep', [300, 10, 10])) out.push(value as number);
+      assert.deepEqual([...out].sort((a, b) => a - b), [10, 10, 300]);
+      assert.equal(out[out.length - 1], 300);
+    });
+
+    test('initializer runs once per worker with initArgs', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation, initializer: 'init', initArgs: [{ token: 'abc' }] });
+      t.after(() => pool.terminate());
+      const got = await Promise.all([pool.apply('getInit'), pool.apply('getInit'), pool.apply('getInit')]);
+      for (const value of got) assert.deepEqual(value, { token: 'abc' });
+    });
+
+    test('a signal drops a queued task and stops a running one; the pool goes on', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      await pool.apply('square', [1]);
+      const running = new AbortController();
+      const queued = new AbortController();
+      const a = pool.apply('hang', [], { signal: running.signal });
+      const b = pool.apply('square', [5], { signal: queued.signal });
+      const c = pool.apply('square', [6]);
+      queued.abort(new Error('not needed'));
+      await assert.rejects(b, (error: unknown) => error instanceof AbortError && (error.cause as Error).message === 'not needed');
+      running.abort();
+      await assert.rejects(a, AbortError);
+      assert.equal(await c, 36);
+      const aborted = AbortSignal.abort();
+      await assert.rejects(pool.apply('square', [2], { signal: aborted }), AbortError);
+      assert.equal(await pool.apply('square', [4]), 16);
+    });
+
+    test('taskTimeoutMs stops a runaway task and replaces its worker; others are untouched', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation, taskTimeoutMs: 300 });
+      t.after(() => pool.terminate());
+      const runaway = pool.apply('hang');
+      const fine = pool.apply('slowSquare', [3, 50]);
+      await assert.rejects(runaway, (error: unknown) => error instanceof TaskTimeout && /taskTimeoutMs \(300 ms\)/.test(error.message));
+      assert.equal(await fine, 9);
+      assert.equal(await pool.apply('square', [8]), 64);
+      assert.equal(pool.stats().restarts, 1);
+    });
+
+    test('a per-call timeoutMs fails a queued or running task with TaskTimeout', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      await pool.apply('square', [1]);
+      const running = pool.apply('hang', [], { timeoutMs: 200 });
+      const queued = pool.apply('square', [3], { timeoutMs: 100 });
+      await assert.rejects(queued, TaskTimeout);
+      await assert.rejects(running, TaskTimeout);
+      assert.equal(await pool.apply('square', [2], { timeoutMs: 10_000 }), 4);
+    });
+
+    test('maxTasksPerWorker recycles workers', { timeout: 30_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation, maxTasksPerWorker: 3 });
+      t.after(() => pool.terminate());
+      const ids: unknown[] = [];
+      for (let i = 0; i < 7; i++) ids.push(await pool.apply(isolation === 'process' ? 'pid' : 'getInit'));
+      if (isolation === 'process') assert.equal(new Set(ids).size, 3, `pids: ${ids.join(' ')}`);
+      assert.ok(pool.stats().restarts >= 2);
+      assert.equal(pool.stats().crashed, 0);
+    });
+
+    test('maxQueue holds extra work back without losing it', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation, maxQueue: 2 });
+      t.after(() => pool.terminate());
+      const all = Array.from({ length: 30 }, (_, i) => pool.apply('inc', [i]));
+      assert.deepEqual(await Promise.all(all), Array.from({ length: 30 }, (_, i) => i + 1));
+    });
+
+    test('close finishes accepted work; close twice is one close; apply after close is PoolClosed', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const work = [pool.apply('slowSquare', [2, 100]), pool.apply('slowSquare', [3, 100]), pool.apply('slowSquare', [4, 100])];
+      const first = pool.close();
+      const second = pool.close();
+      await Promise.all([first, second]);
+      assert.deepEqual(await Promise.all(work), [4, 9, 16]);
+      await assert.rejects(pool.apply('square', [1]), PoolClosed);
+      await assert.rejects(pool.map('square', [1]), PoolClosed);
+      assert.equal(pool.stats().workers, 0);
+    });
+
+    test('terminate rejects running and queued work with PoolClosed and returns', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      await pool.apply('square', [1]);
+      const running = assert.rejects(pool.apply('hang'), PoolClosed);
+      const queued = assert.rejects(pool.apply('square', [2]), PoolClosed);
+      await pool.terminate();
+      await running;
+      await queued;
+      assert.equal(pool.stats().workers, 0);
+      await pool.terminate();
+      await pool.close();
+    });
+
+    test('await using closes the pool', { timeout: 20_000 }, async () => {
+      let leaked: Pool | undefined;
+      {
+        await using pool = new Pool({ module: tasks, workers: 1, isolation });
+        leaked = pool;
+        assert.equal(await pool.apply('square', [3]), 9);
+      }
+      assert.equal(leaked.stats().workers, 0);
+      await assert.rejects(leaked.apply('square', [1]), PoolClosed);
+    });
+
+    test("stdout 'pipe' delivers whole lines of every worker", { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation, stdout: 'pipe' });
+      t.after(() => pool.terminate());
+      const chunks: string[] = [];
+      pool.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+      await Promise.all([pool.apply('logMany', ['a', 200]), pool.apply('logMany', ['b', 200])]);
+      await pool.close();
+      const lines = chunks.join('').split('\n').filter(Boolean);
+      assert.equal(lines.length, 400);
+      for (const line of lines) assert.match(line, /^[ab] line \d+ x{200}$/);
+    });
+  });
+}
