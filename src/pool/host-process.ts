@@ -29,10 +29,9 @@ export class ProcessHost implements WorkerHost {
     const execArgv = [...options.execArgv];
     if (options.maxMemoryMb !== undefined) execArgv.push(`--max-old-space-size=${options.maxMemoryMb}`);
     const pipeOrNot = (mode: string) => (mode === 'inherit' ? 'inherit' : mode === 'ignore' ? 'ignore' : 'pipe');
-    // stderr is always piped when a heap cap is set, to recognise V8's out-of-memory report.
-    const stderrMode = options.maxMemoryMb !== undefined && options.stderr === 'inherit' ? 'pipe' : pipeOrNot(options.stderr);
     this.#child = spawn(process.execPath, [...execArgv, kBootstrapPath], {
-      stdio: ['ignore', pipeOrNot(options.stdout), stderrMode, 'pipe', 'pipe'],
+      // stderr is always read, to recognise V8's out-of-memory report; 'inherit' and 'ignore' are honoured below.
+      stdio: ['ignore', pipeOrNot(options.stdout), 'pipe', 'pipe', 'pipe'],
       env: options.env ?? process.env,
       windowsHide: true,
     });
@@ -47,9 +46,7 @@ export class ProcessHost implements WorkerHost {
     (this.#child.stderr as Socket | null)?.unref();
     routeOutput(this.#child.stdout, options.stdout, this.label, process.stdout, options.stdoutSink);
     if (this.#child.stderr !== null) {
-      if (options.maxMemoryMb !== undefined) {
-        this.#child.stderr.on('data', (chunk: Buffer) => { if (kOomLine.test(chunk.toString('latin1'))) this.#outOfMemory = true; });
-      }
+      this.#child.stderr.on('data', (chunk: Buffer) => { if (kOomLine.test(chunk.toString('latin1'))) this.#outOfMemory = true; });
       routeOutput(this.#child.stderr, options.stderr, this.label, process.stderr, options.stderrSink);
     }
 

@@ -130,8 +130,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
 
   #shutdown(graceful: boolean): Promise<void> {
     this.#terminating ??= this.#scheduler.shutdown(graceful).then(() => {
-      this.stdout?.push(null);
-      this.stderr?.push(null);
+      // end(), not push(null): lines written a moment ago may still be on their way through.
+      (this.stdout as PassThrough | null)?.end();
+      (this.stderr as PassThrough | null)?.end();
     });
     return this.#terminating;
   }

@@ -3,7 +3,7 @@
  * happens when a worker dies. Every accepted task is settled exactly once,
  * whatever dies when: that is the invariant each method below keeps.
  */
-import { deserialize } from '../codec/v8.js';
+import { assertCopyable, deserialize } from '../codec/v8.js';
 import { toRemoteError } from '../codec/remote-error.js';
 import {
   PoolClosed, type RemoteErrorInfo, SerializationError, TaskTimeout, WorkerCrashed,
@@ -28,6 +28,8 @@ const kMaxWindow = 64;
 const kWindowTargetMs = 1;
 const kBootBackoffMs = 100;
 const kBootBackoffMaxMs = 10_000;
+/** Workers that die while starting, with no word of why, before waiting work is failed. */
+const kMaxQuietBootFailures = 3;
 const kStopGraceMs = 2_000;
 export const kMaxMessageBytes = 256 * 1024 * 1024;
 
@@ -79,7 +81,8 @@ export class Scheduler {
     const init: InitMessage = {
       module: options.module, initializer: options.initializer, initArgs: options.initArgs, workerId: 0, name: options.name,
     };
-    this.#initFrame = encodeFrame(kInit, 0, '', init, 'initArgs', 'the initializer arguments');
+    assertCopyable(options.initArgs, 'initArgs', 'the initializer arguments');
+    this.#initFrame = encodeFrame(kInit, 0, '', init, 'initArgs', 'the initializer arguments', true);
     for (let i = 0; i < options.workers; i++) this.#spawn(false);
   }
 
@@ -281,7 +284,7 @@ export class Scheduler {
     } catch (error) {
       // Could not even start one (EMFILE, EAGAIN): treat as a failed boot, with back-off.
       this.#nextWorkerId--;
-      this.#bootFailed(error as Error);
+      this.#bootFailed(false, error as Error);
       return;
     }
     slot.host = host;
@@ -436,7 +439,7 @@ export class Scheduler {
     slot.markExited();
     if (this.#shuttingDown) return;
     if (wasStarting && !slot.stopping) {
-      this.#bootFailed(slot.bootError ?? new WorkerCrashed(
+      this.#bootFailed(slot.bootError !== undefined, slot.bootError ?? new WorkerCrashed(
         `${describeWorker(slot)} ${describeExit(info)} while starting, before it could run a task` +
         `${slot.fatal ? `: ${slot.fatal.message}` : ''}; check the worker module ${this.#options.module}`,
         { workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: undefined, fn: undefined, attempts: 0, retries: this.#options.retries },
@@ -487,8 +490,8 @@ export class Scheduler {
     const retries = this.#options.retries;
     const left = Math.max(0, retries - (head.attempts - 1));
     let why = '';
-    if (info.outOfMemory || (this.#options.maxMemoryMb !== undefined && (info.signal === 'SIGABRT' || info.exitCode === 134))) {
-      why = ` (out of memory: its heap passed maxMemoryMb = ${this.#options.maxMemoryMb ?? 'the V8 default'})`;
+    if (info.outOfMemory) {
+      why = ` (out of memory: its heap passed ${this.#options.maxMemoryMb === undefined ? "V8's default limit" : `maxMemoryMb = ${this.#options.maxMemoryMb}`})`;
     } else if (slot.fatal !== undefined) {
       why = ` after an uncaught ${slot.fatal instanceof Error ? (slot.fatal as { remoteName?: string }).remoteName ?? 'error' : 'error'}: ${slot.fatal.message}`;
     } else if (info.error !== undefined) {
@@ -522,18 +525,26 @@ export class Scheduler {
     });
   }
 
-  #bootFailed(error: Error): void {
+  /**
+   * A worker died before it was ready. If the module or initializer said why, waiting
+   * work fails now with that error; a worker that merely died while starting (killed,
+   * spawn refused) is retried, and work fails only after kMaxQuietBootFailures in a row.
+   * Either way respawning backs off, so a broken module never burns CPU.
+   */
+  #bootFailed(reported: boolean, error: Error): void {
     this.#bootFailures++;
-    this.#bootError = error;
     const delay = Math.min(kBootBackoffMaxMs, kBootBackoffMs * 2 ** (this.#bootFailures - 1));
-    this.#bootRetryAt = Date.now() + delay;
     let ready = false;
     for (const slot of this.#slots) if (slot.state === 'ready') ready = true;
-    if (!ready) this.#rejectQueued(error);
+    if (reported || this.#bootFailures >= kMaxQuietBootFailures) {
+      this.#bootError = error;
+      this.#bootRetryAt = Date.now() + delay;
+      if (!ready) this.#rejectQueued(error);
+    }
     clearTimeout(this.#bootTimer);
     // Back off, then try again only if someone is waiting: a broken module must not burn CPU respawning.
     this.#bootTimer = setTimeout(() => {
-      if (this.#queued > 0 || this.#parked.length > 0) this.#ensureWorkers();
+      if (this.#queued > 0 || this.#parked.length > 0 || !this.#draining) this.#ensureWorkers();
     }, delay);
     this.#bootTimer.unref();
   }

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/** The `procsafe` binary: picks the command, turns bad command lines into exit code 2. */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Command, type CommandIo, isParseArgsError, UsageError } from './command.js';
+import { demo, kDemoUsage } from './commands/demo.js';
+
+const kCommands: Readonly<Record<string, Command>> = { demo };
+
+export const kUsage =
+  'Usage: procsafe <command> [options]\n\n' +
+  'Commands:\n' +
+  kDemoUsage +
+  '\nOptions:\n' +
+  '  -h, --help           show this help\n';
+
+/** Runs the command line `argv` (without node and the script) and resolves with the exit code. */
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  try {
+    // Options before the command are the binary's own; the rest belong to the command.
+    const at = argv.findIndex((arg) => !arg.startsWith('-'));
+    const own = at === -1 ? argv : argv.slice(0, at);
+    const { values } = parseArgs({ args: own, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    if (values.help === true) {
+      io.stdout.write(kUsage);
+      return 0;
+    }
+    if (at === -1) throw new UsageError('missing command');
+    const name = argv[at] as string;
+    const command = Object.hasOwn(kCommands, name) ? kCommands[name] : undefined;
+    if (command === undefined) throw new UsageError(`unknown command "${name}"`);
+    return await command(argv.slice(at + 1), io);
+  } catch (error) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.stderr.write(`procsafe: ${error.message}\n\n${kUsage}`);
+      return 2;
+    }
+    io.stderr.write(`procsafe: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+  // Exit once stdout is flushed, even if something still holds the event loop: the CLI must never hang.
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
+}
