@@ -31,12 +31,13 @@ function writeAll(fd: number, frame: Buffer): void {
 }
 
 if (isMainThread) {
+  const ppid = process.ppid;
   const port: ChildPort = {
     send: (frame) => writeAll(kToParentFd, frame),
+    // Die with the parent, however it dies: started once ready, so it does not slow the boot.
+    ready: () => { new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { ppid }, stdout: false, stderr: false }).unref(); },
     exit: (code) => process.exit(code),
   };
-  // Process mode: die with the parent, however the parent dies.
-  new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { ppid: process.ppid }, stdout: false, stderr: false }).unref();
   const runtime = new WorkerRuntime(port);
   const input = new Socket({ fd: kFromParentFd, readable: true, writable: false });
   input.on('data', (chunk: Buffer) => runtime.receive(chunk));

@@ -26,6 +26,8 @@ export interface ChildPort {
   started?(id: number): void;
   /** Hands over what `send` batched. */
   flush?(): void;
+  /** Called once the worker has told the parent it is ready. */
+  ready?(): void;
   /** Ends the worker (process or thread) with this exit code. */
   exit(code: number): never;
 }
@@ -100,6 +102,7 @@ export class WorkerRuntime {
     const ready: ReadyMessage = { exports };
     this.#port.send(encodeFrame(kReady, 0, '', ready, 'ready', 'the ready message'));
     this.#port.flush?.();
+    this.#port.ready?.();
     this.#busy = false;
     this.#pump();
   }

@@ -64,6 +64,7 @@ export class Scheduler {
   #window = 1;
   #serviceMs = kWindowTargetMs;
   #dispatchScheduled = false;
+  #ensureScheduled = false;
   #keepAlive: NodeJS.Timeout | undefined;
   #holds = 0;
   #bootFailures = 0;
@@ -243,6 +244,20 @@ export class Scheduler {
     this.#ensureWorkers();
   }
 
+  /**
+   * Starts replacements on the next turn: spawn() blocks for 10-100 ms, and the
+   * WorkerCrashed (or TaskTimeout) just settled should reach its caller first.
+   */
+  #ensureWorkersSoon(): void {
+    if (this.#ensureScheduled) return;
+    this.#ensureScheduled = true;
+    setImmediate(() => {
+      this.#ensureScheduled = false;
+      this.#ensureWorkers();
+      this.#scheduleDispatch();
+    });
+  }
+
   #ensureWorkers(): void {
     if (this.#shuttingDown) return;
     if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) return;
@@ -362,7 +377,7 @@ export class Scheduler {
     slot.killedFor = task;
     slot.state = 'retiring';
     slot.host.kill();
-    this.#ensureWorkers();
+    this.#ensureWorkersSoon();
   }
 
   #onFrame(slot: WorkerSlot, body: Buffer): void {
@@ -470,7 +485,7 @@ export class Scheduler {
       this.#queue.unshift(task);
       this.#queued++;
     }
-    if (this.#pending > 0 || !this.#draining) this.#ensureWorkers();
+    if (this.#pending > 0 || !this.#draining) this.#ensureWorkersSoon();
     this.#scheduleDispatch();
   }
 
