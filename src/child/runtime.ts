@@ -9,10 +9,11 @@ import { describeError } from '../codec/remote-error.js';
 import { deserialize, findUncopyable } from '../codec/v8.js';
 import { SerializationError } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
+import { readSimpleBatch } from '../codec/simple-batch.js';
 import { encodeBare, encodeFrame, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
 import {
   type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError,
-  kBatch, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop, type ReadyMessage,
+  kBatch, kBatchSimple, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop, type ReadyMessage,
 } from '../transport/messages.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 
@@ -68,6 +69,9 @@ export class WorkerRuntime {
 
   #onFrame(frame: Frame): void {
     switch (frame.type) {
+      case kBatchSimple:
+        readSimpleBatch(frame.payload, (id, fn, args) => this.#queue.push({ id, fn, chunk: false, args }));
+        break;
       case kBatch: {
         const flat = deserialize(frame.payload) as unknown[];
         for (let i = 0; i < flat.length; i += 4) {

@@ -9,10 +9,11 @@ import {
   PoolClosed, type RemoteErrorInfo, SerializationError, TaskTimeout, WorkerCrashed,
 } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
+import { type SimpleTask, simpleBatchSize, writeSimpleBatch } from '../codec/simple-batch.js';
 import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
 import {
   type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError, kFatal, kInit,
-  kBatch, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop,
+  kBatch, kBatchSimple, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop,
 } from '../transport/messages.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
 import { ProcessHost } from './host-process.js';
@@ -65,7 +66,7 @@ export class Scheduler {
   #serviceMs = kWindowTargetMs;
   #dispatchScheduled = false;
   #ensureScheduled = false;
-  #keepAlive: NodeJS.Timeout | undefined;
+  readonly #keepAlive = setInterval(() => {}, 2 ** 31 - 1).unref();
   #holds = 0;
   #bootFailures = 0;
   #bootError: Error | undefined;
@@ -162,6 +163,7 @@ export class Scheduler {
     // Every step's outcome is awaited; a worker that will not die is SIGKILLed above.
     await Promise.all(exits);
     this.#release();
+    clearInterval(this.#keepAlive);
   }
 
   // ---- dispatch ---------------------------------------------------------
@@ -328,6 +330,12 @@ export class Scheduler {
   }
 
   #encodeBatch(tasks: readonly Task[]): Buffer {
+    const simple = tasks.every((task) => !task.chunk) ? simpleBatchSize(tasks.map(asSimple)) : -1;
+    if (simple >= 0) {
+      const frame = encodeBare(kBatchSimple, 0, simple);
+      writeSimpleBatch(tasks.map(asSimple), frame, frame.length - simple);
+      return frame;
+    }
     try {
       return encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
     } catch {
@@ -581,17 +589,23 @@ export class Scheduler {
     }
   }
 
-  /** A ref'd timer holds the event loop open while the pool owes someone an answer; children never do. */
+  /**
+   * The timer holds the event loop open while the pool owes someone an answer;
+   * children never do. ref()/unref() of one timer, as a task comes and goes, costs
+   * less than creating one per task.
+   */
   #hold(): void {
-    if (this.#holds++ === 0) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    if (this.#holds++ === 0) this.#keepAlive.ref();
   }
 
   #release(): void {
-    if (--this.#holds === 0) {
-      clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
-    }
+    if (--this.#holds === 0) this.#keepAlive.unref();
   }
+}
+
+/** A task as a simple batch sees it; a settled one is a placeholder. */
+function asSimple(task: Task): SimpleTask {
+  return task.state === 'settled' ? { id: task.id, fn: '', args: [] } : task;
 }
 
 /** A batch on the wire; a task settled before it left (cancelled) goes as a placeholder the child skips. */

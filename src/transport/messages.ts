@@ -9,6 +9,7 @@ import type { RemoteErrorInfo } from '../errors.js';
 export const kInit = 1;      // payload: InitMessage
 export const kBatch = 2;     // payload: [id, fn, isChunk, args, id, fn, isChunk, args, …]: tasks in order;
                              // a chunk's args are single items (map); fn '' is a placeholder to answer with kSkipped
+export const kBatchSimple = 6; // payload: see codec/simple-batch.ts (primitive arguments only)
 export const kCancel = 4;    // id: drop this task if it has not started
 export const kStop = 5;      // finish what you hold, then exit 0
 
