@@ -4,7 +4,7 @@
  * Children start fresh (spawn, never fork): no lock, thread or logger state of
  * the parent exists here, so fork-with-a-held-lock deadlocks cannot happen.
  */
-import { writeSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { type ChildPort, WorkerRuntime } from './runtime.js';
@@ -16,18 +16,41 @@ const kSleep = new Int32Array(new SharedArrayBuffer(4));
 /**
  * Writes the whole frame before returning. fd 4 is this child's blocking end of
  * a socket pair (nothing else in the child touches it), so each result is in
- * the kernel before the next task starts.
+ * the kernel before the next task starts. Large binary parts go by writev, uncopied.
  */
-function writeAll(fd: number, frame: Buffer): void {
-  let offset = 0;
-  while (offset < frame.length) {
+function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
+  let chunks = Buffer.isBuffer(frame) ? [frame] : [...frame];
+  while (chunks.length > 0) {
+    let written: number;
     try {
-      offset += writeSync(fd, frame, offset, frame.length - offset);
+      written = chunks.length === 1 ? writeSync(fd, chunks[0] as Buffer) : writevSync(fd, chunks);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
       Atomics.wait(kSleep, 0, 0, 1);
+      continue;
     }
+    // A partial write: drop what went, keep the rest of the chunk it stopped in.
+    while (written > 0 && chunks.length > 0) {
+      const first = chunks[0] as Buffer;
+      if (written >= first.length) {
+        written -= first.length;
+        chunks.shift();
+      } else {
+        chunks[0] = first.subarray(written);
+        written = 0;
+      }
+    }
+    chunks = chunks.filter((chunk) => chunk.length > 0);
   }
+}
+
+/**
+ * True when the buffer is the whole of memory nobody else holds: a frame head from
+ * the serializer. A user's Buffer never comes alone (it follows a head), so it is
+ * never moved away from its owner.
+ */
+function ownsMemory(buffer: Buffer): boolean {
+  return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.byteLength > 4096;
 }
 
 if (isMainThread) {
@@ -49,24 +72,32 @@ if (isMainThread) {
   const progress = new Int32Array((workerData as { progress: SharedArrayBuffer }).progress);
   let outbox: Buffer[] = [];
   let outboxBytes = 0;
-  const post = (frame: Buffer): void => {
-    // A frame from the v8 serializer owns its memory and can be moved, not copied.
-    if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength && frame.length > 65536) parent.postMessage(frame, [frame.buffer as ArrayBuffer]);
-    else parent.postMessage(frame);
+  const post = (frames: Buffer[], bytes: number): void => {
+    if (frames.length === 1 && !ownsMemory(frames[0] as Buffer)) {
+      parent.postMessage(frames[0]);
+      return;
+    }
+    // Joined into memory of our own, which can then be moved rather than copied again.
+    const joined = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, bytes);
+    if (bytes > 65536) parent.postMessage(joined, [joined.buffer as ArrayBuffer]);
+    else parent.postMessage(joined);
   };
   const port: ChildPort = {
     send: (frame) => {
-      outbox.push(frame);
-      outboxBytes += frame.length;
+      for (const chunk of Buffer.isBuffer(frame) ? [frame] : frame) {
+        outbox.push(chunk);
+        outboxBytes += chunk.length;
+      }
       if (outboxBytes > 1 << 20) port.flush?.();
     },
     started: (id) => Atomics.store(progress, 0, id | 0),
     flush: () => {
       if (outbox.length === 0) return;
       const frames = outbox;
+      const bytes = outboxBytes;
       outbox = [];
       outboxBytes = 0;
-      post(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+      post(frames, bytes);
     },
     exit: (code) => process.exit(code),
   };

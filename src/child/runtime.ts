@@ -19,7 +19,8 @@ import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js
 
 /** Where the child writes: `send` must have handed the bytes to the parent's side when it returns. */
 export interface ChildPort {
-  send(frame: Buffer): void;
+  /** One frame, as the chunks encodeFrame made (or a single buffer). */
+  send(frame: Buffer | readonly Buffer[]): void;
   /**
    * A thread's answers are posted in batches, so a thread also marks the task it
    * starts in shared memory: if it dies, the parent still knows which one ran.
@@ -46,6 +47,7 @@ interface Entry {
 export class WorkerRuntime {
   readonly #port: ChildPort;
   readonly #decoder = new FrameDecoder(kMaxChildFrameBytes);
+  #maxMessageBytes = kMaxChildFrameBytes;
   readonly #queue = new Fifo<Entry>();
   readonly #cancelled = new Set<number>();
   #module: WorkerModule | undefined;
@@ -89,6 +91,7 @@ export class WorkerRuntime {
   async #init(message: InitMessage): Promise<void> {
     this.#busy = true;
     this.#moduleUrl = message.module;
+    this.#maxMessageBytes = message.maxMessageBytes;
     let phase: BootErrorMessage['phase'] = 'import';
     try {
       this.#module = await loadWorkerModule(message.module);
@@ -172,16 +175,28 @@ export class WorkerRuntime {
       this.#sendError(frame.id, error);
       return;
     }
-    this.#port.send(encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results'));
+    try {
+      this.#port.send(this.#fitting(encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results'), `the results of "${frame.fn}" for ${entries.length} items`));
+    } catch (error) {
+      this.#sendError(frame.id, error);
+    }
+  }
+
+  /** Refuses a message the parent would cut us off for, as a SerializationError of that task instead. */
+  #fitting(chunks: Buffer[], what: string): Buffer[] {
+    let bytes = 0;
+    for (const chunk of chunks) bytes += chunk.length;
+    if (bytes <= this.#maxMessageBytes) return chunks;
+    throw new SerializationError(`${what} takes ${bytes} bytes, over maxMessageBytes (${this.#maxMessageBytes}); return less, or raise maxMessageBytes`, 'result');
   }
 
   #sendOk(frame: Entry, value: unknown): void {
-    let encoded: Buffer;
+    let encoded: Buffer | Buffer[];
     // The commonest results skip the v8 serializer: it costs more than the task.
     if (typeof value === 'number') {
-      encoded = encodeBare(kOkNumber, frame.id, 8);
-      encoded.writeDoubleLE(value, encoded.length - 8);
-      this.#port.send(encoded);
+      const bare = encodeBare(kOkNumber, frame.id, 8);
+      bare.writeDoubleLE(value, bare.length - 8);
+      this.#port.send(bare);
       return;
     }
     if (value === undefined) {
@@ -190,13 +205,13 @@ export class WorkerRuntime {
     }
     if (typeof value === 'string' && value.length <= 1024) {
       const bytes = Buffer.byteLength(value);
-      encoded = encodeBare(kOkString, frame.id, bytes);
-      encoded.write(value, encoded.length - bytes, 'utf8');
-      this.#port.send(encoded);
+      const bare = encodeBare(kOkString, frame.id, bytes);
+      bare.write(value, bare.length - bytes, 'utf8');
+      this.#port.send(bare);
       return;
     }
     try {
-      encoded = encodeFrame(kOk, frame.id, '', value, 'result', `the result of "${frame.fn}"`);
+      encoded = this.#fitting(encodeFrame(kOk, frame.id, '', value, 'result', `the result of "${frame.fn}"`), `the result of "${frame.fn}"`);
     } catch (error) {
       this.#sendError(frame.id, error);
       return;

@@ -93,14 +93,75 @@ export function assertCopyable(value: unknown, path: string, what: string): void
 }
 
 /**
- * Serializes `value` after `prefix` bytes (left for a frame header) and returns
- * the whole buffer, so a frame is built with a single allocation. `checked`:
- * the caller already ran findUncopyable over it.
+ * Typed arrays and Buffers of this size or more travel out of band: the v8 part
+ * holds a reference and their bytes follow it on the wire as they are, so the
+ * sender copies nothing and the receiver gets views into the frame it read.
  */
-export function serializeAfter(prefix: Buffer, value: unknown, path: string, what: string, checked = false): Buffer {
+const kOutOfBandBytes = 64 * 1024;
+/** Node's own host-object type numbers (lib/v8.js), and ours for out-of-band views. */
+const kViewTypes = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, DataView, Buffer, BigInt64Array, BigUint64Array] as const;
+const kOutOfBand = 0x100;
+
+type View = NodeJS.TypedArray | DataView;
+type ViewConstructor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => View;
+
+class OutOfBandSerializer extends v8.DefaultSerializer {
+  readonly views: Buffer[] = [];
+
+  // Node calls this for every typed array and Buffer (a hook @types/node does not declare).
+  _writeHostObject(view: object): void {
+    const abView = view as View;
+    const type = kViewTypes.indexOf(abView.constructor as (typeof kViewTypes)[number]);
+    if (abView.byteLength < kOutOfBandBytes || type === -1) {
+      (v8.DefaultSerializer.prototype as unknown as { _writeHostObject(v: object): void })._writeHostObject.call(this, view);
+      return;
+    }
+    this.writeUint32(kOutOfBand + type);
+    this.writeUint32(this.views.length);
+    this.views.push(Buffer.from(abView.buffer, abView.byteOffset, abView.byteLength));
+  }
+}
+
+class OutOfBandDeserializer extends v8.DefaultDeserializer {
+  readonly #regions: readonly Buffer[];
+
+  constructor(buffer: Buffer, regions: readonly Buffer[]) {
+    super(buffer);
+    this.#regions = regions;
+  }
+
+  _readHostObject(): View {
+    const typeIndex = this.readUint32();
+    const outOfBand = typeIndex >= kOutOfBand;
+    const ctor = kViewTypes[outOfBand ? typeIndex - kOutOfBand : typeIndex] as unknown as ViewConstructor & { BYTES_PER_ELEMENT?: number };
+    let region: Buffer;
+    if (outOfBand) {
+      const found = this.#regions[this.readUint32()];
+      if (found === undefined) throw new Error('out-of-band reference to a missing region');
+      region = found;
+    } else {
+      region = this.readRawBytes(this.readUint32());
+    }
+    const size = ctor.BYTES_PER_ELEMENT ?? 1;
+    if (ctor === (Buffer as unknown)) return Buffer.from(region.buffer, region.byteOffset, region.byteLength);
+    // Views need aligned memory: copy in the rare case the region is not.
+    const aligned = region.byteOffset % size === 0 ? region : Buffer.from(region);
+    return new ctor(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
+  }
+}
+
+/**
+ * Serializes `value` after `prefix` bytes (left for a frame header) and returns
+ * the chunks to send: `prefix | u32 v8Length | v8 bytes | u32 count | count × u32
+ * length`, then each large view's bytes. `checked`: the caller already ran
+ * findUncopyable over it.
+ */
+export function serializeAfter(prefix: Buffer, value: unknown, path: string, what: string, checked = false): Buffer[] {
   if (!checked) assertCopyable(value, path, what);
-  const serializer = new v8.DefaultSerializer();
+  const serializer = new OutOfBandSerializer();
   serializer.writeRawBytes(prefix);
+  serializer.writeRawBytes(kZero32);
   serializer.writeHeader();
   try {
     serializer.writeValue(value);
@@ -108,9 +169,31 @@ export function serializeAfter(prefix: Buffer, value: unknown, path: string, wha
     // Something our walk let through and v8 refused (a WeakMap, a SharedArrayBuffer …).
     throw new SerializationError(`Cannot copy ${what}: ${path} ${(error as Error).message}`, path, { cause: error });
   }
-  return serializer.releaseBuffer();
+  const views = serializer.views;
+  const table = Buffer.allocUnsafe(4 + 4 * views.length);
+  table.writeUInt32BE(views.length, 0);
+  for (let i = 0; i < views.length; i++) table.writeUInt32BE((views[i] as Buffer).length, 4 + 4 * i);
+  serializer.writeRawBytes(table);
+  const head = serializer.releaseBuffer();
+  head.writeUInt32BE(head.length - prefix.length - 4 - table.length, prefix.length);
+  return views.length === 0 ? [head] : [head, ...views];
 }
 
-export function deserialize(buffer: Buffer): unknown {
-  return v8.deserialize(buffer);
+const kZero32 = Buffer.alloc(4);
+
+/** Reads a payload written by serializeAfter (without its prefix). */
+export function deserialize(payload: Buffer): unknown {
+  const v8Length = payload.readUInt32BE(0);
+  const v8End = 4 + v8Length;
+  const count = payload.readUInt32BE(v8End);
+  const regions: Buffer[] = [];
+  let at = v8End + 4 + 4 * count;
+  for (let i = 0; i < count; i++) {
+    const length = payload.readUInt32BE(v8End + 4 + 4 * i);
+    regions.push(payload.subarray(at, at + length));
+    at += length;
+  }
+  const deserializer = new OutOfBandDeserializer(payload.subarray(4, v8End), regions);
+  deserializer.readHeader();
+  return deserializer.readValue();
 }

@@ -63,7 +63,14 @@ export class ThreadHost implements WorkerHost {
 
   send(frames: readonly Buffer[]): void {
     if (this.#exited) return;
-    for (const chunk of coalesce(frames)) this.#worker.postMessage(chunk);
+    // One message per send: small frames joined, large parts copied once into memory we then move.
+    const chunks = coalesce(frames);
+    if (chunks.length === 1) {
+      this.#worker.postMessage(chunks[0]);
+      return;
+    }
+    const joined = Buffer.concat(chunks as Buffer[]);
+    this.#worker.postMessage(joined, [joined.buffer as ArrayBuffer]);
   }
 
   kill(): void {

@@ -66,6 +66,13 @@ export interface PoolOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Name used in output prefixes and messages. @default 'worker' */
   readonly name?: string;
+  /**
+   * The largest message (a task's arguments, a result) that may cross between the
+   * pool and a worker. A larger one fails its own task with SerializationError;
+   * a worker that sends one anyway is cut off.
+   * @default 268435456 (256 MiB)
+   */
+  readonly maxMessageBytes?: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -84,11 +91,12 @@ export interface ResolvedPoolOptions {
   readonly execArgv: readonly string[];
   readonly env: Readonly<Record<string, string>> | undefined;
   readonly name: string;
+  readonly maxMessageBytes: number;
 }
 
 const kKnown = [
   'module', 'workers', 'isolation', 'initializer', 'initArgs', 'maxTasksPerWorker', 'taskTimeoutMs', 'retries',
-  'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name',
+  'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name', 'maxMessageBytes',
 ] as const;
 
 /** Turns a module reference into the URL the child imports; relative paths are ambiguous, so refused. */
@@ -108,7 +116,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const {
     workers = availableParallelism(), isolation = 'process', initializer, initArgs = [], maxTasksPerWorker,
     taskTimeoutMs, retries = 0, maxQueue, maxMemoryMb, stdout = 'prefix', stderr = 'prefix', execArgv, env,
-    name = 'worker',
+    name = 'worker', maxMessageBytes = 256 * 1024 * 1024,
   } = options;
   const module = toModuleUrl(options.module);
   validateInteger(workers, 'workers', 1, 1024);
@@ -127,10 +135,11 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   }
   if (env !== undefined) validateObject(env, 'env');
   validateString(name, 'name');
+  validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 1);
   return Object.freeze({
     module, workers, isolation, initializer, initArgs, maxTasksPerWorker: maxTasksPerWorker ?? Infinity,
     taskTimeoutMs, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
-    execArgv: execArgv ?? inheritedExecArgv(), env, name,
+    execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes,
   });
 }
 

@@ -177,6 +177,10 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
 
   /** One chunk of a map: a plain task for one item, a chunk task for more. */
   #submitChunk(fn: string, items: unknown[], firstIndex: number, signal: AbortSignal | undefined): Promise<Outcome[]> {
+    if (this.#terminating !== undefined) {
+      const error = new PoolClosed('the pool was terminated while this map was still feeding it; the remaining items did not run');
+      return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
+    }
     for (let i = 0; i < items.length; i++) {
       const bad = findUncopyable(items[i], `items[${firstIndex + i}]`);
       if (bad) {

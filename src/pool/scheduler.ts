@@ -32,7 +32,6 @@ const kBootBackoffMaxMs = 10_000;
 /** Workers that die while starting, with no word of why, before waiting work is failed. */
 const kMaxQuietBootFailures = 3;
 const kStopGraceMs = 2_000;
-export const kMaxMessageBytes = 256 * 1024 * 1024;
 
 export interface PoolStats {
   /** Workers alive (starting, ready or finishing their last tasks). */
@@ -56,7 +55,7 @@ export class Scheduler {
   readonly #slots = new Set<WorkerSlot>();
   readonly #queue = new Fifo<Task>();
   readonly #parked = new Fifo<Task>();
-  readonly #initFrame: Buffer;
+  readonly #initFrame: Buffer[];
   readonly #sinks: { stdout: PassThrough | undefined; stderr: PassThrough | undefined };
   #queued = 0;
   #pending = 0;
@@ -82,6 +81,7 @@ export class Scheduler {
     this.#sinks = sinks;
     const init: InitMessage = {
       module: options.module, initializer: options.initializer, initArgs: options.initArgs, workerId: 0, name: options.name,
+      maxMessageBytes: options.maxMessageBytes,
     };
     assertCopyable(options.initArgs, 'initArgs', 'the initializer arguments');
     this.#initFrame = encodeFrame(kInit, 0, '', init, 'initArgs', 'the initializer arguments', true);
@@ -102,6 +102,12 @@ export class Scheduler {
 
   /** Accepts a task: from here on it will be settled exactly once. */
   submit(task: Task): void {
+    if (this.#shuttingDown) {
+      task.state = 'settled';
+      task.cleanup?.();
+      task.done(false, new PoolClosed('the pool is terminated and accepts no new tasks; create a new Pool'));
+      return;
+    }
     if (this.#pending++ === 0) this.#hold();
     if (this.#queued >= this.#options.maxQueue) {
       this.#parked.push(task);
@@ -114,7 +120,11 @@ export class Scheduler {
 
   /** The caller gave up on a task (abort, deadline): drop it if waiting, stop its worker if running. */
   cancel(task: Task, error: Error): void {
-    if (task.state === 'settled') return;
+    if (task.state === 'settled') {
+      // A chunk split after a crash: the cancel reaches its items.
+      for (const part of task.parts ?? []) this.cancel(part, error);
+      return;
+    }
     if (task.state === 'queued') {
       // Left in the queue and skipped when reached; cheaper than searching.
       if (this.#isParked(task)) this.#removeParked(task);
@@ -293,7 +303,7 @@ export class Scheduler {
     const options: HostOptions = {
       workerId: slot.id, name: this.#options.name, execArgv: this.#options.execArgv, env: this.#options.env,
       maxMemoryMb: this.#options.maxMemoryMb, stdout: this.#options.stdout, stderr: this.#options.stderr,
-      stdoutSink: this.#sinks.stdout, stderrSink: this.#sinks.stderr, maxMessageBytes: kMaxMessageBytes,
+      stdoutSink: this.#sinks.stdout, stderrSink: this.#sinks.stderr, maxMessageBytes: this.#options.maxMessageBytes,
     };
     let host: WorkerHost;
     try {
@@ -306,7 +316,7 @@ export class Scheduler {
     }
     slot.host = host;
     this.#slots.add(slot);
-    host.send([this.#initFrame]);
+    host.send(this.#initFrame);
   }
 
   /** Sends what the slot has queued: tasks in one serialized batch per run, frames as they are. */
@@ -318,26 +328,37 @@ export class Scheduler {
     let batch: Task[] = [];
     for (const item of out) {
       if (Buffer.isBuffer(item)) {
-        if (batch.length > 0) frames.push(this.#encodeBatch(batch));
+        if (batch.length > 0) frames.push(...this.#encodeBatch(batch));
         batch = [];
         frames.push(item);
       } else {
         batch.push(item);
       }
     }
-    if (batch.length > 0) frames.push(this.#encodeBatch(batch));
+    if (batch.length > 0) frames.push(...this.#encodeBatch(batch));
     slot.host.send(frames);
   }
 
-  #encodeBatch(tasks: readonly Task[]): Buffer {
+  #encodeBatch(tasks: readonly Task[]): Buffer[] {
     const simple = tasks.every((task) => !task.chunk) ? simpleBatchSize(tasks.map(asSimple)) : -1;
     if (simple >= 0) {
       const frame = encodeBare(kBatchSimple, 0, simple);
       writeSimpleBatch(tasks.map(asSimple), frame, frame.length - simple);
-      return frame;
+      return [frame];
     }
     try {
-      return encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
+      const frame = encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
+      if (frameBytes(frame) <= this.#options.maxMessageBytes) return frame;
+      // Too big together: send the tasks that fit; fail the ones too big on their own.
+      for (const task of tasks) {
+        const bytes = frameBytes(encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true));
+        if (bytes > this.#options.maxMessageBytes) {
+          this.#settle(task, false, new SerializationError(
+            `the arguments of "${task.fn}" take ${bytes} bytes, over maxMessageBytes (${this.#options.maxMessageBytes}); ` +
+            'send less per task, or raise maxMessageBytes', 'args'));
+        }
+      }
+      return tasks.flatMap((task) => encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true));
     } catch {
       // Something the call-site check let through (a Proxy, say): fail that task alone, send the rest.
       for (const task of tasks) {
@@ -392,12 +413,14 @@ export class Scheduler {
     const frame = parseFrame(body);
     switch (frame.type) {
       case kOk: case kOkNumber: case kOkString: case kOkUndefined: case kError: case kChunkResult: case kSkipped: {
-        const task = slot.inflight.shift();
+        const task = slot.inflight.peek();
         if (task === undefined || task.id !== frame.id) {
-          slot.bootError ??= new Error(`answer for task ${frame.id} arrived out of order`);
+          // The task stays owed: the worker's exit settles it like any crash.
+          process.emitWarning(`procsafe: ${slot.host.label} answered task ${frame.id} out of order and was stopped`);
           slot.host.kill();
           return;
         }
+        slot.inflight.shift();
         clearTimeout(slot.headTimer);
         const now = performance.now();
         // Service time of the task that just ended, smoothed: sets how deep worker pipelines run.
@@ -433,6 +456,16 @@ export class Scheduler {
   }
 
   #answer(task: Task, type: number, payload: Buffer): void {
+    try {
+      this.#decodeAnswer(task, type, payload);
+    } catch (error) {
+      // A garbled answer fails its own task, never the pool.
+      this.#settle(task, false, new SerializationError(
+        `the answer to task ${task.id} ("${task.fn}") could not be decoded: ${(error as Error).message}`, 'result', { cause: error }));
+    }
+  }
+
+  #decodeAnswer(task: Task, type: number, payload: Buffer): void {
     if (type === kOkNumber) {
       this.#settle(task, true, payload.readDoubleLE(0));
     } else if (type === kOkString) {
@@ -482,8 +515,10 @@ export class Scheduler {
     for (let i = 0; i < tasks.length; i++) {
       const task = tasks[i] as Task;
       if (task.state !== 'sent') continue;
-      // Everything but the running task goes back first in line, no attempt charged.
-      if (i === running && slot.killedFor !== task) this.#crashed(slot, task, info, requeue);
+      // Everything but the running task goes back first in line, no attempt charged. When the
+      // pool killed the worker itself (timeout, abort), nothing still owed is to blame: the
+      // task it gave up on may have been answered a moment before, its answer unread.
+      if (i === running && slot.killedFor === undefined) this.#crashed(slot, task, info, requeue);
       else requeue.push(task);
     }
     for (let i = requeue.length - 1; i >= 0; i--) {
@@ -534,18 +569,23 @@ export class Scheduler {
     let left = items.length;
     chunk.state = 'settled';
     this.#pending--;
-    return items.map((item, i) => {
+    const parts = items.map((item, i) => {
       const id = nextTaskId();
       const task: Task = {
         id, fn: chunk.fn, args: [item], chunk: false, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
         done: (ok, value) => {
           outcomes[i] = ok ? { ok: true, value } : { ok: false, error: value as Error };
-          if (--left === 0) chunk.done(true, outcomes);
+          if (--left === 0) {
+            chunk.cleanup?.();
+            chunk.done(true, outcomes);
+          }
         },
       };
       this.#pending++;
       return task;
     });
+    chunk.parts = parts;
+    return parts;
   }
 
   /**
@@ -567,7 +607,7 @@ export class Scheduler {
     clearTimeout(this.#bootTimer);
     // Back off, then try again only if someone is waiting: a broken module must not burn CPU respawning.
     this.#bootTimer = setTimeout(() => {
-      if (this.#queued > 0 || this.#parked.length > 0 || !this.#draining) this.#ensureWorkers();
+      if (this.#queued > 0 || this.#parked.length > 0) this.#ensureWorkers();
     }, delay);
     this.#bootTimer.unref();
   }
@@ -601,6 +641,12 @@ export class Scheduler {
   #release(): void {
     if (--this.#holds === 0) this.#keepAlive.unref();
   }
+}
+
+function frameBytes(chunks: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const chunk of chunks) bytes += chunk.length;
+  return bytes;
 }
 
 /** A task as a simple batch sees it; a settled one is a placeholder. */

@@ -20,6 +20,8 @@ export interface Task {
   slot: import('./worker-slot.js').WorkerSlot | undefined;
   /** Times this task was running when its worker died. */
   attempts: number;
+  /** A chunk narrowed down after a crash: the single-item tasks it became. */
+  parts?: Task[];
   /** Deadline and abort cleanups. */
   cleanup: (() => void) | undefined;
   /** Called exactly once: with the value (an Outcome[] for a chunk) or the error. */

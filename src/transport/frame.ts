@@ -26,11 +26,17 @@ function header(type: number, id: number, fn: string, extra = 0): Buffer {
   return buffer;
 }
 
-/** A frame carrying a v8-serialized value; throws SerializationError naming `path` if it cannot be copied. */
-export function encodeFrame(type: number, id: number, fn: string, value: unknown, path: string, what: string, checked = false): Buffer {
-  const buffer = serializeAfter(header(type, id, fn), value, path, what, checked);
-  buffer.writeUInt32BE(buffer.length - kLengthBytes, 0);
-  return buffer;
+/**
+ * A frame carrying a v8-serialized value, as the chunks to send in order (large
+ * binary parts travel as they are); throws SerializationError naming `path` if
+ * the value cannot be copied.
+ */
+export function encodeFrame(type: number, id: number, fn: string, value: unknown, path: string, what: string, checked = false): Buffer[] {
+  const chunks = serializeAfter(header(type, id, fn), value, path, what, checked);
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  (chunks[0] as Buffer).writeUInt32BE(length - kLengthBytes, 0);
+  return chunks;
 }
 
 /** A frame with no payload (cancel, stop), or with `extra` payload bytes left for the caller to fill. */

@@ -32,6 +32,7 @@ export interface InitMessage {
   readonly initArgs: readonly unknown[];
   readonly workerId: number;
   readonly name: string;
+  readonly maxMessageBytes: number;
 }
 
 export interface ReadyMessage {

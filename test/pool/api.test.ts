@@ -221,3 +221,21 @@ for (const isolation of ['process', 'thread'] as const) {
     });
   });
 }
+
+for (const isolation of ['process', 'thread'] as const) {
+  test(`large binary arguments and results arrive intact (${isolation})`, { timeout: 30_000 }, async (t) => {
+    const pool = new Pool({ module: tasks, workers: 1, isolation });
+    t.after(() => pool.terminate());
+    const big = Buffer.alloc(8 * 2 ** 20);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    const back = await pool.apply('echo', [{ big, floats: new Float64Array(50_000).fill(0.5) }]) as { big: Buffer; floats: Float64Array };
+    assert.ok(back.big.equals(big));
+    assert.equal(back.floats[49_999], 0.5);
+    assert.equal(await pool.apply('byteLength', [big]), big.length);
+    const made = await pool.apply('bytes', [3 * 2 ** 20]) as Buffer;
+    assert.equal(made.length, 3 * 2 ** 20);
+    assert.equal(made[12345], 7);
+    // The caller's buffer is untouched and still usable (nothing was moved away from it).
+    assert.equal(big.length, 8 * 2 ** 20);
+  });
+}

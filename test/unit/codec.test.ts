@@ -12,7 +12,7 @@ const kT = { timeout: 5_000 };
 /** Serializes after a 3-byte prefix, checks the prefix is intact, and returns the value read back. */
 function roundTrip(value: unknown): unknown {
   const prefix = Buffer.from([1, 2, 3]);
-  const buffer = serializeAfter(prefix, value, 'value', 'a test value');
+  const buffer = Buffer.concat(serializeAfter(prefix, value, 'value', 'a test value'));
   assert.deepEqual([...buffer.subarray(0, 3)], [1, 2, 3], 'the prefix comes first, untouched');
   return deserialize(buffer.subarray(3));
 }
@@ -81,9 +81,12 @@ describe('serializeAfter round trips', () => {
     assert.ok(back.cause instanceof TypeError);
   });
 
-  test('an empty prefix works, and v8.deserialize reads the rest', kT, () => {
-    const buffer = serializeAfter(Buffer.alloc(0), [1, 'two'], 'value', 'x');
-    assert.deepEqual(v8.deserialize(buffer), [1, 'two']);
+  test('an empty prefix works; the payload is u32 v8 length, plain v8 bytes, then the out-of-band table', kT, () => {
+    const buffer = Buffer.concat(serializeAfter(Buffer.alloc(0), [1, 'two'], 'value', 'x'));
+    const v8Length = buffer.readUInt32BE(0);
+    assert.deepEqual(v8.deserialize(buffer.subarray(4, 4 + v8Length)), [1, 'two']);
+    assert.equal(buffer.readUInt32BE(4 + v8Length), 0, 'no out-of-band views');
+    assert.deepEqual(deserialize(buffer), [1, 'two']);
   });
 });
 

@@ -6,6 +6,11 @@ import { SerializationError } from 'procsafe';
 import { deserialize } from '../../dist/codec/v8.js';
 import { encodeBare, encodeFrame, FrameDecoder, kLengthBytes, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
 
+/** A whole frame as one buffer (encodeFrame returns the chunks to send, large binary parts apart). */
+function frameOf(...args: Parameters<typeof encodeFrame>): Buffer {
+  return Buffer.concat(encodeFrame(...args));
+}
+
 const kMiB = 1024 * 1024;
 
 /** Feeds chunks to a decoder and returns copies of the frame bodies it delivered. */
@@ -29,18 +34,18 @@ function prng(seed: number): () => number {
 
 function sampleFrames(): Buffer[] {
   return [
-    encodeFrame(1, 1, 'square', [3], 'args', 'x'),
-    encodeFrame(2, 0xffffffff, '', { ok: true, list: [1, 2, 3] }, 'result', 'x'),
+    frameOf(1, 1, 'square', [3], 'args', 'x'),
+    frameOf(2, 0xffffffff, '', { ok: true, list: [1, 2, 3] }, 'result', 'x'),
     encodeBare(7, 42),
-    encodeFrame(3, 5, 'ünïcødé-名前', 'value', 'args', 'x'),
-    encodeFrame(4, 6, 'f'.repeat(255), new Map([['k', 1n]]), 'args', 'x'),
+    frameOf(3, 5, 'ünïcødé-名前', 'value', 'args', 'x'),
+    frameOf(4, 6, 'f'.repeat(255), new Map([['k', 1n]]), 'args', 'x'),
   ];
 }
 
 describe('encodeFrame / parseFrame', () => {
   test('a frame round trips: type, id, fn and value', { timeout: 5_000 }, () => {
     const value = { n: 1, s: 'two', big: 3n, bytes: new Uint8Array([4]), when: new Date(5) };
-    const frame = encodeFrame(9, 123456, 'greet', value, 'args', 'the arguments');
+    const frame = frameOf(9, 123456, 'greet', value, 'args', 'the arguments');
     assert.equal(frame.readUInt32BE(0), frame.length - kLengthBytes, 'the length prefix counts what follows');
     const parsed = parseFrame(frame.subarray(kLengthBytes));
     assert.equal(parsed.type, 9);
@@ -74,7 +79,7 @@ describe('encodeFrame / parseFrame', () => {
   });
 
   test('an uncopyable value throws SerializationError naming the path', { timeout: 5_000 }, () => {
-    assert.throws(() => encodeFrame(1, 1, 'f', [{ cb: () => 1 }], 'args', 'the arguments of "f"'), (error: unknown) => {
+    assert.throws(() => frameOf(1, 1, 'f', [{ cb: () => 1 }], 'args', 'the arguments of "f"'), (error: unknown) => {
       assert.ok(error instanceof SerializationError);
       assert.equal(error.path, 'args[0].cb');
       return true;
@@ -126,7 +131,7 @@ describe('FrameDecoder', () => {
   });
 
   test('many frames in one chunk are all delivered, in order', { timeout: 5_000 }, () => {
-    const frames = Array.from({ length: 1000 }, (_, i) => encodeFrame(1, i, 'f', i % 2 === 0 ? i : `item ${i}`, 'args', 'x'));
+    const frames = Array.from({ length: 1000 }, (_, i) => frameOf(1, i, 'f', i % 2 === 0 ? i : `item ${i}`, 'args', 'x'));
     frames.push(encodeBare(2, 1000), encodeBare(2, 1001));
     const decoder = new FrameDecoder(kMiB);
     const got = decodeAll(decoder, [Buffer.concat(frames)]);
@@ -152,7 +157,7 @@ describe('FrameDecoder', () => {
   test('a 32 MiB frame fed in 64 KiB chunks is joined once', { timeout: 30_000 }, () => {
     const payload = Buffer.alloc(32 * kMiB);
     for (let i = 0; i < payload.length; i += 4096) payload[i] = (i / 4096) & 0xff;
-    const frame = encodeFrame(3, 99, 'bytes', payload, 'result', 'x');
+    const frame = frameOf(3, 99, 'bytes', payload, 'result', 'x');
     const small = encodeBare(4, 100);
     const stream = Buffer.concat([frame, small]);
     const chunks: Buffer[] = [];
@@ -220,8 +225,8 @@ describe('FrameDecoder', () => {
   });
 
   test('a truncated tail is held back and never delivered', { timeout: 5_000 }, () => {
-    const complete = encodeFrame(1, 1, 'f', 'whole', 'args', 'x');
-    const partial = encodeFrame(1, 2, 'f', 'half written', 'args', 'x');
+    const complete = frameOf(1, 1, 'f', 'whole', 'args', 'x');
+    const partial = frameOf(1, 2, 'f', 'half written', 'args', 'x');
     for (const cut of [1, 3, 4, 5, partial.length - 1]) {
       const decoder = new FrameDecoder(kMiB);
       const got = decodeAll(decoder, [Buffer.concat([complete, partial.subarray(0, cut)])]);
