@@ -1,20 +1,11 @@
 /** Fifo: a ring buffer that must behave exactly like an array used as a queue, through growth and wrap-around. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { prng } from '../helpers/prng.js';
 import { Fifo } from '../../dist/internal/fifo.js';
 
 const kT = { timeout: 10_000 };
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check<T>(fifo: Fifo<T>, model: readonly T[], where: string): void {
   assert.equal(fifo.length, model.length, `${where}: length`);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SerializationError } from 'procsafe';
 import { deserialize } from '../../dist/codec/v8.js';
+import { prng } from '../helpers/prng.js';
 import { encodeBare, encodeFrame, FrameDecoder, kLengthBytes, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
 
 /** A whole frame as one buffer (encodeFrame returns the chunks to send, large binary parts apart). */
@@ -20,17 +21,6 @@ function decodeAll(decoder: FrameDecoder, chunks: readonly Buffer[]): Buffer[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing fuzz case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sampleFrames(): Buffer[] {
   return [
