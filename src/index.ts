@@ -9,4 +9,7 @@ export type { ApplyOptions, MapOptions, Outcome } from './pool/pool.js';
 export type { PoolOptions } from './pool/options.js';
 export type { PoolStats } from './pool/scheduler.js';
 export type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './pool/types.js';
+export { Process } from './process/process.js';
+export type { JoinOptions, ProcessResult } from './process/process.js';
+export type { ProcessOptions } from './process/options.js';
 export type { OutputMode } from './process/output.js';

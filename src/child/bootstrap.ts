@@ -55,18 +55,38 @@ function ownsMemory(buffer: Buffer): boolean {
 
 if (isMainThread) {
   const ppid = process.ppid;
+  // Die with the parent, however it dies (a thread sees the re-parenting even while user code spins).
+  const startWatchdog = (): void => {
+    new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { ppid }, stdout: false, stderr: false }).unref();
+  };
+  const parentGone = (): never => process.exit(0);
   const port: ChildPort = {
     send: (frame) => writeAll(kToParentFd, frame),
-    // Die with the parent, however it dies: started once ready, so it does not slow the boot.
-    ready: () => { new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { ppid }, stdout: false, stderr: false }).unref(); },
+    // A pool worker starts it once ready, so it does not slow the boot.
+    ready: startWatchdog,
+    becomeProcess: (daemon) => {
+      // Output may outlive the parent that reads it: Node reports the broken pipe (EPIPE) as an
+      // 'error' event, which would otherwise end the process as an uncaught exception.
+      process.stdout.on('error', () => {});
+      process.stderr.on('error', () => {});
+      if (daemon) {
+        // Still ends on the parent's EOF, but no longer keeps its own event loop alive.
+        input.unref();
+        startWatchdog();
+      } else {
+        // Nothing more comes from the parent, and its death is no reason to stop.
+        input.off('end', parentGone).off('error', parentGone).on('error', () => {});
+        input.destroy();
+      }
+    },
     exit: (code) => process.exit(code),
   };
   const runtime = new WorkerRuntime(port);
   const input = new Socket({ fd: kFromParentFd, readable: true, writable: false });
   input.on('data', (chunk: Buffer) => runtime.receive(chunk));
   // The parent closed its end: it is gone or terminating us. Nothing is left to answer to.
-  input.on('end', () => process.exit(0));
-  input.on('error', () => process.exit(0));
+  input.on('end', parentGone);
+  input.on('error', parentGone);
 } else if (parentPort !== null) {
   const parent = parentPort;
   const progress = new Int32Array((workerData as { progress: SharedArrayBuffer }).progress);

@@ -4,7 +4,9 @@
  * they arrived, and writes each result durably before the next task starts.
  * That ordering is what lets the parent know, when a worker dies, exactly
  * which task was running (the oldest unanswered) and which never started.
+ * A kRun message instead makes the child a Process: it runs one function, then exits.
  */
+import { inspect } from 'node:util';
 import { describeError } from '../codec/remote-error.js';
 import { deserialize, findUncopyable } from '../codec/v8.js';
 import { SerializationError } from '../errors.js';
@@ -13,7 +15,8 @@ import { readSimpleBatch } from '../codec/simple-batch.js';
 import { encodeBare, encodeFrame, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
 import {
   type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError,
-  kBatch, kBatchSimple, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop, type ReadyMessage,
+  kBatch, kBatchSimple, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kRun, kSkipped, kStop,
+  type ReadyMessage, type RunMessage,
 } from '../transport/messages.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 
@@ -30,6 +33,11 @@ export interface ChildPort {
   flush?(): void;
   /** Called once the worker has told the parent it is ready. */
   ready?(): void;
+  /**
+   * Called when the child becomes a Process (kRun), before its module loads: a
+   * daemon dies with its parent; any other keeps running when the parent is gone.
+   */
+  becomeProcess?(daemon: boolean): void;
   /** Ends the worker (process or thread) with this exit code. */
   exit(code: number): never;
 }
@@ -84,6 +92,7 @@ export class WorkerRuntime {
       case kCancel: this.#cancelled.add(frame.id); break;
       case kStop: this.#stopping = true; break;
       case kInit: void this.#init(deserialize(frame.payload) as InitMessage); break;
+      case kRun: void this.#run(deserialize(frame.payload) as RunMessage); break;
       default: break;
     }
   }
@@ -112,6 +121,49 @@ export class WorkerRuntime {
     this.#port.ready?.();
     this.#busy = false;
     this.#pump();
+  }
+
+  /**
+   * A Process: import, say ready, run `fn` once. Returning leaves the exit to the
+   * event loop, as a Node program's main does (pending timers and sockets finish);
+   * throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
+   */
+  async #run(message: RunMessage): Promise<void> {
+    this.#port.becomeProcess?.(message.daemon);
+    let fn: (...args: unknown[]) => unknown;
+    let phase: BootErrorMessage['phase'] = 'import';
+    try {
+      const module = await loadWorkerModule(message.module);
+      phase = 'function';
+      fn = lookupFunction(module, message.module, message.fn);
+    } catch (error) {
+      const boot: BootErrorMessage = { phase, error: describeError(error) };
+      this.#answer(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
+      return this.#port.exit(1);
+    }
+    // The parent needs only the signal, not the list of exports.
+    this.#answer(encodeFrame(kReady, 0, '', { exports: [] } satisfies ReadyMessage, 'ready', 'the ready message'));
+    try {
+      await fn(...message.args);
+    } catch (error) {
+      this.#answer(encodeFrame(kError, 0, '', describeError(error), 'error', 'the error'));
+      try {
+        process.stderr.write(`Process ${message.name} (pid ${process.pid}) failed: ${inspect(error)}\n`);
+      } catch {
+        // stderr closed
+      }
+      return this.#port.exit(1);
+    }
+    this.#answer(encodeBare(kOkUndefined, 0));
+  }
+
+  /** A Process answers if it can: a parent that died (EPIPE) is no reason for it to stop. */
+  #answer(frame: Buffer | readonly Buffer[]): void {
+    try {
+      this.#port.send(frame);
+    } catch {
+      // the parent is gone; a Process outlives it
+    }
   }
 
   /** Runs queued tasks until one goes async; that one calls #pump again when it settles. */

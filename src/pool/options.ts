@@ -1,11 +1,10 @@
 /** Pool options: documented, validated and defaulted in one place. */
 import { availableParallelism } from 'node:os';
-import { isAbsolute } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   validateArray, validateInteger, validateKnownKeys, validateObject, validateOneOf, validateString,
 } from '../internal/validate.js';
 import { type OutputMode, kOutputModes } from '../process/output.js';
+import { inheritedExecArgv, toModuleUrl } from '../internal/worker-module.js';
 
 export interface PoolOptions {
   /**
@@ -99,17 +98,6 @@ const kKnown = [
   'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name', 'maxMessageBytes',
 ] as const;
 
-/** Turns a module reference into the URL the child imports; relative paths are ambiguous, so refused. */
-export function toModuleUrl(module: unknown, name = 'module'): string {
-  if (module instanceof URL) return module.href;
-  validateString(module, name);
-  if (/^(file|data):/.test(module)) return module;
-  if (isAbsolute(module)) return pathToFileURL(module).href;
-  throw new TypeError(
-    `Expected \`${name}\` to be a URL or an absolute path, got ${JSON.stringify(module)}; ` +
-    `write new URL('${module.startsWith('.') ? module : `./${module}`}', import.meta.url) to name a file beside the caller`);
-}
-
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   validateObject(options, 'Pool options');
   validateKnownKeys(options as unknown as Record<string, unknown>, 'Pool options', kKnown);
@@ -141,22 +129,4 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     taskTimeoutMs, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
     execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes,
   });
-}
-
-/**
- * The parent's Node options, so that a loader (`--import tsx`) reaches the
- * workers, less the ones that would clash when many processes use them.
- */
-export function inheritedExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg) || arg === '--test' || arg.startsWith('--test-')) {
-      if (!arg.includes('=') && /^--(inspect-port|debug-port)$/.test(arg)) i++;
-      continue;
-    }
-    out.push(arg);
-  }
-  return out;
 }

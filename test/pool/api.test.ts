@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { finished } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { AbortError, Pool, PoolClosed, RemoteError, TaskTimeout } from 'procsafe';
 import { tasks } from '../helpers/index.js';
@@ -139,6 +140,8 @@ for (const isolation of ['process', 'thread'] as const) {
       await assert.rejects(runaway, (error: unknown) => error instanceof TaskTimeout && /taskTimeoutMs \(300 ms\)/.test(error.message));
       assert.equal(await fine, 9);
       assert.equal(await pool.apply('square', [8]), 64);
+      // The replacement starts on the turn after the rejection (spawn() blocks): wait for it.
+      while (pool.stats().workers < 2) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(pool.stats().restarts, 1);
     });
 
@@ -215,6 +218,7 @@ for (const isolation of ['process', 'thread'] as const) {
       pool.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
       await Promise.all([pool.apply('logMany', ['a', 200]), pool.apply('logMany', ['b', 200])]);
       await pool.close();
+      await finished(pool.stdout as NodeJS.ReadableStream);
       const lines = chunks.join('').split('\n').filter(Boolean);
       assert.equal(lines.length, 400);
       for (const line of lines) assert.match(line, /^[ab] line \d+ x{200}$/);
