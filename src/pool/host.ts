@@ -53,12 +53,6 @@ export interface WorkerHost {
   stop(graceMs: number): void;
 }
 
-export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);
+export { coalesce } from '../transport/frame.js';
 
-/** Joins small frames into one write; big ones go as they are, to save a copy. */
-export function coalesce(frames: readonly Buffer[]): readonly Buffer[] {
-  if (frames.length <= 1) return frames;
-  let total = 0;
-  for (const frame of frames) total += frame.length;
-  return total <= 1 << 20 ? [Buffer.concat(frames as Buffer[], total)] : frames;
-}
+export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);

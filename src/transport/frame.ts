@@ -122,3 +122,11 @@ export class FrameDecoder {
     }
   }
 }
+
+/** Joins small frames into one write; big ones go as they are, to save a copy. */
+export function coalesce(frames: readonly Buffer[]): readonly Buffer[] {
+  if (frames.length <= 1) return frames;
+  let total = 0;
+  for (const frame of frames) total += frame.length;
+  return total <= 1 << 20 ? [Buffer.concat(frames as Buffer[], total)] : frames;
+}

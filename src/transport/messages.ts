@@ -22,6 +22,11 @@ export const kError = 13;    // id; payload: RemoteErrorInfo (a Process's fn thr
 export const kChunkResult = 14; // id; payload: ChunkEntry[]
 export const kFatal = 15;    // payload: RemoteErrorInfo, the uncaught error about to end the worker
 export const kSkipped = 16;  // id: a cancelled task, dropped unstarted (every task gets exactly one answer)
+// The handshake on an owner's socket (transport/server.ts, transport/client.ts).
+export const kHello = 40;    // owner -> peer; payload: a nonce
+export const kAuth = 41;     // peer -> owner; payload: HMAC-SHA256(secret, nonce)
+export const kWelcome = 42;  // owner -> peer: proven
+
 // Results that skip v8 serialization: the common small cases.
 export const kOkNumber = 17; // id; payload: f64
 export const kOkString = 18; // id; payload: utf8

@@ -1,0 +1,85 @@
+/**
+ * One framed, authenticated link between an owner and a peer over a Unix
+ * socket. Garbage, a truncated frame or one over maxMessageBytes ends the link
+ * with a reason; nothing else is affected.
+ */
+import type { Socket } from 'node:net';
+import { coalesce, type Frame, FrameDecoder, parseFrame } from './frame.js';
+
+export interface ConnectionEvents {
+  frame(frame: Frame): void;
+  /** Exactly once; `reason` is undefined for an orderly end. */
+  close(reason: Error | undefined): void;
+}
+
+export class Connection {
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  #events: ConnectionEvents | undefined;
+  /** Frames that arrived while nobody listened (between the handshake and its new owner). */
+  #early: Frame[] = [];
+  #closed = false;
+  #reason: Error | undefined;
+
+  constructor(socket: Socket, maxMessageBytes: number) {
+    this.#socket = socket;
+    this.#decoder = new FrameDecoder(maxMessageBytes);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#decoder.push(chunk, (body) => {
+          const frame = parseFrame(body);
+          if (this.#events === undefined) this.#early.push(frame);
+          else this.#events.frame(frame);
+        });
+      } catch (error) {
+        this.destroy(error as Error);
+      }
+    });
+    socket.on('error', (error) => { this.#reason ??= error; });
+    socket.on('close', () => {
+      // A peer that died mid-frame leaves a tail: it is dropped here, never delivered.
+      if (this.#reason === undefined && this.#decoder.pending > 0) {
+        this.#reason = new Error(`the peer went away in the middle of a frame (${this.#decoder.pending} bytes dropped)`);
+      }
+      this.#closed = true;
+      this.#events?.close(this.#reason);
+    });
+  }
+
+  /** Delivers frames to `events` (first those held back); a link that already closed reports so at once. */
+  listen(events: ConnectionEvents): void {
+    this.#events = events;
+    const early = this.#early;
+    this.#early = [];
+    for (const frame of early) events.frame(frame);
+    if (this.#closed) events.close(this.#reason);
+  }
+
+  /** Holds frames back until the next listen(): hands the link from the handshake to its owner. */
+  pause(): void {
+    this.#events = undefined;
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  send(chunks: readonly Buffer[]): void {
+    if (this.#closed || this.#socket.destroyed) return;
+    const out = coalesce(chunks);
+    if (out.length === 1) {
+      this.#socket.write(out[0] as Buffer);
+      return;
+    }
+    this.#socket.cork();
+    for (const chunk of out) this.#socket.write(chunk);
+    this.#socket.uncork();
+  }
+
+  /** Ends the link now; `reason` says why (a protocol violation, a failed proof). */
+  destroy(reason?: Error): void {
+    this.#reason ??= reason;
+    this.#socket.destroy();
+  }
+
+  ref(): void { this.#socket.ref(); }
+  unref(): void { this.#socket.unref(); }
+}
