@@ -1,9 +1,19 @@
 /** Imports the worker module and finds its exported functions, with errors that say what exists. */
+import { isMainThread } from 'node:worker_threads';
 
 export type WorkerModule = Record<string, unknown>;
 
 export async function loadWorkerModule(url: string): Promise<WorkerModule> {
-  return (await import(url)) as WorkerModule;
+  try {
+    return (await import(url)) as WorkerModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
+    // The commonest first stumble with worker pools: say what to do.
+    const advice = isMainThread
+      ? 'run the parent under a TypeScript loader (node --import tsx main.ts, or npx tsx main.ts): workers inherit it'
+      : "it needs a loader, and on Node 20 a loader's hooks (tsx's too) do not reach worker threads: use isolation 'process' (the default) under node --import tsx, or compile the module to JavaScript";
+    throw new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error });
+  }
 }
 
 const cache = new WeakMap<WorkerModule, Map<string, (...args: unknown[]) => unknown>>();

@@ -106,6 +106,18 @@ describe('broken worker modules', () => {
     await pool.close();
   });
 
+  for (const isolation of ['process', 'thread'] as const) {
+    test(`a TypeScript module without a loader says what to do (${isolation})`, { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: fixture('ts-tasks.ts'), workers: 1, isolation, stderr: 'ignore', execArgv: [] });
+      t.after(() => pool.terminate());
+      await assert.rejects(pool.apply('triple', [5]), (error: unknown) => {
+        assert.ok(error instanceof RemoteError);
+        assert.match(error.message, /cannot load the TypeScript worker module .*ts-tasks\.ts: .*(--import tsx)/);
+        return true;
+      });
+    });
+  }
+
   test('a missing module file fails the work with the import error', { timeout: 20_000 }, async (t) => {
     const pool = new Pool({ module: fixture('does-not-exist.mjs'), workers: 1, stderr: 'ignore' });
     t.after(() => pool.terminate());
