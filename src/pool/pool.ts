@@ -7,8 +7,8 @@ import { assertCopyable, findUncopyable } from '../codec/v8.js';
 import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../errors.js';
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
 import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
-import { nextTaskId, type PoolStats, Scheduler } from './scheduler.js';
-import type { Outcome, Task } from './task.js';
+import { type PoolStats, Scheduler } from './scheduler.js';
+import { nextTaskId, type Outcome, type Task } from './task.js';
 import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
 
 export type { Outcome } from './task.js';

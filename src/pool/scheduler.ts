@@ -9,17 +9,18 @@ import {
   PoolClosed, type RemoteErrorInfo, SerializationError, TaskTimeout, WorkerCrashed,
 } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
-import { type SimpleTask, simpleBatchSize, writeSimpleBatch } from '../codec/simple-batch.js';
 import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
 import {
   type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError, kFatal, kInit,
-  kBatch, kBatchSimple, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop,
+  kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop,
 } from '../transport/messages.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
 import { ProcessHost } from './host-process.js';
 import { ThreadHost } from './host-thread.js';
 import type { ResolvedPoolOptions } from './options.js';
-import type { Outcome, Task } from './task.js';
+import { encodeBatch } from './batch.js';
+import { describeExit, describeWorker, fromWire } from './crash-report.js';
+import { nextTaskId, type Outcome, type Task } from './task.js';
 import { WorkerSlot } from './worker-slot.js';
 import type { PassThrough } from 'node:stream';
 
@@ -328,49 +329,15 @@ export class Scheduler {
     let batch: Task[] = [];
     for (const item of out) {
       if (Buffer.isBuffer(item)) {
-        if (batch.length > 0) frames.push(...this.#encodeBatch(batch));
+        if (batch.length > 0) frames.push(...encodeBatch(batch, this.#options.maxMessageBytes, (task, error) => this.#settle(task, false, error)));
         batch = [];
         frames.push(item);
       } else {
         batch.push(item);
       }
     }
-    if (batch.length > 0) frames.push(...this.#encodeBatch(batch));
+    if (batch.length > 0) frames.push(...encodeBatch(batch, this.#options.maxMessageBytes, (task, error) => this.#settle(task, false, error)));
     slot.host.send(frames);
-  }
-
-  #encodeBatch(tasks: readonly Task[]): Buffer[] {
-    const simple = tasks.every((task) => !task.chunk) ? simpleBatchSize(tasks.map(asSimple)) : -1;
-    if (simple >= 0) {
-      const frame = encodeBare(kBatchSimple, 0, simple);
-      writeSimpleBatch(tasks.map(asSimple), frame, frame.length - simple);
-      return [frame];
-    }
-    try {
-      const frame = encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
-      if (frameBytes(frame) <= this.#options.maxMessageBytes) return frame;
-      // Too big together: send the tasks that fit; fail the ones too big on their own.
-      for (const task of tasks) {
-        const bytes = frameBytes(encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true));
-        if (bytes > this.#options.maxMessageBytes) {
-          this.#settle(task, false, new SerializationError(
-            `the arguments of "${task.fn}" take ${bytes} bytes, over maxMessageBytes (${this.#options.maxMessageBytes}); ` +
-            'send less per task, or raise maxMessageBytes', 'args'));
-        }
-      }
-      return tasks.flatMap((task) => encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true));
-    } catch {
-      // Something the call-site check let through (a Proxy, say): fail that task alone, send the rest.
-      for (const task of tasks) {
-        try {
-          encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true);
-        } catch (error) {
-          this.#settle(task, false, new SerializationError(
-            `Cannot copy the arguments of "${task.fn}": ${(error as Error).message}`, 'args', { cause: error }));
-        }
-      }
-      return encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
-    }
   }
 
   #retire(slot: WorkerSlot): void {
@@ -641,54 +608,4 @@ export class Scheduler {
   #release(): void {
     if (--this.#holds === 0) this.#keepAlive.unref();
   }
-}
-
-function frameBytes(chunks: readonly Buffer[]): number {
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.length;
-  return bytes;
-}
-
-/** A task as a simple batch sees it; a settled one is a placeholder. */
-function asSimple(task: Task): SimpleTask {
-  return task.state === 'settled' ? { id: task.id, fn: '', args: [] } : task;
-}
-
-/** A batch on the wire; a task settled before it left (cancelled) goes as a placeholder the child skips. */
-function flatten(tasks: readonly Task[]): unknown[] {
-  const flat = new Array<unknown>(tasks.length * 4);
-  for (let i = 0; i < tasks.length; i++) {
-    const task = tasks[i] as Task;
-    const live = task.state !== 'settled';
-    flat[i * 4] = task.id;
-    flat[i * 4 + 1] = live ? task.fn : '';
-    flat[i * 4 + 2] = task.chunk ? 1 : 0;
-    flat[i * 4 + 3] = live ? task.args : [];
-  }
-  return flat;
-}
-
-let taskIds = 0;
-/** Task ids are unique within the process (they are u32 on the wire). */
-export function nextTaskId(): number {
-  taskIds = (taskIds + 1) >>> 0 || 1;
-  return taskIds;
-}
-
-function describeWorker(slot: WorkerSlot): string {
-  return `worker ${slot.id} (pid ${slot.pid ?? 'unknown'})`;
-}
-
-function describeExit(info: HostExit): string {
-  if (info.signal !== null) return `was killed by ${info.signal}`;
-  if (info.exitCode === null) return `could not be started${info.error ? ` (${info.error.message})` : ''}`;
-  return `exited with code ${info.exitCode}`;
-}
-
-/** Errors from the wire become RemoteError, except our own serialization failures, which keep their class. */
-export function fromWire(info: RemoteErrorInfo): Error {
-  if (info.name === 'SerializationError' && info.properties['code'] === 'ESERIALIZE') {
-    return new SerializationError(info.message, String(info.properties['path'] ?? 'result'));
-  }
-  return toRemoteError(info);
 }

@@ -27,3 +27,10 @@ export interface Task {
   /** Called exactly once: with the value (an Outcome[] for a chunk) or the error. */
   readonly done: (ok: boolean, value: unknown) => void;
 }
+
+let taskIds = 0;
+/** Task ids are unique within the process (they are u32 on the wire). */
+export function nextTaskId(): number {
+  taskIds = (taskIds + 1) >>> 0 || 1;
+  return taskIds;
+}
