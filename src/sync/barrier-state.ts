@@ -1,0 +1,122 @@
+/**
+ * The owner-side state of a Barrier, with Python's semantics: `parties` waits
+ * pass together and the barrier starts its next generation; a timeout, an
+ * abort or a dead waiting party breaks it, and it stays broken until `reset()`.
+ * Pure and synchronous, driven by the broker.
+ *
+ * Invariant: a broken barrier has no parked waiters (breaking answers them all).
+ */
+import { validateInteger } from '../internal/validate.js';
+import {
+  type BarrierEvent, type ClientId, type SyncState, type WaiterSnapshot, type Waiters,
+  park, snapshotWaiters, validateIds,
+} from './state-events.js';
+
+export interface BarrierSnapshot {
+  readonly kind: 'barrier';
+  readonly parties: number;
+  /** The current generation: 0 at first, +1 on each pass and each `reset()`. */
+  readonly generation: number;
+  readonly broken: boolean;
+  /** The current generation's waiters in arrival order: the i-th will pass with index i. */
+  readonly waiters: WaiterSnapshot[];
+}
+
+export class BarrierState implements SyncState {
+  readonly #parties: number;
+  readonly #waiters: Waiters = new Map();
+  #generation = 0;
+  #broken = false;
+
+  /** @param parties How many waits release the barrier together. */
+  constructor(parties: number) {
+    validateInteger(parties, 'parties', 1);
+    this.#parties = parties;
+  }
+
+  get parties(): number { return this.#parties; }
+  get broken(): boolean { return this.#broken; }
+
+  /**
+   * Parks the request; the `parties`-th one passes them all at once, each with
+   * its arrival index, and starts the next generation. On a broken barrier it
+   * returns `[broken]` at once.
+   */
+  wait(client: ClientId, requestId: number): BarrierEvent[] {
+    validateIds(client, requestId);
+    if (this.#broken) return [{ type: 'broken', requestId, client }];
+    park(this.#waiters, client, requestId, 'barrier wait');
+    if (this.#waiters.size < this.#parties) return [];
+    const generation = this.#generation++;
+    const events: BarrierEvent[] = [];
+    let index = 0;
+    for (const [id, owner] of this.#waiters) events.push({ type: 'passed', requestId: id, client: owner, index: index++, generation });
+    this.#waiters.clear();
+    return events;
+  }
+
+  /**
+   * A parked wait gave up (timeout or abort). As in Python, that breaks the
+   * barrier: the request gets `cancelled`, every other waiter `broken`, and
+   * later waits `broken` until `reset()`. A request that is not parked (it
+   * passed already) changes nothing and returns `[]`.
+   */
+  cancel(requestId: number): BarrierEvent[] {
+    const client = this.#waiters.get(requestId);
+    if (client === undefined) return [];
+    this.#waiters.delete(requestId);
+    return [{ type: 'cancelled', requestId, client }, ...this.#break()];
+  }
+
+  /**
+   * A client with a wait in the current generation died: its waits vanish and
+   * the barrier breaks for everyone else (the generation can never fill now).
+   * A client with no parked wait changes nothing: the barrier does not know
+   * which clients are its parties until they wait.
+   */
+  disconnect(client: ClientId): BarrierEvent[] {
+    let waited = false;
+    for (const [requestId, owner] of this.#waiters) {
+      if (owner === client) {
+        this.#waiters.delete(requestId);
+        waited = true;
+      }
+    }
+    return waited ? this.#break() : [];
+  }
+
+  /** Breaks the barrier on purpose: every waiter gets `broken`, and so does every wait until `reset()`. */
+  abort(): BarrierEvent[] {
+    return this.#break();
+  }
+
+  /**
+   * Returns the barrier to its empty, unbroken state for a new generation.
+   * Waiters parked now get `broken`, as in Python.
+   */
+  reset(): BarrierEvent[] {
+    const events = this.#answerBroken();
+    this.#generation++;
+    this.#broken = false;
+    return events;
+  }
+
+  inspect(): BarrierSnapshot {
+    return {
+      kind: 'barrier', parties: this.#parties, generation: this.#generation, broken: this.#broken,
+      waiters: snapshotWaiters(this.#waiters),
+    };
+  }
+
+  #break(): BarrierEvent[] {
+    this.#broken = true;
+    return this.#answerBroken();
+  }
+
+  #answerBroken(): BarrierEvent[] {
+    const events: BarrierEvent[] = [];
+    for (const [requestId, client] of this.#waiters) events.push({ type: 'broken', requestId, client });
+    this.#waiters.clear();
+    return events;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The owner-side state of an Event: a flag, and the requests waiting for it to
+ * be set. Pure and synchronous, driven by the broker. Any client may set or
+ * clear it, as with Python's multiprocessing.Event.
+ */
+import {
+  type ClientId, type EventStateEvent, type SyncState, type WaiterSnapshot, type Waiters,
+  park, snapshotWaiters, validateIds,
+} from './state-events.js';
+
+export interface EventSnapshot {
+  readonly kind: 'event';
+  readonly set: boolean;
+  readonly waiters: WaiterSnapshot[];
+}
+
+export class EventState implements SyncState {
+  #set = false;
+  readonly #waiters: Waiters = new Map();
+
+  isSet(): boolean { return this.#set; }
+
+  /** Sets the flag and wakes every parked waiter, of every client, oldest first. Idempotent. */
+  set(): EventStateEvent[] {
+    this.#set = true;
+    const events: EventStateEvent[] = [];
+    for (const [requestId, client] of this.#waiters) events.push({ type: 'woken', requestId, client });
+    this.#waiters.clear();
+    return events;
+  }
+
+  /** Clears the flag; later waits park until the next `set()`. Waiters already woken stay woken. */
+  clear(): void {
+    this.#set = false;
+  }
+
+  /** Returns `[woken]` at once if the flag is set, else parks the request until `set()`. */
+  wait(client: ClientId, requestId: number): EventStateEvent[] {
+    validateIds(client, requestId);
+    if (this.#set) return [{ type: 'woken', requestId, client }];
+    park(this.#waiters, client, requestId, 'event wait');
+    return [];
+  }
+
+  /** Removes a parked wait (timeout or abort): `[cancelled]`, or `[]` when it is not parked (already woken). */
+  cancel(requestId: number): EventStateEvent[] {
+    const client = this.#waiters.get(requestId);
+    if (client === undefined) return [];
+    this.#waiters.delete(requestId);
+    return [{ type: 'cancelled', requestId, client }];
+  }
+
+  /** Drops the client's parked waits; nobody else is affected, so there are never events. */
+  disconnect(client: ClientId): EventStateEvent[] {
+    for (const [requestId, owner] of this.#waiters) {
+      if (owner === client) this.#waiters.delete(requestId);
+    }
+    return [];
+  }
+
+  inspect(): EventSnapshot {
+    return { kind: 'event', set: this.#set, waiters: snapshotWaiters(this.#waiters) };
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The owner-side state of a Semaphore (and of a Lock, which is a semaphore of
+ * one permit). Pure and synchronous: the broker feeds it requests and
+ * disconnects and sends back the events it returns.
+ *
+ * Invariants kept after every method:
+ * - `0 <= held <= permits`, and every held permit is a lease of a live client;
+ * - no request is parked while a permit is free (grants are FIFO, no barging);
+ * - `orphaned <= free`: permits freed by a death are free until re-granted.
+ */
+import { validateInteger } from '../internal/validate.js';
+import {
+  type ClientId, type SemaphoreEvent, type SyncState, type WaiterSnapshot, type Waiters,
+  park, snapshotWaiters, validateIds,
+} from './state-events.js';
+
+/**
+ * `release` of a lease the client does not hold. Internal: the broker turns it
+ * into an answer to that request; the state is unchanged.
+ */
+export class InvalidRelease extends Error {
+  readonly code = 'ERR_PROCSAFE_INVALID_RELEASE';
+  /** `released`: it was released already (or its holder disconnected); `unknown`: never granted; `not-owner`: another client holds it. */
+  readonly reason: 'released' | 'unknown' | 'not-owner';
+
+  constructor(message: string, reason: InvalidRelease['reason']) {
+    super(message);
+    this.name = 'InvalidRelease';
+    this.reason = reason;
+  }
+}
+
+export interface LeaseSnapshot {
+  readonly leaseId: number;
+  readonly client: ClientId;
+  /** The acquire request that got this lease. */
+  readonly requestId: number;
+}
+
+export interface SemaphoreSnapshot {
+  readonly kind: 'semaphore';
+  readonly permits: number;
+  readonly free: number;
+  /** Free permits whose last holder died; each is handed out with `previousOwnerDied: true`. */
+  readonly orphaned: number;
+  readonly holders: LeaseSnapshot[];
+  readonly waiters: WaiterSnapshot[];
+}
+
+interface Lease { readonly client: ClientId; readonly requestId: number; }
+
+export class SemaphoreState implements SyncState {
+  readonly #permits: number;
+  /** Held leases by leaseId; a Map so release, inspect and disconnect see grant order. */
+  readonly #leases = new Map<number, Lease>();
+  readonly #waiters: Waiters = new Map();
+  #nextLeaseId = 1;
+  #orphaned = 0;
+
+  /** @param permits How many clients may hold it at once; 1 makes a Lock. */
+  constructor(permits: number) {
+    validateInteger(permits, 'permits', 1);
+    this.#permits = permits;
+  }
+
+  get permits(): number { return this.#permits; }
+  /** Permits no one holds. */
+  get free(): number { return this.#permits - this.#leases.size; }
+
+  /**
+   * Grants a permit at once when one is free and no one is parked, else parks
+   * the request behind the others (FIFO). A Lock is not reentrant: a client that
+   * holds it and acquires again parks like anyone else.
+   *
+   * For a non-blocking try (`timeoutMs: 0`), call `cancel(requestId)` when this
+   * returned no event.
+   */
+  acquire(client: ClientId, requestId: number): SemaphoreEvent[] {
+    validateIds(client, requestId);
+    park(this.#waiters, client, requestId, 'semaphore acquire');
+    return this.#grantWaiting();
+  }
+
+  /**
+   * Returns a lease's permit and hands it to the oldest parked request.
+   * @throws InvalidRelease when `client` does not hold `leaseId`; nothing changes.
+   */
+  release(client: ClientId, leaseId: number): SemaphoreEvent[] {
+    validateInteger(client, 'client', 0);
+    validateInteger(leaseId, 'leaseId', 0);
+    const lease = this.#leases.get(leaseId);
+    if (lease === undefined) {
+      if (leaseId >= 1 && leaseId < this.#nextLeaseId) {
+        throw new InvalidRelease(`lease ${leaseId} was already released (by its holder, or because its holder disconnected); ` +
+          'release each lease exactly once', 'released');
+      }
+      throw new InvalidRelease(`lease ${leaseId} was never granted by this semaphore`, 'unknown');
+    }
+    if (lease.client !== client) {
+      throw new InvalidRelease(`lease ${leaseId} is held by client ${lease.client}, not client ${client}; ` +
+        'only the holder may release it', 'not-owner');
+    }
+    this.#leases.delete(leaseId);
+    return this.#grantWaiting();
+  }
+
+  /**
+   * Removes a parked acquire (its timeout passed or its signal aborted) so that
+   * it is never granted. Returns `[cancelled]`, or `[]` when the request is not
+   * parked: then it was already granted (the lease stands and must be released)
+   * or never existed.
+   */
+  cancel(requestId: number): SemaphoreEvent[] {
+    const client = this.#waiters.get(requestId);
+    if (client === undefined) return [];
+    this.#waiters.delete(requestId);
+    // Parked means no permit was free, so removing a waiter never lets another through.
+    return [{ type: 'cancelled', requestId, client }];
+  }
+
+  /**
+   * Settles a client's debts: its parked acquires vanish (no event, nobody is
+   * left to answer) and every lease it held is released. Each permit freed this
+   * way is marked orphaned, and the next grant of it, to a parked request now or
+   * to a later acquire, carries `previousOwnerDied: true`. So it is per permit:
+   * two holders dying tell two later holders, one each.
+   */
+  disconnect(client: ClientId): SemaphoreEvent[] {
+    // Waiters first, so that a freed permit is never granted to the dead client itself.
+    for (const [requestId, owner] of this.#waiters) {
+      if (owner === client) this.#waiters.delete(requestId);
+    }
+    for (const [leaseId, lease] of this.#leases) {
+      if (lease.client === client) {
+        this.#leases.delete(leaseId);
+        this.#orphaned++;
+      }
+    }
+    return this.#grantWaiting();
+  }
+
+  inspect(): SemaphoreSnapshot {
+    return {
+      kind: 'semaphore',
+      permits: this.#permits,
+      free: this.free,
+      orphaned: this.#orphaned,
+      holders: [...this.#leases].map(([leaseId, { client, requestId }]) => ({ leaseId, client, requestId })),
+      waiters: snapshotWaiters(this.#waiters),
+    };
+  }
+
+  /** The one place permits are handed out, so FIFO order and the orphan count cannot drift apart. */
+  #grantWaiting(): SemaphoreEvent[] {
+    const events: SemaphoreEvent[] = [];
+    for (const [requestId, client] of this.#waiters) {
+      if (this.#leases.size >= this.#permits) break;
+      this.#waiters.delete(requestId);
+      const leaseId = this.#nextLeaseId++;
+      this.#leases.set(leaseId, { client, requestId });
+      const previousOwnerDied = this.#orphaned > 0;
+      if (previousOwnerDied) this.#orphaned--;
+      events.push({ type: 'granted', requestId, client, leaseId, previousOwnerDied });
+    }
+    return events;
+  }
+}
