@@ -4,10 +4,11 @@
  * broker answers each event on the connection of its `client` and nothing can
  * be left undelivered in a buffer someone forgot to drain.
  */
+import type { CancelledEvent, ClientId } from '../internal/owner-state.js';
 import { validateInteger } from '../internal/validate.js';
 
-/** A connection to the broker: one per client process, never reused after `disconnect`. */
-export type ClientId = number;
+export type { CancelledEvent, ClientId } from '../internal/owner-state.js';
+
 
 /** `acquire` got a permit; release it with `release(client, leaseId)`. */
 export interface GrantedEvent {
@@ -39,13 +40,6 @@ export interface PassedEvent {
 /** A barrier `wait` fails with BarrierBroken. */
 export interface BrokenEvent {
   readonly type: 'broken';
-  readonly requestId: number;
-  readonly client: ClientId;
-}
-
-/** The parked request named in `cancel(requestId)` was removed and will never be answered otherwise. */
-export interface CancelledEvent {
-  readonly type: 'cancelled';
   readonly requestId: number;
   readonly client: ClientId;
 }
