@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { finished } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { AbortError, Pool, PoolClosed, RemoteError, TaskTimeout } from 'procsafe';
-import { tasks } from '../helpers/index.js';
+import { tasks, tempDir } from '../helpers/index.js';
 
 for (const isolation of ['process', 'thread'] as const) {
   describe(`Pool API (${isolation})`, () => {
@@ -100,10 +100,14 @@ for (const isolation of ['process', 'thread'] as const) {
     test('imapUnordered yields every result, fastest first', { timeout: 20_000 }, async (t) => {
       const pool = new Pool({ module: tasks, workers: 2, isolation });
       t.after(() => pool.terminate());
+      // Both workers up first (each call returns once two workers run at once), so
+      // the short items never wait for a worker that is still starting.
+      const meet = tempDir(t);
+      await Promise.all([pool.apply('rendezvous', [meet, 2]), pool.apply('rendezvous', [meet, 2])]);
       const out: number[] = [];
-      for await (const value of pool.imapUnordered('sleep', [300, 10, 10])) out.push(value as number);
-      assert.deepEqual([...out].sort((a, b) => a - b), [10, 10, 300]);
-      assert.equal(out[out.length - 1], 300);
+      for await (const value of pool.imapUnordered('sleep', [1000, 10, 10])) out.push(value as number);
+      assert.deepEqual([...out].sort((a, b) => a - b), [10, 10, 1000]);
+      assert.equal(out[out.length - 1], 1000);
     });
 
     test('initializer runs once per worker with initArgs', { timeout: 20_000 }, async (t) => {

@@ -2,7 +2,7 @@
 // fresh (spawn, never fork): seed 003's inherited held lock cannot happen here.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot, tasks, tempDir } from '../helpers/index.js';
@@ -37,20 +37,22 @@ test('workers start fresh: none of the parent\'s module state, locks or threads 
   // loop while 8 workers start: under fork() a child could inherit a held lock and
   // hang (seed 002); spawned workers start from nothing and all answer.
   const dir = tempDir(t);
+  const meet = join(dir, 'meet');
+  mkdirSync(meet);
   const { code, stdout } = await runScript(dir, `
     import { Worker } from 'node:worker_threads';
     globalThis.parentOnly = 'set in the parent';
     const logger = new Worker("const { parentPort } = require('node:worker_threads'); let n = 0; const spin = () => { for (let i = 0; i < 1000; i++) n++; setImmediate(spin); }; spin();", { eval: true });
     const pool = new Pool({ module: tasks, workers: 8 });
-    const seen = await Promise.all(Array.from({ length: 8 }, () => pool.apply('spinThenWho', [150])));
+    // Each call returns only once all 8 workers are running at once: every one of them started.
+    const met = await Promise.all(Array.from({ length: 8 }, () => pool.apply('rendezvous', [${JSON.stringify(meet)}, 8])));
     const inherited = await pool.apply('globalType', ['parentOnly']);
-    console.log(JSON.stringify({ workers: new Set(seen.map((s) => s.pid)).size, inherited }));
+    console.log(JSON.stringify({ workers: Math.min(...met), inherited }));
     await pool.close();
     await logger.terminate();
   `);
   assert.equal(code, 0);
   const result = JSON.parse(stdout.trim()) as { workers: number; inherited: string };
-  // 150 ms tasks, 8 at once on 8 workers: several distinct workers started and answered.
-  assert.ok(result.workers >= 4, `only ${result.workers} workers answered`);
+  assert.equal(result.workers, 8, `only ${result.workers} of 8 workers started`);
   assert.equal(result.inherited, 'undefined');
 });
