@@ -39,7 +39,10 @@ export interface PoolStats {
   readonly workers: number;
   /** Workers with a task. */
   readonly busy: number;
-  /** Tasks accepted and not yet sent to a worker. */
+  /**
+   * Tasks in the pool's queue, not yet sent to a worker: never more than `maxQueue`.
+   * Calls beyond it are still waiting to be accepted and are not counted.
+   */
   readonly queued: number;
   readonly completed: number;
   readonly failed: number;
@@ -98,7 +101,7 @@ export class Scheduler {
       workers++;
       if (slot.inflight.length > 0) busy++;
     }
-    return { workers, busy, queued: this.#queued + this.#parked.length, ...this.#stats };
+    return { workers, busy, queued: this.#queued, ...this.#stats };
   }
 
   /** Accepts a task: from here on it will be settled exactly once. */

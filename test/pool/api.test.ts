@@ -175,8 +175,16 @@ for (const isolation of ['process', 'thread'] as const) {
     test('maxQueue holds extra work back without losing it', { timeout: 20_000 }, async (t) => {
       const pool = new Pool({ module: tasks, workers: 1, isolation, maxQueue: 2 });
       t.after(() => pool.terminate());
-      const all = Array.from({ length: 30 }, (_, i) => pool.apply('inc', [i]));
-      assert.deepEqual(await Promise.all(all), Array.from({ length: 30 }, (_, i) => i + 1));
+      const all = Array.from({ length: 30 }, (_, i) => pool.apply('slowSquare', [i, 2]));
+      let most = 0;
+      const watch = setInterval(() => { most = Math.max(most, pool.stats().queued); }, 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      most = Math.max(most, pool.stats().queued);
+      const results = await Promise.all(all);
+      clearInterval(watch);
+      assert.deepEqual(results, Array.from({ length: 30 }, (_, i) => i * i));
+      assert.ok(most <= 2, `the queue held ${most} tasks with maxQueue 2`);
+      assert.ok(most >= 1, 'the queue was used');
     });
 
     test('close finishes accepted work; close twice is one close; apply after close is PoolClosed', { timeout: 20_000 }, async (t) => {
