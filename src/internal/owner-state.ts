@@ -12,3 +12,20 @@ export interface CancelledEvent {
   readonly requestId: number;
   readonly client: ClientId;
 }
+
+/**
+ * A request that does not match what the client holds (a double release, an ack of
+ * an item it never got). Internal: the broker turns it into the answer to that
+ * request, and the state is unchanged.
+ */
+export class InvalidRequest<Reason extends string> extends Error {
+  readonly code: string;
+  readonly reason: Reason;
+
+  constructor(name: string, code: string, message: string, reason: Reason) {
+    super(message);
+    this.name = name;
+    this.code = code;
+    this.reason = reason;
+  }
+}

@@ -18,7 +18,7 @@
  * - a get is parked only while nothing is queued and the queue is not drained;
  * - a join is parked only while something is unfinished.
  */
-import type { CancelledEvent, ClientId } from '../internal/owner-state.js';
+import { type CancelledEvent, type ClientId, InvalidRequest } from '../internal/owner-state.js';
 import { Fifo } from '../internal/fifo.js';
 import { validateInteger, validateKnownKeys, validateObject, validateString } from '../internal/validate.js';
 
@@ -68,21 +68,13 @@ export type QueueEvent = PutAcceptedEvent | DeliveredEvent | ClosedEvent | Joine
 
 /**
  * An `ack`, `release` or `taskDone` that does not match what the client holds.
- * Internal: the broker turns it into an answer to that request; the state is unchanged.
+ * `not-leased`: the client does not hold that item undelivered to user code;
+ * `not-unfinished`: no such unfinished item (Python's "task_done() called too many times");
+ * `not-joinable`: `taskDone` on a plain Queue.
  */
-export class InvalidQueueRequest extends Error {
-  readonly code = 'ERR_PROCSAFE_INVALID_QUEUE_REQUEST';
-  /**
-   * `not-leased`: the client does not hold that item undelivered to user code;
-   * `not-unfinished`: no such unfinished item (Python's "task_done() called too many times");
-   * `not-joinable`: `taskDone` on a plain Queue.
-   */
-  readonly reason: 'not-leased' | 'not-unfinished' | 'not-joinable';
-
-  constructor(message: string, reason: InvalidQueueRequest['reason']) {
-    super(message);
-    this.name = 'InvalidQueueRequest';
-    this.reason = reason;
+export class InvalidQueueRequest extends InvalidRequest<'not-leased' | 'not-unfinished' | 'not-joinable'> {
+  constructor(message: string, reason: 'not-leased' | 'not-unfinished' | 'not-joinable') {
+    super('InvalidQueueRequest', 'ERR_PROCSAFE_INVALID_QUEUE_REQUEST', message, reason);
   }
 }
 

@@ -8,6 +8,7 @@
  * - no request is parked while a permit is free (grants are FIFO, no barging);
  * - `orphaned <= free`: permits freed by a death are free until re-granted.
  */
+import { InvalidRequest } from '../internal/owner-state.js';
 import { validateInteger } from '../internal/validate.js';
 import {
   type ClientId, type SemaphoreEvent, type SyncState, type WaiterSnapshot, type Waiters,
@@ -15,18 +16,12 @@ import {
 } from './state-events.js';
 
 /**
- * `release` of a lease the client does not hold. Internal: the broker turns it
- * into an answer to that request; the state is unchanged.
+ * `release` of a lease the client does not hold. `released`: it was released already
+ * (or its holder disconnected); `unknown`: never granted; `not-owner`: another client holds it.
  */
-export class InvalidRelease extends Error {
-  readonly code = 'ERR_PROCSAFE_INVALID_RELEASE';
-  /** `released`: it was released already (or its holder disconnected); `unknown`: never granted; `not-owner`: another client holds it. */
-  readonly reason: 'released' | 'unknown' | 'not-owner';
-
-  constructor(message: string, reason: InvalidRelease['reason']) {
-    super(message);
-    this.name = 'InvalidRelease';
-    this.reason = reason;
+export class InvalidRelease extends InvalidRequest<'released' | 'unknown' | 'not-owner'> {
+  constructor(message: string, reason: 'released' | 'unknown' | 'not-owner') {
+    super('InvalidRelease', 'ERR_PROCSAFE_INVALID_RELEASE', message, reason);
   }
 }
 
