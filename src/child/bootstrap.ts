@@ -53,6 +53,20 @@ function ownsMemory(buffer: Buffer): boolean {
   return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.byteLength > 4096;
 }
 
+/**
+ * Exits once stdout and stderr have handed their buffered output to the parent
+ * (at most 2 s): a pipe to the parent fills under many small writes, Node then
+ * queues the rest, and a bare process.exit() would drop it.
+ */
+function exitAfterOutput(code: number): void {
+  const deadline = Date.now() + 2_000;
+  const check = (): void => {
+    if (process.stdout.writableLength + process.stderr.writableLength === 0 || Date.now() > deadline) process.exit(code);
+    else setTimeout(check, 5);
+  };
+  check();
+}
+
 if (isMainThread) {
   const ppid = process.ppid;
   // Die with the parent, however it dies (a thread sees the re-parenting even while user code spins).
@@ -79,7 +93,7 @@ if (isMainThread) {
         input.destroy();
       }
     },
-    exit: (code) => process.exit(code),
+    exit: exitAfterOutput,
   };
   const runtime = new WorkerRuntime(port);
   const input = new Socket({ fd: kFromParentFd, readable: true, writable: false });
@@ -119,7 +133,7 @@ if (isMainThread) {
       outboxBytes = 0;
       post(frames, bytes);
     },
-    exit: (code) => process.exit(code),
+    exit: exitAfterOutput,
   };
   const runtime = new WorkerRuntime(port);
   parent.on('message', (data: Uint8Array) => runtime.receive(Buffer.from(data.buffer, data.byteOffset, data.byteLength)));

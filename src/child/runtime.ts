@@ -38,8 +38,12 @@ export interface ChildPort {
    * daemon dies with its parent; any other keeps running when the parent is gone.
    */
   becomeProcess?(daemon: boolean): void;
-  /** Ends the worker (process or thread) with this exit code. */
-  exit(code: number): never;
+  /**
+   * Ends the worker (process or thread) with this exit code once its stdout and
+   * stderr have handed over what was written: a worker's last lines are never
+   * dropped by its exit. Returns before the exit happens: callers stop after it.
+   */
+  exit(code: number): void;
 }
 
 const kMaxChildFrameBytes = 2 ** 32 - 1;
@@ -62,6 +66,8 @@ export class WorkerRuntime {
   #moduleUrl = '';
   #busy = false;
   #stopping = false;
+  /** An exit is under way (waiting for output to flush): run nothing more. */
+  #exiting = false;
 
   constructor(port: ChildPort) {
     this.#port = port;
@@ -112,7 +118,9 @@ export class WorkerRuntime {
       const boot: BootErrorMessage = { phase, error: describeError(error) };
       this.#port.send(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
       this.#port.flush?.();
+      this.#exiting = true;
       this.#port.exit(1);
+      return;
     }
     const exports = Object.keys(this.#module).filter((key) => typeof this.#module?.[key] === 'function');
     const ready: ReadyMessage = { exports };
@@ -168,7 +176,7 @@ export class WorkerRuntime {
 
   /** Runs queued tasks until one goes async; that one calls #pump again when it settles. */
   #pump(): void {
-    while (!this.#busy && this.#module !== undefined) {
+    while (!this.#busy && this.#module !== undefined && !this.#exiting) {
       const entry = this.#queue.shift();
       if (entry === undefined) break;
       if (this.#cancelled.delete(entry.id) || entry.fn === '') {
@@ -180,7 +188,10 @@ export class WorkerRuntime {
       else this.#runTask(entry);
     }
     this.#port.flush?.();
-    if (this.#stopping && !this.#busy && this.#queue.length === 0) this.#port.exit(0);
+    if (this.#stopping && !this.#busy && this.#queue.length === 0 && !this.#exiting) {
+      this.#exiting = true;
+      this.#port.exit(0);
+    }
   }
 
   #runTask(frame: Entry): void {
@@ -276,7 +287,7 @@ export class WorkerRuntime {
   }
 
   /** An uncaught error (a throwing timer, an unhandled rejection): tell the parent why, then die as Node would. */
-  #fatal(error: unknown): never {
+  #fatal(error: unknown): void {
     try {
       this.#port.send(encodeFrame(kFatal, 0, '', describeError(error), 'error', 'the uncaught error'));
       this.#port.flush?.();
@@ -288,7 +299,8 @@ export class WorkerRuntime {
     } catch {
       // stderr closed
     }
-    return this.#port.exit(1);
+    this.#exiting = true;
+    this.#port.exit(1);
   }
 }
 

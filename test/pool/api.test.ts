@@ -230,11 +230,13 @@ for (const isolation of ['process', 'thread'] as const) {
       t.after(() => pool.terminate());
       const chunks: string[] = [];
       pool.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-      await Promise.all([pool.apply('logMany', ['a', 200]), pool.apply('logMany', ['b', 200])]);
+      // Enough output to fill the pipes, so the last lines are still queued when the
+      // workers are told to stop: none may be lost to their exit.
+      await Promise.all([pool.apply('logMany', ['a', 3000]), pool.apply('logMany', ['b', 3000])]);
       await pool.close();
       await finished(pool.stdout as NodeJS.ReadableStream);
       const lines = chunks.join('').split('\n').filter(Boolean);
-      assert.equal(lines.length, 400);
+      assert.equal(lines.length, 6000);
       for (const line of lines) assert.match(line, /^[ab] line \d+ x{200}$/);
     });
   });
