@@ -70,24 +70,20 @@ export interface CrashInfo {
  */
 export class WorkerCrashed extends ProcsafeError {
   static override readonly code: string = 'EWORKERCRASHED';
-  readonly workerId: number;
-  readonly pid: number | undefined;
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly taskId: number | undefined;
-  readonly fn: string | undefined;
+  declare readonly workerId: number;
+  declare readonly pid: number | undefined;
+  declare readonly exitCode: number | null;
+  declare readonly signal: NodeJS.Signals | null;
+  declare readonly taskId: number | undefined;
+  declare readonly fn: string | undefined;
   /** How many times the task ran and took its worker down with it. */
-  readonly attempts: number;
+  declare readonly attempts: number;
 
   constructor(message: string, info: CrashInfo, options?: ErrorOptions) {
     super(message, options);
-    this.workerId = info.workerId;
-    this.pid = info.pid;
-    this.exitCode = info.exitCode;
-    this.signal = info.signal;
-    this.taskId = info.taskId;
-    this.fn = info.fn;
-    this.attempts = info.attempts;
+    // `retries` is the pool's setting, already in the message; the rest describes this death.
+    const { retries: _retries, ...fields } = info;
+    Object.assign(this, fields);
   }
 }
 
