@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AbortError, Pool, PoolClosed, SerializationError, WorkerCrashed } from 'procsafe';
-import { fixture, tasks } from '../helpers/index.js';
+import { fixture, tasks, waitUntil } from '../helpers/index.js';
 
 /** Blocks this thread, so answers pile up unread in the pipe. */
 function busy(ms: number): void {
@@ -94,7 +94,7 @@ describe('edge cases', () => {
     const items = Array.from({ length: 30 }, (_, i) => [i, 2, 200]);
     const settled = pool.mapSettled('killOnSlow', items, { chunksize: 30, signal: controller.signal });
     // The chunk crashes at item 2 and is split; abort while its items run one by one.
-    while (pool.stats().crashed === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => pool.stats().crashed > 0, 'the chunk has crashed');
     await new Promise((resolve) => setTimeout(resolve, 300));
     const abortedAt = Date.now();
     controller.abort();

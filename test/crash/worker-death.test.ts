@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Pool, RemoteError, WorkerCrashed } from 'procsafe';
-import { isAlive, tasks, tempDir, waitForPid } from '../helpers/index.js';
+import { isAlive, tasks, tempDir, waitForPid, waitUntil } from '../helpers/index.js';
 
 interface Death {
   readonly name: string;
@@ -61,6 +61,8 @@ describe('guarantee 1: a worker dying mid-task fails that task alone (process)',
       });
       assert.equal(await bystander, 81);
       assert.equal(await pool.apply('square', [12]), 144);
+      // The replacement is spawned on the turn after the crash settles the task.
+      await waitUntil(() => pool.stats().restarts > 0, 'the dead worker is replaced');
       const stats = pool.stats();
       assert.equal(stats.crashed, 1);
       assert.equal(stats.restarts, 1);

@@ -40,6 +40,19 @@ export async function waitForExit(pid: number, timeoutMs = 5000): Promise<boolea
   return !isAlive(pid);
 }
 
+/**
+ * Waits until `condition()` holds, checking every 10 ms, for state the code under test
+ * reaches a turn or two after the event a test awaited (a replacement worker is spawned on
+ * the turn after a crash settles its task). Throws naming `what` after `timeoutMs`.
+ */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await sleep(10);
+  }
+}
+
 /** Waits for a worker to write its pid into `path` (the fixture's reportThenHang does). */
 export async function waitForPid(path: string, timeoutMs = 10_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { finished } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { AbortError, Pool, PoolClosed, RemoteError, TaskTimeout } from 'procsafe';
-import { tasks, tempDir } from '../helpers/index.js';
+import { tasks, tempDir, waitUntil } from '../helpers/index.js';
 
 for (const isolation of ['process', 'thread'] as const) {
   describe(`Pool API (${isolation})`, () => {
@@ -144,9 +144,9 @@ for (const isolation of ['process', 'thread'] as const) {
       await assert.rejects(runaway, (error: unknown) => error instanceof TaskTimeout && /taskTimeoutMs \(300 ms\)/.test(error.message));
       assert.equal(await fine, 9);
       assert.equal(await pool.apply('square', [8]), 64);
-      // The replacement starts on the turn after the rejection (spawn() blocks): wait for it
-      // (the test's timeout bounds the wait), then check that exactly one was started.
-      while (pool.stats().restarts === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      // The replacement starts on the turn after the rejection (spawn() blocks): wait for it,
+      // then check that exactly one was started.
+      await waitUntil(() => pool.stats().restarts > 0, 'the timed-out worker is replaced');
       assert.equal(pool.stats().restarts, 1);
       assert.equal(pool.stats().crashed, 0, 'a worker stopped for a timeout is not a crash');
     });
