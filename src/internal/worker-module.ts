@@ -14,15 +14,25 @@ export function toModuleUrl(module: unknown, name = 'module'): string {
     `write new URL('${module.startsWith('.') ? module : `./${module}`}', import.meta.url) to name a file beside the caller`);
 }
 
+/** Options that name the program to run (or how to read it): a child given them would run the parent's script, not ours. */
+const kProgram = /^(-e|-p|-pe|--eval|--print|--input-type)(=|$)/;
+const kProgramWithValue = /^(-e|-p|-pe|--eval|--print|--input-type)$/;
+
 /**
  * The parent's Node options, so that a loader (`--import tsx`) reaches the
- * workers, less the ones that would clash when many processes use them.
+ * workers, less the ones that would clash when many processes use them, and
+ * less `-e`/`-p` and their script: under `node -e "…new Pool(…)"` a worker
+ * given them would run that script again and start pools of its own.
  */
 export function inheritedExecArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
+    if (kProgram.test(arg)) {
+      if (kProgramWithValue.test(arg)) i++;
+      continue;
+    }
     if (/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg) || arg === '--test' || arg.startsWith('--test-')) {
       if (!arg.includes('=') && /^--(inspect-port|debug-port)$/.test(arg)) i++;
       continue;

@@ -56,3 +56,13 @@ test('workers start fresh: none of the parent\'s module state, locks or threads 
   assert.equal(result.workers, 8, `only ${result.workers} of 8 workers started`);
   assert.equal(result.inherited, 'undefined');
 });
+
+test('a pool started from `node -e` runs its workers, not the parent script again', { timeout: 30_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = `const { Pool } = await import('procsafe');
+    const pool = new Pool({ module: ${JSON.stringify(tasks.href)}, workers: 2 });
+    console.log('result', await pool.apply('square', [7]));
+    await pool.close();`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../', import.meta.url), timeout: 20_000, encoding: 'utf8' });
+  assert.equal(out.trim(), 'result 49');
+});
