@@ -18,6 +18,7 @@ import {
   kBatch, kBatchSimple, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kRun, kSkipped, kStop,
   type ReadyMessage, type RunMessage,
 } from '../transport/messages.js';
+import './shareables.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 
 /** Where the child writes: `send` must have handed the bytes to the parent's side when it returns. */

@@ -7,6 +7,7 @@
  */
 import v8 from 'node:v8';
 import { SerializationError } from '../errors.js';
+import { isShareable, mayHoldHandles, reviveHandles } from './handles.js';
 
 /** Prototypes whose instances v8 copies faithfully. */
 const kCloneable = new Set<unknown>([
@@ -34,6 +35,8 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
   const object = value as object;
   if (seen.has(object)) return undefined;
   if (ArrayBuffer.isView(object)) return undefined;
+  // A Queue, Lock … travels as its handle (codec/handles.ts).
+  if (isShareable(object)) return undefined;
   const proto: unknown = Object.getPrototypeOf(object);
   if (!kCloneable.has(proto) && proto !== null) {
     // An Error subclass keeps its message, stack and own properties; a plain object from another realm is plain.
@@ -181,6 +184,24 @@ export function serializeAfter(prefix: Buffer, value: unknown, path: string, wha
 
 const kZero32 = Buffer.alloc(4);
 
+/**
+ * Why `payload` is not laid out as serializeAfter writes (lengths that do not
+ * add up, no v8 header), or undefined if it is. The owner checks items with it,
+ * so a peer's garbage is refused at the door instead of failing a reader later.
+ */
+export function payloadProblem(payload: Buffer): string | undefined {
+  if (payload.length < 9) return `a value of ${payload.length} bytes is shorter than its framing`;
+  const v8Length = payload.readUInt32BE(0);
+  const v8End = 4 + v8Length;
+  if (v8Length < 2 || v8End + 4 > payload.length) return 'its v8 part overruns the value';
+  if (payload[4] !== 0xff) return 'its v8 part has no serializer header';
+  const count = payload.readUInt32BE(v8End);
+  let total = v8End + 4 + 4 * count;
+  if (total > payload.length) return 'its table of binary parts overruns the value';
+  for (let i = 0; i < count; i++) total += payload.readUInt32BE(v8End + 4 + 4 * i);
+  return total === payload.length ? undefined : `its parts add up to ${total} bytes, not ${payload.length}`;
+}
+
 /** Reads a payload written by serializeAfter (without its prefix). */
 export function deserialize(payload: Buffer): unknown {
   const v8Length = payload.readUInt32BE(0);
@@ -193,7 +214,9 @@ export function deserialize(payload: Buffer): unknown {
     regions.push(payload.subarray(at, at + length));
     at += length;
   }
-  const deserializer = new OutOfBandDeserializer(payload.subarray(4, v8End), regions);
+  const v8Bytes = payload.subarray(4, v8End);
+  const deserializer = new OutOfBandDeserializer(v8Bytes, regions);
   deserializer.readHeader();
-  return deserializer.readValue();
+  const value = deserializer.readValue();
+  return mayHoldHandles(v8Bytes) ? reviveHandles(value) : value;
 }

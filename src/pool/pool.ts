@@ -8,6 +8,8 @@ import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../erro
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
 import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
 import { type PoolStats, Scheduler } from './scheduler.js';
+import { trackPool, untrackPool } from '../status/registry.js';
+import type { PoolSource } from '../status/snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
 import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
 
@@ -47,6 +49,8 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   readonly stdout: Readable | null;
   /** Whole lines of all workers' stderr, when `stderr: 'pipe'`; otherwise null. */
   readonly stderr: Readable | null;
+  /** What `procsafe status` sees of this pool, read by the registry's throttled timer (status/registry.ts). */
+  readonly #status: PoolSource;
 
   constructor(options: PoolOptions) {
     this.#options = resolvePoolOptions(options);
@@ -55,6 +59,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     this.stdout = stdout ?? null;
     this.stderr = stderr ?? null;
     this.#scheduler = new Scheduler(this.#options, { stdout, stderr });
+    const scheduler = this.#scheduler;
+    this.#status = { name: this.#options.name, module: this.#options.module, stats: () => scheduler.stats(), workers: () => scheduler.workers() };
+    trackPool(this.#status);
   }
 
   /** Runs `fn(...args)` in a worker and resolves with what it returns. */
@@ -130,6 +137,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
 
   #shutdown(graceful: boolean): Promise<void> {
     this.#terminating ??= this.#scheduler.shutdown(graceful).then(() => {
+      untrackPool(this.#status);
       // end(), not push(null): lines written a moment ago may still be on their way through.
       (this.stdout as PassThrough | null)?.end();
       (this.stderr as PassThrough | null)?.end();

@@ -104,6 +104,20 @@ export class Scheduler {
     return { workers, busy, queued: this.#queued, ...this.#stats };
   }
 
+  /**
+   * Each worker and the task at its head, for `procsafe status` (status/snapshot.ts).
+   * Read by a throttled timer, never on the task path. `since` is performance.now().
+   */
+  workers(): { id: number; pid: number | undefined; state: string; task: { id: number; fn: string; items: number | undefined; since: number } | undefined; pipelined: number }[] {
+    return [...this.#slots].map((slot) => {
+      const head = slot.inflight.peek();
+      return {
+        id: slot.id, pid: slot.pid, state: slot.state, pipelined: Math.max(0, slot.inflight.length - 1),
+        task: head === undefined ? undefined : { id: head.id, fn: head.fn, items: head.chunk ? head.args.length : undefined, since: slot.headSince },
+      };
+    });
+  }
+
   /** Accepts a task: from here on it will be settled exactly once. */
   submit(task: Task): void {
     if (this.#shuttingDown) {

@@ -3,8 +3,21 @@
  * socket. Garbage, a truncated frame or one over maxMessageBytes ends the link
  * with a reason; nothing else is affected.
  */
+import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { coalesce, type Frame, FrameDecoder, parseFrame } from './frame.js';
+import { coalesce, type Frame, FrameDecoder, parseFrame, ProtocolViolation } from './frame.js';
+
+/**
+ * Whether a link ended by the peer's fault (garbage, a failed proof, a half
+ * frame), worth a log line, rather than by its death (ECONNRESET, EPIPE), which
+ * is ordinary and settled without a word.
+ */
+export function isPeerFault(reason: Error | undefined): reason is Error {
+  return reason instanceof ProtocolViolation || (reason !== undefined && (reason as NodeJS.ErrnoException).code === undefined);
+}
+
+/** Messages up to this size are tried with a direct write (see #trySync). */
+const kSyncWriteMax = 64 * 1024;
 
 export interface ConnectionEvents {
   frame(frame: Frame): void;
@@ -62,16 +75,41 @@ export class Connection {
 
   get closed(): boolean { return this.#closed; }
 
+  /** The largest frame accepted from now on. */
+  set maxMessageBytes(value: number) { this.#decoder.maxMessageBytes = value; }
+
   send(chunks: readonly Buffer[]): void {
     if (this.#closed || this.#socket.destroyed) return;
-    const out = coalesce(chunks);
+    const out = coalesce(chunks, kSyncWriteMax);
     if (out.length === 1) {
-      this.#socket.write(out[0] as Buffer);
+      const rest = this.#trySync(out[0] as Buffer);
+      if (rest !== undefined) this.#socket.write(rest);
       return;
     }
     this.#socket.cork();
     for (const chunk of out) this.#socket.write(chunk);
     this.#socket.uncork();
+  }
+
+  /**
+   * Writes small messages straight to the descriptor when nothing is queued in
+   * the stream: one syscall instead of the stream's machinery (a queue reader
+   * acks every item it hands out, so this is per item). Returns what is left
+   * to write through the stream (all of it, if the kernel buffer is full),
+   * which keeps the order because the stream had nothing pending.
+   */
+  #trySync(buffer: Buffer): Buffer | undefined {
+    const fd = (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (buffer.length > kSyncWriteMax || fd === undefined || fd < 0 || this.#socket.writableLength > 0 || this.#socket.connecting) return buffer;
+    let written: number;
+    try {
+      written = writeSync(fd, buffer);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return buffer;
+      // A broken link: the stream reports it through its own events.
+      return buffer;
+    }
+    return written === buffer.length ? undefined : buffer.subarray(written);
   }
 
   /** Ends the link now; `reason` says why (a protocol violation, a failed proof). */

@@ -46,6 +46,24 @@ export function encodeBare(type: number, id: number, extra = 0): Buffer {
   return buffer;
 }
 
+/**
+ * A frame's header for a payload of `payloadLength` bytes. The caller fills the
+ * remaining `extra` bytes or sends the payload as the next chunk(s) (no copy).
+ */
+export function encodeHead(type: number, id: number, fn: string, payloadLength: number, extra = payloadLength): Buffer {
+  const buffer = header(type, id, fn, extra);
+  buffer.writeUInt32BE(buffer.length - extra + payloadLength - kLengthBytes, 0);
+  return buffer;
+}
+
+/** A frame whose payload is `text` (utf8): item ids, refusal messages, JSON answers. */
+export function encodeText(type: number, id: number, fn: string, text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const frame = encodeHead(type, id, fn, length);
+  frame.write(text, frame.length - length, 'utf8');
+  return frame;
+}
+
 export interface Frame {
   readonly type: number;
   readonly id: number;
@@ -72,13 +90,16 @@ export function parseFrame(body: Buffer): Frame {
  * chunk. A dying peer's half frame stays in the tail and is simply dropped.
  */
 export class FrameDecoder {
-  readonly #maxMessageBytes: number;
+  #maxMessageBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
 
   constructor(maxMessageBytes: number) {
     this.#maxMessageBytes = maxMessageBytes;
   }
+
+  /** Raises (or lowers) the limit, e.g. once a peer proved it holds a secret. */
+  set maxMessageBytes(value: number) { this.#maxMessageBytes = value; }
 
   /** Bytes of an incomplete frame held back. */
   get pending(): number { return this.#buffered; }
@@ -123,10 +144,14 @@ export class FrameDecoder {
   }
 }
 
-/** Joins small frames into one write; big ones go as they are, to save a copy. */
-export function coalesce(frames: readonly Buffer[]): readonly Buffer[] {
+/**
+ * Joins small frames into one buffer (one write or message); when they add up
+ * to more than `limit` they go as they are (a socket writes them together,
+ * with writev), since copying a large item only to send it once costs more.
+ */
+export function coalesce(frames: readonly Buffer[], limit = 1 << 20): readonly Buffer[] {
   if (frames.length <= 1) return frames;
   let total = 0;
   for (const frame of frames) total += frame.length;
-  return total <= 1 << 20 ? [Buffer.concat(frames as Buffer[], total)] : frames;
+  return total <= limit ? [Buffer.concat(frames as Buffer[], total)] : frames;
 }

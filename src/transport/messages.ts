@@ -27,6 +27,41 @@ export const kHello = 40;    // owner -> peer; payload: a nonce
 export const kAuth = 41;     // peer -> owner; payload: HMAC-SHA256(secret, nonce)
 export const kWelcome = 42;  // owner -> peer: proven
 
+// Requests to a broker (broker/broker.ts). fn: the object id; id: the request id
+// (0 for requests that get no answer). A link opens each further object with a
+// kAuth frame (fn: the object, payload: HMAC(its secret, the link's nonce)).
+export const kPut = 50;      // payload: the item as serialized; answer kAccepted
+export const kPutNowait = 51;
+export const kGet = 52;      // answer kDelivered
+export const kGetNowait = 53;
+export const kAck = 54;      // payload: utf8 item id; the item reached user code
+export const kRelease = 55;  // payload: utf8 item ids, '\n'-separated; back to the queue unread
+export const kTaskDone = 56; // payload: utf8 item id, or empty for the oldest this client holds
+export const kJoin = 57;     // answer kDone
+export const kClose = 58;    // answer kDone
+export const kStats = 59;    // answer kValue
+export const kCancelRequest = 60; // id: the parked request to give up; answer: its kRefused 'cancelled', unless already answered
+export const kAcquire = 61;  // answer kGranted
+export const kAcquireNowait = 62;
+export const kReleaseLease = 63; // payload: u32 lease id
+export const kSet = 64;      // answer kDone
+export const kClear = 65;    // answer kDone
+export const kWait = 66;     // event: answer kDone; barrier: answer kPassed
+export const kAbort = 67;    // barrier: answer kDone
+export const kReset = 68;    // barrier: answer kDone
+export const kInspect = 69;  // answer kValue
+// Sent once by a link, first after its handshake, so the owner can name its
+// clients by pid (`procsafe status`): fn '', id 0, payload u32 pid. No answer.
+export const kPeerPid = 70;
+
+// Answers from a broker; id: the request id.
+export const kDone = 80;     // payload: nothing, or utf8 (the id of an accepted item)
+export const kDelivered = 81; // fn: "<deliveries> <item id>"; payload: the item as serialized
+export const kRefused = 82;  // fn: 'closed' | 'cancelled' | 'broken' | 'invalid'; payload: utf8 message
+export const kGranted = 83;  // payload: u32 lease id, u8 previousOwnerDied
+export const kPassed = 84;   // payload: u32 arrival index
+export const kValue = 85;    // payload: utf8 JSON
+
 // Results that skip v8 serialization: the common small cases.
 export const kOkNumber = 17; // id; payload: f64
 export const kOkString = 18; // id; payload: utf8

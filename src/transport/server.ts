@@ -6,19 +6,31 @@
  */
 import { unlinkSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { newNonce, verifyProof } from './auth.js';
-import { Connection } from './connection.js';
+import { newNonce } from './auth.js';
+import { Connection, isPeerFault } from './connection.js';
 import { newSocketPath } from './endpoint.js';
 import { encodeBare } from './frame.js';
 import { kAuth, kHello, kWelcome } from './messages.js';
 
 const kHandshakeTimeoutMs = 5_000;
+/** Until a peer proves a secret it may send only the handshake: a few bytes. */
+const kHandshakeMaxBytes = 1024;
 
 export interface ServerOptions {
-  readonly secret: string;
+  /**
+   * Whether `proof` is HMAC(secret of `object`, nonce): the peer names the object
+   * it was handed and proves it holds that object's secret.
+   */
+  readonly verify: (object: string, nonce: Buffer, proof: Buffer) => boolean;
+  /** The largest frame a proven peer may send. */
   readonly maxMessageBytes: number;
-  /** A proven peer, with the id the owner settles its debts by. */
-  readonly onPeer: (connection: Connection, peerId: number) => void;
+  /** Where to listen. @default a fresh path in the runtime directory */
+  readonly path?: string;
+  /**
+   * A proven peer, with the id the owner settles its debts by, the object it
+   * proved, and its nonce (to check proofs for further objects on the same link).
+   */
+  readonly onPeer: (connection: Connection, peerId: number, opened: { object: string; nonce: Buffer }) => void;
   /** Where reasons for refused or cut-off peers go. @default process.emitWarning */
   readonly log?: (message: string) => void;
 }
@@ -38,7 +50,7 @@ export class Server {
   }
 
   static listen(options: ServerOptions): Promise<Server> {
-    const path = newSocketPath();
+    const path = options.path ?? newSocketPath();
     const net = createServer();
     const server = new Server(path, net, options);
     net.on('connection', (socket) => server.#accept(socket));
@@ -75,7 +87,7 @@ export class Server {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.unref();
-    const connection = new Connection(socket, this.#options.maxMessageBytes);
+    const connection = new Connection(socket, kHandshakeMaxBytes);
     const nonce = newNonce();
     let proven = false;
     const timer = setTimeout(() => connection.destroy(new Error(`no proof of the secret within ${kHandshakeTimeoutMs} ms`)), kHandshakeTimeoutMs);
@@ -84,18 +96,20 @@ export class Server {
       frame: (frame) => {
         if (proven) return;
         clearTimeout(timer);
-        if (frame.type !== kAuth || !verifyProof(this.#options.secret, nonce, frame.payload)) {
+        if (frame.type !== kAuth || !this.#options.verify(frame.fn, nonce, frame.payload)) {
           connection.destroy(new Error(frame.type === kAuth ? 'wrong proof of the secret' : `frame type ${frame.type} before the handshake`));
           return;
         }
         proven = true;
+        connection.maxMessageBytes = this.#options.maxMessageBytes;
         connection.pause();
         connection.send([encodeBare(kWelcome, 0)]);
-        this.#options.onPeer(connection, this.#nextPeerId++);
+        this.#options.onPeer(connection, this.#nextPeerId++, { object: frame.fn, nonce });
       },
       close: (reason) => {
         clearTimeout(timer);
-        if (!proven && reason !== undefined) this.#log(`refused a peer on ${this.path}: ${reason.message}`);
+        // A peer that died mid-handshake is no news; one that failed the proof or sent garbage is.
+        if (!proven && isPeerFault(reason)) this.#log(`refused a peer on ${this.path}: ${reason.message}`);
       },
     });
     const hello = encodeBare(kHello, 0, nonce.length);

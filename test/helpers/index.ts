@@ -76,3 +76,12 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** A started Process running `fn` of the queue fixtures; SIGKILLed when the test ends, whatever happened. */
+export async function startChild(t: { after: (fn: () => void) => void }, fn: string, args: unknown[]): Promise<import('procsafe').Process> {
+  const { Process } = await import('procsafe');
+  const p = new Process({ module: fixture('queue-tasks.mjs'), fn, args, stdout: 'ignore', stderr: 'inherit' });
+  t.after(() => { p.kill('SIGKILL'); });
+  await p.start();
+  return p;
+}

@@ -7,7 +7,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { BrokerLost } from 'procsafe';
-import { newSecret } from '../../dist/transport/auth.js';
+import { newSecret, verifyProof } from '../../dist/transport/auth.js';
 import { connect } from '../../dist/transport/client.js';
 import type { Connection } from '../../dist/transport/connection.js';
 import { encodeBare, encodeFrame, type Frame } from '../../dist/transport/frame.js';
@@ -16,13 +16,20 @@ import { deserialize } from '../../dist/codec/v8.js';
 import { prng } from '../helpers/prng.js';
 
 const kEcho = 99;
+const kObject = '1';
+
+/** A proven link to the echo server's one object. */
+async function link(path: string, secret: string, max: number): Promise<Connection> {
+  return (await connect(path, kObject, secret, max)).connection;
+}
 
 /** An owner that answers each kEcho frame with the same value. */
 async function echoServer(t: { after: (fn: () => unknown) => void }, maxMessageBytes = 1 << 20) {
   const logs: string[] = [];
   const secret = newSecret();
   const server = await Server.listen({
-    secret, maxMessageBytes, log: (m) => logs.push(m),
+    verify: (object, nonce, proof) => object === kObject && verifyProof(secret, nonce, proof),
+    maxMessageBytes, log: (m) => logs.push(m),
     onPeer: (connection) => connection.listen({
       frame: (frame) => { if (frame.type === kEcho) connection.send(encodeFrame(kEcho, frame.id, '', deserialize(frame.payload), 'v', 'v')); },
       close: () => {},
@@ -57,17 +64,17 @@ test('the socket lives in a directory only this user can enter', { timeout: 10_0
 
 test('a peer that proves the secret is served; one with a wrong secret is refused and logged', { timeout: 10_000 }, async (t) => {
   const { server, secret, logs } = await echoServer(t);
-  const peer = await connect(server.path, secret, 1 << 20);
+  const peer = await link(server.path, secret, 1 << 20);
   t.after(() => peer.destroy());
   assert.deepEqual(await echoes(peer, 5), [0, 1, 2, 3, 4].map((i) => ({ i })));
-  await assert.rejects(connect(server.path, newSecret(), 1 << 20), BrokerLost);
+  await assert.rejects(link(server.path, newSecret(), 1 << 20), BrokerLost);
   assert.ok(logs.some((l) => /refused a peer .*wrong proof of the secret/.test(l)), logs.join('\n'));
 });
 
 test('an owner that is gone is BrokerLost', { timeout: 10_000 }, async (t) => {
   const { server, secret } = await echoServer(t);
   await server.close();
-  await assert.rejects(connect(server.path, secret, 1 << 20), BrokerLost);
+  await assert.rejects(link(server.path, secret, 1 << 20), BrokerLost);
 });
 
 /** Opens a raw socket, writes `bytes`, resolves when the server hangs up (or after `ms`). */
@@ -84,7 +91,7 @@ function raw(path: string, bytes: Buffer[], ms = 2000): Promise<boolean> {
 
 test('garbage, an early frame, an oversized frame and a truncated frame each cut that peer off with a reason', { timeout: 20_000 }, async (t) => {
   const { server, secret, logs } = await echoServer(t, 4096);
-  const peer = await connect(server.path, secret, 4096);
+  const peer = await link(server.path, secret, 4096);
   t.after(() => peer.destroy());
   const oversized = Buffer.alloc(8);
   oversized.writeUInt32BE(1 << 30, 0);
@@ -101,7 +108,7 @@ test('garbage, an early frame, an oversized frame and a truncated frame each cut
 
 test('fuzz: 10k random inputs on the socket; the owner drops those peers and serves a proven one throughout', { timeout: 60_000 }, async (t) => {
   const { server, secret } = await echoServer(t, 64 * 1024);
-  const peer = await connect(server.path, secret, 64 * 1024);
+  const peer = await link(server.path, secret, 64 * 1024);
   t.after(() => peer.destroy());
   const steady = echoes(peer, 2000);
   const random = prng(1234);

@@ -285,3 +285,21 @@ describe('known gaps (todo)', () => {
     assert.equal((back as { code?: unknown }).code, 'E_X');
   });
 });
+
+test('simple queue items are written in exactly the bytes v8 writes, and read back by both readers', async () => {
+  const { encodeSimple, decodeSimple, kNotSimple } = await import('../../dist/codec/fast-value.js');
+  const { serializeAfter, deserialize } = await import('../../dist/codec/v8.js');
+  const values: unknown[] = [0, 1, -1, 63, 64, -64, -65, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 1.5, -0, NaN, Infinity, '', 'abc',
+    'é'.repeat(300), true, false, null, undefined, Buffer.from([1, 2, 3]), Buffer.alloc(0), 'x'.repeat(200)];
+  for (const value of values) {
+    const simple = encodeSimple(value) as Buffer;
+    assert.ok(simple !== undefined, `${String(value)} is simple`);
+    assert.deepEqual(simple, serializeAfter(Buffer.alloc(0), value, 'v', 'v')[0]);
+    assert.deepEqual(deserialize(simple), value);
+    assert.deepEqual(decodeSimple(simple), value);
+  }
+  for (const value of ['€', { a: 1 }, [1], new Uint8Array(3), Buffer.alloc(70_000), 1n]) {
+    assert.equal(encodeSimple(value), undefined);
+    assert.equal(decodeSimple(serializeAfter(Buffer.alloc(0), value, 'v', 'v')[0] as Buffer), kNotSimple);
+  }
+});

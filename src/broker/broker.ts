@@ -1,0 +1,359 @@
+/**
+ * The owner's side of every Queue, Lock, Semaphore, Event and Barrier a process
+ * creates. It runs in the broker thread (broker/thread.ts), never on the
+ * owner's main thread, so a parent busy in CPU work does not stall its
+ * children's traffic.
+ *
+ * Each peer connection is one client of the state machines (queue/state.ts,
+ * sync/*-state.ts). A request is answered from the events those return; when
+ * a connection drops (the peer died, or sent garbage and was cut off) its
+ * debts are settled with `disconnect`: leases released, items put back.
+ * Nothing a client holds can outlive its connection, so no death can wedge.
+ */
+import type { Handle, HandleKind } from '../codec/handles.js';
+import { payloadProblem } from '../codec/v8.js';
+import { InvalidRequest } from '../internal/owner-state.js';
+import { QueueState, type QueueEvent } from '../queue/state.js';
+import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
+import { verifyProof } from '../transport/auth.js';
+import { type Connection, isPeerFault } from '../transport/connection.js';
+import { encodeHead, encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
+import {
+  kAbort, kAck, kAcquire, kAcquireNowait, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDone, kGet, kGetNowait,
+  kGranted, kInspect, kJoin, kPassed, kPeerPid, kPut, kPutNowait, kRefused, kRelease, kReleaseLease, kReset, kSet, kStats,
+  kTaskDone, kValue, kWait,
+} from '../transport/messages.js';
+
+/** What the owner's main thread tells the broker about a new object. */
+export type ObjectSpec = Pick<Handle, 'kind' | 'object' | 'secret' | 'maxMessageBytes' | 'size'>;
+
+type State = QueueState | SemaphoreState | EventState | BarrierState;
+
+interface Entry {
+  readonly spec: ObjectSpec;
+  readonly state: State;
+  /** Peers that opened it: the ones whose death it must hear of. */
+  readonly peers: Set<Peer>;
+}
+
+interface Peer {
+  readonly id: number;
+  readonly connection: Connection;
+  readonly nonce: Buffer;
+  readonly opened: Map<string, Entry>;
+  /** The peer's own request ids of its unanswered requests, to the broker's. */
+  readonly requests: Map<number, number>;
+  /** Answers waiting for the end of this turn, written together. */
+  out: Buffer[];
+  /** The peer's process id, as its link announced it (kPeerPid): only for `procsafe status`. */
+  pid: number | undefined;
+}
+
+/** Who asked: the states see broker-wide request ids; each peer numbers its own. */
+interface Origin {
+  readonly peer: Peer;
+  readonly id: number;
+}
+
+const kMayWait = new Set([kPut, kPutNowait, kGet, kGetNowait, kJoin, kAcquire, kAcquireNowait, kWait]);
+
+/** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
+const kCopyBelow = 64 * 1024;
+
+export interface BrokerOptions {
+  /** Reads announcements still in flight from the main thread (an object created a moment ago). */
+  readonly drain: () => void;
+  readonly log: (message: string) => void;
+}
+
+export class Broker {
+  readonly #entries = new Map<string, Entry>();
+  readonly #peers = new Map<number, Peer>();
+  readonly #dirty = new Set<Peer>();
+  readonly #origins = new Map<number, Origin>();
+  #nextRequest = 1;
+  readonly #options: BrokerOptions;
+  #flushQueued = false;
+
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+  }
+
+  /** Registers an object created by the owner's main thread. */
+  create(spec: ObjectSpec): void {
+    if (this.#entries.has(spec.object)) return;
+    this.#entries.set(spec.object, { spec, state: newState(spec), peers: new Set() });
+  }
+
+  /** Whether `proof` shows the peer holds the secret of `object`. */
+  verify(object: string, nonce: Buffer, proof: Buffer): boolean {
+    const entry = this.#entry(object);
+    return entry !== undefined && verifyProof(entry.spec.secret, nonce, proof);
+  }
+
+  /** A proven peer, which opened `object`. */
+  accept(connection: Connection, id: number, opened: { object: string; nonce: Buffer }): void {
+    const peer: Peer = { id, connection, nonce: opened.nonce, opened: new Map(), requests: new Map(), out: [], pid: undefined };
+    this.#peers.set(id, peer);
+    this.#open(peer, this.#entry(opened.object) as Entry);
+    connection.listen({
+      frame: (frame) => {
+        try {
+          this.#request(peer, frame);
+        } catch (error) {
+          // A well-formed peer never gets here: it is garbage, or a bug on the other side. Cut it off alone.
+          connection.destroy(error instanceof ProtocolViolation ? error : new ProtocolViolation((error as Error).message));
+        }
+      },
+      close: (reason) => this.#gone(peer, reason),
+    });
+  }
+
+  /**
+   * A JSON-safe picture of every object, for `inspect()` and `procsafe status`.
+   * The all-objects picture (status) also names each client by its pid where
+   * its link announced one: every `{ client }` entry gets a `pid`.
+   */
+  inspect(object?: string): unknown {
+    if (object !== undefined) return this.#entries.get(object)?.state.inspect();
+    return [...this.#entries.values()].map(({ spec, state }) => withPids({ object: spec.object, ...state.inspect() }, this.#peers));
+  }
+
+  #entry(object: string): Entry | undefined {
+    if (!this.#entries.has(object)) this.#options.drain();
+    return this.#entries.get(object);
+  }
+
+  #open(peer: Peer, entry: Entry): void {
+    peer.opened.set(entry.spec.object, entry);
+    entry.peers.add(peer);
+    // The link's frame limit is the largest of the objects it opened (plus room for the header).
+    let max = 0;
+    for (const opened of peer.opened.values()) max = Math.max(max, opened.spec.maxMessageBytes);
+    peer.connection.maxMessageBytes = Math.min(max + 1024, 2 ** 32 - 1);
+  }
+
+  #gone(peer: Peer, reason: Error | undefined): void {
+    // A peer that died is ordinary (its debts are settled below); one that broke the protocol is worth a line.
+    if (isPeerFault(reason)) {
+      this.#options.log(`cut off peer ${peer.id}: ${reason.message}`);
+    }
+    this.#peers.delete(peer.id);
+    this.#dirty.delete(peer);
+    for (const request of peer.requests.values()) this.#origins.delete(request);
+    peer.requests.clear();
+    for (const entry of peer.opened.values()) {
+      entry.peers.delete(peer);
+      this.#answer(entry.state.disconnect(peer.id));
+    }
+  }
+
+  #request(peer: Peer, frame: Frame): void {
+    if (frame.type === kPeerPid) {
+      // Status only: who this connection is. Sent once, first; not about any object.
+      if (frame.payload.length !== 4) throw new ProtocolViolation('a pid announcement carries a u32 pid');
+      peer.pid = frame.payload.readUInt32BE(0);
+      return;
+    }
+    if (frame.type === kAuth) {
+      const entry = this.#entry(frame.fn);
+      if (entry === undefined || !verifyProof(entry.spec.secret, peer.nonce, frame.payload)) {
+        throw new ProtocolViolation(`wrong proof of the secret for object ${JSON.stringify(frame.fn)}`);
+      }
+      this.#open(peer, entry);
+      return;
+    }
+    const entry = peer.opened.get(frame.fn);
+    if (entry === undefined) throw new ProtocolViolation(`request type ${frame.type} for object ${JSON.stringify(frame.fn)}, which this peer has not opened`);
+    const { state } = entry;
+    const { id } = frame;
+    try {
+      if (frame.type === kCancelRequest) {
+        // Not waiting any more means it was answered already: the answer is on its way.
+        const request = peer.requests.get(id);
+        return request === undefined ? undefined : this.#answer(state.cancel(request));
+      }
+      // Requests that may wait are answered through the states' events, under broker-wide ids.
+      const request = kMayWait.has(frame.type) ? this.#register(peer, id) : id;
+      if (state instanceof QueueState) return this.#queue(peer, state, frame, request);
+      if (state instanceof SemaphoreState) return this.#semaphore(peer, state, frame, request);
+      if (state instanceof EventState) return this.#event(peer, state, frame, request);
+      return this.#barrier(peer, state, frame, request);
+    } catch (error) {
+      // A request that does not match what the peer holds (a double taskDone): refuse it, keep the peer.
+      if (!(error instanceof InvalidRequest)) throw error;
+      this.#send(peer, [refusal(id, 'invalid', error.message)]);
+    }
+  }
+
+  /** A broker-wide id for the peer's request `id`, which the peer must not reuse while it waits. */
+  #register(peer: Peer, id: number): number {
+    if (peer.requests.has(id)) throw new ProtocolViolation(`request id ${id} reused while that request still waits`);
+    const request = this.#nextRequest++;
+    peer.requests.set(id, request);
+    this.#origins.set(request, { peer, id });
+    return request;
+  }
+
+  #queue(peer: Peer, state: QueueState, { type, payload }: Frame, id: number): void {
+    switch (type) {
+      case kPut: case kPutNowait: {
+        const problem = payloadProblem(payload);
+        if (problem !== undefined) throw new ProtocolViolation(`a put of ${payload.length} bytes is not a serialized value: ${problem}`);
+        const item = payload.length < kCopyBelow ? Buffer.from(payload) : payload;
+        return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutNowait));
+      }
+      case kGet: case kGetNowait: return this.#answer(nowait(state.get(peer.id, id), state, id, type === kGetNowait));
+      case kAck: return this.#answer(state.ack(peer.id, payload.toString('utf8')));
+      case kRelease: return this.#answer(state.release(peer.id, payload.toString('utf8').split('\n')));
+      case kTaskDone: return this.#answer(state.taskDone(peer.id, payload.length === 0 ? undefined : payload.toString('utf8')));
+      case kJoin: return this.#answer(state.join(peer.id, id));
+      case kClose: {
+        const events = state.close();
+        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        return this.#answer(events);
+      }
+      case kStats: return this.#send(peer, [value(id, { qsize: state.qsize(), full: state.full(), closed: state.closed })]);
+      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      default: throw new ProtocolViolation(`request type ${type} is not a queue request`);
+    }
+  }
+
+  #semaphore(peer: Peer, state: SemaphoreState, { type, payload }: Frame, id: number): void {
+    switch (type) {
+      case kAcquire: case kAcquireNowait: return this.#answer(nowait(state.acquire(peer.id, id), state, id, type === kAcquireNowait));
+      case kReleaseLease: {
+        if (payload.length !== 4) throw new ProtocolViolation('a lease release carries a 4-byte lease id');
+        return this.#answer(state.release(peer.id, payload.readUInt32BE(0)));
+      }
+      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      default: throw new ProtocolViolation(`request type ${type} is not a lock request`);
+    }
+  }
+
+  #event(peer: Peer, state: EventState, { type }: Frame, id: number): void {
+    switch (type) {
+      case kSet: {
+        const events = state.set();
+        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        return this.#answer(events);
+      }
+      case kClear: state.clear(); return this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+      case kWait: return this.#answer(state.wait(peer.id, id));
+      case kStats: return this.#send(peer, [value(id, state.isSet())]);
+      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      default: throw new ProtocolViolation(`request type ${type} is not an event request`);
+    }
+  }
+
+  #barrier(peer: Peer, state: BarrierState, { type }: Frame, id: number): void {
+    switch (type) {
+      case kWait: return this.#answer(state.wait(peer.id, id));
+      case kAbort: case kReset: {
+        const events = type === kAbort ? state.abort() : state.reset();
+        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        return this.#answer(events);
+      }
+      case kStats: return this.#send(peer, [value(id, { broken: state.broken, waiting: state.inspect().waiters.length })]);
+      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      default: throw new ProtocolViolation(`request type ${type} is not a barrier request`);
+    }
+  }
+
+  /** Turns state events into answers on their clients' links. */
+  #answer(events: readonly (QueueEvent | SyncEvent)[]): void {
+    for (const event of events) {
+      // Every event is the final answer to its request. Events only name live
+      // clients (a disconnect removes the dead one's requests first).
+      const origin = this.#origins.get(event.requestId);
+      if (origin === undefined) continue;
+      this.#origins.delete(event.requestId);
+      origin.peer.requests.delete(origin.id);
+      const { peer, id: requestId } = origin;
+      switch (event.type) {
+        case 'put-accepted': this.#send(peer, [encodeText(kDone, requestId, '', event.id)]); break;
+        case 'delivered': {
+          const { item, id, deliveries } = event.entry;
+          this.#send(peer, [encodeHead(kDelivered, requestId, `${deliveries} ${id}`, item.length, 0), item]);
+          break;
+        }
+        case 'joined': case 'woken': this.#send(peer, [encodeHead(kDone, requestId, '', 0)]); break;
+        case 'closed': this.#send(peer, [refusal(requestId, 'closed', `the queue is closed${event.request === 'get' ? ' and drained' : ''}`)]); break;
+        case 'cancelled': this.#send(peer, [refusal(requestId, 'cancelled', 'cancelled')]); break;
+        case 'broken': this.#send(peer, [refusal(requestId, 'broken', 'the barrier is broken')]); break;
+        case 'granted': {
+          const frame = encodeHead(kGranted, requestId, '', 5);
+          frame.writeUInt32BE(event.leaseId, frame.length - 5);
+          frame[frame.length - 1] = event.previousOwnerDied ? 1 : 0;
+          this.#send(peer, [frame]);
+          break;
+        }
+        case 'passed': {
+          const frame = encodeHead(kPassed, requestId, '', 4);
+          frame.writeUInt32BE(event.index, frame.length - 4);
+          this.#send(peer, [frame]);
+          break;
+        }
+      }
+    }
+  }
+
+  /** Queues frames for a peer; everything for one peer in one turn goes out in one write. */
+  #send(peer: Peer, frames: Buffer[]): void {
+    for (const frame of frames) peer.out.push(frame);
+    this.#dirty.add(peer);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    for (const peer of this.#dirty) {
+      const out = peer.out;
+      peer.out = [];
+      peer.connection.send(out);
+    }
+    this.#dirty.clear();
+  }
+}
+
+/** Adds `pid` next to every `client` id in a snapshot (arrays of `{ client, … }` one level down). */
+function withPids(snapshot: Record<string, unknown>, peers: ReadonlyMap<number, Peer>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(snapshot)) {
+    out[key] = Array.isArray(value)
+      ? value.map((entry: unknown) => {
+        if (typeof entry !== 'object' || entry === null || !('client' in entry)) return entry;
+        return { ...entry, pid: peers.get((entry as { client: number }).client)?.pid ?? null };
+      })
+      : value;
+  }
+  return out;
+}
+
+function newState(spec: ObjectSpec): State {
+  const kind: HandleKind = spec.kind;
+  switch (kind) {
+    case 'queue': case 'joinable-queue':
+      return new QueueState({ maxsize: spec.size, joinable: kind === 'joinable-queue', queueId: `q${spec.object}` });
+    case 'lock': case 'semaphore': return new SemaphoreState(spec.size);
+    case 'event': return new EventState();
+    case 'barrier': return new BarrierState(spec.size);
+  }
+}
+
+/** A *Nowait request that got no answer at once is cancelled: its client hears `cancelled` and knows why. */
+function nowait<E extends { requestId: number }>(events: E[], state: { cancel(id: number): readonly unknown[] }, id: number, isNowait: boolean): E[] {
+  if (!isNowait || events.some((event) => event.requestId === id)) return events;
+  return [...events, ...(state.cancel(id) as E[])];
+}
+
+function refusal(id: number, why: 'closed' | 'cancelled' | 'broken' | 'invalid', message: string): Buffer {
+  return encodeText(kRefused, id, why, message);
+}
+
+function value(id: number, data: unknown): Buffer {
+  return encodeText(kValue, id, '', JSON.stringify(data));
+}

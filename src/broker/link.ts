@@ -1,0 +1,269 @@
+/**
+ * A client's link to one owner: a single connection per thread and owner, shared
+ * by every object of that owner this thread uses (so frames to two objects keep
+ * their order, and requests made in one turn go out in one write).
+ *
+ * The link never holds anything the owner would need back: leases and items
+ * live in the owner's state, attributed to this connection, so if this process
+ * dies the owner settles its debts. If the owner dies, every pending and later
+ * request rejects with BrokerLost at once (the kernel closes the socket).
+ */
+import { AbortError, BrokerLost } from '../errors.js';
+import type { Handle } from '../codec/handles.js';
+import { authFrame, connect } from '../transport/client.js';
+import type { Connection } from '../transport/connection.js';
+import { encodeHead, type Frame } from '../transport/frame.js';
+import { kCancelRequest, kPeerPid, kRefused } from '../transport/messages.js';
+import { validateAbortSignal, validateInteger } from '../internal/validate.js';
+
+export interface WaitOptions {
+  /** Give up after this long; 0 means "do not wait at all". */
+  readonly timeoutMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Cancels many requests at once without an AbortSignal listener each (an
+ * iterator's read-ahead gets, cancelled when its loop ends).
+ */
+export class CancelGroup {
+  readonly #cancels = new Set<() => void>();
+  #cancelled = false;
+  /** Why, for the AbortError's `cause` (a caller's signal's reason). */
+  reason: unknown;
+
+  get cancelled(): boolean { return this.#cancelled; }
+  add(cancel: () => void): void { this.#cancels.add(cancel); }
+  delete(cancel: () => void): void { this.#cancels.delete(cancel); }
+
+  cancel(reason?: unknown): void {
+    this.reason = reason;
+    this.#cancelled = true;
+    for (const cancel of this.#cancels) cancel();
+    this.#cancels.clear();
+  }
+}
+
+/** WaitOptions plus what only procsafe itself passes. */
+export interface RequestOptions extends WaitOptions {
+  readonly group?: CancelGroup | undefined;
+}
+
+interface Pending {
+  readonly resolve: (frame: Frame) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** How long a client waits for an owner that is alive but not listening yet (its broker thread is starting). */
+const kStartupGraceMs = 10_000;
+
+const links = new Map<string, Link>();
+
+/** This thread's link to the owner of `handle` (one per owner). */
+export function linkFor(handle: Handle): Link {
+  let link = links.get(handle.path);
+  if (link === undefined) {
+    link = new Link(handle);
+    links.set(handle.path, link);
+  }
+  return link;
+}
+
+function ownerAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Link {
+  readonly #path: string;
+  readonly #pid: number;
+  readonly #first: Handle;
+  readonly #opened = new Set<string>();
+  readonly #pending = new Map<number, Pending>();
+  /** Objects named before the connection was up: opened right after the handshake. */
+  readonly #toOpen: Handle[] = [];
+  #connection: Connection | undefined;
+  #nonce: Buffer | undefined;
+  #lost: BrokerLost | undefined;
+  #out: Buffer[] = [];
+  #flushQueued = false;
+  #nextId = 1;
+  /** Whether the socket currently holds the event loop open (see #refresh). */
+  #refed = true;
+
+  constructor(first: Handle) {
+    this.#path = first.path;
+    this.#pid = first.pid;
+    this.#first = first;
+    this.#opened.add(first.object);
+    void this.#connect();
+  }
+
+  /**
+   * Sends a request and resolves with its answer frame. With `wait`, a timeout
+   * or abort asks the owner to cancel it: the answer is then either the real one
+   * (it came first) or a `cancelled` refusal, which rejects with `onTimeout()`
+   * or an AbortError.
+   */
+  request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<Frame> {
+    if (this.#lost !== undefined) return Promise.reject(this.#brokerLost(handle));
+    const { signal, timeoutMs, group } = wait;
+    if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+    if (group?.cancelled) return Promise.reject(abortError(group.reason));
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
+    this.send(handle, frame(id));
+    const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
+    this.#refresh();
+    // The common case (no timeout, no signal) needs nothing more: the answer settles it.
+    if (signal === undefined && group === undefined && !(timeoutMs !== undefined && timeoutMs > 0)) return answer;
+    let why: 'timeout' | 'abort' | undefined;
+    const cancel = (reason: 'timeout' | 'abort'): void => {
+      if (why !== undefined || !this.#pending.has(id)) return;
+      why = reason;
+      this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
+    };
+    const timer = timeoutMs !== undefined && timeoutMs > 0 ? setTimeout(() => cancel('timeout'), timeoutMs) : undefined;
+    const onAbort = (): void => cancel('abort');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    group?.add(onAbort);
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      group?.delete(onAbort);
+    };
+    return answer.then((frame) => {
+      done();
+      if (frame.type === kRefused && frame.fn === 'cancelled' && why !== undefined) {
+        throw why === 'abort' ? abortError(signal !== undefined ? signal.reason : group?.reason) : (onTimeout as () => Error)();
+      }
+      return frame;
+    }, (error: unknown) => {
+      done();
+      throw error;
+    });
+  }
+
+  /** A request that is only its type (no payload) about `handle`'s object. */
+  ask(handle: Handle, type: number, wait?: RequestOptions, onTimeout?: () => Error): Promise<Frame> {
+    return this.request(handle, (id) => [encodeHead(type, id, handle.object, 0)], wait, onTimeout);
+  }
+
+  /** A question whose answer is a JSON value (stats, inspect). */
+  async askValue<T>(handle: Handle, type: number): Promise<T> {
+    return JSON.parse((await this.ask(handle, type)).payload.toString('utf8')) as T;
+  }
+
+  /** Sends frames for `handle`'s object (opening it on this link first if needed); no answer is awaited. */
+  send(handle: Handle, frames: readonly Buffer[]): void {
+    if (this.#lost !== undefined) return;
+    if (!this.#opened.has(handle.object)) {
+      this.#opened.add(handle.object);
+      if (this.#nonce !== undefined) this.#out.push(authFrame(handle.object, handle.secret, this.#nonce));
+      else this.#toOpen.push(handle);
+    }
+    for (const frame of frames) this.#out.push(frame);
+    if (this.#connection !== undefined && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const started = Date.now();
+    const first = this.#first;
+    for (;;) {
+      try {
+        const { connection, nonce } = await connect(this.#path, first.object, first.secret, first.maxMessageBytes + 1024);
+        this.#connection = connection;
+        this.#nonce = nonce;
+        break;
+      } catch (error) {
+        // The owner is alive but its broker thread is not listening yet: wait for it.
+        // (A dead owner fails at once: its pid is gone, whatever its socket file says.)
+        if (ownerAlive(this.#pid) && Date.now() - started < kStartupGraceMs) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        this.#lose((error as Error).message);
+        return;
+      }
+    }
+    const connection = this.#connection;
+    const opens = this.#toOpen.splice(0).map((handle) => authFrame(handle.object, handle.secret, this.#nonce as Buffer));
+    // Our pid first, once (for `procsafe status`: the owner knows clients only by connection).
+    const pid = encodeHead(kPeerPid, 0, '', 4);
+    pid.writeUInt32BE(process.pid, pid.length - 4);
+    this.#out = [pid, ...opens, ...this.#out];
+    connection.listen({
+      frame: (frame) => {
+        const pending = this.#pending.get(frame.id);
+        if (pending !== undefined) {
+          this.#pending.delete(frame.id);
+          if (this.#pending.size === 0) this.#refresh();
+          pending.resolve(frame);
+        }
+        else if (frame.type === kRefused) process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${frame.payload.toString('utf8')}`, 'ProcsafeWarning');
+      },
+      close: (reason) => this.#lose(reason?.message ?? 'the connection closed'),
+    });
+    this.#refresh();
+    this.#flush();
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#out.length === 0 || this.#connection === undefined) return;
+    const out = this.#out;
+    this.#out = [];
+    this.#connection.send(out);
+  }
+
+  /** The socket keeps the process alive only while a request waits for its answer. */
+  #refresh(): void {
+    const connection = this.#connection;
+    const wanted = this.#pending.size > 0;
+    if (connection === undefined || connection.closed || this.#lost !== undefined || wanted === this.#refed) return;
+    this.#refed = wanted;
+    if (wanted) connection.ref();
+    else connection.unref();
+  }
+
+  #lose(why: string): void {
+    if (this.#lost !== undefined) return;
+    this.#lost = new BrokerLost(why);
+    this.#out = [];
+    this.#toOpen.length = 0;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const request of pending) request.reject(this.#brokerLost(this.#first, why));
+  }
+
+  #brokerLost(handle: Handle, why = this.#lost?.message ?? ''): BrokerLost {
+    return new BrokerLost(`the owner of this ${handle.kind} (pid ${handle.pid}) is gone (${why}); ` +
+      `the process that created the ${handle.kind} exited or was killed, and what it held is lost with it`);
+  }
+}
+
+function abortError(reason: unknown): AbortError {
+  return new AbortError('the operation was aborted', { cause: reason });
+}
+
+/** Checks the options every waiting call takes. */
+export function validateWait(options: unknown, name: string): WaitOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options of ${name} to be an object, got ${String(options)}`);
+  const { timeoutMs, signal } = options as WaitOptions;
+  if (timeoutMs !== undefined) {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) ) {
+      throw new TypeError(`Expected \`timeoutMs\` of ${name} to be a number >= 0, got ${String(timeoutMs)}`);
+    }
+    if (timeoutMs !== Infinity) validateInteger(Math.ceil(timeoutMs), 'timeoutMs', 0, 2 ** 31 - 1);
+  }
+  validateAbortSignal(signal, 'signal');
+  return { timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, signal };
+}

@@ -1,0 +1,55 @@
+/**
+ * The broker thread: serves the owner's objects on its Unix socket, off the
+ * owner's main thread. The main thread announces objects on `port` (in order,
+ * before any handle can leave the process), and gets the broker's logs back.
+ */
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { kStatusObject, serveStatus } from '../status/serve.js';
+import { verifyProof } from '../transport/auth.js';
+import { Server } from '../transport/server.js';
+import { Broker, type ObjectSpec } from './broker.js';
+
+export type ToBroker =
+  | { readonly type: 'create'; readonly spec: ObjectSpec }
+  | { readonly type: 'inspect'; readonly id: number; readonly object: string | undefined };
+export type FromBroker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'inspected'; readonly id: number; readonly value: unknown };
+
+const { path, port, statusSecret } = workerData as { path: string; port: MessagePort; statusSecret: string };
+const post = (message: FromBroker): void => port.postMessage(message);
+
+const broker = new Broker({
+  // A peer may name an object whose announcement is still in the port: read it first.
+  drain: () => {
+    for (let message = receiveMessageOnPort(port); message !== undefined; message = receiveMessageOnPort(port)) {
+      onMessage(message.message as ToBroker);
+    }
+  },
+  log: (message) => post({ type: 'log', message: `procsafe: ${message}` }),
+});
+
+function onMessage(message: ToBroker): void {
+  if (message.type === 'create') broker.create(message.spec);
+  else post({ type: 'inspected', id: message.id, value: broker.inspect(message.object) });
+}
+
+port.on('message', onMessage);
+
+try {
+  await Server.listen({
+    path,
+    maxMessageBytes: 1024,
+    // `procsafe status` proves the owner's status secret on a pseudo object (status/serve.ts).
+    verify: (object, nonce, proof) => (object === kStatusObject ? verifyProof(statusSecret, nonce, proof) : broker.verify(object, nonce, proof)),
+    onPeer: (connection, id, opened) => (opened.object === kStatusObject
+      ? serveStatus(connection, () => broker.inspect())
+      : broker.accept(connection, id, opened)),
+    log: (message) => post({ type: 'log', message }),
+  });
+  post({ type: 'ready' });
+} catch (error) {
+  post({ type: 'failed', message: (error as Error).message });
+}

@@ -1,0 +1,333 @@
+/**
+ * Queue and JoinableQueue: Python's multiprocessing queues, with state that
+ * lives in the process that created them (its broker thread) and clients that
+ * hold nothing a death could leak. See docs/guarantees.md for what each death
+ * does, and queue/state.ts for the rules the owner keeps.
+ */
+import { inspect as utilInspect } from 'node:util';
+import type { Handle } from '../codec/handles.js';
+import { decodeSimple, encodeSimple, kNotSimple } from '../codec/fast-value.js';
+import { deserialize, serializeAfter } from '../codec/v8.js';
+import { AbortError, QueueClosed, SerializationError } from '../errors.js';
+import { CancelGroup, validateWait, type WaitOptions } from '../broker/link.js';
+import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
+import { validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
+import type { Delivery, QueueBackend } from './backend.js';
+import { LocalQueueBackend } from './local-backend.js';
+import type { QueueSnapshot } from './state.js';
+
+export interface QueueOptions {
+  /**
+   * How many items the queue holds before `put` waits; 0 means unbounded.
+   * Items a reader has received but not yet handed to its code count too.
+   * @default 0
+   */
+  readonly maxsize?: number;
+  /** The largest item, serialized; a bigger one is refused with SerializationError. @default 268435456 (256 MiB) */
+  readonly maxMessageBytes?: number;
+}
+
+export type QueuePutOptions = WaitOptions;
+export type QueueGetOptions = WaitOptions;
+
+export interface QueueIterateOptions {
+  /** Items read ahead of the loop; they go back to the queue if this process dies. @default 16 */
+  readonly prefetch?: number;
+  /** Ends the loop with an AbortError. */
+  readonly signal?: AbortSignal;
+}
+
+/** An item with its id, which stays the same if it is delivered again (to deduplicate). */
+export interface QueueEntry<T> {
+  readonly id: string;
+  readonly value: T;
+  /** 1 on the first delivery; more when a reader died holding it (JoinableQueue) or gave it back. */
+  readonly deliveries: number;
+}
+
+const kDefaultMaxMessageBytes = 256 * 1024 * 1024;
+const kEmpty = Buffer.alloc(0);
+
+export class Queue<T = unknown> implements AsyncIterable<T> {
+  readonly #handle: Handle;
+  readonly #backend: QueueBackend;
+  /** JoinableQueue: ids handed to user code here and not yet `taskDone`, oldest first. */
+  readonly #unfinished = new Set<string>();
+
+  constructor(options: QueueOptions = {}) {
+    validateObject(options, 'options');
+    validateKnownKeys(options as Record<string, unknown>, 'Queue options', ['maxsize', 'maxMessageBytes']);
+    const { maxsize = 0, maxMessageBytes = kDefaultMaxMessageBytes } = options;
+    validateInteger(maxsize, 'maxsize', 0, 2 ** 32 - 1);
+    validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 2048);
+    this.#handle = claimHandle(this instanceof JoinableQueue ? 'joinable-queue' : 'queue', maxsize, maxMessageBytes);
+    this.#backend = new LocalQueueBackend(this.#handle);
+    adopt(this, this.#handle);
+  }
+
+  /** The capacity (0: unbounded). */
+  get maxsize(): number { return this.#handle.size; }
+
+  /** Resolves once the owner holds the item; waits while the queue is full. Rejects QueueFull on timeout. */
+  async put(item: T, options?: QueuePutOptions): Promise<void> {
+    const wait = validateWait(options, 'put()');
+    await this.#backend.put(this.#serialize(item, 'item'), wait);
+  }
+
+  /** Like `put`, but rejects QueueFull at once instead of waiting for space. */
+  async putNowait(item: T): Promise<void> {
+    await this.#backend.put(this.#serialize(item, 'item'), { timeoutMs: 0 });
+  }
+
+  /**
+   * Puts every item, in order, travelling together. Resolves when the owner holds
+   * them all. If one cannot be copied, none is sent. On a timeout the items
+   * accepted before it stay in the queue, and the error says how many.
+   */
+  async putMany(items: Iterable<T>, options?: QueuePutOptions): Promise<void> {
+    const wait = validateWait(options, 'putMany()');
+    const all = [...items];
+    const serialized = all.map((item, i) => this.#serialize(item, `items[${i}]`));
+    // One listener on the caller's signal cancels every put of the batch.
+    const group = new CancelGroup();
+    const onAbort = (): void => group.cancel(wait.signal?.reason);
+    wait.signal?.addEventListener('abort', onAbort, { once: true });
+    if (wait.signal?.aborted) onAbort();
+    const each = { timeoutMs: wait.timeoutMs, group };
+    const outcomes = await Promise.allSettled(serialized.map((chunks) => this.#backend.put(chunks, each)));
+    wait.signal?.removeEventListener('abort', onAbort);
+    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    if (failed === -1) return;
+    const error = (outcomes[failed] as PromiseRejectedResult).reason as Error;
+    const accepted = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+    error.message = `${accepted} of ${all.length} items were put; items[${failed}] and later ones were not: ${error.message}`;
+    throw error;
+  }
+
+  /** Removes and returns the oldest item, waiting for one. Rejects QueueEmpty on timeout, QueueClosed once closed and drained. */
+  async get(options?: QueueGetOptions): Promise<T> {
+    return this.#hand(await this.#backend.get(validateWait(options, 'get()'))).value;
+  }
+
+  /** Like `get`, but rejects QueueEmpty at once instead of waiting. */
+  async getNowait(): Promise<T> {
+    return this.#hand(await this.#backend.get({ timeoutMs: 0 })).value;
+  }
+
+  /** Like `get`, with the item's id (stable across redelivery) and delivery count. */
+  async getEntry(options?: QueueGetOptions): Promise<QueueEntry<T>> {
+    return this.#hand(await this.#backend.get(validateWait(options, 'getEntry()')));
+  }
+
+  /** Items waiting for a reader (not those received by readers). */
+  async qsize(): Promise<number> { return (await this.#backend.stats()).qsize; }
+  async empty(): Promise<boolean> { return (await this.#backend.stats()).qsize === 0; }
+  /** Whether a put would wait now. */
+  async full(): Promise<boolean> { return (await this.#backend.stats()).full; }
+
+  /** No more puts, from anyone; readers drain what is left, then get QueueClosed. */
+  async close(): Promise<void> { await this.#backend.close(); }
+
+  /** The owner's full picture: counts, clients and what they hold, waiting requests. */
+  inspect(): Promise<QueueSnapshot> { return this.#backend.inspect(); }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this.iterate();
+  }
+
+  /**
+   * Iterates until the queue is closed and drained, reading up to `prefetch`
+   * items ahead. Read-ahead items are handed out one per step; those not handed
+   * out when the loop ends go back to the queue (and to another reader if this
+   * process dies).
+   */
+  iterate(options: QueueIterateOptions = {}): AsyncIterableIterator<T> {
+    validateObject(options, 'options');
+    validateKnownKeys(options as Record<string, unknown>, 'iterate() options', ['prefetch', 'signal']);
+    const { prefetch = 16, signal } = options;
+    validateInteger(prefetch, 'prefetch', 1, 65_536);
+    validateWait({ signal }, 'iterate()');
+    return new ReadAhead(this.#backend, prefetch, signal, (delivery) => this.#hand(delivery).value);
+  }
+
+  /** `taskDone` for JoinableQueue: the id of the oldest item handed to user code here. */
+  protected oldestUnfinished(): string | undefined {
+    return this.#unfinished.values().next().value;
+  }
+
+  protected finish(id: string): boolean {
+    return this.#unfinished.delete(id);
+  }
+
+  protected get backend(): QueueBackend { return this.#backend; }
+
+  [utilInspect.custom](): string {
+    return `${this.constructor.name} { ${describeHandle(this.#handle)}, maxsize: ${this.#handle.size} }`;
+  }
+
+  #serialize(item: unknown, path: string): Buffer[] {
+    const simple = encodeSimple(item);
+    const chunks = simple !== undefined ? [simple] : serializeAfter(kEmpty, item, path, 'the queue item');
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    if (length > this.#handle.maxMessageBytes) {
+      throw new SerializationError(`the queue item is ${length} bytes serialized, over this queue's maxMessageBytes (${this.#handle.maxMessageBytes}); ` +
+        'send it in parts, or create the queue with a larger maxMessageBytes', path);
+    }
+    return chunks;
+  }
+
+  /** Hands a leased item to user code: the owner hears (ack) before user code runs. */
+  #hand(delivery: Delivery): QueueEntry<T> {
+    let value: T;
+    try {
+      const simple = decodeSimple(delivery.payload);
+      value = (simple === kNotSimple ? deserialize(delivery.payload) : simple) as T;
+    } catch (error) {
+      // Giving it back would hand the same unreadable bytes to every reader in turn, for ever.
+      this.#backend.ack(delivery.id);
+      if (this.#handle.kind === 'joinable-queue') this.#backend.taskDone(delivery.id);
+      throw new SerializationError(`item ${delivery.id} could not be read (${(error as Error).message}); it was removed from the queue`, 'item', { cause: error });
+    }
+    this.#backend.ack(delivery.id);
+    if (this.#handle.kind === 'joinable-queue') this.#unfinished.add(delivery.id);
+    return { id: delivery.id, value, deliveries: delivery.deliveries };
+  }
+}
+
+/**
+ * A Queue whose items stay owed until `taskDone()`: `join()` waits for all of
+ * them, and an item whose reader dies before `taskDone()` is delivered again
+ * (at-least-once; dedupe with `getEntry().id`).
+ */
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  /**
+   * Marks an item finished. With no id: the oldest item handed to user code in
+   * this process and not yet finished. Throws if there is none (Python's
+   * "task_done() called too many times").
+   */
+  taskDone(id?: string): void {
+    if (id === undefined) {
+      const oldest = this.oldestUnfinished();
+      if (oldest === undefined) {
+        throw new RangeError('taskDone() called more times than this process got items from the queue; call it once per item');
+      }
+      this.finish(oldest);
+      this.backend.taskDone(oldest);
+      return;
+    }
+    if (typeof id !== 'string' || id === '') throw new TypeError(`Expected the id given to taskDone() to be an item id from getEntry(), got ${String(id)}`);
+    // An id handed out in another process is fine: the owner checks it, and warns if it is not owed.
+    this.finish(id);
+    this.backend.taskDone(id);
+  }
+
+  /** Resolves when every item ever put has been marked done. */
+  async join(options?: { signal?: AbortSignal }): Promise<void> {
+    await this.backend.join(validateWait(options, 'join()'));
+  }
+}
+
+/** The iterator behind `for await` and `iterate()`. */
+class ReadAhead<T> implements AsyncIterableIterator<T> {
+  readonly #backend: QueueBackend;
+  readonly #prefetch: number;
+  readonly #hand: (delivery: Delivery) => T;
+  readonly #cancel = new CancelGroup();
+  readonly #buffer: Delivery[] = [];
+  #outstanding = 0;
+  #drained = false;
+  #finished = false;
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => T) {
+    this.#backend = backend;
+    this.#prefetch = prefetch;
+    this.#hand = hand;
+    signal?.addEventListener('abort', () => {
+      this.#failure ??= new AbortError('the iteration was aborted', { cause: signal.reason });
+      this.#wakeUp();
+    }, { once: true });
+    if (signal?.aborted) this.#failure = new AbortError('the iteration was aborted', { cause: signal.reason });
+  }
+
+  [Symbol.asyncIterator](): this { return this; }
+
+  async next(): Promise<IteratorResult<T>> {
+    for (;;) {
+      if (this.#finished) return { value: undefined, done: true };
+      if (this.#failure !== undefined) {
+        const failure = this.#failure;
+        this.#finish();
+        throw failure;
+      }
+      const delivery = this.#buffer.shift();
+      if (delivery !== undefined) {
+        this.#refill();
+        return { value: this.#hand(delivery), done: false };
+      }
+      if (this.#drained && this.#outstanding === 0) {
+        this.#finish();
+        return { value: undefined, done: true };
+      }
+      this.#refill();
+      await new Promise<void>((resolve) => { this.#wake = resolve; });
+    }
+  }
+
+  /** Ends the loop: read-ahead items go back, and outstanding gets are cancelled (or given back) before it resolves. */
+  async return(): Promise<IteratorResult<T>> {
+    this.#finish();
+    while (this.#outstanding > 0) await new Promise<void>((resolve) => { this.#wake = resolve; });
+    return { value: undefined, done: true };
+  }
+
+  /**
+   * Tops the window up once it is half empty, so gets (and the owner's
+   * answers) travel in batches rather than one per item handed out.
+   */
+  #refill(): void {
+    if (this.#outstanding + this.#buffer.length > this.#prefetch / 2) return;
+    while (!this.#finished && !this.#drained && this.#failure === undefined && this.#outstanding + this.#buffer.length < this.#prefetch) {
+      this.#outstanding++;
+      this.#backend.get({ group: this.#cancel }).then((delivery) => {
+        this.#outstanding--;
+        // After the loop ended it joins the others going back (see #giveBack).
+        this.#buffer.push(delivery);
+        this.#settled();
+      }, (error: Error) => {
+        this.#outstanding--;
+        if (error instanceof QueueClosed) this.#drained = true;
+        else if (!(this.#finished && error instanceof AbortError)) this.#failure ??= error;
+        this.#settled();
+      });
+    }
+  }
+
+  #settled(): void {
+    if (this.#finished && this.#outstanding === 0) this.#giveBack();
+    this.#wakeUp();
+  }
+
+  /** Unread items go back in one release, so the owner puts them back in their original order. */
+  #giveBack(): void {
+    this.#backend.release(this.#buffer.splice(0).map((delivery) => delivery.id));
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cancel.cancel();
+    if (this.#outstanding === 0) this.#giveBack();
+  }
+}
+
+shareable(Queue, ['queue'], (handle) => new Queue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
+shareable(JoinableQueue, ['joinable-queue'], (handle) => new JoinableQueue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));

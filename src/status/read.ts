@@ -1,0 +1,122 @@
+/**
+ * The reading side of `procsafe status`: every registered owner of this user,
+ * alive or dead, with its pools (the owner's last pushed snapshot, dated) and
+ * its queues and locks (read live from its broker thread, with a deadline).
+ * A dead owner's file (and socket) is removed after it has been reported once.
+ */
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from '../transport/client.js';
+import { encodeHead } from '../transport/frame.js';
+import { kInspect, kValue } from '../transport/messages.js';
+import type { Connection } from '../transport/connection.js';
+import { type OwnerRecord, ownersDir } from './registry.js';
+import { kStatusObject } from './serve.js';
+import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
+
+export interface PoolStatus extends Omit<PoolSnapshot, 'workers'> {
+  readonly workers: (WorkerSnapshot & { readonly runningMs: number | null })[];
+}
+
+export interface OwnerStatus {
+  readonly pid: number;
+  readonly threadId: number | null;
+  readonly alive: boolean;
+  /** 'pool', 'queue', 'lock', … : what it created. */
+  readonly kinds: string[];
+  readonly argv: string[];
+  readonly startedAt: number;
+  /** Pools with each worker's running task (`runningMs`), as of `poolsAgeMs` ago. */
+  readonly pools: PoolStatus[];
+  readonly poolsAgeMs: number;
+  /** Every queue, lock, semaphore, event and barrier, live from the broker; clients named by `pid`. */
+  readonly objects: unknown[] | null;
+  /** Why `objects` could not be read, if so. */
+  readonly error: string | null;
+}
+
+export async function readStatus(options: { timeoutMs?: number } = {}): Promise<OwnerStatus[]> {
+  const dir = ownersDir();
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const now = Date.now();
+  const owners = await Promise.all(names.map(async (name): Promise<OwnerStatus | undefined> => {
+    const file = join(dir, name);
+    let record: OwnerRecord;
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as OwnerRecord;
+    } catch {
+      return undefined; // removed meanwhile, or being replaced
+    }
+    const alive = isAlive(record.pid);
+    const base = {
+      pid: record.pid, threadId: record.threadId ?? null, alive, kinds: record.kinds, argv: record.argv, startedAt: record.startedAt,
+      poolsAgeMs: now - record.poolsAt,
+      pools: record.pools.map((pool) => ({
+        ...pool,
+        workers: pool.workers.map((w) => ({ ...w, runningMs: w.task === null ? null : Math.max(0, now - w.task.startedAt) })),
+      })),
+    };
+    if (!alive) {
+      // Shown dead this once, then forgotten: its file and its socket go.
+      for (const path of [file, record.broker?.path]) {
+        if (path === undefined) continue;
+        try { unlinkSync(path); } catch { /* already gone */ }
+      }
+      return { ...base, objects: null, error: null };
+    }
+    if (record.broker === null) return { ...base, objects: null, error: null };
+    try {
+      const objects = await inspectBroker(record.broker.path, record.broker.secret, options.timeoutMs ?? 2_000);
+      return { ...base, objects, error: null };
+    } catch (error) {
+      return { ...base, objects: null, error: (error as Error).message };
+    }
+  }));
+  return owners.filter((o): o is OwnerStatus => o !== undefined);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process its parent has not reaped yet (a zombie) still answers signal 0: it is dead all the same.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust the signal
+  }
+}
+
+/** One kInspect to the owner's broker thread, proving its status secret. */
+async function inspectBroker(path: string, secret: string, timeoutMs: number): Promise<unknown[]> {
+  const started = Date.now();
+  const { connection } = await connect(path, kStatusObject, secret, 256 * 1024 * 1024, timeoutMs);
+  const left = Math.max(1, timeoutMs - (Date.now() - started));
+  try {
+    return await new Promise<unknown[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the broker did not answer within ${timeoutMs} ms`)), left);
+      (connection as Connection).listen({
+        frame: (frame) => {
+          clearTimeout(timer);
+          if (frame.type !== kValue) return reject(new Error(`unexpected answer type ${frame.type}`));
+          resolve((JSON.parse(frame.payload.toString('utf8')) as { objects: unknown[] }).objects);
+        },
+        close: (reason) => {
+          clearTimeout(timer);
+          reject(new Error(reason?.message ?? 'the broker closed the connection'));
+        },
+      });
+      connection.send([encodeHead(kInspect, 1, kStatusObject, 0)]);
+    });
+  } finally {
+    connection.destroy();
+  }
+}

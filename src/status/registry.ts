@@ -1,0 +1,142 @@
+/**
+ * Owners register themselves for `procsafe status`: one file per owner,
+ * `<runtimeDir>/owners/<pid>.json` (directory 0700, file 0600), written when
+ * the process creates its first Pool or shared object and removed on a normal
+ * exit. A killed owner leaves its file behind; status sees the pid gone, shows
+ * it dead once and removes it.
+ *
+ * The file holds what status needs to reach the owner: the broker's socket and
+ * a status secret (queues and locks are read live from the broker thread), and
+ * the latest pool snapshots, pushed from the main thread by an unref'd timer at
+ * most every 250 ms and only when something changed (or each second while a
+ * task runs, so the "as of" time stays true). A blocked main thread leaves a
+ * dated, stale snapshot: status never waits for it.
+ */
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMainThread, threadId } from 'node:worker_threads';
+import { runtimeDir } from '../transport/endpoint.js';
+import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js';
+
+export const kRegistryVersion = 1;
+const kTickMs = 250;
+const kHeartbeatMs = 1_000;
+
+/** The registry file's content. */
+export interface OwnerRecord {
+  readonly version: number;
+  readonly pid: number;
+  /** Set when the owner is a worker thread (its objects and pools are its own). */
+  readonly threadId: number | null;
+  readonly argv: string[];
+  readonly startedAt: number;
+  readonly kinds: string[];
+  readonly broker: { readonly path: string; readonly secret: string } | null;
+  readonly pools: PoolSnapshot[];
+  /** When `pools` was taken. */
+  readonly poolsAt: number;
+}
+
+export function ownersDir(): string {
+  return join(runtimeDir(), 'owners');
+}
+
+let record: { -readonly [K in keyof OwnerRecord]: OwnerRecord[K] } | undefined;
+let file: string | undefined;
+const pools = new Set<PoolSource>();
+let timer: NodeJS.Timeout | undefined;
+let lastPools = '';
+let lastWrite = 0;
+let failed = false;
+
+/** Notes that this process owns something of `kind`; the first call creates the file. */
+export function registerOwner(kind: string): void {
+  ensure();
+  if (record !== undefined && !record.kinds.includes(kind)) {
+    record.kinds.push(kind);
+    write();
+  }
+}
+
+function ensure(): void {
+  if (failed) return;
+  if (record === undefined) {
+    record = {
+      version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1),
+      startedAt: Date.now(), kinds: [], broker: null, pools: [], poolsAt: Date.now(),
+    };
+    try {
+      const dir = ownersDir();
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      file = join(dir, isMainThread ? `${process.pid}.json` : `${process.pid}-t${threadId}.json`);
+    } catch {
+      failed = true; // status is a convenience: never fail the pool or queue for it
+      record = undefined;
+      return;
+    }
+    process.on('exit', unregister);
+  }
+}
+
+/** The broker's socket and the secret status proves to read it (broker/owner.ts). */
+export function registerBroker(path: string, secret: string): void {
+  ensure();
+  if (record === undefined) return;
+  record.broker = { path, secret };
+  write();
+}
+
+/** A live pool: its snapshot is published until `untrackPool`. */
+export function trackPool(pool: PoolSource): void {
+  registerOwner('pool');
+  if (record === undefined) return;
+  pools.add(pool);
+  if (timer === undefined) {
+    timer = setInterval(tick, kTickMs);
+    timer.unref();
+  }
+  tick();
+}
+
+export function untrackPool(pool: PoolSource): void {
+  if (!pools.delete(pool)) return;
+  tick();
+  if (pools.size === 0 && timer !== undefined) {
+    clearInterval(timer);
+    timer = undefined;
+  }
+}
+
+function tick(): void {
+  if (record === undefined) return;
+  const now = Date.now();
+  const snapshots = [...pools].map(snapshotPool);
+  const text = JSON.stringify(snapshots);
+  const running = snapshots.some((p) => p.workers.some((w) => w.task !== null) || p.stats.queued > 0);
+  if (text === lastPools && !(running && now - lastWrite >= kHeartbeatMs)) return;
+  lastPools = text;
+  record.pools = snapshots;
+  record.poolsAt = now;
+  write();
+}
+
+function write(): void {
+  if (record === undefined || file === undefined) return;
+  try {
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+    renameSync(tmp, file);
+    lastWrite = Date.now();
+  } catch {
+    // The runtime directory vanished or is full: status will not see us, nothing else changes.
+  }
+}
+
+function unregister(): void {
+  if (file === undefined) return;
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}

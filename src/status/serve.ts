@@ -1,0 +1,26 @@
+/**
+ * The broker thread's answer to `procsafe status`: a peer that proves the
+ * owner's status secret (from its registry file, see registry.ts) on the pseudo
+ * object `status` may send kInspect (fn `status`) and gets one kValue with every
+ * object's snapshot. It opens no object and holds nothing, so it can neither
+ * block nor disturb the owner's traffic; anything else it sends cuts it off.
+ */
+import type { Connection } from '../transport/connection.js';
+import { encodeText, ProtocolViolation } from '../transport/frame.js';
+import { kInspect, kValue } from '../transport/messages.js';
+
+/** The object name a status peer proves; real object ids are decimal numbers, so it cannot clash. */
+export const kStatusObject = 'status';
+
+export function serveStatus(connection: Connection, inspect: () => unknown): void {
+  connection.listen({
+    frame: (frame) => {
+      if (frame.type !== kInspect) {
+        connection.destroy(new ProtocolViolation(`a status peer sent request type ${frame.type}`));
+        return;
+      }
+      connection.send([encodeText(kValue, frame.id, '', JSON.stringify({ pid: process.pid, objects: inspect() }))]);
+    },
+    close: () => {},
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * What an owner publishes about its pools for `procsafe status`: compact,
+ * JSON-safe, and stable while nothing changes (times are absolute, so an
+ * unchanged pool gives the same snapshot and costs no write).
+ */
+import type { PoolStats } from '../pool/scheduler.js';
+
+export interface WorkerSnapshot {
+  /** The pool's number for the worker (1, 2, …; a replacement gets a new one). */
+  readonly id: number;
+  readonly pid: number | null;
+  readonly state: string;
+  /** The task at the head of its pipeline, running as far as the pool can tell. */
+  readonly task: { readonly id: number; readonly fn: string; readonly items: number | null; readonly startedAt: number } | null;
+  /** Tasks sent to it behind the running one. */
+  readonly pipelined: number;
+}
+
+export interface PoolSnapshot {
+  readonly name: string;
+  readonly module: string;
+  readonly stats: PoolStats;
+  readonly workers: WorkerSnapshot[];
+}
+
+/** What a Pool hands the registry: read only by its throttled timer. */
+export interface PoolSource {
+  readonly name: string;
+  readonly module: string;
+  stats(): PoolStats;
+  workers(): { id: number; pid: number | undefined; state: string; task: { id: number; fn: string; items: number | undefined; since: number } | undefined; pipelined: number }[];
+}
+
+export function snapshotPool(source: PoolSource): PoolSnapshot {
+  // performance.now() → wall clock, to the millisecond: stable between ticks.
+  const offset = Date.now() - performance.now();
+  return {
+    name: source.name,
+    module: source.module,
+    stats: source.stats(),
+    workers: source.workers().map((w) => ({
+      id: w.id,
+      pid: w.pid ?? null,
+      state: w.state,
+      task: w.task === undefined ? null : { id: w.task.id, fn: w.task.fn, items: w.task.items ?? null, startedAt: Math.round(offset + w.task.since) },
+      pipelined: w.pipelined,
+    })),
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Barrier: `parties` processes wait until all have arrived, as Python's
+ * multiprocessing.Barrier. A party that dies while waiting breaks it: every
+ * other waiter rejects BarrierBroken instead of waiting forever.
+ */
+import { inspect as utilInspect } from 'node:util';
+import type { Handle } from '../codec/handles.js';
+import { BarrierBroken } from '../errors.js';
+import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
+import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
+import { kAbort, kInspect, kPassed, kReset, kStats, kWait } from '../transport/messages.js';
+import { validateInteger } from '../internal/validate.js';
+import type { BarrierSnapshot } from './barrier-state.js';
+
+export class Barrier {
+  readonly #handle: Handle;
+
+  constructor(parties: number) {
+    validateInteger(parties, 'parties', 1, 2 ** 32 - 1);
+    this.#handle = claimHandle('barrier', parties, 1024);
+    adopt(this, this.#handle);
+  }
+
+  get parties(): number { return this.#handle.size; }
+
+  /**
+   * Waits for all parties; resolves with this party's arrival index (0 for the
+   * first, parties - 1 for the last). Rejects BarrierBroken if a party died,
+   * timed out or aborted, or the barrier was aborted. A timeout breaks the
+   * barrier for everyone, as in Python.
+   */
+  async wait(options?: WaitOptions): Promise<number> {
+    const wait = validateWait(options, 'wait()');
+    const answer = await this.#request(kWait, wait,
+      () => new BarrierBroken(`the barrier did not fill within ${wait.timeoutMs} ms; it is now broken for every party (reset() to reuse it)`));
+    if (answer.type === kPassed) return answer.payload.readUInt32BE(0);
+    throw new BarrierBroken('the barrier is broken: a party died, timed out or aborted, or abort() was called; reset() to reuse it');
+  }
+
+  /** Breaks the barrier: current and future waiters reject BarrierBroken until `reset()`. */
+  async abort(): Promise<void> { await this.#request(kAbort); }
+
+  /** Back to empty and unbroken; parties waiting now reject BarrierBroken. */
+  async reset(): Promise<void> { await this.#request(kReset); }
+
+  async broken(): Promise<boolean> {
+    return (await linkFor(this.#handle).askValue<{ broken: boolean }>(this.#handle, kStats)).broken;
+  }
+
+  /** How many parties are waiting now. */
+  async nWaiting(): Promise<number> {
+    return (await linkFor(this.#handle).askValue<{ waiting: number }>(this.#handle, kStats)).waiting;
+  }
+
+  async inspect(): Promise<BarrierSnapshot> {
+    return linkFor(this.#handle).askValue<BarrierSnapshot>(this.#handle, kInspect);
+  }
+
+  [utilInspect.custom](): string {
+    return `Barrier { ${describeHandle(this.#handle)}, parties: ${this.#handle.size} }`;
+  }
+
+  #request(type: number, wait: WaitOptions = {}, onTimeout?: () => Error) {
+    return linkFor(this.#handle).ask(this.#handle, type, wait, onTimeout);
+  }
+}
+
+shareable(Barrier, ['barrier'], (handle) => new Barrier(handle.size));

@@ -1,0 +1,64 @@
+/** Event: a flag shared between processes, as Python's multiprocessing.Event. */
+import { inspect as utilInspect } from 'node:util';
+import type { Handle } from '../codec/handles.js';
+import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
+import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
+import { kClear, kDone, kInspect, kSet, kStats, kWait } from '../transport/messages.js';
+import type { EventSnapshot } from './event-state.js';
+
+export class Event {
+  readonly #handle: Handle;
+
+  constructor() {
+    this.#handle = claimHandle('event', 0, 1024);
+    adopt(this, this.#handle);
+  }
+
+  /**
+   * Sets the flag and wakes every waiter, in every process. The promise
+   * resolves once the owner applied it; awaiting it is optional (a lost owner
+   * then shows on the next awaited call).
+   */
+  set(): Promise<void> { return this.#command(kSet); }
+
+  /** Clears the flag; later waits block until the next `set()`. */
+  clear(): Promise<void> { return this.#command(kClear); }
+
+  async isSet(): Promise<boolean> {
+    return linkFor(this.#handle).askValue<boolean>(this.#handle, kStats);
+  }
+
+  /** Resolves true once the flag is set, or false if `timeoutMs` passes first (as Python's wait). */
+  async wait(options?: WaitOptions): Promise<boolean> {
+    const wait = validateWait(options, 'wait()');
+    if (wait.timeoutMs === 0) return this.isSet();
+    const timedOut = new Error('timed out');
+    try {
+      await linkFor(this.#handle).ask(this.#handle, kWait, wait, () => timedOut);
+      return true;
+    } catch (error) {
+      if (error === timedOut) return false;
+      throw error;
+    }
+  }
+
+  /** The flag and who waits for it. */
+  async inspect(): Promise<EventSnapshot> {
+    return linkFor(this.#handle).askValue<EventSnapshot>(this.#handle, kInspect);
+  }
+
+  [utilInspect.custom](): string {
+    return `Event { ${describeHandle(this.#handle)} }`;
+  }
+
+  #command(type: number): Promise<void> {
+    const done = linkFor(this.#handle).ask(this.#handle, type).then((answer) => {
+      if (answer.type !== kDone) throw new Error(`procsafe: unexpected answer ${answer.type} to an event command`);
+    });
+    // Not awaiting is fine: the rejection is marked handled here and still reaches whoever awaits.
+    done.catch(() => {});
+    return done;
+  }
+}
+
+shareable(Event, ['event'], () => new Event());

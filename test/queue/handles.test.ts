@@ -1,0 +1,40 @@
+// The same objects used from the owner, from a Process and from Pool workers of
+// both isolations: handles travel in arguments and behave the same everywhere.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JoinableQueue, Lock, Pool, Process, Queue } from 'procsafe';
+import { fixture } from '../helpers/index.js';
+
+const queueTasks = fixture('queue-tasks.mjs');
+
+for (const isolation of ['process', 'thread'] as const) {
+  test(`${isolation} pool workers put, get, taskDone and lock through handles passed as task arguments`, { timeout: 30_000 }, async () => {
+    await using pool = new Pool({ module: queueTasks, workers: 2, isolation });
+    const q = new Queue<number>();
+    const jq = new JoinableQueue<string>();
+    await jq.putMany(Array.from({ length: 20 }, (_, i) => `job ${i}`));
+    const took = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.apply('roundTrip', [q, jq, [i * 2, i * 2 + 1]])));
+    assert.deepEqual([...took].sort(), Array.from({ length: 20 }, (_, i) => `job ${i}`).sort());
+    await jq.join();
+    assert.equal(await q.qsize(), 40);
+    const got: number[] = [];
+    for (let i = 0; i < 40; i++) got.push(await q.get());
+    assert.deepEqual(got.sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+
+    const lock = new Lock();
+    const counter = new Queue<number>();
+    await counter.put(0);
+    await Promise.all(Array.from({ length: 50 }, () => pool.apply('lockedIncrement', [lock, counter])));
+    assert.equal(await counter.get(), 50, 'no increment was lost: the lock excluded the others');
+  });
+}
+
+test('a Process uses the same handles: the locked counter and the queue agree with the pool', { timeout: 30_000 }, async () => {
+  const lock = new Lock();
+  const counter = new Queue<number>();
+  await counter.put(0);
+  const processes = Array.from({ length: 3 }, () => new Process({ module: queueTasks, fn: 'lockedIncrement', args: [lock, counter], stdout: 'ignore' }));
+  await Promise.all(processes.map((p) => p.start()));
+  for (const p of processes) assert.deepEqual(await p.join(), { exitCode: 0, signal: null });
+  assert.equal(await counter.get(), 3);
+});
