@@ -5,13 +5,17 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Command, type CommandIo, isParseArgsError, UsageError } from './command.js';
 import { demo, kDemoUsage } from './commands/demo.js';
+import { kMapUsage, map } from './commands/map.js';
+import { kStatusUsage, status } from './commands/status.js';
 
-const kCommands: Readonly<Record<string, Command>> = { demo };
+const kCommands: Readonly<Record<string, Command>> = { demo, map, status };
 
 export const kUsage =
   'Usage: procsafe <command> [options]\n\n' +
   'Commands:\n' +
   kDemoUsage +
+  kMapUsage +
+  kStatusUsage +
   '\nOptions:\n' +
   '  -h, --help           show this help\n';
 

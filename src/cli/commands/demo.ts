@@ -1,7 +1,8 @@
 /**
  * `procsafe demo`: the crash reports filed against Python's multiprocessing,
- * replayed live against procsafe's Pool, one fresh pool per scenario, with a
- * table of what procsafe reported, how fast, and what kept working.
+ * replayed live against procsafe's Pool, one fresh pool per scenario, then
+ * against a Queue or Lock shared with child Processes, with a table of what
+ * procsafe reported, how fast, and what kept working.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,18 +10,22 @@ import { join } from 'node:path';
 import type { WriteStream } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { type Command, UsageError } from '../command.js';
+import { kQueueScenarioNames, kQueueScenarios, type QueueScenarioResult, runQueueScenario } from '../demo/queue-scenarios.js';
 import { kScenarioNames, kScenarios, runScenario, type ScenarioResult } from '../demo/scenarios.js';
 import { formatTable } from '../table.js';
 
 /** The worker module: dist/cli/demo/tasks.js, beside this file's folder. */
 const kTasks = new URL('../demo/tasks.js', import.meta.url);
-/** Per scenario; five of them stay well under a minute even if every one wedges. */
+/** The children's module of the Queue and Lock scenarios. */
+const kQueueTasks = new URL('../demo/queue-tasks.js', import.meta.url);
+/** Per scenario; the eight of them stay under a minute even if every one wedges. */
 const kScenarioDeadlineMs = 6_000;
+const kQueueScenarioDeadlineMs = 5_000;
 const kCloseDeadlineMs = 2_000;
 
 export const kDemoUsage =
   `  demo [--only NAME]   run the crash scenarios live and print what procsafe did\n` +
-  `                       NAME: ${kScenarioNames.join(', ')}\n`;
+  `                       NAME: ${[...kScenarioNames, ...kQueueScenarioNames].join(', ')}\n`;
 
 export const demo: Command = async (args, io) => {
   const { values } = parseArgs({
@@ -31,10 +36,13 @@ export const demo: Command = async (args, io) => {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !kScenarioNames.some((name) => name === only)) {
-    throw new UsageError(`unknown scenario "${only}" for --only; choose one of ${kScenarioNames.join(', ')}`);
+  const names: readonly string[] = [...kScenarioNames, ...kQueueScenarioNames];
+  if (only !== undefined && !names.includes(only)) {
+    throw new UsageError(`unknown scenario "${only}" for --only; choose one of ${names.join(', ')}`);
   }
   const scenarios = kScenarios.filter((s) => only === undefined || s.name === only);
+  const queueScenarios = kQueueScenarios.filter((s) => only === undefined || s.name === only);
+  const total = scenarios.length + queueScenarios.length;
 
   // Ctrl-C: abandon the running scenario, terminate its pool (its victim never ends by itself), exit 130.
   const interrupt = new AbortController();
@@ -43,18 +51,32 @@ export const demo: Command = async (args, io) => {
   const dir = await mkdtemp(join(tmpdir(), 'procsafe-demo-'));
   const tty = (io.stderr as Partial<WriteStream>).isTTY === true;
   const results: ScenarioResult[] = [];
+  const queueResults: QueueScenarioResult[] = [];
   try {
+    const pools = scenarios.length === 0 ? []
+      : [`${scenarios.length === 1 ? '1 crash scenario on a fresh Pool' : `${scenarios.length} crash scenarios, each on a fresh Pool`} of 2 worker processes`];
+    const shared = queueScenarios.length === 0 ? []
+      : [`${queueScenarios.length === 1 ? '1 scenario' : `${queueScenarios.length} scenarios`} on a Queue or Lock shared with child Processes`];
     io.stdout.write(
-      `procsafe demo: ${scenarios.length === 1 ? '1 crash scenario on a fresh Pool' : `${scenarios.length} crash scenarios, each on a fresh Pool`} of 2 worker ` +
-      `processes, run live (Node ${process.version}, ${process.platform}).\n` +
-      `Each row: a victim task meets the fault next to a bystander task on the other worker.\n` +
+      `procsafe demo: ${[...pools, ...shared].join(', then ')}, run live (Node ${process.version}, ${process.platform}).\n` +
+      (scenarios.length === 0 ? '' : `Pool rows: a victim task meets the fault next to a bystander task on the other worker.\n`) +
+      (queueScenarios.length === 0 ? '' : `Queue and Lock rows: this process owns the Queue or Lock; one child Process using it is SIGKILLed at the worst moment.\n`) +
       `For comparison, Python: a worker killed mid-task leaves multiprocessing.Pool.join() waiting for ever,\n` +
-      `and concurrent.futures.ProcessPoolExecutor fails every pending future with BrokenProcessPool.\n\n`);
+      `and concurrent.futures.ProcessPoolExecutor fails every pending future with BrokenProcessPool;\n` +
+      `a process killed inside Queue.get() or holding a Lock leaves the next reader or acquirer waiting for ever,\n` +
+      `and one killed inside Queue.put() leaks a slot of the queue's semaphore.\n\n`);
     for (const [i, scenario] of scenarios.entries()) {
       if (interrupt.signal.aborted) break;
-      if (tty) io.stderr.write(`\r\x1b[Krunning ${i + 1}/${scenarios.length}: ${scenario.title} …`);
+      if (tty) io.stderr.write(`\r\x1b[Krunning ${i + 1}/${total}: ${scenario.title} …`);
       results.push(await runScenario(scenario, {
         module: kTasks, dir, deadlineMs: kScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal,
+      }));
+    }
+    for (const [i, scenario] of queueScenarios.entries()) {
+      if (interrupt.signal.aborted) break;
+      if (tty) io.stderr.write(`\r\x1b[Krunning ${scenarios.length + i + 1}/${total}: ${scenario.title} …`);
+      queueResults.push(await runQueueScenario(scenario, {
+        module: kQueueTasks, deadlineMs: kQueueScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal,
       }));
     }
     if (tty) io.stderr.write('\r\x1b[K');
@@ -63,17 +85,27 @@ export const demo: Command = async (args, io) => {
     await rm(dir, { recursive: true, force: true });
   }
 
-  io.stdout.write(formatTable(
-    ['scenario', 'procsafe reported', 'fault → rejection', 'bystander done', 'pool still works', 'as expected'],
-    results.map((r) => [
-      r.title, r.reported, r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms ${r.since}`,
-      r.bystander, r.poolWorks, r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
-    ])));
+  if (results.length > 0) {
+    io.stdout.write(formatTable(
+      ['scenario', 'procsafe reported', 'fault → rejection', 'bystander done', 'pool still works', 'as expected'],
+      results.map((r) => [
+        r.title, r.reported, r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms ${r.since}`,
+        r.bystander, r.poolWorks, r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
+      ])));
+  }
+  if (queueResults.length > 0) {
+    io.stdout.write((results.length > 0 ? '\n' : '') + formatTable(
+      ['scenario', 'procsafe did', 'kill → recovery', 'counts after', 'still works', 'as expected'],
+      queueResults.map((r) => [
+        r.title, r.did, r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms after kill`,
+        r.counts, r.works, r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
+      ])));
+  }
 
-  const failed = results.filter((r) => !r.interrupted && r.problems.length > 0);
+  const failed = [...results, ...queueResults].filter((r) => !r.interrupted && r.problems.length > 0);
   for (const r of failed) {
     io.stdout.write(`\n${r.name}: did NOT behave as expected:\n${r.problems.map((p) => `  - ${p}\n`).join('')}`);
-    if (r.fullMessage !== undefined) io.stdout.write(`  full message: ${r.fullMessage}\n`);
+    if ('fullMessage' in r && r.fullMessage !== undefined) io.stdout.write(`  full message: ${r.fullMessage}\n`);
   }
 
   const finished = results.filter((r) => !r.interrupted);
@@ -89,11 +121,13 @@ export const demo: Command = async (args, io) => {
     io.stdout.write(`close() did NOT return within ${kCloseDeadlineMs / 1000} s after: ${stuck.join(', ')} (the pool was terminated instead).\n`);
   }
   if (interrupt.signal.aborted) {
-    io.stdout.write(`Interrupted after ${finished.length} of ${scenarios.length} scenarios; the running pool was terminated.\n`);
+    const done = finished.length + queueResults.filter((r) => !r.interrupted).length;
+    io.stdout.write(`Interrupted after ${done} of ${total} scenarios; the running pool or child processes were stopped.\n`);
     return 130;
   }
+  const ran = results.length + queueResults.length;
   io.stdout.write(failed.length === 0
-    ? (results.length === 1 ? 'The scenario behaved as promised.\n' : `All ${results.length} scenarios behaved as promised.\n`)
-    : `${failed.length} of ${results.length} scenario${results.length === 1 ? '' : 's'} did NOT behave as expected.\n`);
+    ? (ran === 1 ? 'The scenario behaved as promised.\n' : `All ${ran} scenarios behaved as promised.\n`)
+    : `${failed.length} of ${ran} scenario${ran === 1 ? '' : 's'} did NOT behave as expected.\n`);
   return failed.length === 0 ? 0 : 1;
 };

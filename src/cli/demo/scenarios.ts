@@ -141,11 +141,11 @@ export interface RunContext {
 }
 
 /** The `performance` clock as wall-clock ms, comparable with the workers' markers. */
-function now(): number {
+export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-class Deadline extends Error {}
+export class Deadline extends Error {}
 
 interface Settled {
   readonly ok: boolean;
@@ -159,7 +159,7 @@ function settle(promise: Promise<unknown>): Promise<Settled> {
 }
 
 /** `promise`, unless `signal` aborts first: then its reason. */
-function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
@@ -169,7 +169,7 @@ function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** A signal that aborts after `ms` with a Deadline naming the limit, or when `parent` aborts. */
-function deadline(ms: number, parent: AbortSignal): { signal: AbortSignal; cancel: () => void } {
+export function deadline(ms: number, parent: AbortSignal): { signal: AbortSignal; cancel: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Deadline(`no answer within ${ms / 1000} s`)), ms);
   const onParent = () => controller.abort(parent.reason);
@@ -220,7 +220,7 @@ function crashChecks(error: unknown, marker: Marker | undefined, ok: (e: WorkerC
   return problems;
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value instanceof Error) return `${value.name}: ${value.message}`;
   return `a resolved value (${JSON.stringify(value) ?? String(value)})`;
 }

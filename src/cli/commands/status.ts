@@ -1,0 +1,96 @@
+/**
+ * `procsafe status [--json]`: every procsafe owner of this user on this machine
+ * (a process that created a Pool or a Queue, Lock, Semaphore, Event or
+ * Barrier): its pools' workers and their running tasks, its queues' depths and
+ * in-flight items by reader pid, its locks' holders and waiters. Owners killed
+ * without a chance to clean up are shown dead once, then forgotten.
+ */
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { type OwnerStatus, readStatus } from '../../status/read.js';
+import { formatTable } from '../table.js';
+
+export const kStatusUsage =
+  `  status [--json]      every procsafe owner of this user: pools, workers and their tasks,\n` +
+  `                       queues, in-flight items by reader pid, lock holders and waiters\n`;
+
+export const status: Command = async (args, io) => {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: false });
+  const owners = await readStatus();
+  if (values.json === true) {
+    io.stdout.write(`${JSON.stringify({ now: Date.now(), owners }, null, 2)}\n`);
+    return 0;
+  }
+  if (owners.length === 0) {
+    io.stdout.write('no procsafe owners running\n');
+    return 0;
+  }
+  io.stdout.write(owners.map(describeOwner).join('\n'));
+  return 0;
+};
+
+function describeOwner(owner: OwnerStatus): string {
+  const who = `pid ${owner.pid}${owner.threadId === null ? '' : ` (thread ${owner.threadId})`}`;
+  const kinds = owner.kinds.join(', ');
+  if (!owner.alive) return `${who}  DEAD  (${kinds}; ${owner.argv.join(' ')}): killed without cleaning up; entry removed\n`;
+  let out = `${who}  ${kinds}  ${owner.argv.join(' ')}  (up ${duration(Date.now() - owner.startedAt)})\n`;
+  for (const pool of owner.pools) {
+    const s = pool.stats;
+    out += `  pool "${pool.name}" (${pool.module}), as of ${duration(owner.poolsAgeMs)} ago\n` +
+      `    workers ${s.workers}, busy ${s.busy}, queued ${s.queued}, completed ${s.completed}, failed ${s.failed}, ` +
+      `crashed ${s.crashed}, retried ${s.retried}, restarts ${s.restarts}\n`;
+    const rows = pool.workers.map((w) => [
+      String(w.id), w.pid === null ? '-' : String(w.pid), w.state,
+      w.task === null ? '-' : String(w.task.id),
+      w.task === null ? '-' : w.task.items === null ? w.task.fn : `${w.task.fn} ×${w.task.items}`,
+      w.runningMs === null ? '-' : duration(w.runningMs),
+      String(w.pipelined),
+    ]);
+    if (rows.length > 0) out += indent(formatTable(['worker', 'pid', 'state', 'task', 'fn', 'running', 'queued behind'], rows), 4);
+  }
+  if (owner.error !== null) out += `  queues and locks: unreadable (${owner.error})\n`;
+  for (const object of (owner.objects ?? []) as Obj[]) out += `  ${describeObject(object)}\n`;
+  return out;
+}
+
+interface Waiter { client: number; pid: number | null }
+type Obj = Record<string, unknown> & { object: string; kind: string };
+
+function pids(list: unknown): string {
+  const entries = (list ?? []) as Waiter[];
+  return entries.length === 0 ? 'none' : entries.map((e) => (e.pid === null ? `client ${e.client}` : `pid ${e.pid}`)).join(', ');
+}
+
+function describeObject(o: Obj): string {
+  const id = `${o.kind} #${o.object}`;
+  switch (o.kind) {
+    case 'queue': case 'joinable-queue': {
+      const clients = ((o['clients'] ?? []) as (Waiter & { leased: number; acked: number })[])
+        .filter((c) => c.leased > 0 || c.acked > 0)
+        .map((c) => `${c.pid === null ? `client ${c.client}` : `pid ${c.pid}`}: ${c.leased} leased${o.kind === 'joinable-queue' ? `, ${c.acked} unfinished` : ''}`);
+      return `${id}: qsize ${String(o['qsize'])}, maxsize ${o['maxsize'] === 0 ? '∞' : String(o['maxsize'])}, leased ${String(o['leased'])}, ` +
+        `unfinished ${String(o['unfinished'])}${o['closed'] === true ? ', closed' : ''}\n` +
+        `    in flight: ${clients.length === 0 ? 'none' : clients.join('; ')}\n` +
+        `    waiting gets: ${pids(o['gets'])}; waiting puts: ${pids(o['puts'])}${o.kind === 'joinable-queue' ? `; joins: ${pids(o['joins'])}` : ''}`;
+    }
+    case 'semaphore':
+      return `${id}: ${String(o['free'])}/${String(o['permits'])} free${Number(o['orphaned']) > 0 ? ` (${String(o['orphaned'])} freed by a death)` : ''}; ` +
+        `holders: ${pids(o['holders'])}; waiters: ${pids(o['waiters'])}`;
+    case 'event': return `${id}: ${o['set'] === true ? 'set' : 'clear'}; waiters: ${pids(o['waiters'])}`;
+    case 'barrier':
+      return `${id}: ${String((o['waiters'] as unknown[]).length)}/${String(o['parties'])} waiting, generation ${String(o['generation'])}` +
+        `${o['broken'] === true ? ', BROKEN' : ''}; waiters: ${pids(o['waiters'])}`;
+    default: return `${id}: ${JSON.stringify(o)}`;
+  }
+}
+
+function indent(text: string, n: number): string {
+  return text.split('\n').map((line) => (line === '' ? line : ' '.repeat(n) + line)).join('\n');
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}
