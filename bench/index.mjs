@@ -1,5 +1,5 @@
 // Runs every scenario in one process, prints the tables and writes BENCHMARKS.md.
-// Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,
+// Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,
 // BENCH_OUT (default ../BENCHMARKS.md), plus each scenario's own parameters (see its header).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { crashLatency } from './crash-latency.mjs';
 import { log, pythonVersion, quick } from './lib/common.mjs';
 import { payload } from './payload.mjs';
+import { queue } from './queue.mjs';
 import { roundtrip } from './roundtrip.mjs';
 import { throughput } from './throughput.mjs';
 
@@ -16,6 +17,7 @@ const kScenarios = [
   { id: 'roundtrip', file: 'bench/roundtrip.mjs', run: roundtrip },
   { id: 'crash-latency', file: 'bench/crash-latency.mjs', run: crashLatency },
   { id: 'payload', file: 'bench/payload.mjs', run: payload },
+  { id: 'queue', file: 'bench/queue.mjs', run: queue },
 ];
 
 /** The targets, in the order BENCHMARKS.md lists them; ratio rows name theirs in `goal`. */
@@ -25,6 +27,10 @@ const kGoals = [
   'thread throughput >= 2x piscina',
   'process round trip within 15% of a raw socketpair round trip',
   'crash detection p99 < 50 ms (SIGKILL to WorkerCrashed rejection)',
+  'queue: streaming small items (8 B, 1 KiB) >= 3x Python multiprocessing.Queue',
+  'queue: streaming 100 KiB items >= Python multiprocessing.Queue',
+  'queue: ping-pong round trip no slower than Python',
+  'queue: 10 MiB items >= 70% of a raw Unix-socket stream',
 ];
 
 const kRoot = new URL('../', import.meta.url);
@@ -82,6 +88,9 @@ function textTable(rows, keys = columns(rows)) {
   return [line(keys), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(keys.map((k) => cell(r[k]))))].join('\n');
 }
 
+/** A scenario's tables: `tables` ({ caption, rows }) when it has several, else its `rows`. */
+const tablesOf = (result) => result.tables ?? [{ rows: result.rows }];
+
 const ratioRows = (ratios) => ratios.map(({ name, value, target, met }) => ({ ratio: name, value, target, met: met === null ? '' : met ? 'met' : 'not met' }));
 
 function goalRows(results) {
@@ -115,7 +124,8 @@ async function main() {
     result.file = scenario.file;
     result.seconds = Math.round((performance.now() - t0) / 100) / 10;
     results.push(result);
-    console.log(`\n## ${result.title} (${result.seconds} s)\n\n${textTable(result.rows)}\n`);
+    console.log(`\n## ${result.title} (${result.seconds} s)\n`);
+    for (const t of tablesOf(result)) console.log(`${t.caption ? `${t.caption}\n\n` : ''}${textTable(t.rows)}\n`);
     if (result.ratios.length > 0) console.log(`${textTable(ratioRows(result.ratios))}\n`);
   }
   const loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -136,7 +146,7 @@ async function main() {
     '```',
     '',
     `Run on ${started.toISOString()}, ${total} s in all. Parameters come from the environment ` +
-    '(BENCH_N, BENCH_WARMUP, BENCH_RT_N, BENCH_KILLS, BENCH_PEER_KILLS, BENCH_PAYLOAD_MIB, BENCH_PAYLOAD_BYTES, ' +
+    '(BENCH_N, BENCH_WARMUP, BENCH_RT_N, BENCH_KILLS, BENCH_PEER_KILLS, BENCH_PAYLOAD_MIB, BENCH_PAYLOAD_BYTES, BENCH_QUEUE_*, ' +
     'BENCH_QUICK=1, BENCH_ONLY); see the header of each `bench/*.mjs`. Timings are never asserted in `npm test`.',
     '',
     '## Machine',
@@ -157,7 +167,8 @@ async function main() {
     markdownTable(goals),
   ];
   for (const r of results) {
-    md.push(`## ${r.title}`, '', `\`${r.file}\`, ${r.seconds} s.`, '', ...r.notes.map((n) => `- ${n}`), '', markdownTable(r.rows));
+    md.push(`## ${r.title}`, '', `\`${r.file}\`, ${r.seconds} s.`, '', ...r.notes.map((n) => `- ${n}`), '');
+    for (const t of tablesOf(r)) md.push(...(t.caption ? [`**${t.caption}**`, ''] : []), markdownTable(t.rows));
     if (r.ratios.length > 0) md.push('', markdownTable(ratioRows(r.ratios)));
     md.push('');
   }

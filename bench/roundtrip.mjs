@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { envInt, kPools, log, pythonVersion, ratio, round, runPython, withPool, withTimeout } from './lib/common.mjs';
+import { echoRoundTrip, envInt, kPools, log, pythonVersion, ratio, round, runPython, withPool, withTimeout } from './lib/common.mjs';
 
 export const title = 'Round trip: one task at a time';
 
@@ -30,20 +30,7 @@ export async function socketpairFloor(n, warmup, runs) {
   const exited = once(child, 'exit');
   const input = child.stdio[3];
   const output = child.stdio[4];
-  const message = Buffer.alloc(16, 0x61);
-  let received = 0;
-  let wake;
-  output.on('data', (chunk) => {
-    received += chunk.length;
-    if (received >= message.length) {
-      received -= message.length;
-      wake();
-    }
-  });
-  const roundTrip = () => new Promise((resolve) => {
-    wake = resolve;
-    input.write(message);
-  });
+  const roundTrip = echoRoundTrip(output, input);
   try {
     const loop = async (count) => {
       const t0 = performance.now();

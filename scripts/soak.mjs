@@ -2,8 +2,10 @@
 // npm run soak: the crash storm (500 tasks, a fifth of them killing their worker,
 // retries: 10) repeated SOAK_ROUNDS times (default 20) for each isolation. A round
 // that does not finish within SOAK_ROUND_MS is reported as a hang and the soak
-// fails. Not part of npm test.
+// fails. Then the JoinableQueue chaos run with SOAK_QUEUE_ITEMS items (default
+// 20000), SOAK_QUEUE_ROUNDS times (default 3). Not part of npm test.
 import { crashStorm } from '../dist-test/helpers/crash-storm.js';
+import { queueChaos } from '../dist-test/helpers/queue-chaos.js';
 
 const rounds = Number(process.env.SOAK_ROUNDS ?? 20);
 const limitMs = Number(process.env.SOAK_ROUND_MS ?? 120_000);
@@ -28,5 +30,22 @@ for (const isolation of ['process', 'thread']) {
     }
   }
 }
-console.log(`soak: ${rounds * 2} rounds, ${hangs} hangs, ${failures} failures`);
+const queueRounds = Number(process.env.SOAK_QUEUE_ROUNDS ?? 3);
+const queueItems = Number(process.env.SOAK_QUEUE_ITEMS ?? 20_000);
+for (let round = 1; round <= queueRounds; round++) {
+  let timer;
+  const deadline = new Promise((resolve) => { timer = setTimeout(() => resolve('hang'), Math.max(limitMs, queueItems * 30)); });
+  const outcome = await Promise.race([queueChaos(queueItems, round).then((stats) => stats, (error) => error), deadline]);
+  clearTimeout(timer);
+  if (outcome === 'hang') {
+    hangs++;
+    console.log(`queue chaos round ${round}: HANG`);
+  } else if (outcome instanceof Error) {
+    failures++;
+    console.log(`queue chaos round ${round}: FAILED: ${outcome.message}`);
+  } else {
+    console.log(`queue chaos round ${round}: ok in ${outcome.ms} ms, ${outcome.items} items, ${outcome.kills} kills, ${outcome.duplicates} duplicates (each explained by a death)`);
+  }
+}
+console.log(`soak: ${rounds * 2} pool rounds and ${queueRounds} queue chaos rounds, ${hangs} hangs, ${failures} failures`);
 process.exit(hangs + failures === 0 ? 0 : 1);

@@ -162,8 +162,13 @@ export function pythonVersion() {
 }
 
 /** Runs bench/python/mp_bench.py and parses its JSON line; the child is killed on timeout. */
-export async function runPython(mode, n, warmup, timeoutMs) {
-  const child = spawn('python3', [kPythonScript, mode, String(n), String(warmup)], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function runPython(mode, n, warmup, timeoutMs) {
+  return runPythonScript(kPythonScript, [mode, n, warmup], timeoutMs, `python3 ${mode} ${n}`);
+}
+
+/** Runs `python3 script ...args` and parses the last line it prints as JSON; the child is killed on timeout. */
+export async function runPythonScript(script, args, timeoutMs, what = `python3 ${args.join(' ')}`) {
+  const child = spawn('python3', [script, ...args.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s) => { out += s; });
   const exited = new Promise((resolve, reject) => {
@@ -171,8 +176,8 @@ export async function runPython(mode, n, warmup, timeoutMs) {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
   try {
-    const { code, signal } = await withTimeout(exited, timeoutMs, `python3 ${mode} ${n}`);
-    if (code !== 0) throw new Error(`python3 ${mode} exited with code ${code} signal ${signal}`);
+    const { code, signal } = await withTimeout(exited, timeoutMs, what);
+    if (code !== 0) throw new Error(`${what} exited with code ${code} signal ${signal}`);
     return JSON.parse(out.trim().split('\n').pop());
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
@@ -218,4 +223,25 @@ export async function pollFor(fn, ms, what, everyMs = 1) {
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * A 16-byte ping over `writable`, resolved when as many bytes came back on
+ * `readable`: the bare round trip the floors of roundtrip.mjs and queue.mjs time.
+ */
+export function echoRoundTrip(readable, writable, bytes = 16) {
+  const message = Buffer.alloc(bytes, 0x61);
+  let received = 0;
+  let wake;
+  readable.on('data', (chunk) => {
+    received += chunk.length;
+    if (received >= message.length) {
+      received -= message.length;
+      wake();
+    }
+  });
+  return () => new Promise((resolve) => {
+    wake = resolve;
+    writable.write(message);
+  });
 }

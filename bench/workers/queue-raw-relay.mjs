@@ -1,0 +1,48 @@
+// Floor for the ping-pong of bench/queue.mjs: the same topology as a procsafe round trip through two
+// queues (A → a thread of the main process → B → that thread → A), with bare Unix sockets and no
+// protocol. In a worker thread (started by bench/queue.mjs with workerData.path) it is the relay:
+// each client first sends its role byte ('A' or 'B'); after that every byte from one goes to the
+// other, and A hears 'g' once both are there. As a process:
+//   node queue-raw-relay.mjs B PATH                 echoes every chunk back
+//   node queue-raw-relay.mjs A PATH N WARMUP RUNS   RUNS timed runs of N 16-byte round trips; prints JSON
+import net from 'node:net';
+import { once } from 'node:events';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { echoRoundTrip } from '../lib/common.mjs';
+
+if (!isMainThread) {
+  const peers = {};
+  const server = net.createServer((socket) => {
+    socket.once('data', (first) => {
+      const role = String.fromCharCode(first[0]);
+      peers[role] = socket;
+      socket.on('data', (chunk) => peers[role === 'A' ? 'B' : 'A']?.write(chunk));
+      if (peers.A && peers.B) peers.A.write('g');
+    });
+    socket.on('error', () => {});
+  });
+  server.listen(workerData.path, () => parentPort.postMessage('listening'));
+} else {
+  const [role, path, nArg, warmupArg, runsArg] = process.argv.slice(2);
+  const socket = net.connect(path);
+  await once(socket, 'connect');
+  socket.write(role);
+  if (role === 'B') {
+    socket.on('data', (chunk) => socket.write(chunk));
+    socket.on('end', () => process.exit(0));
+  } else {
+    await once(socket, 'data'); // 'g': B is connected
+    const roundTrip = echoRoundTrip(socket, socket);
+    const loop = async (count) => {
+      const t0 = performance.now();
+      for (let i = 0; i < count; i++) await roundTrip();
+      return ((performance.now() - t0) * 1000) / count;
+    };
+    await loop(Number(warmupArg));
+    const us = [];
+    for (let r = 0; r < Number(runsArg); r++) us.push(await loop(Number(nArg)));
+    console.log(JSON.stringify({ us }));
+    socket.end();
+    process.exit(0);
+  }
+}
