@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,8 +32,8 @@ interface Run {
 }
 
 /** Runs the built binary; the child is killed when the test ends, whatever happened. */
-function run(t: TestContext, args: string[]): Promise<Run> {
-  const child: ChildProcess = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(t: TestContext, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  const child: ChildProcess = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -63,9 +64,57 @@ function tables(stdout: string): { header: string[]; rows: string[][] }[] {
   return found;
 }
 
-/** The first table's data rows (the Pool table, when it is there). */
-function rows(stdout: string): string[][] {
-  return (tables(stdout)[0] as { rows: string[][] }).rows;
+/**
+ * The comparison table (the first one): its rows may span several lines, set apart by blank
+ * lines; each cell's lines are joined with a space. Columns start where the rule's dashes do.
+ */
+function comparison(stdout: string): { header: string[]; rows: string[][] } {
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((line) => /^-+( +-+)+$/.test(line));
+  assert.ok(at > 0, `no table in:\n${stdout}`);
+  const starts = [...(lines[at] as string).matchAll(/-+/g)].map((m) => m.index as number);
+  const cut = (line: string) => starts.map((start, i) => line.slice(start, starts[i + 1]).trim());
+  const rows: string[][] = [];
+  let group: string[][] = [];
+  const flush = () => {
+    if (group.length > 0) rows.push(starts.map((_, i) => group.map((g) => g[i]).filter((c) => c !== '').join(' ')));
+    group = [];
+  };
+  for (const line of lines.slice(at + 1)) {
+    if (line.startsWith('procsafe in detail:') || /^(close|All|The|\d+ of)/.test(line)) break;
+    if (line.trim() === '') flush();
+    else group.push(cut(line));
+  }
+  flush();
+  return { header: cut(lines[at - 1] as string), rows };
+}
+
+/** python3 is here: the Python column must then show what multiprocessing really does. */
+const kHavePython = spawnSync('python3', ['--version']).status === 0;
+
+/** Each row's title, and what Python's multiprocessing does there (the seeds' failures). */
+const kPythonCells: readonly [string, RegExp][] = [
+  ['worker SIGKILLed mid-task', /^Pool: the task's get\(\) hung \(stopped after 2\ss\); ProcessPoolExecutor: task BrokenProcessPool, bystander BrokenProcessPool$/],
+  ['task calls process.exit(3)', /^Pool: the task's get\(\) hung \(stopped after 2\ss\); ProcessPoolExecutor: task SystemExit, bystander 81$/],
+  ['task calls process.abort()', /^Pool: the task's get\(\) hung \(stopped after 2\ss\); ProcessPoolExecutor: task BrokenProcessPool, bystander BrokenProcessPool$/],
+  ['infinite loop, taskTimeoutMs 300', /^Pool\.join\(\) hung \(stopped after 2\ss\); Pool: get\(timeout=0\.3\) raised TimeoutError, the task kept running/],
+  ['allocates forever, maxMemoryMb 64', /^no memory option; RLIMIT_AS 512 MiB set by hand; Pool: the task raised MemoryError; join\(\) returned$/],
+  ['reader SIGKILLed inside get()', /^the next reader got 0 of 2 queued items in 1\.5 s, Empty \d+ times \(the dead reader holds _rlock\); writers get Full$/],
+  ['writer SIGKILLed mid-put of a 10 MiB item into a full queue (maxsize 1)', /^get\(timeout=1\) of the half-written item hung \(stopped after 2\ss\)$/],
+  ['lock holder SIGKILLed', /^the next Lock\.acquire\(\) hung \(stopped after 2\ss\)$/],
+];
+
+/** The comparison row of `title`: Python's cell as expected (when python3 is here), procsafe's as promised. */
+function assertCompared(table: { rows: string[][] }, title: string, stdout: string): void {
+  const cells = table.rows.find((row) => row[0] === title);
+  assert.ok(cells !== undefined, `no comparison row for "${title}" in:\n${stdout}`);
+  const [, python, procsafe, time, expected] = cells;
+  const pattern = kPythonCells.find(([t]) => t === title)?.[1] as RegExp;
+  if (kHavePython) assert.match(python ?? '', pattern, `row "${title}" Python: ${python}`);
+  else assert.match(python ?? '', /^not run \(python3 not found\)$/);
+  assert.notEqual(procsafe, '', `row "${title}" procsafe`);
+  assert.match(time ?? '', /^\d+ ms after /, `row "${title}" time to recover: ${time}`);
+  assert.equal(expected, 'yes', `row "${title}" as expected: ${expected}`);
 }
 
 function assertRow(cells: string[] | undefined, title: string, errorClass: string, stdout: string): void {
@@ -92,7 +141,11 @@ test('procsafe demo runs every crash scenario live and the pool, queues and lock
   const result = await run(t, ['demo']);
   assert.equal(result.code, 0, `exit ${result.code} ${result.signal}\n${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /^procsafe demo: 5 crash scenarios, each on a fresh Pool of 2 worker processes, then 3 scenarios on a Queue or Lock /m);
-  const [pools, shared, ...more] = tables(result.stdout);
+  const compared = comparison(result.stdout);
+  assert.deepEqual(compared.header, ['scenario', 'Python multiprocessing (live)', 'procsafe', 'time to recover', 'as expected']);
+  assert.equal(compared.rows.length, kPythonCells.length, result.stdout);
+  for (const [title] of kPythonCells) assertCompared(compared, title, result.stdout);
+  const [, pools, shared, ...more] = tables(result.stdout);
   assert.equal(more.length, 0, result.stdout);
   assert.equal(pools?.rows.length, kRows.length, result.stdout);
   for (const [title, errorClass] of kRows) {
@@ -105,29 +158,50 @@ test('procsafe demo runs every crash scenario live and the pool, queues and lock
   }
   assert.match(result.stdout, /^close\(\) returned after every scenario/m);
   assert.match(result.stdout, /^All 8 scenarios behaved as promised\.$/m);
+  // Every hung Python reproduction was stopped with its whole process group.
+  const left = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('demo/python/seeds.py');
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  assert.deepEqual(left, [], 'no Python process of the demo is left');
 });
 
 test('procsafe demo --only NAME runs that scenario alone', { timeout: 30_000 }, async (t) => {
   const result = await run(t, ['demo', '--only', 'exit']);
   assert.equal(result.code, 0, `exit ${result.code} ${result.signal}\n${result.stdout}\n${result.stderr}`);
-  const table = rows(result.stdout);
+  const compared = comparison(result.stdout);
+  assert.equal(compared.rows.length, 1, result.stdout);
+  assertCompared(compared, 'task calls process.exit(3)', result.stdout);
+  const found = tables(result.stdout);
+  assert.equal(found.length, 2, result.stdout);
+  const table = found[1]?.rows ?? [];
   assert.equal(table.length, 1, result.stdout);
   assertRow(table[0], 'task calls process.exit(3)', 'WorkerCrashed', result.stdout);
-  assert.equal(table[0]?.[0], 'task calls process.exit(3)');
-  assert.equal(tables(result.stdout).length, 1, result.stdout);
 });
 
 test('procsafe demo --only lock-holder runs that Queue/Lock scenario alone, without a pool', { timeout: 30_000 }, async (t) => {
   const result = await run(t, ['demo', '--only', 'lock-holder']);
   assert.equal(result.code, 0, `exit ${result.code} ${result.signal}\n${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /^procsafe demo: 1 scenario on a Queue or Lock shared with child Processes, run live/m);
-  const found = tables(result.stdout);
-  assert.equal(found.length, 1, result.stdout);
-  assert.equal(found[0]?.rows.length, 1, result.stdout);
   const [title, did, counts] = kQueueRows[2] as [string, RegExp, string];
-  assertQueueRow(found[0]?.rows[0], title, did, counts, result.stdout);
+  assertCompared(comparison(result.stdout), title, result.stdout);
+  const found = tables(result.stdout);
+  assert.equal(found.length, 2, result.stdout);
+  assert.equal(found[1]?.rows.length, 1, result.stdout);
+  assertQueueRow(found[1]?.rows[0], title, did, counts, result.stdout);
   assert.doesNotMatch(result.stdout, /close\(\)/);
   assert.match(result.stdout, /^The scenario behaved as promised\.$/m);
+});
+
+test('without Python the Python column says "not run", and the procsafe rows still run', { timeout: 30_000 }, async (t) => {
+  const result = await run(t, ['demo', '--only', 'sigkill'], { ...process.env, PROCSAFE_DEMO_PYTHON: '/nonexistent/python3' });
+  assert.equal(result.code, 0, `exit ${result.code} ${result.signal}\n${result.stdout}\n${result.stderr}`);
+  const [row] = comparison(result.stdout).rows;
+  assert.equal(row?.[1], 'not run (/nonexistent/python3 not found)');
+  assert.equal(row?.[4], 'yes');
 });
 
 test('an unknown command exits 2 with procsafe: <message> and the usage on stderr', { timeout: 10_000 }, async (t) => {

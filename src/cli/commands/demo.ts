@@ -11,20 +11,32 @@ import type { WriteStream } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { type Command, UsageError } from '../command.js';
 import { kQueueScenarioNames, kQueueScenarios, type QueueScenarioResult, runQueueScenario } from '../demo/queue-scenarios.js';
+import { type PythonRun, pythonCommand, runPython } from '../demo/python.js';
 import { kScenarioNames, kScenarios, runScenario, type ScenarioResult } from '../demo/scenarios.js';
-import { formatTable } from '../table.js';
+import { formatTable, wrap } from '../table.js';
 
 /** The worker module: dist/cli/demo/tasks.js, beside this file's folder. */
 const kTasks = new URL('../demo/tasks.js', import.meta.url);
+/** The Python reproductions, for the header (python.ts runs them). */
+const pythonScriptName = 'dist/cli/demo/python/seeds.py';
 /** The children's module of the Queue and Lock scenarios. */
 const kQueueTasks = new URL('../demo/queue-tasks.js', import.meta.url);
 /** Per scenario; the eight of them stay under a minute even if every one wedges. */
 const kScenarioDeadlineMs = 6_000;
 const kQueueScenarioDeadlineMs = 5_000;
 const kCloseDeadlineMs = 2_000;
+/** A Python call still waiting this long after it began is stopped and shown as hung. */
+const kPythonHangMs = 2_000;
+/** A bound on one whole Python reproduction, its setup included. */
+const kPythonCapMs = 15_000;
+/** Python reproductions run two at a time: while hung they only wait, and the procsafe rows are done. */
+const kPythonConcurrency = 2;
+/** Width of the Python and procsafe cells of the comparison table. */
+const kCellWidth = 46;
 
 export const kDemoUsage =
-  `  demo [--only NAME]   run the crash scenarios live and print what procsafe did\n` +
+  `  demo [--only NAME]   run the crash scenarios live against procsafe and, when python3 is\n` +
+  `                       present, against Python's multiprocessing; print both side by side\n` +
   `                       NAME: ${[...kScenarioNames, ...kQueueScenarioNames].join(', ')}\n`;
 
 export const demo: Command = async (args, io) => {
@@ -52,6 +64,7 @@ export const demo: Command = async (args, io) => {
   const tty = (io.stderr as Partial<WriteStream>).isTTY === true;
   const results: ScenarioResult[] = [];
   const queueResults: QueueScenarioResult[] = [];
+  const python = new Map<string, PythonRun>();
   try {
     const pools = scenarios.length === 0 ? []
       : [`${scenarios.length === 1 ? '1 crash scenario on a fresh Pool' : `${scenarios.length} crash scenarios, each on a fresh Pool`} of 2 worker processes`];
@@ -61,10 +74,8 @@ export const demo: Command = async (args, io) => {
       `procsafe demo: ${[...pools, ...shared].join(', then ')}, run live (Node ${process.version}, ${process.platform}).\n` +
       (scenarios.length === 0 ? '' : `Pool rows: a victim task meets the fault next to a bystander task on the other worker.\n`) +
       (queueScenarios.length === 0 ? '' : `Queue and Lock rows: this process owns the Queue or Lock; one child Process using it is SIGKILLed at the worst moment.\n`) +
-      `For comparison, Python: a worker killed mid-task leaves multiprocessing.Pool.join() waiting for ever,\n` +
-      `and concurrent.futures.ProcessPoolExecutor fails every pending future with BrokenProcessPool;\n` +
-      `a process killed inside Queue.get() or holding a Lock leaves the next reader or acquirer waiting for ever,\n` +
-      `and one killed inside Queue.put() leaks a slot of the queue's semaphore.\n\n`);
+      `Python column: the seeds' reproductions (${pythonScriptName}) with the same fault, run live;\n` +
+      `a call still waiting ${kPythonHangMs / 1000} s after it began is stopped and shown as hung.\n\n`);
     for (const [i, scenario] of scenarios.entries()) {
       if (interrupt.signal.aborted) break;
       if (tty) io.stderr.write(`\r\x1b[Krunning ${i + 1}/${total}: ${scenario.title} …`);
@@ -79,12 +90,41 @@ export const demo: Command = async (args, io) => {
         module: kQueueTasks, deadlineMs: kQueueScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal,
       }));
     }
+    const names = [...results, ...queueResults].map((r) => r.name);
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length && !interrupt.signal.aborted) {
+        const name = names[next++] as string;
+        if (tty) io.stderr.write(`\r\x1b[Krunning Python's reproductions: ${python.size + 1}/${names.length} …`);
+        python.set(name, await runPython(name, { hangMs: kPythonHangMs, capMs: kPythonCapMs, interrupt: interrupt.signal, python: pythonCommand() }));
+      }
+    };
+    await Promise.all(Array.from({ length: kPythonConcurrency }, worker));
     if (tty) io.stderr.write('\r\x1b[K');
   } finally {
     process.removeListener('SIGINT', onSigint);
     await rm(dir, { recursive: true, force: true });
   }
 
+  const pythonCell = (name: string) => wrap(python.get(name)?.cell ?? 'not run (interrupted)', kCellWidth);
+  const compared = [
+    ...results.map((r) => [
+      r.title, pythonCell(r.name),
+      wrap(`${r.reported.split(':')[0]}${r.bystander.startsWith('yes') ? '; the bystander finished' : ''}${r.poolWorks === 'yes' ? '; the pool works on' : ''}`, kCellWidth),
+      r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms ${r.since}`,
+      r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
+    ]),
+    ...queueResults.map((r) => [
+      r.title, pythonCell(r.name), wrap(r.did, kCellWidth),
+      r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms after kill`,
+      r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
+    ]),
+  ];
+  if (compared.length > 0) {
+    io.stdout.write(formatTable(['scenario', 'Python multiprocessing (live)', 'procsafe', 'time to recover', 'as expected'],
+      compared.map(([title, ...rest]) => [wrap(title as string, 28), ...rest] as string[])));
+    io.stdout.write('\nprocsafe in detail:\n\n');
+  }
   if (results.length > 0) {
     io.stdout.write(formatTable(
       ['scenario', 'procsafe reported', 'fault → rejection', 'bystander done', 'pool still works', 'as expected'],
