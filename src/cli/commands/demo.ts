@@ -11,6 +11,7 @@ import type { WriteStream } from 'node:tty';
 import { parseArgs } from 'node:util';
 import { type Command, UsageError } from '../command.js';
 import { kQueueScenarioNames, kQueueScenarios, type QueueScenarioResult, runQueueScenario } from '../demo/queue-scenarios.js';
+import { type FreshStartResult, kFreshStartName, kFreshStartTitle, runFreshStart } from '../demo/fresh-start.js';
 import { type PythonRun, pythonCommand, runPython } from '../demo/python.js';
 import { kScenarioNames, kScenarios, runScenario, type ScenarioResult } from '../demo/scenarios.js';
 import { formatTable, wrap } from '../table.js';
@@ -37,7 +38,7 @@ const kCellWidth = 46;
 export const kDemoUsage =
   `  demo [--only NAME]   run the crash scenarios live against procsafe and, when python3 is\n` +
   `                       present, against Python's multiprocessing; print both side by side\n` +
-  `                       NAME: ${[...kScenarioNames, ...kQueueScenarioNames].join(', ')}\n`;
+  `                       NAME: ${[...kScenarioNames, ...kQueueScenarioNames, kFreshStartName].join(', ')}\n`;
 
 export const demo: Command = async (args, io) => {
   const { values } = parseArgs({
@@ -48,13 +49,14 @@ export const demo: Command = async (args, io) => {
     return 0;
   }
   const only = values.only;
-  const names: readonly string[] = [...kScenarioNames, ...kQueueScenarioNames];
+  const names: readonly string[] = [...kScenarioNames, ...kQueueScenarioNames, kFreshStartName];
   if (only !== undefined && !names.includes(only)) {
     throw new UsageError(`unknown scenario "${only}" for --only; choose one of ${names.join(', ')}`);
   }
   const scenarios = kScenarios.filter((s) => only === undefined || s.name === only);
   const queueScenarios = kQueueScenarios.filter((s) => only === undefined || s.name === only);
-  const total = scenarios.length + queueScenarios.length;
+  const freshStart = only === undefined || only === kFreshStartName;
+  const total = scenarios.length + queueScenarios.length + (freshStart ? 1 : 0);
 
   // Ctrl-C: abandon the running scenario, terminate its pool (its victim never ends by itself), exit 130.
   const interrupt = new AbortController();
@@ -64,14 +66,16 @@ export const demo: Command = async (args, io) => {
   const tty = (io.stderr as Partial<WriteStream>).isTTY === true;
   const results: ScenarioResult[] = [];
   const queueResults: QueueScenarioResult[] = [];
+  const freshResults: FreshStartResult[] = [];
   const python = new Map<string, PythonRun>();
   try {
     const pools = scenarios.length === 0 ? []
       : [`${scenarios.length === 1 ? '1 crash scenario on a fresh Pool' : `${scenarios.length} crash scenarios, each on a fresh Pool`} of 2 worker processes`];
     const shared = queueScenarios.length === 0 ? []
       : [`${queueScenarios.length === 1 ? '1 scenario' : `${queueScenarios.length} scenarios`} on a Queue or Lock shared with child Processes`];
+    const fresh = freshStart ? ['a Pool started while this process holds a module lock'] : [];
     io.stdout.write(
-      `procsafe demo: ${[...pools, ...shared].join(', then ')}, run live (Node ${process.version}, ${process.platform}).\n` +
+      `procsafe demo: ${[...pools, ...shared, ...fresh].join(', then ')}, run live (Node ${process.version}, ${process.platform}).\n` +
       (scenarios.length === 0 ? '' : `Pool rows: a victim task meets the fault next to a bystander task on the other worker.\n`) +
       (queueScenarios.length === 0 ? '' : `Queue and Lock rows: this process owns the Queue or Lock; one child Process using it is SIGKILLed at the worst moment.\n`) +
       `Python column: the seeds' reproductions (${pythonScriptName}) with the same fault, run live;\n` +
@@ -90,7 +94,11 @@ export const demo: Command = async (args, io) => {
         module: kQueueTasks, deadlineMs: kQueueScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal,
       }));
     }
-    const names = [...results, ...queueResults].map((r) => r.name);
+    if (freshStart && !interrupt.signal.aborted) {
+      if (tty) io.stderr.write(`\r\x1b[Krunning ${total}/${total}: ${kFreshStartTitle} …`);
+      freshResults.push(await runFreshStart({ module: kTasks, deadlineMs: kScenarioDeadlineMs, interrupt: interrupt.signal }));
+    }
+    const names = [...results, ...queueResults, ...freshResults].map((r) => r.name);
     let next = 0;
     const worker = async () => {
       while (next < names.length && !interrupt.signal.aborted) {
@@ -119,11 +127,16 @@ export const demo: Command = async (args, io) => {
       r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms after kill`,
       r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
     ]),
+    ...freshResults.map((r) => [
+      r.title, pythonCell(r.name), wrap(r.did, kCellWidth),
+      r.elapsedMs === undefined ? '-' : wrap(`nothing to recover (both answered ${Math.round(r.elapsedMs)} ms after new Pool())`, 20),
+      r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
+    ]),
   ];
   if (compared.length > 0) {
     io.stdout.write(formatTable(['scenario', 'Python multiprocessing (live)', 'procsafe', 'time to recover', 'as expected'],
       compared.map(([title, ...rest]) => [wrap(title as string, 28), ...rest] as string[])));
-    io.stdout.write('\nprocsafe in detail:\n\n');
+    if (results.length + queueResults.length > 0) io.stdout.write('\nprocsafe in detail:\n\n');
   }
   if (results.length > 0) {
     io.stdout.write(formatTable(
@@ -142,7 +155,7 @@ export const demo: Command = async (args, io) => {
       ])));
   }
 
-  const failed = [...results, ...queueResults].filter((r) => !r.interrupted && r.problems.length > 0);
+  const failed = [...results, ...queueResults, ...freshResults].filter((r) => !r.interrupted && r.problems.length > 0);
   for (const r of failed) {
     io.stdout.write(`\n${r.name}: did NOT behave as expected:\n${r.problems.map((p) => `  - ${p}\n`).join('')}`);
     if ('fullMessage' in r && r.fullMessage !== undefined) io.stdout.write(`  full message: ${r.fullMessage}\n`);
@@ -161,11 +174,11 @@ export const demo: Command = async (args, io) => {
     io.stdout.write(`close() did NOT return within ${kCloseDeadlineMs / 1000} s after: ${stuck.join(', ')} (the pool was terminated instead).\n`);
   }
   if (interrupt.signal.aborted) {
-    const done = finished.length + queueResults.filter((r) => !r.interrupted).length;
+    const done = finished.length + [...queueResults, ...freshResults].filter((r) => !r.interrupted).length;
     io.stdout.write(`Interrupted after ${done} of ${total} scenarios; the running pool or child processes were stopped.\n`);
     return 130;
   }
-  const ran = results.length + queueResults.length;
+  const ran = results.length + queueResults.length + freshResults.length;
   io.stdout.write(failed.length === 0
     ? (ran === 1 ? 'The scenario behaved as promised.\n' : `All ${ran} scenarios behaved as promised.\n`)
     : `${failed.length} of ${ran} scenario${ran === 1 ? '' : 's'} did NOT behave as expected.\n`);

@@ -76,3 +76,36 @@ export function eatMemory(path: string): never {
   const hog: unknown[] = [];
   for (;;) hog.push(new Array<{ n: number }>(100_000).fill({ n: hog.length }));
 }
+
+/**
+ * A lock in module state, as in seeds 002 and 003 (logging's lock, held by a
+ * thread when fork() copied it). The demo's own process holds it while its
+ * pool starts; a worker that inherited it held would wait for ever, a worker
+ * started fresh finds it free.
+ */
+const moduleLock = new Int32Array(new SharedArrayBuffer(4));
+
+export function holdModuleLock(): void {
+  if (Atomics.compareExchange(moduleLock, 0, 0, 1) !== 0) throw new Error('the module lock is already held');
+}
+
+export function releaseModuleLock(): void {
+  Atomics.store(moduleLock, 0, 0);
+  Atomics.notify(moduleLock, 0);
+}
+
+/**
+ * Takes the module lock, holds it `holdMs` (so that a second call lands on another worker),
+ * and releases it; throws if it is still held by someone else after `waitMs`.
+ */
+export async function takeModuleLock(waitMs: number, holdMs: number): Promise<{ pid: number }> {
+  const deadline = Date.now() + waitMs;
+  while (Atomics.compareExchange(moduleLock, 0, 0, 1) !== 0) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`the module lock was still held after ${waitMs} ms`);
+    Atomics.wait(moduleLock, 0, 1, left);
+  }
+  await sleep(holdMs);
+  releaseModuleLock();
+  return { pid: process.pid };
+}

@@ -21,6 +21,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 
 BIG_ITEM = 10 * 1024 * 1024
@@ -108,6 +109,20 @@ def put_big(q):
 def hold_lock(lock):
     lock.acquire()
     time.sleep(60)
+
+
+module_lock = threading.Lock()
+
+
+def take_module_lock():
+    with module_lock:
+        return "took it"
+
+
+def hold_module_lock(held):
+    with module_lock:
+        held.set()
+        time.sleep(60)
 
 
 # ---- helpers ---------------------------------------------------------------
@@ -249,6 +264,18 @@ def lock_holder():
     result("the next acquire() returned")
 
 
+def fork_lock():
+    # Seeds 002 and 003: a thread holds a lock (logging's, in 002) while the Pool forks its
+    # workers; each worker inherits the lock held, with no thread left to release it.
+    held = threading.Event()
+    threading.Thread(target=hold_module_lock, args=(held,), daemon=True).start()
+    held.wait(GIVE_UP_S)
+    pool = mp.Pool(2)
+    waiting("a task taking the lock in a forked worker")
+    value = pool.apply(take_module_lock)
+    result("the task returned %r" % (value,))
+
+
 SCENARIOS = {
     "sigkill": sigkill,
     "exit": exit_row,
@@ -258,6 +285,7 @@ SCENARIOS = {
     "queue-reader": queue_reader,
     "queue-writer": queue_writer,
     "lock-holder": lock_holder,
+    "fork-lock": fork_lock,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+/**
+ * The demo's row for seeds 002 and 003: a lock in module state is held in the
+ * parent while its Pool starts. Under fork() a worker would inherit it held,
+ * with no thread left to release it; procsafe's workers are spawned fresh and
+ * must find it free. Measured like the other rows: nothing is canned.
+ */
+import { Pool } from '../../index.js';
+import type * as Tasks from './tasks.js';
+import { deadline, describe, now, within } from './scenarios.js';
+
+export const kFreshStartName = 'fork-lock';
+export const kFreshStartTitle = 'a module lock held in the parent as the pool starts (seeds 002, 003)';
+
+export interface FreshStartResult {
+  readonly name: typeof kFreshStartName;
+  readonly title: string;
+  readonly did: string;
+  /** From `new Pool()` to both workers' answers. */
+  readonly elapsedMs: number | undefined;
+  readonly problems: readonly string[];
+  readonly interrupted: boolean;
+}
+
+/** How long a worker may wait for the lock before it reports it held. */
+const kLockWaitMs = 1_000;
+/** How long each worker keeps it: the second task then goes to the other worker. */
+const kHoldMs = 200;
+
+export async function runFreshStart(context: { module: URL; deadlineMs: number; interrupt: AbortSignal }): Promise<FreshStartResult> {
+  // This process's own instance of the demo's worker module: the lock it holds is the parent's.
+  const tasks = await import(context.module.href) as typeof Tasks;
+  const problems: string[] = [];
+  let did = '-';
+  let elapsedMs: number | undefined;
+  const limit = deadline(context.deadlineMs, context.interrupt);
+  tasks.holdModuleLock();
+  const startedAt = now();
+  const pool = new Pool<typeof Tasks>({ module: context.module, workers: 2, stderr: 'ignore' });
+  try {
+    // Two at once, each holding the lock a moment, so that both workers start and take it.
+    const answers = await within(Promise.allSettled([0, 1].map(() => pool.apply('takeModuleLock', [kLockWaitMs, kHoldMs]))), limit.signal);
+    elapsedMs = now() - startedAt;
+    const pids = new Set<number>();
+    for (const answer of answers) {
+      if (answer.status === 'fulfilled') pids.add(answer.value.pid);
+      else problems.push(`a worker could not take the lock: ${describe(answer.reason)}`);
+    }
+    if (problems.length === 0) {
+      did = `${pids.size === 2 ? 'both workers' : 'one worker, twice,'} took the lock at once: workers start fresh (spawned, never forked)`;
+    }
+  } catch (error) {
+    if (!context.interrupt.aborted) problems.push(`no answer: ${describe(error)}`);
+  } finally {
+    limit.cancel();
+    tasks.releaseModuleLock();
+    await pool.terminate();
+  }
+  return { name: kFreshStartName, title: kFreshStartTitle, did, elapsedMs, problems, interrupted: context.interrupt.aborted };
+}
