@@ -3,7 +3,11 @@
 // retries: 10) repeated SOAK_ROUNDS times (default 20) for each isolation. A round
 // that does not finish within SOAK_ROUND_MS is reported as a hang and the soak
 // fails. Then the JoinableQueue chaos run with SOAK_QUEUE_ITEMS items (default
-// 20000), SOAK_QUEUE_ROUNDS times (default 3). Not part of npm test.
+// 20000), SOAK_QUEUE_ROUNDS times (default 3). Then `procsafe map` over
+// SOAK_MAP_LINES (default 1 million) lines of 1 KiB, stdin to stdout, under a 48 MiB
+// heap: the CLI's peak RSS must stay flat. Not part of npm test.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { crashStorm } from '../dist-test/helpers/crash-storm.js';
 import { queueChaos } from '../dist-test/helpers/queue-chaos.js';
 
@@ -47,5 +51,49 @@ for (let round = 1; round <= queueRounds; round++) {
     console.log(`queue chaos round ${round}: ok in ${outcome.ms} ms, ${outcome.items} items, ${outcome.kills} kills, ${outcome.duplicates} duplicates (each explained by a death)`);
   }
 }
+const mapLines = Number(process.env.SOAK_MAP_LINES ?? 1_000_000);
+if (mapLines > 0) {
+  const outcome = await mapMillion(mapLines);
+  if (outcome.error !== undefined) failures++;
+  console.log(`map over ${mapLines} lines: ${outcome.error ?? 'ok'} in ${outcome.seconds.toFixed(1)} s, ${outcome.lines} output lines, CLI peak RSS ${outcome.peakMiB} MiB`);
+}
 console.log(`soak: ${rounds * 2} pool rounds and ${queueRounds} queue chaos rounds, ${hangs} hangs, ${failures} failures`);
 process.exit(hangs + failures === 0 ? 0 : 1);
+
+/** Streams `count` JSON lines through `procsafe map` (stdin to stdout) and samples the CLI's peak RSS. */
+async function mapMillion(count) {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--max-old-space-size=48', 'dist/cli/main.js', 'map', 'test/fixtures/map-tasks.mjs#len', '-q'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let peakKb = 0;
+  const poll = setInterval(() => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (match !== null) peakKb = Math.max(peakKb, Number(match[1]));
+    } catch {
+      // exited
+    }
+  }, 100);
+  let lines = 0;
+  let bad = 0;
+  let tail = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    const parts = (tail + chunk).split('\n');
+    tail = parts.pop();
+    for (const line of parts) {
+      if (!line.startsWith(`{"i":${lines},"ok":true,`)) bad++;
+      lines++;
+    }
+  });
+  const pad = 'x'.repeat(1000);
+  // Written with backpressure: the input is never held whole, here or in the CLI.
+  for (let i = 0; i < count; i += 1000) {
+    let chunk = '';
+    for (let j = i; j < Math.min(count, i + 1000); j++) chunk += `"${pad}${j}"\n`;
+    if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve));
+  }
+  child.stdin.end();
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(poll);
+  const error = code !== 0 ? `exit code ${code}` : lines !== count ? `${lines} lines out` : bad > 0 ? `${bad} lines out of order or failed` : undefined;
+  return { error, lines, seconds: (performance.now() - started) / 1000, peakMiB: Math.round(peakKb / 1024) };
+}
