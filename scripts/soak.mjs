@@ -7,8 +7,8 @@
 // SOAK_MAP_LINES (default 1 million) lines of 1 KiB, stdin to stdout, under a 48 MiB
 // heap: the CLI's peak RSS must stay flat. Not part of npm test.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { crashStorm } from '../dist-test/helpers/crash-storm.js';
+import { samplePeakRss } from '../dist-test/helpers/index.js';
 import { queueChaos } from '../dist-test/helpers/queue-chaos.js';
 
 const rounds = Number(process.env.SOAK_ROUNDS ?? 20);
@@ -64,15 +64,7 @@ process.exit(hangs + failures === 0 ? 0 : 1);
 async function mapMillion(count) {
   const started = performance.now();
   const child = spawn(process.execPath, ['--max-old-space-size=48', 'dist/cli/main.js', 'map', 'test/fixtures/map-tasks.mjs#len', '-q'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let peakKb = 0;
-  const poll = setInterval(() => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (match !== null) peakKb = Math.max(peakKb, Number(match[1]));
-    } catch {
-      // exited
-    }
-  }, 100);
+  const rss = samplePeakRss(child.pid, 100);
   let lines = 0;
   let bad = 0;
   let tail = '';
@@ -93,7 +85,7 @@ async function mapMillion(count) {
   }
   child.stdin.end();
   const code = await new Promise((resolve) => child.on('close', resolve));
-  clearInterval(poll);
+  const peakKb = rss.stop();
   const error = code !== 0 ? `exit code ${code}` : lines !== count ? `${lines} lines out` : bad > 0 ? `${bad} lines out of order or failed` : undefined;
   return { error, lines, seconds: (performance.now() - started) / 1000, peakMiB: Math.round(peakKb / 1024) };
 }

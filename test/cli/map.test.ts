@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { tempDir } from '../helpers/index.js';
+import { samplePeakRss, tempDir } from '../helpers/index.js';
 
 // Compiled to dist-test/cli/: the repository root is two levels up.
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -400,18 +400,10 @@ test('100k input lines of 1 KiB stream through with a flat heap and bounded memo
   // About 100 MB of input. A 48 MiB heap could not hold it; a CLI that kept lines or results would die of it.
   const started = performance.now();
   const { child, done } = start(t, ['map', `${tasks}#len`, input, '-o', out, '-q'], { nodeArgs: ['--max-old-space-size=48'] });
-  let peakKb = 0;
-  const poll = setInterval(() => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (match !== null) peakKb = Math.max(peakKb, Number(match[1]));
-    } catch {
-      // exited
-    }
-  }, 50);
-  t.after(() => clearInterval(poll));
+  const rss = samplePeakRss(child.pid as number);
+  t.after(() => rss.stop());
   const result = await done;
-  clearInterval(poll);
+  const peakKb = rss.stop();
   const seconds = (performance.now() - started) / 1000;
   assert.equal(result.code, 0, describeRun(result));
   const text = readFileSync(out, 'utf8');

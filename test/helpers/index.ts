@@ -85,3 +85,21 @@ export async function startChild(t: { after: (fn: () => void) => void }, fn: str
   await p.start();
   return p;
 }
+
+/**
+ * Samples the peak resident set (VmHWM, Linux) of `pid` every `everyMs` until `stop()`,
+ * which returns it in KiB (0 if the process was never seen).
+ */
+export function samplePeakRss(pid: number, everyMs = 50): { stop: () => number } {
+  let peakKb = 0;
+  const sample = (): void => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (match !== null) peakKb = Math.max(peakKb, Number(match[1]));
+    } catch {
+      // exited
+    }
+  };
+  const timer = setInterval(sample, everyMs);
+  return { stop: () => { clearInterval(timer); return peakKb; } };
+}

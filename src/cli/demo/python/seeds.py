@@ -127,15 +127,22 @@ def hold_module_lock(held):
 
 # ---- helpers ---------------------------------------------------------------
 
-def until_held_elsewhere(lock, what):
-    """Returns once another process holds `lock` (tried without blocking, released at once if free)."""
+def kill_while_holding(target, args, lock, what):
+    """Starts `target` in a Process, waits until it holds `lock`, then SIGKILLs it.
+
+    The lock is tried without blocking (and released at once when it was free): a
+    multiprocessing lock cannot be read otherwise.
+    """
+    p = mp.Process(target=target, args=args)
+    p.start()
     deadline = time.monotonic() + GIVE_UP_S
-    while time.monotonic() < deadline:
-        if not lock.acquire(False):
-            return
+    while lock.acquire(False):
         lock.release()
+        if time.monotonic() > deadline:
+            raise RuntimeError("the child never took " + what)
         time.sleep(0.005)
-    raise RuntimeError("the child never took " + what)
+    os.kill(p.pid, signal.SIGKILL)
+    p.join()
 
 
 def executor_part(fn):
@@ -213,11 +220,7 @@ def memory():
 def queue_reader():
     # Seed 000: a reader killed inside get(timeout) keeps the queue's _rlock for ever.
     q = mp.Queue(2)
-    r1 = mp.Process(target=hold_rlock_in_get, args=(q,))
-    r1.start()
-    until_held_elsewhere(q._rlock, "the queue's read lock")
-    os.kill(r1.pid, signal.SIGKILL)
-    r1.join()
+    kill_while_holding(hold_rlock_in_get, (q,), q._rlock, "the queue's read lock")
     q.put("a")
     q.put("b")
     try:
@@ -239,11 +242,7 @@ def queue_writer():
     # Seed 001: a writer killed while its 10 MiB item is half-written into the pipe
     # (its feeder thread holds the queue's write lock until the pipe drains).
     q = mp.Queue(4)
-    w = mp.Process(target=put_big, args=(q,))
-    w.start()
-    until_held_elsewhere(q._wlock, "the queue's write lock")
-    os.kill(w.pid, signal.SIGKILL)
-    w.join()
+    kill_while_holding(put_big, (q,), q._wlock, "the queue's write lock")
     waiting("get(timeout=1) of the half-written item")
     try:
         item = q.get(timeout=1)
@@ -254,11 +253,7 @@ def queue_writer():
 
 def lock_holder():
     lock = mp.Lock()
-    p = mp.Process(target=hold_lock, args=(lock,))
-    p.start()
-    until_held_elsewhere(lock, "the lock")
-    os.kill(p.pid, signal.SIGKILL)
-    p.join()
+    kill_while_holding(hold_lock, (lock,), lock, "the lock")
     waiting("the next Lock.acquire()")
     lock.acquire()
     result("the next acquire() returned")
