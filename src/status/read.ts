@@ -10,7 +10,7 @@ import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
 import { kInspect, kValue } from '../transport/messages.js';
 import type { Connection } from '../transport/connection.js';
-import { type OwnerRecord, ownersDir } from './registry.js';
+import { type OwnerRecord, ownersDir, procStartTime } from './registry.js';
 import { kStatusObject } from './serve.js';
 import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
 
@@ -52,7 +52,7 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
     } catch {
       return undefined; // removed meanwhile, or being replaced
     }
-    const alive = isAlive(record.pid);
+    const alive = isAlive(record.pid, record.procStart ?? null);
     const base = {
       pid: record.pid, threadId: record.threadId ?? null, alive, kinds: record.kinds, argv: record.argv, startedAt: record.startedAt,
       poolsAgeMs: now - record.poolsAt,
@@ -80,11 +80,17 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
   return owners.filter((o): o is OwnerStatus => o !== undefined);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether the owner still runs: its pid answers, is not a zombie, and (where known) started when the owner did. */
+function isAlive(pid: number, procStart: string | null): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // The pid was reused by a process that started later: the owner is gone.
+  if (procStart !== null) {
+    const now = procStartTime(pid);
+    if (now !== null && now !== procStart) return false;
   }
   // A killed process its parent has not reaped yet (a zombie) still answers signal 0: it is dead all the same.
   try {

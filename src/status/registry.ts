@@ -12,7 +12,7 @@
  * task runs, so the "as of" time stays true). A blocked main thread leaves a
  * dated, stale snapshot: status never waits for it.
  */
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { runtimeDir } from '../transport/endpoint.js';
@@ -30,6 +30,11 @@ export interface OwnerRecord {
   readonly threadId: number | null;
   readonly argv: string[];
   readonly startedAt: number;
+  /**
+   * The kernel's start time of the owner process (/proc/<pid>/stat, field 22), so that
+   * status can tell the owner from an unrelated process that got its pid later. null off Linux.
+   */
+  readonly procStart?: string | null;
   readonly kinds: string[];
   readonly broker: { readonly path: string; readonly secret: string } | null;
   readonly pools: PoolSnapshot[];
@@ -63,7 +68,7 @@ function ensure(): void {
   if (record === undefined) {
     record = {
       version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1),
-      startedAt: Date.now(), kinds: [], broker: null, pools: [], poolsAt: Date.now(),
+      startedAt: Date.now(), procStart: procStartTime(process.pid), kinds: [], broker: null, pools: [], poolsAt: Date.now(),
     };
     try {
       const dir = ownersDir();
@@ -138,5 +143,16 @@ function unregister(): void {
     unlinkSync(file);
   } catch {
     // already gone
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
+export function procStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces and parentheses: state is field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
   }
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
@@ -130,4 +130,23 @@ test('status with nothing running, and a bad flag', { timeout: 30_000 }, async (
   const bad = await run(t, env, ['status', '--nope']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /status \[--json\]/);
+});
+
+test('a registry entry whose pid now belongs to another process is shown dead once, then forgotten', { timeout: 30_000 }, async (t) => {
+  const { dir, env } = setup(t);
+  const owners = join(dir, 'procsafe', 'owners');
+  mkdirSync(owners, { recursive: true, mode: 0o700 });
+  // This test process is alive: one entry has its real start time, the other one a start time it never had.
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const procStart = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
+  const record = (pid: number, start: string) => JSON.stringify({
+    version: 1, pid, threadId: null, argv: ['owner.mjs'], startedAt: Date.now(), procStart: start,
+    kinds: ['pool'], broker: null, pools: [], poolsAt: Date.now(),
+  });
+  writeFileSync(join(owners, `${process.pid}.json`), record(process.pid, procStart), { mode: 0o600 });
+  writeFileSync(join(owners, `${process.pid}-t99.json`), record(process.pid, String(Number(procStart) - 1)), { mode: 0o600 });
+  const first = (await status(t, env)).owners.map((o) => o.alive).sort();
+  assert.deepEqual(first, [false, true], 'the entry with the wrong start time is dead, the true one alive');
+  assert.deepEqual(readdirSync(owners), [`${process.pid}.json`], 'the reused-pid entry is removed');
+  assert.deepEqual((await status(t, env)).owners.map((o) => o.alive), [true]);
 });
