@@ -70,6 +70,8 @@ export class Broker {
   readonly #entries = new Map<string, Entry>();
   readonly #peers = new Map<number, Peer>();
   readonly #dirty = new Set<Peer>();
+  /** Peers with only answers nobody is blocked on yet (a put accepted): written after the others. */
+  readonly #late = new Set<Peer>();
   readonly #origins = new Map<number, Origin>();
   #nextRequest = 1;
   readonly #options: BrokerOptions;
@@ -140,6 +142,7 @@ export class Broker {
     }
     this.#peers.delete(peer.id);
     this.#dirty.delete(peer);
+    this.#late.delete(peer);
     for (const request of peer.requests.values()) this.#origins.delete(request);
     peer.requests.clear();
     for (const entry of peer.opened.values()) {
@@ -271,7 +274,8 @@ export class Broker {
       origin.peer.requests.delete(origin.id);
       const { peer, id: requestId } = origin;
       switch (event.type) {
-        case 'put-accepted': this.#send(peer, [encodeText(kDone, requestId, '', event.id)]); break;
+        // Last in the turn: the reader that was waiting for this item is woken first (see #flush).
+        case 'put-accepted': this.#send(peer, [encodeText(kDone, requestId, '', event.id)], true); break;
         case 'delivered': {
           const { item, id, deliveries } = event.entry;
           this.#send(peer, [encodeHead(kDelivered, requestId, `${deliveries} ${id}`, item.length, 0), item]);
@@ -298,10 +302,15 @@ export class Broker {
     }
   }
 
-  /** Queues frames for a peer; everything for one peer in one turn goes out in one write. */
-  #send(peer: Peer, frames: Buffer[]): void {
+  /**
+   * Queues frames for a peer; everything for one peer in one turn goes out in one write.
+   * `late`: nothing waits on these frames yet (a put's acceptance): the turn's other writes
+   * go first, so that the reader a put unblocked is woken before the writer is (on two
+   * cores, waking the writer first lets it take the core the reader needs).
+   */
+  #send(peer: Peer, frames: Buffer[], late = false): void {
     for (const frame of frames) peer.out.push(frame);
-    this.#dirty.add(peer);
+    (late ? this.#late : this.#dirty).add(peer);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => this.#flush());
@@ -310,12 +319,16 @@ export class Broker {
 
   #flush(): void {
     this.#flushQueued = false;
-    for (const peer of this.#dirty) {
-      const out = peer.out;
-      peer.out = [];
-      peer.connection.send(out);
+    // A peer in both sets gets all its frames, in order, in the first pass.
+    for (const peers of [this.#dirty, this.#late]) {
+      for (const peer of peers) {
+        if (peer.out.length === 0) continue;
+        const out = peer.out;
+        peer.out = [];
+        peer.connection.send(out);
+      }
+      peers.clear();
     }
-    this.#dirty.clear();
   }
 }
 
