@@ -1,38 +1,73 @@
-// One Queue stream case, for A/B work on the queue's data path (not part of `npm run bench`):
-//   npm run build && node bench/queue-ab.mjs [SIZE_BYTES=8] [N=100000] [RUNS=3]
-// The same layout as bench/queue.mjs: this process owns the Queue (its broker thread), one
-// producer and one consumer `Process` stream N items of SIZE bytes after a warm-up. Prints
-// items/s per run. Wrap it in `/usr/bin/time -f '%e s, user %U, sys %S'` to see where the CPU
-// goes across all three (at 100 KiB, half of it is kernel time: copies and page faults).
+// One Queue case at a time, for A/B work on the queue's data path (not part of `npm run bench`):
+//   npm run build && node bench/queue-ab.mjs stream [SIZE_BYTES=8] [N=100000] [RUNS=3]
+//                    node bench/queue-ab.mjs latency [INTERVAL_MS=1] [N=2000] [RUNS=3]
+//                    node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
+// The same layout and children as bench/queue.mjs: this process owns the queues (its broker
+// thread), and a producer and a consumer `Process` (or the two ping-pong sides) use them. Prints
+// one line per run. Wrap it in `/usr/bin/time -f '%e s, user %U, sys %S'` to see where the CPU
+// goes across all three (at 100 KiB, about 40% of it is kernel time: copies and page faults).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcsafe } from './lib/common.mjs';
 
-const [size = 8, n = 100_000, runs = 3] = process.argv.slice(2).map(Number);
-const warmup = Math.min(5_000, n);
+const [mode = 'stream', ...rest] = process.argv.slice(2);
+const numbers = rest.map(Number);
 const kTasks = new URL('./workers/queue-tasks.mjs', import.meta.url);
 const { Event, Process, Queue } = await loadProcsafe();
 const dir = mkdtempSync(join(tmpdir(), 'procsafe-queue-ab-'));
-try {
-  for (let run = 1; run <= runs; run++) {
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+
+/** Starts the children in order and waits for all of them to exit 0. */
+async function run(specs) {
+  const children = specs.map(([fn, args]) => new Process({ module: kTasks, fn, args }));
+  for (const child of children) await child.start();
+  const exits = await Promise.all(children.map((child) => child.join()));
+  if (exits.some((exit) => exit.exitCode !== 0)) throw new Error(`a child failed: ${JSON.stringify(exits)}`);
+}
+
+const cases = {
+  async stream(size = 8, n = 100_000) {
     const q = new Queue();
     const ready = new Event();
-    const producerOut = join(dir, `producer-${run}.json`);
-    const consumerOut = join(dir, `consumer-${run}.json`);
+    const common = { size, n, warmup: Math.min(5_000, n) };
     // As bench/queue.mjs: at most two batches of puts unanswered, about 8 MiB.
     const batch = Math.max(1, Math.min(512, Math.floor(4 * 1024 * 1024 / size)));
-    const common = { size, n, warmup };
-    const consumer = new Process({ module: kTasks, fn: 'streamConsumer', args: [q, ready, { ...common, prefetch: 16, out: consumerOut }] });
-    const producer = new Process({ module: kTasks, fn: 'streamProducer', args: [q, ready, { ...common, batch, out: producerOut }] });
-    await consumer.start();
-    await producer.start();
-    const exits = await Promise.all([consumer.join(), producer.join()]);
-    if (exits.some((exit) => exit.exitCode !== 0)) throw new Error(`a child failed: ${JSON.stringify(exits)}`);
-    const seconds = Number(BigInt(JSON.parse(readFileSync(consumerOut, 'utf8')).t1) - BigInt(JSON.parse(readFileSync(producerOut, 'utf8')).t0)) / 1e9;
-    console.log(`run ${run}: ${n} items of ${size} B in ${seconds.toFixed(3)} s: ${Math.round(n / seconds)} items/s, ${Math.round(n * size / seconds / 1e6)} MB/s`);
+    const [producerOut, consumerOut] = [join(dir, 'producer.json'), join(dir, 'consumer.json')];
+    await run([['streamConsumer', [q, ready, { ...common, prefetch: 16, out: consumerOut }]], ['streamProducer', [q, ready, { ...common, batch, out: producerOut }]]]);
     await q.close();
-  }
+    const seconds = Number(BigInt(readJson(consumerOut).t1) - BigInt(readJson(producerOut).t0)) / 1e9;
+    return `${n} items of ${size} B in ${seconds.toFixed(3)} s: ${Math.round(n / seconds)} items/s, ${Math.round(n * size / seconds / 1e6)} MB/s`;
+  },
+  async latency(intervalMs = 1, n = 2_000) {
+    const q = new Queue();
+    const out = join(dir, 'latency.json');
+    await run([['latencyConsumer', [q, { n, warmup: 200, out }]], ['latencyProducer', [q, { n, warmup: 200, intervalMs }]]]);
+    await q.close();
+    const ns = readJson(out).ns.sort((a, b) => a - b);
+    const at = (p) => (ns[Math.min(ns.length - 1, Math.floor(ns.length * p))] / 1e3).toFixed(1);
+    return `put -> get, one item per ${intervalMs} ms: median ${at(0.5)} µs, p90 ${at(0.9)}, p99 ${at(0.99)}`;
+  },
+  async ping(n = 3_000) {
+    const [q1, q2] = [new Queue(), new Queue()];
+    const out = join(dir, 'ping.json');
+    await run([['pingB', [q1, q2, { total: 500 + n }]], ['pingA', [q1, q2, { n, warmup: 500, out }]]]);
+    await Promise.all([q1.close(), q2.close()]);
+    const { t0, t1 } = readJson(out);
+    return `ping-pong through two queues: ${(Number(BigInt(t1) - BigInt(t0)) / 1e3 / n).toFixed(1)} µs per round trip`;
+  },
+};
+
+const measure = cases[mode];
+if (measure === undefined) {
+  console.error(`unknown case "${mode}": choose one of ${Object.keys(cases).join(', ')}`);
+  process.exit(2);
+}
+// The runs count is the argument after the case's own ones (defaults do not count in .length).
+const own = { stream: 2, latency: 2, ping: 1 }[mode];
+const runs = numbers[own] ?? 3;
+try {
+  for (let i = 1; i <= runs; i++) console.log(`run ${i}: ${await measure(...numbers.slice(0, own))}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
