@@ -160,14 +160,7 @@ test('procsafe demo runs every crash scenario live and the pool, queues and lock
   assert.match(result.stdout, /^close\(\) returned after every scenario/m);
   assert.match(result.stdout, /^All 9 scenarios behaved as promised\.$/m);
   // Every hung Python reproduction was stopped with its whole process group.
-  const left = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('demo/python/seeds.py');
-    } catch {
-      return false; // gone meanwhile
-    }
-  });
-  assert.deepEqual(left, [], 'no Python process of the demo is left');
+  assert.deepEqual(pythonPids(), [], 'no Python process of the demo is left');
 });
 
 test('procsafe demo --only NAME runs that scenario alone', { timeout: 30_000 }, async (t) => {
@@ -206,6 +199,35 @@ test('procsafe demo --only fork-lock: workers started while the parent holds a m
   assertCompared(compared, title, result.stdout);
   assert.equal(compared.rows[0]?.[2], 'both workers took the lock at once: workers start fresh (spawned, never forked)');
   assert.equal(tables(result.stdout).length, 1, result.stdout);
+});
+
+/** Pids of processes running the demo's Python reproductions (their command line names the script). */
+function pythonPids(): string[] {
+  return readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('demo/python/seeds.py');
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+test('Ctrl-C while Python hangs stops its whole process group and exits 130', { timeout: 30_000, skip: !kHavePython && 'no python3' }, async (t) => {
+  const child = spawn(process.execPath, [bin, 'demo', '--only', 'lock-holder'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  // The procsafe row runs first; interrupt once the Python reproduction is running.
+  const deadline = Date.now() + 20_000;
+  while (pythonPids().length === 0) {
+    assert.ok(Date.now() < deadline, 'the Python reproduction never started');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  child.kill('SIGINT');
+  assert.equal(await closed, 130, stdout);
+  assert.match(stdout, /^Interrupted during Python's reproductions, after 0 of 1; their processes were stopped\.$/m);
+  assert.deepEqual(pythonPids(), [], 'no Python process of the demo is left');
 });
 
 test('without Python the Python column says "not run", and the procsafe rows still run', { timeout: 30_000 }, async (t) => {

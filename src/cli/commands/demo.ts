@@ -175,7 +175,10 @@ export const demo: Command = async (args, io) => {
   }
   if (interrupt.signal.aborted) {
     const done = finished.length + [...queueResults, ...freshResults].filter((r) => !r.interrupted).length;
-    io.stdout.write(`Interrupted after ${done} of ${total} scenarios; the running pool or child processes were stopped.\n`);
+    const pythonDone = [...python.values()].filter((run) => run.ran).length;
+    io.stdout.write(done === total
+      ? `Interrupted during Python's reproductions, after ${pythonDone} of ${total}; their processes were stopped.\n`
+      : `Interrupted after ${done} of ${total} scenarios; the running pool or child processes were stopped.\n`);
     return 130;
   }
   const ran = results.length + queueResults.length + freshResults.length;
