@@ -11,7 +11,7 @@
  * Nothing a client holds can outlive its connection, so no death can wedge.
  */
 import type { Handle, HandleKind } from '../codec/handles.js';
-import { payloadProblem } from '../codec/v8.js';
+import { payloadProblem, valueHeaderIn } from '../codec/v8.js';
 import { InvalidRequest } from '../internal/owner-state.js';
 import { QueueState, type QueueEvent } from '../queue/state.js';
 import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
@@ -59,6 +59,8 @@ const kMayWait = new Set([kPut, kPutNowait, kGet, kGetNowait, kJoin, kAcquire, k
 
 /** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
 const kCopyBelow = 64 * 1024;
+/** Frames from peers this large or larger reach the broker in the pieces they came in (see putItem). */
+export const kPiecesFrom = 64 * 1024;
 
 export interface BrokerOptions {
   /** Reads announcements still in flight from the main thread (an object created a moment ago). */
@@ -198,12 +200,10 @@ export class Broker {
     return request;
   }
 
-  #queue(peer: Peer, state: QueueState, { type, payload }: Frame, id: number): void {
+  #queue(peer: Peer, state: QueueState, { type, payload, more }: Frame, id: number): void {
     switch (type) {
       case kPut: case kPutNowait: {
-        const problem = payloadProblem(payload);
-        if (problem !== undefined) throw new ProtocolViolation(`a put of ${payload.length} bytes is not a serialized value: ${problem}`);
-        const item = payload.length < kCopyBelow ? Buffer.from(payload) : payload;
+        const item = putItem(payload, more);
         return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutNowait));
       }
       case kGet: case kGetNowait: return this.#answer(nowait(state.get(peer.id, id), state, id, type === kGetNowait));
@@ -278,7 +278,11 @@ export class Broker {
         case 'put-accepted': this.#send(peer, [encodeText(kDone, requestId, '', event.id)], true); break;
         case 'delivered': {
           const { item, id, deliveries } = event.entry;
-          this.#send(peer, [encodeHead(kDelivered, requestId, `${deliveries} ${id}`, item.length, 0), item]);
+          // A large item goes out in the pieces it came in (writev), never joined here.
+          const pieces = Array.isArray(item) ? item : [item as Buffer];
+          let length = 0;
+          for (const piece of pieces) length += piece.length;
+          this.#send(peer, [encodeHead(kDelivered, requestId, `${deliveries} ${id}`, length, 0), ...pieces]);
           break;
         }
         case 'joined': case 'woken': this.#send(peer, [encodeHead(kDone, requestId, '', 0)]); break;
@@ -330,6 +334,27 @@ export class Broker {
       peers.clear();
     }
   }
+}
+
+/**
+ * A put's payload as the owner keeps it, checked to be a serialized value. Small
+ * ones are copied out of the socket's chunk (so a kept item does not pin 64 KiB);
+ * large ones stay in the pieces they arrived in (the decoder's `more`), unjoined,
+ * unless the value's header runs past the first piece (then they are joined).
+ */
+function putItem(payload: Buffer, more: readonly Buffer[] | undefined): Buffer | readonly Buffer[] {
+  let first = payload;
+  let rest = more;
+  if (rest !== undefined && !valueHeaderIn(first)) {
+    first = Buffer.concat([first, ...rest]);
+    rest = undefined;
+  }
+  let length = first.length;
+  for (const piece of rest ?? []) length += piece.length;
+  const problem = payloadProblem(first, length);
+  if (problem !== undefined) throw new ProtocolViolation(`a put of ${length} bytes is not a serialized value: ${problem}`);
+  if (rest !== undefined) return [first, ...rest];
+  return first.length < kCopyBelow ? Buffer.from(first) : first;
 }
 
 /** Adds `pid` next to every `client` id in a snapshot (arrays of `{ client, … }` one level down). */

@@ -7,7 +7,7 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { kStatusObject, serveStatus } from '../status/serve.js';
 import { verifyProof } from '../transport/auth.js';
 import { Server } from '../transport/server.js';
-import { Broker, type ObjectSpec } from './broker.js';
+import { Broker, kPiecesFrom, type ObjectSpec } from './broker.js';
 
 export type ToBroker =
   | { readonly type: 'create'; readonly spec: ObjectSpec }
@@ -42,6 +42,7 @@ try {
   await Server.listen({
     path,
     maxMessageBytes: 1024,
+    piecesFrom: kPiecesFrom,
     // `procsafe status` proves the owner's status secret on a pseudo object (status/serve.ts).
     verify: (object, nonce, proof) => (object === kStatusObject ? verifyProof(statusSecret, nonce, proof) : broker.verify(object, nonce, proof)),
     onPeer: (connection, id, opened) => (opened.object === kStatusObject

@@ -189,17 +189,29 @@ const kZero32 = Buffer.alloc(4);
  * add up, no v8 header), or undefined if it is. The owner checks items with it,
  * so a peer's garbage is refused at the door instead of failing a reader later.
  */
-export function payloadProblem(payload: Buffer): string | undefined {
-  if (payload.length < 9) return `a value of ${payload.length} bytes is shorter than its framing`;
+export function payloadProblem(payload: Buffer, length = payload.length): string | undefined {
+  if (length < 9) return `a value of ${length} bytes is shorter than its framing`;
+  if (!valueHeaderIn(payload)) return 'its v8 part or its table of binary parts overruns the value';
   const v8Length = payload.readUInt32BE(0);
   const v8End = 4 + v8Length;
-  if (v8Length < 2 || v8End + 4 > payload.length) return 'its v8 part overruns the value';
+  if (v8Length < 2) return 'its v8 part overruns the value';
   if (payload[4] !== 0xff) return 'its v8 part has no serializer header';
   const count = payload.readUInt32BE(v8End);
   let total = v8End + 4 + 4 * count;
-  if (total > payload.length) return 'its table of binary parts overruns the value';
   for (let i = 0; i < count; i++) total += payload.readUInt32BE(v8End + 4 + 4 * i);
-  return total === payload.length ? undefined : `its parts add up to ${total} bytes, not ${payload.length}`;
+  return total === length ? undefined : `its parts add up to ${total} bytes, not ${length}`;
+}
+
+/**
+ * Whether `first` (the start of a payload) holds all of its v8 part and its table
+ * of binary parts: what payloadProblem reads. A payload that arrived in pieces
+ * can be checked from its first piece when this holds.
+ */
+export function valueHeaderIn(first: Buffer): boolean {
+  if (first.length < 8) return false;
+  const v8End = 4 + first.readUInt32BE(0);
+  if (v8End + 4 > first.length) return false;
+  return v8End + 4 + 4 * first.readUInt32BE(v8End) <= first.length;
 }
 
 /** Reads a payload written by serializeAfter (without its prefix). */

@@ -25,10 +25,13 @@ import { validateInteger, validateKnownKeys, validateObject, validateString } fr
 export type { CancelledEvent, ClientId } from '../internal/owner-state.js';
 
 
+/** A serialized item as the owner keeps it: one Buffer, or the pieces a large one arrived in, in order. */
+export type Payload = Buffer | readonly Buffer[];
+
 /** An item as a reader receives it. `id` is stable across redelivery, for deduplication. */
 export interface QueueEntry {
   readonly id: string;
-  readonly item: Buffer;
+  readonly item: Payload;
   /** 1 on the first delivery; more when a reader released it or died holding it. */
   readonly deliveries: number;
 }
@@ -134,7 +137,7 @@ export interface QueueSnapshot {
 interface Held {
   readonly seq: number;
   readonly id: string;
-  readonly item: Buffer;
+  readonly item: Payload;
   /** The client that leased or acked it; undefined while queued. */
   owner: ClientId | undefined;
   acked: boolean;
@@ -149,7 +152,7 @@ interface Books {
 
 interface ParkedPut {
   readonly client: ClientId;
-  readonly item: Buffer;
+  readonly item: Payload;
 }
 
 export class QueueState {
@@ -206,9 +209,11 @@ export class QueueState {
    * it returns `closed`. For `putNowait`, call `cancel(requestId)` when this
    * returned no event for the request: the item was never accepted.
    */
-  put(client: ClientId, requestId: number, item: Buffer): QueueEvent[] {
+  put(client: ClientId, requestId: number, item: Payload): QueueEvent[] {
     this.#validateRequest(client, requestId);
-    if (!(item instanceof Uint8Array)) throw new TypeError('Expected `item` to be a Buffer (a serialized value)');
+    if (!(item instanceof Uint8Array) && !(Array.isArray(item) && (item as unknown[]).every((piece) => piece instanceof Uint8Array))) {
+      throw new TypeError('Expected `item` to be a Buffer, or an array of Buffers in order (a serialized value)');
+    }
     this.#puts.set(requestId, { client, item });
     return this.#settle();
   }

@@ -34,13 +34,14 @@ export class Connection {
   #closed = false;
   #reason: Error | undefined;
 
-  constructor(socket: Socket, maxMessageBytes: number) {
+  /** `piecesFrom`: see FrameDecoder (a relay keeps large frames in the pieces they came in). */
+  constructor(socket: Socket, maxMessageBytes: number, piecesFrom?: number) {
     this.#socket = socket;
-    this.#decoder = new FrameDecoder(maxMessageBytes);
+    this.#decoder = new FrameDecoder(maxMessageBytes, piecesFrom);
     socket.on('data', (chunk: Buffer) => {
       try {
-        this.#decoder.push(chunk, (body) => {
-          const frame = parseFrame(body);
+        this.#decoder.push(chunk, (body, more) => {
+          const frame = more === undefined || more.length === 0 ? parseFrame(body) : { ...parseFrame(body), more };
           if (this.#events === undefined) this.#early.push(frame);
           else this.#events.frame(frame);
         });

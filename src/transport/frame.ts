@@ -69,6 +69,11 @@ export interface Frame {
   readonly id: number;
   readonly fn: string;
   readonly payload: Buffer;
+  /**
+   * The rest of the payload, in order, when a decoder kept a large frame in the
+   * pieces it arrived in (FrameDecoder's `piecesFrom`) instead of joining them.
+   */
+  readonly more?: readonly Buffer[];
 }
 
 /** Splits a frame body (without its length prefix) into its fields. */
@@ -91,11 +96,19 @@ export function parseFrame(body: Buffer): Frame {
  */
 export class FrameDecoder {
   #maxMessageBytes: number;
+  readonly #piecesFrom: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
 
-  constructor(maxMessageBytes: number) {
+  /**
+   * `piecesFrom`: frames of at least this many bytes that arrive over several
+   * chunks are handed over as those chunks (`onFrame(first, more)`), not joined:
+   * a relay (the owner's broker) only forwards them, so a join would be a copy
+   * of every large item for nothing.
+   */
+  constructor(maxMessageBytes: number, piecesFrom = Infinity) {
     this.#maxMessageBytes = maxMessageBytes;
+    this.#piecesFrom = piecesFrom;
   }
 
   /** Raises (or lowers) the limit, e.g. once a peer proved it holds a secret. */
@@ -105,7 +118,7 @@ export class FrameDecoder {
   get pending(): number { return this.#buffered; }
 
   /** Calls `onFrame` with each whole frame body in `chunk` (and what was held back). */
-  push(chunk: Buffer, onFrame: (body: Buffer) => void): void {
+  push(chunk: Buffer, onFrame: (body: Buffer, more?: readonly Buffer[]) => void): void {
     let buffer: Buffer;
     if (this.#buffered === 0) {
       buffer = chunk;
@@ -117,7 +130,7 @@ export class FrameDecoder {
       const length = head.length >= kLengthBytes ? head.readUInt32BE(0) : Buffer.concat(this.#chunks).readUInt32BE(0);
       this.#check(length);
       if (this.#buffered < kLengthBytes + length) return;
-      buffer = Buffer.concat(this.#chunks, this.#buffered);
+      buffer = length >= this.#piecesFrom && headerIn(head) ? this.#emitPieces(length, onFrame) : Buffer.concat(this.#chunks, this.#buffered);
       this.#chunks = [];
       this.#buffered = 0;
     }
@@ -137,11 +150,37 @@ export class FrameDecoder {
     }
   }
 
+  /**
+   * Hands the held frame of `length` bytes to `onFrame` as slices of the chunks it
+   * came in; returns the bytes that followed it (the start of the next frames).
+   */
+  #emitPieces(length: number, onFrame: (body: Buffer, more?: readonly Buffer[]) => void): Buffer {
+    const chunks = this.#chunks;
+    const pieces: Buffer[] = [];
+    let need = length;
+    let current = (chunks[0] as Buffer).subarray(kLengthBytes);
+    let i = 0;
+    while (current.length < need) {
+      pieces.push(current);
+      need -= current.length;
+      current = chunks[++i] as Buffer;
+    }
+    pieces.push(current.subarray(0, need));
+    const after = [current.subarray(need), ...chunks.slice(i + 1)];
+    onFrame(pieces[0] as Buffer, pieces.slice(1));
+    return after.length === 1 ? after[0] as Buffer : Buffer.concat(after);
+  }
+
   #check(length: number): void {
     if (length > this.#maxMessageBytes) {
       throw new ProtocolViolation(`frame of ${length} bytes exceeds maxMessageBytes (${this.#maxMessageBytes})`);
     }
   }
+}
+
+/** Whether a held chunk starting with a length prefix also holds the frame's header and function name. */
+function headerIn(head: Buffer): boolean {
+  return head.length >= kLengthBytes + kFixedHeader && head.length >= kLengthBytes + kFixedHeader + (head[kLengthBytes + 5] as number);
 }
 
 /**

@@ -31,6 +31,8 @@ export interface ServerOptions {
    * proved, and its nonce (to check proofs for further objects on the same link).
    */
   readonly onPeer: (connection: Connection, peerId: number, opened: { object: string; nonce: Buffer }) => void;
+  /** Frames of at least this many bytes arrive in the pieces they came in (Frame.more). @default never */
+  readonly piecesFrom?: number;
   /** Where reasons for refused or cut-off peers go. @default process.emitWarning */
   readonly log?: (message: string) => void;
 }
@@ -87,7 +89,7 @@ export class Server {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.unref();
-    const connection = new Connection(socket, kHandshakeMaxBytes);
+    const connection = new Connection(socket, kHandshakeMaxBytes, this.#options.piecesFrom);
     const nonce = newNonce();
     let proven = false;
     const timer = setTimeout(() => connection.destroy(new Error(`no proof of the secret within ${kHandshakeTimeoutMs} ms`)), kHandshakeTimeoutMs);

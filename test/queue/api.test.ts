@@ -172,3 +172,23 @@ test('a queue travels inside a queue item and comes back as the same object', { 
   await got.inner.put('through');
   assert.equal(await inner.get(), 'through');
 });
+
+test('large items of every layout come back byte for byte and in order (the owner forwards them in the pieces they arrived in)', { timeout: 30_000 }, async () => {
+  const q = new Queue<unknown>();
+  const pattern = (n: number, seed: number) => {
+    const b = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+    return b;
+  };
+  const items: unknown[] = [
+    pattern(100 * 1024, 1),
+    pattern(10 * 1024 * 1024 + 3, 2),
+    // Its v8 part alone spans many socket chunks: the owner joins it to check it.
+    Array.from({ length: 20_000 }, (_, i) => `string number ${i}`),
+    { name: 'mixed', bytes: pattern(300 * 1024, 3), floats: new Float64Array(70_000).fill(1.5) },
+    'small after large',
+  ];
+  await Promise.all(items.map((item) => q.put(item)));
+  for (const item of items) assert.deepEqual(await q.get({ timeoutMs: 10_000 }), item);
+  assert.equal(await q.qsize(), 0);
+});

@@ -183,6 +183,65 @@ describe('FrameDecoder', () => {
     assert.equal(decoder.pending, 0);
   });
 
+  test('with piecesFrom, a frame split anywhere arrives as pieces that add up to it, and the frames after it are intact', { timeout: 30_000 }, () => {
+    const frames = [...sampleFrames(), frameOf(5, 7, 'big', Buffer.alloc(300, 7), 'args', 'x'), encodeBare(6, 8)];
+    const stream = Buffer.concat(frames);
+    const expected = frames.map((f) => f.subarray(kLengthBytes));
+    const joined = (decoder: FrameDecoder, chunks: readonly Buffer[]) => {
+      const out: Buffer[] = [];
+      let inPieces = 0;
+      for (const chunk of chunks) {
+        decoder.push(chunk, (body, more) => {
+          if (more !== undefined && more.length > 0) inPieces++;
+          out.push(Buffer.concat([body, ...(more ?? [])]));
+        });
+      }
+      return { out, inPieces };
+    };
+    let everInPieces = 0;
+    for (let i = 0; i <= stream.length; i++) {
+      for (const j of [i + 1, i + 7, i + 64]) {
+        if (j > stream.length) continue;
+        // Every frame of 16 bytes or more may come in pieces.
+        const decoder = new FrameDecoder(kMiB, 16);
+        const { out, inPieces } = joined(decoder, [stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)]);
+        assert.deepEqual(out, expected, `split at ${i} and ${j}`);
+        assert.equal(decoder.pending, 0);
+        everInPieces += inPieces;
+      }
+    }
+    assert.ok(everInPieces > 0, 'some frames came in pieces');
+    // One byte at a time: the header is in the first piece or the frame is joined; either way the bytes are right.
+    const decoder = new FrameDecoder(kMiB, 16);
+    const bytes = Array.from({ length: stream.length }, (_, k) => stream.subarray(k, k + 1));
+    assert.deepEqual(joined(decoder, bytes).out, expected);
+  });
+
+  test('with piecesFrom, a 32 MiB frame in 64 KiB chunks is handed over without being joined', { timeout: 30_000 }, () => {
+    const frame = frameOf(3, 99, 'bytes', Buffer.alloc(32 * kMiB, 1), 'result', 'x');
+    const stream = Buffer.concat([frame, encodeBare(4, 100)]);
+    const originalConcat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], totalLength?: number) => {
+      copied += totalLength ?? list.reduce((sum, b) => sum + b.length, 0);
+      return originalConcat(list, totalLength);
+    }) as typeof Buffer.concat;
+    const got: { body: Buffer; more: readonly Buffer[] | undefined }[] = [];
+    const decoder = new FrameDecoder(64 * kMiB, 64 * 1024);
+    try {
+      for (let i = 0; i < stream.length; i += 64 * 1024) decoder.push(stream.subarray(i, i + 64 * 1024), (body, more) => got.push({ body, more }));
+    } finally {
+      Buffer.concat = originalConcat;
+    }
+    assert.ok(copied < 64 * 1024, `Buffer.concat copied ${copied} bytes`);
+    assert.equal(got.length, 2);
+    const [big, small] = got as [typeof got[0], typeof got[0]];
+    assert.ok((big.more?.length ?? 0) >= 511, 'the big frame is in pieces');
+    assert.ok(Buffer.concat([big.body, ...(big.more ?? [])]).equals(frame.subarray(kLengthBytes)));
+    assert.equal(parseFrame(small.body).id, 100);
+    assert.equal(decoder.pending, 0);
+  });
+
   test('an oversized length header throws ProtocolViolation before buffering the body', { timeout: 5_000 }, () => {
     const header = Buffer.alloc(4);
     header.writeUInt32BE(1024 + 1);
