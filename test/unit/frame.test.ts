@@ -21,6 +21,21 @@ function decodeAll(decoder: FrameDecoder, chunks: readonly Buffer[]): Buffer[] {
   return out;
 }
 
+/** Runs `fn` and returns how many bytes Buffer.concat copied meanwhile. */
+function concatBytesDuring(fn: () => void): number {
+  const originalConcat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], totalLength?: number) => {
+    copied += totalLength ?? list.reduce((sum, b) => sum + b.length, 0);
+    return originalConcat(list, totalLength);
+  }) as typeof Buffer.concat;
+  try {
+    fn();
+  } finally {
+    Buffer.concat = originalConcat;
+  }
+  return copied;
+}
 
 function sampleFrames(): Buffer[] {
   return [
@@ -155,20 +170,12 @@ describe('FrameDecoder', () => {
     assert.ok(chunks.length >= 512);
 
     // Count the bytes Buffer.concat copies: joining once copies the frame once; joining per chunk would copy ~8 GiB.
-    const originalConcat = Buffer.concat;
-    let copied = 0;
-    Buffer.concat = ((list: readonly Uint8Array[], totalLength?: number) => {
-      copied += totalLength ?? list.reduce((sum, b) => sum + b.length, 0);
-      return originalConcat(list, totalLength);
-    }) as typeof Buffer.concat;
     const got: Buffer[] = [];
     const decoder = new FrameDecoder(64 * kMiB);
     const started = process.hrtime.bigint();
-    try {
+    const copied = concatBytesDuring(() => {
       for (const chunk of chunks) decoder.push(chunk, (body) => got.push(body));
-    } finally {
-      Buffer.concat = originalConcat;
-    }
+    });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.equal(got.length, 2);
     assert.ok(copied <= 2 * stream.length, `Buffer.concat copied ${copied} bytes for a ${stream.length}-byte stream`);
@@ -220,19 +227,11 @@ describe('FrameDecoder', () => {
   test('with piecesFrom, a 32 MiB frame in 64 KiB chunks is handed over without being joined', { timeout: 30_000 }, () => {
     const frame = frameOf(3, 99, 'bytes', Buffer.alloc(32 * kMiB, 1), 'result', 'x');
     const stream = Buffer.concat([frame, encodeBare(4, 100)]);
-    const originalConcat = Buffer.concat;
-    let copied = 0;
-    Buffer.concat = ((list: readonly Uint8Array[], totalLength?: number) => {
-      copied += totalLength ?? list.reduce((sum, b) => sum + b.length, 0);
-      return originalConcat(list, totalLength);
-    }) as typeof Buffer.concat;
     const got: { body: Buffer; more: readonly Buffer[] | undefined }[] = [];
     const decoder = new FrameDecoder(64 * kMiB, 64 * 1024);
-    try {
+    const copied = concatBytesDuring(() => {
       for (let i = 0; i < stream.length; i += 64 * 1024) decoder.push(stream.subarray(i, i + 64 * 1024), (body, more) => got.push({ body, more }));
-    } finally {
-      Buffer.concat = originalConcat;
-    }
+    });
     assert.ok(copied < 64 * 1024, `Buffer.concat copied ${copied} bytes`);
     assert.equal(got.length, 2);
     const [big, small] = got as [typeof got[0], typeof got[0]];
