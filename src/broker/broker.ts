@@ -217,7 +217,7 @@ export class Broker {
         return this.#answer(events);
       }
       case kStats: return this.#send(peer, [value(id, { qsize: state.qsize(), full: state.full(), closed: state.closed })]);
-      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not a queue request`);
     }
   }
@@ -229,7 +229,7 @@ export class Broker {
         if (payload.length !== 4) throw new ProtocolViolation('a lease release carries a 4-byte lease id');
         return this.#answer(state.release(peer.id, payload.readUInt32BE(0)));
       }
-      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not a lock request`);
     }
   }
@@ -244,7 +244,7 @@ export class Broker {
       case kClear: state.clear(); return this.#send(peer, [encodeHead(kDone, id, '', 0)]);
       case kWait: return this.#answer(state.wait(peer.id, id));
       case kStats: return this.#send(peer, [value(id, state.isSet())]);
-      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not an event request`);
     }
   }
@@ -258,7 +258,7 @@ export class Broker {
         return this.#answer(events);
       }
       case kStats: return this.#send(peer, [value(id, { broken: state.broken, waiting: state.inspect().waiters.length })]);
-      case kInspect: return this.#send(peer, [value(id, state.inspect())]);
+      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not a barrier request`);
     }
   }
@@ -358,7 +358,7 @@ function putItem(payload: Buffer, more: readonly Buffer[] | undefined): Buffer |
 }
 
 /** Adds `pid` next to every `client` id in a snapshot (arrays of `{ client, … }` one level down). */
-function withPids(snapshot: Record<string, unknown>, peers: ReadonlyMap<number, Peer>): Record<string, unknown> {
+function withPids<T extends object>(snapshot: T, peers: ReadonlyMap<number, Peer>): T {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(snapshot)) {
     out[key] = Array.isArray(value)
@@ -368,7 +368,7 @@ function withPids(snapshot: Record<string, unknown>, peers: ReadonlyMap<number, 
       })
       : value;
   }
-  return out;
+  return out as T;
 }
 
 function newState(spec: ObjectSpec): State {

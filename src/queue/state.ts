@@ -104,12 +104,16 @@ export interface QueueStateOptions {
 /** A parked request, as `inspect()` lists it (oldest first). */
 export interface WaiterSnapshot {
   readonly client: ClientId;
+  /** The client's process id, as the owner knows it (null until its link announced it). Set by the owner, in `inspect()` and status. */
+  readonly pid?: number | null;
   readonly requestId: number;
 }
 
 /** What one client owes the queue. */
 export interface ClientSnapshot {
   readonly client: ClientId;
+  /** The client's process id, as the owner knows it (null until its link announced it). Set by the owner, in `inspect()` and status. */
+  readonly pid?: number | null;
   readonly leased: number;
   readonly acked: number;
 }

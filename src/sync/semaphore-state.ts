@@ -28,6 +28,8 @@ export class InvalidRelease extends InvalidRequest<'released' | 'unknown' | 'not
 export interface LeaseSnapshot {
   readonly leaseId: number;
   readonly client: ClientId;
+  /** The client's process id, as the owner knows it (null until its link announced it). Set by the owner, in `inspect()` and status. */
+  readonly pid?: number | null;
   /** The acquire request that got this lease. */
   readonly requestId: number;
 }

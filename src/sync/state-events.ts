@@ -52,6 +52,8 @@ export type SyncEvent = GrantedEvent | WokenEvent | PassedEvent | BrokenEvent | 
 /** A parked request, as `inspect()` lists it (oldest first). */
 export interface WaiterSnapshot {
   readonly client: ClientId;
+  /** The client's process id, as the owner knows it (null until its link announced it). Set by the owner, in `inspect()` and status. */
+  readonly pid?: number | null;
   readonly requestId: number;
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JoinableQueue, Lock, Pool, Process, Queue } from 'procsafe';
-import { fixture } from '../helpers/index.js';
+import { fixture, startChild } from '../helpers/index.js';
 
 const queueTasks = fixture('queue-tasks.mjs');
 
@@ -38,3 +38,38 @@ test('a Process uses the same handles: the locked counter and the queue agree wi
   for (const p of processes) assert.deepEqual(await p.join(), { exitCode: 0, signal: null });
   assert.equal(await counter.get(), 3);
 });
+
+test('inspect() names every client by pid: a reader parked in get(), a lock holder, the owner itself', { timeout: 30_000 }, async (t) => {
+  const q = new Queue<string>();
+  const ready = new Queue<number>();
+  const out = new Queue<unknown>();
+  const reader = await startChild(t, 'getAndReport', [q, ready, out]);
+  assert.equal(await ready.get(), reader.pid);
+  // The reader said so just before get(): wait until its get is parked at the owner.
+  await waitUntilAsync(async () => (await q.inspect()).gets.length === 1, 'the reader is parked in get()');
+  assert.deepEqual((await q.inspect()).gets.map((g) => g.pid), [reader.pid]);
+
+  const lock = new Lock();
+  const held = new Queue<{ pid: number }>();
+  const holder = await startChild(t, 'holdAndHang', [lock, held]);
+  assert.equal((await held.get()).pid, holder.pid);
+  assert.deepEqual((await lock.inspect()).holders.map((h) => h.pid), [holder.pid]);
+
+  await q.put('for the reader');
+  assert.deepEqual(await out.get(), { pid: reader.pid, ok: true, value: 'for the reader' });
+  // The owner's own main thread is a client too, named by its pid.
+  const own = q.get({ timeoutMs: 10_000 });
+  await waitUntilAsync(async () => (await q.inspect()).gets.length === 1, 'the owner\'s get is parked');
+  assert.deepEqual((await q.inspect()).gets.map((g) => g.pid), [process.pid]);
+  await q.put('for the owner');
+  assert.equal(await own, 'for the owner');
+});
+
+/** As waitUntil, for a condition that needs an await (an inspect() round trip). */
+async function waitUntilAsync(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
