@@ -114,12 +114,10 @@ export class Broker {
   }
 
   /**
-   * A JSON-safe picture of every object, for `inspect()` and `procsafe status`.
-   * The all-objects picture (status) also names each client by its pid where
-   * its link announced one: every `{ client }` entry gets a `pid`.
+   * A JSON-safe picture of every object, for `procsafe status`, each client named
+   * by its pid where its link announced one (as in each object's `inspect()`).
    */
-  inspect(object?: string): unknown {
-    if (object !== undefined) return this.#entries.get(object)?.state.inspect();
+  inspect(): unknown {
     return [...this.#entries.values()].map(({ spec, state }) => withPids({ object: spec.object, ...state.inspect() }, this.#peers));
   }
 
@@ -178,6 +176,8 @@ export class Broker {
         const request = peer.requests.get(id);
         return request === undefined ? undefined : this.#answer(state.cancel(request));
       }
+      // Every kind answers inspect alike: its state's picture, clients named by pid.
+      if (frame.type === kInspect) return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       // Requests that may wait are answered through the states' events, under broker-wide ids.
       const request = kMayWait.has(frame.type) ? this.#register(peer, id) : id;
       if (state instanceof QueueState) return this.#queue(peer, state, frame, request);
@@ -217,7 +217,6 @@ export class Broker {
         return this.#answer(events);
       }
       case kStats: return this.#send(peer, [value(id, { qsize: state.qsize(), full: state.full(), closed: state.closed })]);
-      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not a queue request`);
     }
   }
@@ -229,7 +228,6 @@ export class Broker {
         if (payload.length !== 4) throw new ProtocolViolation('a lease release carries a 4-byte lease id');
         return this.#answer(state.release(peer.id, payload.readUInt32BE(0)));
       }
-      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not a lock request`);
     }
   }
@@ -244,7 +242,6 @@ export class Broker {
       case kClear: state.clear(); return this.#send(peer, [encodeHead(kDone, id, '', 0)]);
       case kWait: return this.#answer(state.wait(peer.id, id));
       case kStats: return this.#send(peer, [value(id, state.isSet())]);
-      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not an event request`);
     }
   }
@@ -258,7 +255,6 @@ export class Broker {
         return this.#answer(events);
       }
       case kStats: return this.#send(peer, [value(id, { broken: state.broken, waiting: state.inspect().waiters.length })]);
-      case kInspect: return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       default: throw new ProtocolViolation(`request type ${type} is not a barrier request`);
     }
   }
@@ -278,11 +274,15 @@ export class Broker {
         case 'put-accepted': this.#send(peer, [encodeText(kDone, requestId, '', event.id)], true); break;
         case 'delivered': {
           const { item, id, deliveries } = event.entry;
-          // A large item goes out in the pieces it came in (writev), never joined here.
-          const pieces = Array.isArray(item) ? item : [item as Buffer];
-          let length = 0;
-          for (const piece of pieces) length += piece.length;
-          this.#send(peer, [encodeHead(kDelivered, requestId, `${deliveries} ${id}`, length, 0), ...pieces]);
+          const fn = `${deliveries} ${id}`;
+          if (item instanceof Uint8Array) {
+            this.#send(peer, [encodeHead(kDelivered, requestId, fn, item.length, 0), item]);
+          } else {
+            // A large item goes out in the pieces it came in (writev), never joined here.
+            let length = 0;
+            for (const piece of item) length += piece.length;
+            this.#send(peer, [encodeHead(kDelivered, requestId, fn, length, 0), ...item]);
+          }
           break;
         }
         case 'joined': case 'woken': this.#send(peer, [encodeHead(kDone, requestId, '', 0)]); break;
@@ -324,16 +324,20 @@ export class Broker {
   #flush(): void {
     this.#flushQueued = false;
     // A peer in both sets gets all its frames, in order, in the first pass.
-    for (const peers of [this.#dirty, this.#late]) {
-      for (const peer of peers) {
-        if (peer.out.length === 0) continue;
-        const out = peer.out;
-        peer.out = [];
-        peer.connection.send(out);
-      }
-      peers.clear();
-    }
+    flushPeers(this.#dirty);
+    flushPeers(this.#late);
   }
+}
+
+/** Writes each peer's queued frames in one send, and empties the set. */
+function flushPeers(peers: Set<Peer>): void {
+  for (const peer of peers) {
+    if (peer.out.length === 0) continue;
+    const out = peer.out;
+    peer.out = [];
+    peer.connection.send(out);
+  }
+  peers.clear();
 }
 
 /**

@@ -16,12 +16,10 @@ interface Running {
   readonly path: string;
   readonly worker: Worker;
   readonly port: MessagePort;
-  readonly inspections: Map<number, (value: unknown) => void>;
 }
 
 let running: Running | undefined;
 let nextObject = 1;
-let nextInspection = 1;
 
 /** A new object owned by this process, served by its broker thread. */
 export function createObject(kind: HandleKind, size: number, maxMessageBytes: number): Handle {
@@ -31,19 +29,6 @@ export function createObject(kind: HandleKind, size: number, maxMessageBytes: nu
   const message: ToBroker = { type: 'create', spec: { kind, object: handle.object, secret: handle.secret, maxMessageBytes, size } };
   broker.port.postMessage(message);
   return handle;
-}
-
-/** The owner's view of one object (or all), straight from the broker thread. */
-export function inspectOwned(object?: string): Promise<unknown> {
-  const broker = running;
-  if (broker === undefined) return Promise.resolve(object === undefined ? [] : undefined);
-  return new Promise((resolve) => {
-    const id = nextInspection++;
-    broker.inspections.set(id, resolve);
-    broker.port.ref();
-    const message: ToBroker = { type: 'inspect', id, object };
-    broker.port.postMessage(message);
-  });
 }
 
 function start(): Running {
@@ -57,17 +42,11 @@ function start(): Running {
   const worker = new Worker(new URL('./thread.js', import.meta.url), {
     workerData: { path, port: port2, statusSecret }, transferList: [port2], execArgv: [], name: 'procsafe broker',
   });
-  const broker: Running = { path, worker, port: port1, inspections: new Map() };
+  const broker: Running = { path, worker, port: port1 };
   port1.on('message', (message: FromBroker) => {
     switch (message.type) {
       case 'log': process.emitWarning(message.message, 'ProcsafeWarning'); break;
       case 'failed': process.emitWarning(`procsafe: the broker could not listen on ${path}: ${message.message}`, 'ProcsafeWarning'); break;
-      case 'inspected': {
-        broker.inspections.get(message.id)?.(message.value);
-        broker.inspections.delete(message.id);
-        if (broker.inspections.size === 0) port1.unref();
-        break;
-      }
       case 'ready': break;
     }
   });

@@ -9,14 +9,11 @@ import { verifyProof } from '../transport/auth.js';
 import { Server } from '../transport/server.js';
 import { Broker, kPiecesFrom, type ObjectSpec } from './broker.js';
 
-export type ToBroker =
-  | { readonly type: 'create'; readonly spec: ObjectSpec }
-  | { readonly type: 'inspect'; readonly id: number; readonly object: string | undefined };
+export type ToBroker = { readonly type: 'create'; readonly spec: ObjectSpec };
 export type FromBroker =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'log'; readonly message: string }
-  | { readonly type: 'inspected'; readonly id: number; readonly value: unknown };
+  | { readonly type: 'log'; readonly message: string };
 
 const { path, port, statusSecret } = workerData as { path: string; port: MessagePort; statusSecret: string };
 const post = (message: FromBroker): void => port.postMessage(message);
@@ -32,8 +29,7 @@ const broker = new Broker({
 });
 
 function onMessage(message: ToBroker): void {
-  if (message.type === 'create') broker.create(message.spec);
-  else post({ type: 'inspected', id: message.id, value: broker.inspect(message.object) });
+  broker.create(message.spec);
 }
 
 port.on('message', onMessage);
