@@ -14,6 +14,7 @@ import { authFrame, connect } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
 import { encodeHead, type Frame } from '../transport/frame.js';
 import { kCancelRequest, kPeerPid, kRefused } from '../transport/messages.js';
+import { pidExists } from '../internal/proc.js';
 import { validateAbortSignal, validateInteger } from '../internal/validate.js';
 
 export interface WaitOptions {
@@ -69,15 +70,6 @@ export function linkFor(handle: Handle): Link {
   return link;
 }
 
-function ownerAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class Link {
   readonly #path: string;
   readonly #pid: number;
@@ -127,15 +119,9 @@ export class Link {
       why = reason;
       this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
     };
-    const timer = timeoutMs !== undefined && timeoutMs > 0 ? setTimeout(() => cancel('timeout'), timeoutMs) : undefined;
-    const onAbort = (): void => cancel('abort');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    group?.add(onAbort);
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      group?.delete(onAbort);
-    };
+    // timeoutMs 0 is the owner's business (a *Nowait request): nothing to time here.
+    const done = watchWait({ timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined, signal, group },
+      () => cancel('timeout'), () => cancel('abort'));
     return answer.then((frame) => {
       done();
       if (frame.type === kRefused && frame.fn === 'cancelled' && why !== undefined) {
@@ -185,7 +171,7 @@ export class Link {
       } catch (error) {
         // The owner is alive but its broker thread is not listening yet: wait for it.
         // (A dead owner fails at once: its pid is gone, whatever its socket file says.)
-        if (ownerAlive(this.#pid) && Date.now() - started < kStartupGraceMs) {
+        if (pidExists(this.#pid) && Date.now() - started < kStartupGraceMs) {
           await new Promise((resolve) => setTimeout(resolve, 5));
           continue;
         }
@@ -247,6 +233,22 @@ export class Link {
     return new BrokerLost(`the owner of this ${handle.kind} (pid ${handle.pid}) is gone (${why}); ` +
       `the process that created the ${handle.kind} exited or was killed, and what it held is lost with it`);
   }
+}
+
+/**
+ * Calls `onTimeout` after `timeoutMs` (when set) and `onAbort` when the signal or
+ * the group cancels; returns what stops both watches. One place for the wiring
+ * every waiting request needs, whoever does the waiting.
+ */
+export function watchWait({ timeoutMs, signal, group }: RequestOptions, onTimeout: () => void, onAbort: () => void): () => void {
+  const timer = timeoutMs !== undefined ? setTimeout(onTimeout, timeoutMs) : undefined;
+  signal?.addEventListener('abort', onAbort, { once: true });
+  group?.add(onAbort);
+  return () => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    group?.delete(onAbort);
+  };
 }
 
 function abortError(reason: unknown): AbortError {

@@ -3,7 +3,7 @@
  * reached over this thread's link to that owner (broker/link.ts).
  */
 import type { Handle } from '../codec/handles.js';
-import { linkFor, type Link, type RequestOptions, type WaitOptions } from '../broker/link.js';
+import { linkFor, type Link, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { encodeHead, encodeText, type Frame } from '../transport/frame.js';
 import {
@@ -102,22 +102,19 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   /** Waits for a put slot, honouring the put's own timeout and signal while it waits here. */
-  #slot({ timeoutMs, signal, group }: RequestOptions): Promise<void> {
+  #slot(options: RequestOptions): Promise<void> {
+    const { timeoutMs, signal, group } = options;
     return new Promise((resolve, reject) => {
       const settle = (error?: Error): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        group?.delete(onAbort);
+        stop();
         const at = this.#waiting.indexOf(go);
         if (at !== -1) this.#waiting.splice(at, 1);
         if (error) reject(error);
         else resolve();
       };
       const go = (): void => settle();
-      const onAbort = (): void => settle(new AbortError('the operation was aborted', { cause: signal !== undefined ? signal.reason : group?.reason }));
-      const timer = timeoutMs !== undefined ? setTimeout(() => settle(full(timeoutMs)), timeoutMs) : undefined;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      group?.add(onAbort);
+      const stop = watchWait(options, () => settle(full(timeoutMs)),
+        () => settle(new AbortError('the operation was aborted', { cause: signal !== undefined ? signal.reason : group?.reason })));
       this.#waiting.push(go);
     });
   }

@@ -10,7 +10,8 @@ import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
 import { kInspect, kValue } from '../transport/messages.js';
 import type { Connection } from '../transport/connection.js';
-import { type OwnerRecord, ownersDir, procStartTime } from './registry.js';
+import { pidExists, procStat } from '../internal/proc.js';
+import { type OwnerRecord, ownersDir } from './registry.js';
 import { kStatusObject } from './serve.js';
 import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
 
@@ -80,25 +81,15 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
   return owners.filter((o): o is OwnerStatus => o !== undefined);
 }
 
-/** Whether the owner still runs: its pid answers, is not a zombie, and (where known) started when the owner did. */
+/** Whether the owner still runs: its pid exists, is not a zombie, and (where known) started when the owner did. */
 function isAlive(pid: number, procStart: string | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (!pidExists(pid)) return false;
+  const stat = procStat(pid);
+  if (stat === undefined) return true; // no /proc (not Linux): trust the signal
   // The pid was reused by a process that started later: the owner is gone.
-  if (procStart !== null) {
-    const now = procStartTime(pid);
-    if (now !== null && now !== procStart) return false;
-  }
+  if (procStart !== null && stat.startTime !== procStart) return false;
   // A killed process its parent has not reaped yet (a zombie) still answers signal 0: it is dead all the same.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (not Linux): trust the signal
-  }
+  return stat.state !== 'Z';
 }
 
 /** One kInspect to the owner's broker thread, proving its status secret. */

@@ -12,9 +12,10 @@
  * task runs, so the "as of" time stays true). A blocked main thread leaves a
  * dated, stale snapshot: status never waits for it.
  */
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
+import { procStat } from '../internal/proc.js';
 import { runtimeDir } from '../transport/endpoint.js';
 import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js';
 
@@ -68,7 +69,7 @@ function ensure(): void {
   if (record === undefined) {
     record = {
       version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1),
-      startedAt: Date.now(), procStart: procStartTime(process.pid), kinds: [], broker: null, pools: [], poolsAt: Date.now(),
+      startedAt: Date.now(), procStart: procStat(process.pid)?.startTime ?? null, kinds: [], broker: null, pools: [], poolsAt: Date.now(),
     };
     try {
       const dir = ownersDir();
@@ -143,16 +144,5 @@ function unregister(): void {
     unlinkSync(file);
   } catch {
     // already gone
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or null where there is no /proc. */
-export function procStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which may hold spaces and parentheses: state is field 3.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
   }
 }

@@ -32,8 +32,6 @@ export interface PoolSource {
 }
 
 export function snapshotPool(source: PoolSource): PoolSnapshot {
-  // performance.now() → wall clock, to the millisecond: stable between ticks.
-  const offset = Date.now() - performance.now();
   return {
     name: source.name,
     module: source.module,
@@ -42,7 +40,9 @@ export function snapshotPool(source: PoolSource): PoolSnapshot {
       id: w.id,
       pid: w.pid ?? null,
       state: w.state,
-      task: w.task === undefined ? null : { id: w.task.id, fn: w.task.fn, items: w.task.items ?? null, startedAt: Math.round(offset + w.task.since) },
+      // performance.now() → wall clock through the constant timeOrigin: the same task gives the same
+      // number on every tick (Date.now() - performance.now() wobbles by a millisecond), so no rewrite.
+      task: w.task === undefined ? null : { id: w.task.id, fn: w.task.fn, items: w.task.items ?? null, startedAt: Math.round(performance.timeOrigin + w.task.since) },
       pipelined: w.pipelined,
     })),
   };

@@ -1,0 +1,32 @@
+/**
+ * What the kernel says about another process: whether its pid exists, and, on
+ * Linux, its state and start time (to tell a zombie, or a later process that got
+ * the same pid, from the one we knew).
+ */
+import { readFileSync } from 'node:fs';
+
+/** Whether a process with `pid` exists (EPERM: it does, but belongs to another user). */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Fields 3 (state: 'Z' for a zombie) and 22 (start time, in clock ticks since
+ * boot) of /proc/<pid>/stat; undefined where there is no /proc or no such process.
+ */
+export function procStat(pid: number): { readonly state: string; readonly startTime: string } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The fields after the command name, which may hold spaces and parentheses; state is field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
+}
