@@ -105,9 +105,8 @@ export class Connection {
     let written: number;
     try {
       written = writeSync(fd, buffer);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return buffer;
-      // A broken link: the stream reports it through its own events.
+    } catch {
+      // EAGAIN (the kernel buffer is full) or a broken link, which the stream then reports itself.
       return buffer;
     }
     return written === buffer.length ? undefined : buffer.subarray(written);

@@ -30,7 +30,7 @@ export const kWelcome = 42;  // owner -> peer: proven
 // Requests to a broker (broker/broker.ts). fn: the object id; id: the request id
 // (0 for requests that get no answer). A link opens each further object with a
 // kAuth frame (fn: the object, payload: HMAC(its secret, the link's nonce)).
-export const kPut = 50;      // payload: the item as serialized; answer kAccepted
+export const kPut = 50;      // payload: the item as serialized; answer kDone (payload: the item id)
 export const kPutNowait = 51;
 export const kGet = 52;      // answer kDelivered
 export const kGetNowait = 53;

@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { forEachLine } from '../../process/output.js';
 
 /** Copied beside this file by the build (scripts/copy-assets.mjs). */
 const kScript = fileURLToPath(new URL('./python/seeds.py', import.meta.url));
@@ -16,8 +17,6 @@ const kScript = fileURLToPath(new URL('./python/seeds.py', import.meta.url));
 export interface PythonRun {
   /** The cell: what Python's multiprocessing did, or why it was not run. */
   readonly cell: string;
-  /** true when the script was stopped while waiting in a call that did not return. */
-  readonly hung: boolean;
   /** false when there is no Python to run, or the run was interrupted. */
   readonly ran: boolean;
 }
@@ -45,7 +44,6 @@ export function runPython(name: string, options: PythonOptions): Promise<PythonR
     let result: string | undefined;
     let stopped: 'hang' | 'cap' | 'interrupt' | undefined;
     let stderr = '';
-    let pending = '';
     // Its own process group, so that the stop reaches the multiprocessing children too.
     const child = spawn(options.python, ['-u', kScript, name], {
       stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
@@ -66,24 +64,20 @@ export function runPython(name: string, options: PythonOptions): Promise<PythonR
     const onExit = () => stop('interrupt');
     process.once('exit', onExit);
 
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      pending += chunk;
-      for (let at = pending.indexOf('\n'); at !== -1; at = pending.indexOf('\n')) {
-        const text = pending.slice(0, at);
-        pending = pending.slice(at + 1);
-        let line: Line;
-        try {
-          line = JSON.parse(text) as Line;
-        } catch {
-          continue; // a user's sitecustomize printing something: not ours
-        }
-        if ('note' in line) notes.push(line.note);
-        else if ('result' in line) result = line.result;
-        else if ('waiting' in line) {
-          waitingIn = line.waiting;
-          clearTimeout(hangTimer);
-          hangTimer = setTimeout(() => stop('hang'), options.hangMs);
-        }
+    forEachLine(child.stdout, (text) => {
+      let line: Line;
+      try {
+        line = JSON.parse(text) as Line;
+      } catch {
+        return; // a user's sitecustomize printing something: not ours
+      }
+      // Any line means the announced call returned: only a new `waiting` starts the clock again.
+      clearTimeout(hangTimer);
+      if ('note' in line) notes.push(line.note);
+      else if ('result' in line) result = line.result;
+      else if ('waiting' in line) {
+        waitingIn = line.waiting;
+        hangTimer = setTimeout(() => stop('hang'), options.hangMs);
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-2000); });
@@ -95,7 +89,7 @@ export function runPython(name: string, options: PythonOptions): Promise<PythonR
       resolve(run);
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
-      finish({ cell: error.code === 'ENOENT' ? `not run (${options.python} not found)` : `not run (${error.message})`, hung: false, ran: false });
+      finish({ cell: error.code === 'ENOENT' ? `not run (${options.python} not found)` : `not run (${error.message})`, ran: false });
     });
     // 'close' waits for every holder of the script's stdout: a child that left the process group
     // would keep it open for ever. Conclude at most a moment after the script itself exited.
@@ -107,7 +101,7 @@ export function runPython(name: string, options: PythonOptions): Promise<PythonR
       concluded = true;
       child.stdout.destroy();
       child.stderr.destroy();
-      if (stopped === 'interrupt') return finish({ cell: 'interrupted', hung: false, ran: false });
+      if (stopped === 'interrupt') return finish({ cell: 'interrupted', ran: false });
       // A no-break space: a table cell wrapped at spaces keeps "2 s" on one line.
       const seconds = `${(stopped === 'cap' ? options.capMs : options.hangMs) / 1000}\u00a0s`;
       let outcome: string;
@@ -119,7 +113,7 @@ export function runPython(name: string, options: PythonOptions): Promise<PythonR
         outcome = `the script ended without a result (${signal ?? `exit code ${code}`})${last === '' ? '' : `: ${last}`}`;
       }
       // A hang leads (it is what the row is about); otherwise the story in order, then how it ended.
-      finish({ cell: (stopped === 'hang' ? [outcome, ...notes] : [...notes, outcome]).join('; '), hung: stopped === 'hang', ran: true });
+      finish({ cell: (stopped === 'hang' ? [outcome, ...notes] : [...notes, outcome]).join('; '), ran: true });
     };
   });
 }

@@ -3,7 +3,8 @@
 Run as `python3 seeds.py NAME`. Each scenario mirrors one row of the demo:
 the same fault, injected at the same moment, with Python's own primitives
 (multiprocessing.Pool, concurrent.futures.ProcessPoolExecutor, Queue, Lock)
-and Python's default start method. It prints JSON lines on stdout:
+and Python's default start method (fork for the fork-lock row, as in the seeds).
+It prints JSON lines on stdout:
 
   {"note": "..."}     something that happened on the way
   {"waiting": "..."}  it is about to call something that may never return;
@@ -265,7 +266,8 @@ def fork_lock():
     held = threading.Event()
     threading.Thread(target=hold_module_lock, args=(held,), daemon=True).start()
     held.wait(GIVE_UP_S)
-    pool = mp.Pool(2)
+    # fork, as in the seeds: Python 3.14 starts workers with forkserver by default on Linux.
+    pool = mp.get_context("fork").Pool(2)
     waiting("a task taking the lock in a forked worker")
     value = pool.apply(take_module_lock)
     result("the task returned %r" % (value,))
