@@ -96,7 +96,7 @@ export const demo: Command = async (args, io) => {
     }
     if (freshStart && !interrupt.signal.aborted) {
       if (tty) io.stderr.write(`\r\x1b[Krunning ${total}/${total}: ${kFreshStartTitle} …`);
-      freshResults.push(await runFreshStart({ module: kTasks, deadlineMs: kScenarioDeadlineMs, interrupt: interrupt.signal }));
+      freshResults.push(await runFreshStart({ module: kTasks, deadlineMs: kScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal }));
     }
     const names = [...results, ...queueResults, ...freshResults].map((r) => r.name);
     let next = 0;

@@ -6,7 +6,7 @@
  */
 import { Pool } from '../../index.js';
 import type * as Tasks from './tasks.js';
-import { deadline, describe, now, within } from './scenarios.js';
+import { deadline, describe, failure, now, shutDown, within } from './scenarios.js';
 
 export const kFreshStartName = 'fork-lock';
 export const kFreshStartTitle = 'a module lock held in the parent as the pool starts (seeds 002, 003)';
@@ -26,19 +26,23 @@ const kLockWaitMs = 1_000;
 /** How long each worker keeps it: the second task then goes to the other worker. */
 const kHoldMs = 200;
 
-export async function runFreshStart(context: { module: URL; deadlineMs: number; interrupt: AbortSignal }): Promise<FreshStartResult> {
+export async function runFreshStart(context: { module: URL; deadlineMs: number; closeDeadlineMs: number; interrupt: AbortSignal }): Promise<FreshStartResult> {
   // This process's own instance of the demo's worker module: the lock it holds is the parent's.
   const tasks = await import(context.module.href) as typeof Tasks;
   const problems: string[] = [];
   let did = '-';
   let elapsedMs: number | undefined;
+  let pool: Pool<typeof Tasks> | undefined;
+  let step = 'the pool to start';
   const limit = deadline(context.deadlineMs, context.interrupt);
-  tasks.holdModuleLock();
-  const startedAt = now();
-  const pool = new Pool<typeof Tasks>({ module: context.module, workers: 2, stderr: 'ignore' });
   try {
+    tasks.holdModuleLock();
+    const startedAt = now();
+    const started = new Pool<typeof Tasks>({ module: context.module, workers: 2, stderr: 'ignore' });
+    pool = started;
+    step = 'both workers to take the lock';
     // Two at once, each holding the lock a moment, so that both workers start and take it.
-    const answers = await within(Promise.allSettled([0, 1].map(() => pool.apply('takeModuleLock', [kLockWaitMs, kHoldMs]))), limit.signal);
+    const answers = await within(Promise.allSettled([0, 1].map(() => started.apply('takeModuleLock', [kLockWaitMs, kHoldMs]))), limit.signal);
     elapsedMs = now() - startedAt;
     const pids = new Set<number>();
     for (const answer of answers) {
@@ -49,11 +53,14 @@ export async function runFreshStart(context: { module: URL; deadlineMs: number; 
       did = `${pids.size === 2 ? 'both workers' : 'one worker, twice,'} took the lock at once: workers start fresh (spawned, never forked)`;
     }
   } catch (error) {
-    if (!context.interrupt.aborted) problems.push(`no answer: ${describe(error)}`);
+    const { cell, problem } = failure(error, context.interrupt, step);
+    did = cell;
+    if (problem !== undefined) problems.push(problem);
   } finally {
     limit.cancel();
     tasks.releaseModuleLock();
-    await pool.terminate();
   }
+  // Bounded like every row's shutdown: a pool that wedged is reported, never waited on.
+  if (pool !== undefined) await shutDown(pool, false, context.closeDeadlineMs, context.interrupt.aborted ? [] : problems);
   return { name: kFreshStartName, title: kFreshStartTitle, did, elapsedMs, problems, interrupted: context.interrupt.aborted };
 }

@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lock, Process, Queue, QueueEmpty, type ProcessResult } from '../../index.js';
 import type { Report } from './queue-tasks.js';
-import { Deadline, deadline, describe, now, within } from './scenarios.js';
+import { deadline, describe, failure, now, within } from './scenarios.js';
 
 export type QueueScenarioName = 'queue-reader' | 'queue-writer' | 'lock-holder';
 
@@ -293,14 +293,11 @@ export async function runQueueScenario(scenario: QueueScenario, context: QueueRu
   try {
     await scenario.run(run);
   } catch (error) {
-    const interrupted = context.interrupt.aborted && !(error instanceof Deadline);
-    const cell = interrupted ? 'interrupted' : error instanceof Deadline ? 'NO ANSWER (see below)' : 'FAILED (see below)';
+    const { cell, problem } = failure(error, context.interrupt, run.step);
     if (run.did === '-') run.did = cell;
     else if (run.counts === '-') run.counts = cell;
     else run.works = cell;
-    if (!interrupted) {
-      run.problems.push(error instanceof Deadline ? `${error.message} (waiting for ${run.step})` : `${describe(error)} (while waiting for ${run.step})`);
-    }
+    if (problem !== undefined) run.problems.push(problem);
   } finally {
     limit.cancel();
   }

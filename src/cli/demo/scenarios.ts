@@ -226,6 +226,17 @@ export function describe(value: unknown): string {
 }
 
 /**
+ * What a scenario that threw while waiting for `step` shows: the cell for the
+ * first column it had not filled, and the problem to list below the table
+ * (none when the user interrupted, since that is not a failure of procsafe).
+ */
+export function failure(error: unknown, interrupt: AbortSignal, step: string): { cell: string; problem: string | undefined } {
+  if (interrupt.aborted && !(error instanceof Deadline)) return { cell: 'interrupted', problem: undefined };
+  if (error instanceof Deadline) return { cell: 'NO ANSWER (see below)', problem: `${error.message} (waiting for ${step})` };
+  return { cell: 'FAILED (see below)', problem: `${describe(error)} (while waiting for ${step})` };
+}
+
+/**
  * `WorkerCrashed: worker 1 (pid 123) was killed by SIGKILL …`: the message up to
  * its first `;`, without the task it names (the row says which).
  */
@@ -305,17 +316,16 @@ export async function runScenario(scenario: Scenario, context: RunContext): Prom
       problems.push(`the pool did not serve a new task: ${after.ok ? `square(12) returned ${String(after.value)}` : describe(after.value)}`);
     }
   } catch (error) {
-    const interrupted = context.interrupt.aborted && !(error instanceof Deadline);
-    const cell = interrupted ? 'interrupted' : error instanceof Deadline ? 'NO ANSWER (see below)' : 'FAILED (see below)';
+    const { cell, problem } = failure(error, context.interrupt, step);
     if (row.reported === '-') row.reported = cell;
     else if (row.bystander === '-') row.bystander = cell;
     else row.poolWorks = cell;
-    if (!interrupted) problems.push(error instanceof Deadline ? `${error.message} (waiting for ${step})` : `${describe(error)} (while waiting for ${step})`);
+    if (problem !== undefined) problems.push(problem);
   } finally {
     limit.cancel();
   }
   const interrupted = context.interrupt.aborted;
-  if (pool !== undefined) row.closeMs = await shutDown(pool, !interrupted, context, interrupted ? [] : problems);
+  if (pool !== undefined) row.closeMs = await shutDown(pool, !interrupted, context.closeDeadlineMs, interrupted ? [] : problems);
   return { name: scenario.name, title: scenario.title, since: scenario.since, ...row, problems, interrupted };
 }
 
@@ -324,9 +334,9 @@ export async function runScenario(scenario: Scenario, context: RunContext): Prom
  * (terminate() on Ctrl-C). Each is bounded, so a pool that wedges is reported
  * and terminated, never waited on.
  */
-async function shutDown(pool: DemoPool, graceful: boolean, context: RunContext, problems: string[]): Promise<number | undefined> {
+export async function shutDown(pool: Pick<DemoPool, 'close' | 'terminate'>, graceful: boolean, closeDeadlineMs: number, problems: string[]): Promise<number | undefined> {
   const started = now();
-  const limit = deadline(context.closeDeadlineMs, new AbortController().signal);
+  const limit = deadline(closeDeadlineMs, new AbortController().signal);
   try {
     await within(graceful ? pool.close() : pool.terminate(), limit.signal);
     return graceful ? now() - started : undefined;
@@ -336,7 +346,7 @@ async function shutDown(pool: DemoPool, graceful: boolean, context: RunContext, 
     limit.cancel();
   }
   if (!graceful) return undefined;
-  const last = deadline(context.closeDeadlineMs, new AbortController().signal);
+  const last = deadline(closeDeadlineMs, new AbortController().signal);
   try {
     await within(pool.terminate(), last.signal);
   } catch (error) {
