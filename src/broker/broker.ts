@@ -13,15 +13,16 @@
 import type { Handle, HandleKind } from '../codec/handles.js';
 import { payloadProblem, valueHeaderIn } from '../codec/v8.js';
 import { InvalidRequest } from '../internal/owner-state.js';
-import { QueueState, type QueueEvent } from '../queue/state.js';
+import { OwnerSpills, spillPrefix } from '../queue/spill.js';
+import { type FileItem, type Payload, QueueState, type QueueEvent } from '../queue/state.js';
 import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
 import { verifyProof } from '../transport/auth.js';
 import { type Connection, isPeerFault } from '../transport/connection.js';
 import { encodeHead, encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
 import {
-  kAbort, kAck, kAcquire, kAcquireNowait, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDone, kGet, kGetNowait,
-  kGranted, kInspect, kJoin, kPassed, kPeerPid, kPut, kPutNowait, kRefused, kRelease, kReleaseLease, kReset, kSet, kStats,
-  kTaskDone, kValue, kWait,
+  kAbort, kAck, kAcquire, kAcquireNowait, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDeliveredFile, kDone, kGet,
+  kFileFree, kGetNowait, kGranted, kInspect, kJoin, kPassed, kPeerPid, kPut, kPutFile, kPutFileNowait, kPutNowait, kRefused, kRelease,
+  kReleaseLease, kReset, kSet, kStats, kTaskDone, kValue, kWait,
 } from '../transport/messages.js';
 
 /** What the owner's main thread tells the broker about a new object. */
@@ -55,7 +56,7 @@ interface Origin {
   readonly id: number;
 }
 
-const kMayWait = new Set([kPut, kPutNowait, kGet, kGetNowait, kJoin, kAcquire, kAcquireNowait, kWait]);
+const kMayWait = new Set([kPut, kPutNowait, kPutFile, kPutFileNowait, kGet, kGetNowait, kJoin, kAcquire, kAcquireNowait, kWait]);
 
 /** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
 const kCopyBelow = 64 * 1024;
@@ -66,6 +67,8 @@ export interface BrokerOptions {
   /** Reads announcements still in flight from the main thread (an object created a moment ago). */
   readonly drain: () => void;
   readonly log: (message: string) => void;
+  /** The files of large items put through shared memory (queue/spill.ts). */
+  readonly spills: OwnerSpills;
 }
 
 export class Broker {
@@ -75,6 +78,8 @@ export class Broker {
   /** Peers with only answers nobody is blocked on yet (a put accepted): written after the others. */
   readonly #late = new Set<Peer>();
   readonly #origins = new Map<number, Origin>();
+  /** Live peers by the prefix of their files' names (queue/spill.ts). */
+  readonly #byPrefix = new Map<string, Peer>();
   #nextRequest = 1;
   readonly #options: BrokerOptions;
   #flushQueued = false;
@@ -86,7 +91,7 @@ export class Broker {
   /** Registers an object created by the owner's main thread. */
   create(spec: ObjectSpec): void {
     if (this.#entries.has(spec.object)) return;
-    this.#entries.set(spec.object, { spec, state: newState(spec), peers: new Set() });
+    this.#entries.set(spec.object, { spec, state: newState(spec, (item) => this.#dropFile(item)), peers: new Set() });
   }
 
   /** Whether `proof` shows the peer holds the secret of `object`. */
@@ -99,6 +104,7 @@ export class Broker {
   accept(connection: Connection, id: number, opened: { object: string; nonce: Buffer }): void {
     const peer: Peer = { id, connection, nonce: opened.nonce, opened: new Map(), requests: new Map(), out: [], pid: undefined };
     this.#peers.set(id, peer);
+    this.#byPrefix.set(spillPrefix(peer.nonce), peer);
     this.#open(peer, this.#entry(opened.object) as Entry);
     connection.listen({
       frame: (frame) => {
@@ -141,6 +147,7 @@ export class Broker {
       this.#options.log(`cut off peer ${peer.id}: ${reason.message}`);
     }
     this.#peers.delete(peer.id);
+    this.#byPrefix.delete(spillPrefix(peer.nonce));
     this.#dirty.delete(peer);
     this.#late.delete(peer);
     for (const request of peer.requests.values()) this.#origins.delete(request);
@@ -149,6 +156,8 @@ export class Broker {
       entry.peers.delete(peer);
       this.#answer(entry.state.disconnect(peer.id));
     }
+    // Files it wrote and never put (it died in between): no one else will ever name them.
+    this.#options.spills.sweep(spillPrefix(peer.nonce));
   }
 
   #request(peer: Peer, frame: Frame): void {
@@ -180,7 +189,7 @@ export class Broker {
       if (frame.type === kInspect) return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
       // Requests that may wait are answered through the states' events, under broker-wide ids.
       const request = kMayWait.has(frame.type) ? this.#register(peer, id) : id;
-      if (state instanceof QueueState) return this.#queue(peer, state, frame, request);
+      if (state instanceof QueueState) return this.#queue(peer, entry, state, frame, request);
       if (state instanceof SemaphoreState) return this.#semaphore(peer, state, frame, request);
       if (state instanceof EventState) return this.#event(peer, state, frame, request);
       return this.#barrier(peer, state, frame, request);
@@ -200,11 +209,15 @@ export class Broker {
     return request;
   }
 
-  #queue(peer: Peer, state: QueueState, { type, payload, more }: Frame, id: number): void {
+  #queue(peer: Peer, entry: Entry, state: QueueState, { type, payload, more }: Frame, id: number): void {
     switch (type) {
       case kPut: case kPutNowait: {
         const item = putItem(payload, more);
         return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutNowait));
+      }
+      case kPutFile: case kPutFileNowait: {
+        const item = this.#options.spills.accept(spillPrefix(peer.nonce), payload.toString('utf8'), entry.spec.maxMessageBytes);
+        return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutFileNowait));
       }
       case kGet: case kGetNowait: return this.#answer(nowait(state.get(peer.id, id), state, id, type === kGetNowait));
       case kAck: return this.#answer(state.ack(peer.id, payload.toString('utf8')));
@@ -259,6 +272,18 @@ export class Broker {
     }
   }
 
+  /**
+   * A file item left its queue for good. Its writer, if still connected, gets the
+   * file back to write a later item into (a fresh tmpfs file costs the kernel far
+   * more than the copy); otherwise it is deleted.
+   */
+  #dropFile(item: FileItem): void {
+    const writer = this.#byPrefix.get(item.file.slice(0, item.file.indexOf('-')));
+    if (writer === undefined) return this.#options.spills.drop(item);
+    this.#options.spills.giveBack(item);
+    this.#send(writer, [encodeText(kFileFree, 0, '', `${item.file} ${item.length}`)], true);
+  }
+
   /** Turns state events into answers on their clients' links. */
   #answer(events: readonly (QueueEvent | SyncEvent)[]): void {
     for (const event of events) {
@@ -277,6 +302,8 @@ export class Broker {
           const fn = `${deliveries} ${id}`;
           if (item instanceof Uint8Array) {
             this.#send(peer, [encodeHead(kDelivered, requestId, fn, item.length, 0), item]);
+          } else if (isFileItem(item)) {
+            this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, `${item.file} ${item.length}`)]);
           } else {
             // A large item goes out in the pieces it came in (writev), never joined here.
             let length = 0;
@@ -375,11 +402,18 @@ function withPids<T extends object>(snapshot: T, peers: ReadonlyMap<number, Peer
   return out as T;
 }
 
-function newState(spec: ObjectSpec): State {
+function isFileItem(item: Payload): item is FileItem {
+  return !(item instanceof Uint8Array) && !Array.isArray(item);
+}
+
+function newState(spec: ObjectSpec, dropFile: (item: FileItem) => void): State {
   const kind: HandleKind = spec.kind;
   switch (kind) {
     case 'queue': case 'joinable-queue':
-      return new QueueState({ maxsize: spec.size, joinable: kind === 'joinable-queue', queueId: `q${spec.object}` });
+      return new QueueState({
+        maxsize: spec.size, joinable: kind === 'joinable-queue', queueId: `q${spec.object}`,
+        onDrop: (item) => { if (isFileItem(item)) dropFile(item); },
+      });
     case 'lock': case 'semaphore': return new SemaphoreState(spec.size);
     case 'event': return new EventState();
     case 'barrier': return new BarrierState(spec.size);

@@ -13,8 +13,9 @@ import type { Handle } from '../codec/handles.js';
 import { authFrame, connect } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
 import { encodeHead, type Frame } from '../transport/frame.js';
-import { kCancelRequest, kPeerPid, kRefused } from '../transport/messages.js';
+import { kCancelRequest, kFileFree, kPeerPid, kRefused } from '../transport/messages.js';
 import { pidExists } from '../internal/proc.js';
+import { spillDirFor, WriterFiles } from '../queue/spill.js';
 import { validateAbortSignal, validateInteger } from '../internal/validate.js';
 
 export interface WaitOptions {
@@ -81,11 +82,14 @@ export class Link {
   #connection: Connection | undefined;
   #nonce: Buffer | undefined;
   #lost: BrokerLost | undefined;
-  #out: Buffer[] = [];
+  /** Frames to send, and requests to build once connected (see send). */
+  #out: (Buffer | (() => readonly Buffer[]))[] = [];
   #flushQueued = false;
   #nextId = 1;
   /** Whether the socket currently holds the event loop open (see #refresh). */
   #refed = true;
+  /** This connection's files of large items at the owner, once the handshake named them. */
+  #files: WriterFiles | undefined;
 
   constructor(first: Handle) {
     this.#path = first.path;
@@ -108,7 +112,7 @@ export class Link {
     if (group?.cancelled) return Promise.reject(abortError(group.reason));
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
-    this.send(handle, frame(id));
+    this.send(handle, () => frame(id));
     const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
     this.#refresh();
     // The common case (no timeout, no signal) needs nothing more: the answer settles it.
@@ -134,6 +138,15 @@ export class Link {
     });
   }
 
+  /**
+   * Where this link writes large items (queue/spill.ts), or undefined before the
+   * handshake: the files' names carry this connection's prefix, so that the owner
+   * knows whose they are and deletes them if this process dies before putting them.
+   */
+  files(): WriterFiles | undefined {
+    return this.#lost === undefined ? this.#files : undefined;
+  }
+
   /** A request that is only its type (no payload) about `handle`'s object. */
   ask(handle: Handle, type: number, wait?: RequestOptions, onTimeout?: () => Error): Promise<Frame> {
     return this.request(handle, (id) => [encodeHead(type, id, handle.object, 0)], wait, onTimeout);
@@ -144,15 +157,22 @@ export class Link {
     return JSON.parse((await this.ask(handle, type)).payload.toString('utf8')) as T;
   }
 
-  /** Sends frames for `handle`'s object (opening it on this link first if needed); no answer is awaited. */
-  send(handle: Handle, frames: readonly Buffer[]): void {
+  /**
+   * Sends frames for `handle`'s object (opening it on this link first if needed); no
+   * answer is awaited. `frames` may be a function that builds them: before the
+   * handshake it runs only once connected, in order with the rest, so that what it
+   * builds may depend on the connection (a large item's file, named after it).
+   */
+  send(handle: Handle, frames: readonly Buffer[] | (() => readonly Buffer[])): void {
     if (this.#lost !== undefined) return;
     if (!this.#opened.has(handle.object)) {
       this.#opened.add(handle.object);
       if (this.#nonce !== undefined) this.#out.push(authFrame(handle.object, handle.secret, this.#nonce));
       else this.#toOpen.push(handle);
     }
-    for (const frame of frames) this.#out.push(frame);
+    if (typeof frames !== 'function') for (const frame of frames) this.#out.push(frame);
+    else if (this.#connection === undefined) this.#out.push(frames);
+    else for (const frame of frames()) this.#out.push(frame);
     if (this.#connection !== undefined && !this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => this.#flush());
@@ -167,6 +187,7 @@ export class Link {
         const { connection, nonce } = await connect(this.#path, first.object, first.secret, first.maxMessageBytes + 1024);
         this.#connection = connection;
         this.#nonce = nonce;
+        this.#files = new WriterFiles(spillDirFor(this.#path), nonce);
         break;
       } catch (error) {
         // The owner is alive but its broker thread is not listening yet: wait for it.
@@ -193,6 +214,7 @@ export class Link {
           if (this.#pending.size === 0) this.#refresh();
           pending.resolve(frame);
         }
+        else if (frame.type === kFileFree) this.#files?.freed(frame.payload.toString('utf8'));
         else if (frame.type === kRefused) process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${frame.payload.toString('utf8')}`, 'ProcsafeWarning');
       },
       close: (reason) => this.#lose(reason?.message ?? 'the connection closed'),
@@ -204,7 +226,11 @@ export class Link {
   #flush(): void {
     this.#flushQueued = false;
     if (this.#out.length === 0 || this.#connection === undefined) return;
-    const out = this.#out;
+    const out: Buffer[] = [];
+    for (const item of this.#out) {
+      if (typeof item !== 'function') out.push(item);
+      else for (const frame of item()) out.push(frame);
+    }
     this.#out = [];
     this.#connection.send(out);
   }

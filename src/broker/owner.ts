@@ -9,6 +9,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Handle, HandleKind } from '../codec/handles.js';
 import { newSecret } from '../transport/auth.js';
 import { newSocketPath } from '../transport/endpoint.js';
+import { prepareSpillDir } from '../queue/spill.js';
 import { registerBroker, registerOwner } from '../status/registry.js';
 import type { FromBroker, ToBroker } from './thread.js';
 
@@ -25,6 +26,8 @@ let nextObject = 1;
 export function createObject(kind: HandleKind, size: number, maxMessageBytes: number): Handle {
   const broker = start();
   registerOwner(kind); // for `procsafe status` (status/registry.ts)
+  // Before the handle exists: a writer that finds no directory sends large items through the socket.
+  if (kind === 'queue' || kind === 'joinable-queue') prepareSpillDir(broker.path);
   const handle: Handle = { kind, path: broker.path, pid: process.pid, object: String(nextObject++), secret: newSecret(), maxMessageBytes, size };
   const message: ToBroker = { type: 'create', spec: { kind, object: handle.object, secret: handle.secret, maxMessageBytes, size } };
   broker.port.postMessage(message);

@@ -7,6 +7,7 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { kStatusObject, serveStatus } from '../status/serve.js';
 import { verifyProof } from '../transport/auth.js';
 import { Server } from '../transport/server.js';
+import { OwnerSpills } from '../queue/spill.js';
 import { Broker, kPiecesFrom, type ObjectSpec } from './broker.js';
 
 export type ToBroker = { readonly type: 'create'; readonly spec: ObjectSpec };
@@ -26,6 +27,7 @@ const broker = new Broker({
     }
   },
   log: (message) => post({ type: 'log', message: `procsafe: ${message}` }),
+  spills: new OwnerSpills(path),
 });
 
 function onMessage(message: ToBroker): void {

@@ -7,9 +7,11 @@ import { linkFor, type Link, type RequestOptions, type WaitOptions, watchWait } 
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { encodeHead, encodeText, type Frame } from '../transport/frame.js';
 import {
-  kAck, kClose, kDelivered, kDone, kGet, kGetNowait, kInspect, kJoin, kPut, kPutNowait, kRefused, kRelease, kStats, kTaskDone,
+  kAck, kClose, kDelivered, kDeliveredFile, kDone, kGet, kGetNowait, kInspect, kJoin, kPut, kPutFile, kPutFileNowait, kPutNowait,
+  kRefused, kRelease, kStats, kTaskDone,
 } from '../transport/messages.js';
 import type { Delivery, QueueBackend, QueueStats } from './backend.js';
+import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
 import type { QueueSnapshot } from './state.js';
 
 /**
@@ -24,10 +26,16 @@ export class LocalQueueBackend implements QueueBackend {
   readonly #link: Link;
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
+  /** The owner's directory of large items' files (queue/spill.ts). */
+  readonly #spillDir: string;
+  /** Whether to write large items there: false once that proved impossible. */
+  #spill: boolean;
 
   constructor(handle: Handle) {
     this.#handle = handle;
     this.#link = linkFor(handle);
+    this.#spillDir = spillDirFor(handle.path);
+    this.#spill = spillAllowed();
   }
 
   put(item: readonly Buffer[], options: RequestOptions): Promise<string> {
@@ -45,9 +53,15 @@ export class LocalQueueBackend implements QueueBackend {
     const nowait = options.timeoutMs === 0;
     let length = 0;
     for (const chunk of item) length += chunk.length;
-    const type = nowait ? kPutNowait : kPut;
     const object = this.#handle.object;
-    return this.#link.request(this.#handle, (id) => [encodeHead(type, id, object, length, 0), ...item], options, () => full(askedMs))
+    // Built when the link sends it: a large item's file is named after the connection.
+    const frame = (id: number): Buffer[] => {
+      const file = length >= kSpillFrom && this.#spill ? this.#toFile(item, length, options) : undefined;
+      return file === undefined
+        ? [encodeHead(nowait ? kPutNowait : kPut, id, object, length, 0), ...item]
+        : [encodeText(nowait ? kPutFileNowait : kPutFile, id, object, file)];
+    };
+    return this.#link.request(this.#handle, frame, options, () => full(askedMs))
       .then((answer) => {
         this.#release();
         if (answer.type === kDone) return answer.payload.toString('utf8');
@@ -56,6 +70,18 @@ export class LocalQueueBackend implements QueueBackend {
         this.#release();
         throw error;
       });
+  }
+
+  /**
+   * Writes a large item into a file of the owner's, and returns what the put
+   * says of it ("<name> <length>"); undefined to send it through the socket.
+   */
+  #toFile(item: readonly Buffer[], length: number, { signal, group }: RequestOptions): string | undefined {
+    // A put that will not be sent must not leave a file behind.
+    if (signal?.aborted || group?.cancelled) return undefined;
+    const outcome = this.#link.files()?.write(item, length);
+    if (outcome === 'unusable') this.#spill = false;
+    return outcome === 'full' || outcome === 'unusable' ? undefined : outcome;
   }
 
   /** A put was answered: its slot goes to the oldest put waiting for one. */
@@ -67,9 +93,29 @@ export class LocalQueueBackend implements QueueBackend {
   async get(options: RequestOptions): Promise<Delivery> {
     const { timeoutMs } = options;
     const answer = await this.#link.ask(this.#handle, timeoutMs === 0 ? kGetNowait : kGet, options, () => empty(timeoutMs));
-    if (answer.type !== kDelivered) throw refusal(answer, 'get', timeoutMs);
+    if (answer.type !== kDelivered && answer.type !== kDeliveredFile) throw refusal(answer, 'get', timeoutMs);
     const space = answer.fn.indexOf(' ');
-    return { deliveries: Number(answer.fn.slice(0, space)), id: answer.fn.slice(space + 1), payload: answer.payload };
+    const deliveries = Number(answer.fn.slice(0, space));
+    const id = answer.fn.slice(space + 1);
+    if (answer.type === kDelivered) return { deliveries, id, payload: answer.payload };
+    return { deliveries, id, payload: this.#readFile(id, answer.payload.toString('utf8')) };
+  }
+
+  /**
+   * A leased item kept in a file. Only someone deleting the owner's files by hand
+   * makes this fail: the item is then lost, and the error says so (it is settled
+   * as consumed, so that no loop waits for it for ever).
+   */
+  #readFile(id: string, text: string): Buffer {
+    const space = text.indexOf(' ');
+    try {
+      return readSpill(this.#spillDir, text.slice(0, space), Number(text.slice(space + 1)));
+    } catch (error) {
+      this.ack(id);
+      if (this.#handle.kind === 'joinable-queue') this.taskDone(id);
+      throw new Error(`procsafe: item ${id} was lost: its data file in the owner's shared-memory directory could not be read ` +
+        `(${(error as Error).message}); something removed it while the owner held it`, { cause: error });
+    }
   }
 
   ack(id: string): void {

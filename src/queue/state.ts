@@ -25,8 +25,17 @@ import { validateInteger, validateKnownKeys, validateObject, validateString } fr
 export type { CancelledEvent, ClientId } from '../internal/owner-state.js';
 
 
-/** A serialized item as the owner keeps it: one Buffer, or the pieces a large one arrived in, in order. */
-export type Payload = Buffer | readonly Buffer[];
+/** A large item its writer put in a file the owner keeps (queue/spill.ts): its name and size. */
+export interface FileItem {
+  readonly file: string;
+  readonly length: number;
+}
+
+/**
+ * A serialized item as the owner keeps it: one Buffer, the pieces a large one
+ * arrived in (in order), or the file a large one was written to.
+ */
+export type Payload = Buffer | readonly Buffer[] | FileItem;
 
 /** An item as a reader receives it. `id` is stable across redelivery, for deduplication. */
 export interface QueueEntry {
@@ -99,6 +108,12 @@ export interface QueueStateOptions {
    * @default 'q'
    */
   readonly queueId?: string;
+  /**
+   * Called once for every item the state lets go of for good: consumed (`ack` of a
+   * Queue item, `taskDone`), or never accepted (a parked put cancelled, refused by
+   * close, or dropped with its dead client). What the owner frees (a file) goes then.
+   */
+  readonly onDrop?: (item: Payload) => void;
 }
 
 /** A parked request, as `inspect()` lists it (oldest first). */
@@ -177,17 +192,20 @@ export class QueueState {
   #consumed = 0;
   #redeliveries = 0;
   #closed = false;
+  readonly #onDrop: ((item: Payload) => void) | undefined;
 
   constructor(options: QueueStateOptions = {}) {
     validateObject(options, 'options');
-    validateKnownKeys(options as Record<string, unknown>, 'queue options', ['maxsize', 'joinable', 'queueId']);
-    const { maxsize = 0, joinable = false, queueId = 'q' } = options;
+    validateKnownKeys(options as Record<string, unknown>, 'queue options', ['maxsize', 'joinable', 'queueId', 'onDrop']);
+    const { maxsize = 0, joinable = false, queueId = 'q', onDrop } = options;
+    if (onDrop !== undefined && typeof onDrop !== 'function') throw new TypeError(`Expected \`onDrop\` to be a function, got ${String(onDrop)}`);
     validateInteger(maxsize, 'maxsize', 0);
     if (typeof joinable !== 'boolean') throw new TypeError(`Expected \`joinable\` to be a boolean, got ${String(joinable)}`);
     validateString(queueId, 'queueId');
     this.#maxsize = maxsize;
     this.#joinable = joinable;
     this.#queueId = queueId;
+    this.#onDrop = onDrop;
   }
 
   get maxsize(): number { return this.#maxsize; }
@@ -215,8 +233,8 @@ export class QueueState {
    */
   put(client: ClientId, requestId: number, item: Payload): QueueEvent[] {
     this.#validateRequest(client, requestId);
-    if (!(item instanceof Uint8Array) && !(Array.isArray(item) && (item as unknown[]).every((piece) => piece instanceof Uint8Array))) {
-      throw new TypeError('Expected `item` to be a Buffer, or an array of Buffers in order (a serialized value)');
+    if (!isPayload(item)) {
+      throw new TypeError('Expected `item` to be a Buffer, an array of Buffers in order (a serialized value), or a { file, length }');
     }
     this.#puts.set(requestId, { client, item });
     return this.#settle();
@@ -253,6 +271,7 @@ export class QueueState {
       this.#out.delete(id);
       this.#consumed++;
       this.#forgetIfClear(client, books);
+      this.#onDrop?.(held.item);
     }
     return this.#settle();
   }
@@ -308,6 +327,7 @@ export class QueueState {
     this.#acked--;
     this.#consumed++;
     this.#forgetIfClear(owner, books);
+    this.#onDrop?.(held.item);
     return this.#settle();
   }
 
@@ -329,6 +349,7 @@ export class QueueState {
       const waiter = waiters.get(requestId);
       if (waiter === undefined) continue;
       waiters.delete(requestId);
+      if (typeof waiter !== 'number') this.#onDrop?.(waiter.item);
       const client = typeof waiter === 'number' ? waiter : waiter.client;
       // A parked put means no room and a parked get means nothing queued, so removing one lets nothing else through.
       return [{ type: 'cancelled', requestId, client }];
@@ -345,7 +366,11 @@ export class QueueState {
    */
   disconnect(client: ClientId): QueueEvent[] {
     validateInteger(client, 'client', 0);
-    for (const [requestId, waiter] of this.#puts) if (waiter.client === client) this.#puts.delete(requestId);
+    for (const [requestId, waiter] of this.#puts) {
+      if (waiter.client !== client) continue;
+      this.#puts.delete(requestId);
+      this.#onDrop?.(waiter.item);
+    }
     for (const [requestId, owner] of this.#gets) if (owner === client) this.#gets.delete(requestId);
     for (const [requestId, owner] of this.#joins) if (owner === client) this.#joins.delete(requestId);
     const books = this.#books.get(client);
@@ -399,6 +424,7 @@ export class QueueState {
       this.#puts.delete(requestId);
       if (this.#closed) {
         events.push({ type: 'closed', requestId, client, request: 'put' });
+        this.#onDrop?.(item);
         continue;
       }
       const seq = this.#seq++;
@@ -480,4 +506,12 @@ export class QueueState {
       throw new Error(`queue: requestId ${requestId} is already waiting; the broker must give every pending request its own id`);
     }
   }
+}
+
+function isPayload(item: unknown): item is Payload {
+  if (item instanceof Uint8Array) return true;
+  if (Array.isArray(item)) return item.every((piece) => piece instanceof Uint8Array);
+  if (typeof item !== 'object' || item === null) return false;
+  const { file, length } = item as Partial<FileItem>;
+  return typeof file === 'string' && Number.isSafeInteger(length);
 }

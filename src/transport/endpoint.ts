@@ -19,17 +19,25 @@ export function runtimeDir(): string {
   if (cached !== undefined) return cached;
   const uid = process.getuid?.() ?? 0;
   const base = process.env['XDG_RUNTIME_DIR'];
-  const dir = base ? join(base, 'procsafe') : join(tmpdir(), `procsafe-${uid}`);
+  cached = privateDir(base ? join(base, 'procsafe') : join(tmpdir(), `procsafe-${uid}`))
+    ?? mkdtempSync(join(tmpdir(), `procsafe-${uid}-`));
+  return cached;
+}
+
+/**
+ * Creates `dir` (0700) if it does not exist, and returns it if it is a real
+ * directory of this user that no one else can enter; undefined otherwise (a
+ * directory someone else planted there is never used).
+ */
+export function privateDir(dir: string): string | undefined {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   const stat = lstatSync(dir);
-  cached = stat.isDirectory() && !stat.isSymbolicLink() && stat.uid === uid && (stat.mode & 0o777) === 0o700
-    ? dir
-    : mkdtempSync(join(tmpdir(), `procsafe-${uid}-`));
-  return cached;
+  const uid = process.getuid?.() ?? 0;
+  return stat.isDirectory() && !stat.isSymbolicLink() && stat.uid === uid && (stat.mode & 0o777) === 0o700 ? dir : undefined;
 }
 
 /** A fresh socket path for one owner. Short: Linux caps socket paths at 107 bytes. */

@@ -53,6 +53,10 @@ export const kInspect = 69;  // answer kValue
 // Sent once by a link, first after its handshake, so the owner can name its
 // clients by pid (`procsafe status`): fn '', id 0, payload u32 pid. No answer.
 export const kPeerPid = 70;
+// A put of a large item its writer wrote into a file of the owner's (queue/spill.ts):
+// payload utf8 "<file name> <length>"; answered as kPut.
+export const kPutFile = 71;
+export const kPutFileNowait = 72;
 
 // Answers from a broker; id: the request id.
 export const kDone = 80;     // payload: nothing, or utf8 (the id of an accepted item)
@@ -61,6 +65,8 @@ export const kRefused = 82;  // fn: 'closed' | 'cancelled' | 'broken' | 'invalid
 export const kGranted = 83;  // payload: u32 lease id, u8 previousOwnerDied
 export const kPassed = 84;   // payload: u32 arrival index
 export const kValue = 85;    // payload: utf8 JSON
+export const kDeliveredFile = 86; // as kDelivered, for an item kept in a file; payload: utf8 "<file name> <length>"
+export const kFileFree = 87; // id 0, unasked: the owner let go of this link's file "<file name> <length>"; reuse or delete it
 
 // Results that skip v8 serialization: the common small cases.
 export const kOkNumber = 17; // id; payload: f64

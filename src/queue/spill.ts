@@ -1,0 +1,289 @@
+/**
+ * Large items through shared memory. Relayed by the owner's broker, an item
+ * crosses the kernel four times (writer → owner → reader) plus a copy or two
+ * in each process; that caps a stream of large items near half of what a bare
+ * socket moves. So an item of `kSpillFrom` bytes or more is written by its
+ * writer into a file in the owner's directory on /dev/shm (tmpfs: memory,
+ * never disk), and only the file's name travels: the owner checks the file is
+ * whole, keeps the name where it would keep the bytes, and deletes the file
+ * when the item is consumed. The reader reads the file. One copy in, one out.
+ *
+ * Nothing a death can leak or lose:
+ * - a writer that dies before its put reached the owner leaves a file the
+ *   owner never accepted, named after its connection (`spillPrefix`): the
+ *   owner deletes those when the connection drops;
+ * - a half-written file is never accepted: the writer puts its name only once
+ *   every byte is written, and the owner checks the size;
+ * - a reader that dies leaves the file in place, and the item goes back to
+ *   the queue as any other;
+ * - an owner that dies takes its directory with it: a watcher (`sh`, in its own
+ *   session) deletes it when the owner's end of a pipe closes, however the
+ *   owner died; a normal exit deletes it at once.
+ *
+ * Without /dev/shm (not Linux, PROCSAFE_SHM=0, a full or foreign directory)
+ * items go through the socket as before: same guarantees, fewer MB/s.
+ */
+import { spawn } from 'node:child_process';
+import {
+  closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statfsSync, unlinkSync, writeSync,
+} from 'node:fs';
+import type { Socket } from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { privateDir } from '../transport/endpoint.js';
+import { ProtocolViolation } from '../transport/frame.js';
+import type { FileItem } from './state.js';
+
+/**
+ * Items this large or larger (serialized) go through a file when they can. A
+ * file costs a few system calls more than a socket write: measured with
+ * bench/queue-ab.mjs, files win from 32 KiB (1.4x) and at 64 KiB (1.9x), and
+ * are even at 16 KiB.
+ */
+export const kSpillFrom = 32 * 1024;
+/**
+ * /dev/shm is shared with every program on the machine (a Docker container's
+ * holds 64 MiB by default): a writer spills only while at least this share of
+ * it stays free, and sends through the socket otherwise.
+ */
+const kKeepFree = 0.5;
+const kNamePattern = /^[0-9a-f]{16}-[0-9]+$/;
+/** The most a writer keeps in files given back to it, for its next large items. */
+const kMaxFreeBytes = 64 * 1024 * 1024;
+/** Files given back and not reused for this long are deleted. */
+const kIdleMs = 2_000;
+
+/** The owner's directory for the socket at `socketPath` (it exists only where the owner could create it). */
+export function spillDirFor(socketPath: string): string {
+  return join('/dev/shm', `procsafe-${process.getuid?.() ?? 0}`, basename(socketPath, '.sock'));
+}
+
+/** Whether this process may put items in files: Linux, unless PROCSAFE_SHM=0. Reading them is always allowed. */
+export function spillAllowed(): boolean {
+  return process.platform === 'linux' && process.env['PROCSAFE_SHM'] !== '0';
+}
+
+/** The start of the names of a connection's files: from the owner's nonce for it, which both ends know from the handshake. */
+export function spillPrefix(nonce: Buffer): string {
+  return nonce.subarray(0, 8).toString('hex');
+}
+
+const prepared = new Set<string>();
+
+/**
+ * The owner's side, once per socket: creates the directory and the watcher that
+ * removes it. Best effort: without it, writers find no directory and use the socket.
+ */
+export function prepareSpillDir(socketPath: string): void {
+  if (!spillAllowed()) return;
+  const dir = spillDirFor(socketPath);
+  if (prepared.has(dir)) return;
+  prepared.add(dir);
+  try {
+    if (privateDir(dirname(dir)) === undefined) return;
+    mkdirSync(dir, { mode: 0o700 });
+  } catch {
+    return;
+  }
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // `read` returns when the pipe's last writer, this process, is gone: exited, killed, or crashed.
+  const watcher = spawn('/bin/sh', ['-c', 'read _; exec rm -rf -- "$0"', dir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  watcher.on('error', () => { /* no sh: a normal exit still removes the directory */ });
+  watcher.unref();
+  (watcher.stdin as Socket | null)?.unref();
+}
+
+/** What a writer keeps of a file the owner gave back, to write a later item into. */
+interface FreeFile {
+  readonly name: string;
+  readonly length: number;
+}
+
+/**
+ * A writer's files at one owner (one per link, whose connection prefix they
+ * carry). Writing into a fresh tmpfs file makes the kernel find and zero every
+ * page first, which costs five times the copy itself; so the owner gives a
+ * consumed item's file back to the writer that wrote it (kFileFree), and the
+ * next large item overwrites it. Those files are still this connection's: if
+ * the writer dies, the owner sweeps them with its other orphans.
+ */
+export class WriterFiles {
+  readonly #dir: string;
+  readonly #prefix: string;
+  #next = 0;
+  readonly #free: FreeFile[] = [];
+  #freeBytes = 0;
+  /** Whether a file was taken since the last trim: idle files are deleted, not kept for ever. */
+  #used = false;
+  #trim: NodeJS.Timeout | undefined;
+
+  constructor(dir: string, nonce: Buffer) {
+    this.#dir = dir;
+    this.#prefix = spillPrefix(nonce);
+  }
+
+  /** The start of every name of this connection's files. */
+  get prefix(): string { return this.#prefix; }
+
+  /**
+   * Writes `chunks` (`length` bytes) into a file, whole or not at all. Returns what
+   * the put says of it ("<name> <length>"), 'full' (not now: too little room) or
+   * 'unusable' (no such directory, or no right to it: do not try again).
+   */
+  write(chunks: readonly Buffer[], length: number): string | 'full' | 'unusable' {
+    this.#used = true;
+    const reused = this.#free.pop();
+    if (reused !== undefined) this.#freeBytes -= reused.length;
+    const name = reused?.name ?? `${this.#prefix}-${this.#next++}`;
+    const path = join(this.#dir, name);
+    let fd: number | undefined;
+    try {
+      const growth = length - (reused?.length ?? 0);
+      if (growth > 0) {
+        const fs = statfsSync(this.#dir);
+        if (fs.bavail * fs.bsize - growth < fs.blocks * fs.bsize * kKeepFree) throw Object.assign(new Error('keep free'), { code: 'ENOSPC' });
+      }
+      // A reused file is overwritten in place (its pages are already there), then cut to size.
+      fd = openSync(path, reused === undefined ? 'wx' : 'r+', 0o600);
+      let position = 0;
+      for (const chunk of chunks) {
+        for (let at = 0; at < chunk.length;) {
+          const written = writeSync(fd, chunk, at, chunk.length - at, position);
+          at += written;
+          position += written;
+        }
+      }
+      if (growth < 0) ftruncateSync(fd, length);
+      closeSync(fd);
+      return `${name} ${length}`;
+    } catch (error) {
+      // Never leave a partial file behind: no one would accept it, but it would take room until the owner exits.
+      if (fd !== undefined) {
+        try { closeSync(fd); } catch { /* closed */ }
+      }
+      if (fd !== undefined || reused !== undefined) {
+        try { unlinkSync(path); } catch { /* gone */ }
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE' ? 'full' : 'unusable';
+    }
+  }
+
+  /** The owner gave back one of our files ("<name> <length>"): keep it for the next item, or delete it. */
+  freed(text: string): void {
+    const space = text.indexOf(' ');
+    const name = text.slice(0, space);
+    const length = Number(text.slice(space + 1));
+    if (!name.startsWith(`${this.#prefix}-`) || !kNamePattern.test(name)) return;
+    if (this.#freeBytes + length > kMaxFreeBytes) {
+      try { unlinkSync(join(this.#dir, name)); } catch { /* gone */ }
+      return;
+    }
+    this.#free.push({ name, length });
+    this.#freeBytes += length;
+    if (this.#trim === undefined) {
+      this.#trim = setInterval(() => this.#trimIdle(), kIdleMs);
+      this.#trim.unref();
+    }
+  }
+
+  /** Files not needed for a while go: a writer that stopped putting large items holds no memory. */
+  #trimIdle(): void {
+    if (this.#used) {
+      this.#used = false;
+      return;
+    }
+    for (const { name } of this.#free.splice(0)) {
+      try { unlinkSync(join(this.#dir, name)); } catch { /* gone */ }
+    }
+    this.#freeBytes = 0;
+    clearInterval(this.#trim);
+    this.#trim = undefined;
+  }
+}
+
+/** The reader's side: the item's bytes, exactly `length` of them. */
+export function readSpill(dir: string, name: string, length: number): Buffer {
+  const fd = openSync(join(dir, name), 'r');
+  try {
+    const buffer = Buffer.allocUnsafeSlow(length);
+    for (let at = 0; at < length;) {
+      const read = readSync(fd, buffer, at, length - at, at);
+      if (read === 0) throw new Error(`the file ended after ${at} of ${length} bytes`);
+      at += read;
+    }
+    return buffer;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The owner's books of the files it accepted: checked on the way in, deleted on the way out. */
+export class OwnerSpills {
+  readonly #dir: string;
+  /** Files the owner holds as items (queued, leased, owed or parked puts). */
+  readonly #held = new Set<string>();
+
+  constructor(socketPath: string) {
+    this.#dir = spillDirFor(socketPath);
+  }
+
+  /**
+   * A peer's put of a file: `text` is "<name> <length>". The name must carry the
+   * peer's own prefix and the file must be exactly that long (and no longer than
+   * `maxBytes`): anything else is a peer fault.
+   */
+  accept(prefix: string, text: string, maxBytes: number): FileItem {
+    const space = text.indexOf(' ');
+    const file = text.slice(0, space);
+    const length = Number(text.slice(space + 1));
+    if (space === -1 || !kNamePattern.test(file) || !file.startsWith(`${prefix}-`)) {
+      throw new ProtocolViolation(`a put by file names ${JSON.stringify(text.slice(0, 80))}, not a file of this connection`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0 || length > maxBytes) {
+      throw new ProtocolViolation(`a put by file of ${text.slice(space + 1, space + 20)} bytes (the limit is ${maxBytes})`);
+    }
+    if (this.#held.has(file)) throw new ProtocolViolation(`a put by file names ${file} twice`);
+    let size: number;
+    try {
+      const stat = lstatSync(join(this.#dir, file));
+      size = stat.isFile() ? stat.size : -1;
+    } catch (error) {
+      throw new ProtocolViolation(`a put by file names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (size !== length) throw new ProtocolViolation(`a put by file says ${length} bytes, and ${file} holds ${size}`);
+    this.#held.add(file);
+    return { file, length };
+  }
+
+  /** The item left the queue for good (consumed, or its put was refused): its file goes. */
+  drop(item: FileItem): void {
+    this.#held.delete(item.file);
+    this.#unlink(item.file);
+  }
+
+  /** As drop, but the file stays: its writer, still connected, gets it back to reuse (kFileFree). */
+  giveBack(item: FileItem): void {
+    this.#held.delete(item.file);
+  }
+
+  /** A connection dropped: its files the owner never accepted were orphaned by a writer's death. */
+  sweep(prefix: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(`${prefix}-`) && !this.#held.has(name)) this.#unlink(name);
+    }
+  }
+
+  #unlink(name: string): void {
+    try {
+      unlinkSync(join(this.#dir, name));
+    } catch {
+      // Already gone (the directory went with a dying owner): nothing to free.
+    }
+  }
+}

@@ -1,0 +1,152 @@
+// Large items through shared memory (src/queue/spill.ts): they travel as files in
+// the owner's directory on /dev/shm, and no death leaves one behind or loses one.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { JoinableQueue, Process, Queue } from 'procsafe';
+import { connect } from '../../dist/transport/client.js';
+import { encodeText } from '../../dist/transport/frame.js';
+import { kPutFile } from '../../dist/transport/messages.js';
+import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
+import { linkFor } from '../../dist/broker/link.js';
+import { fixture, startChild, waitUntil } from '../helpers/index.js';
+
+const linux = process.platform === 'linux' && existsSync('/dev/shm');
+
+interface RawHandle { path: string; object: string; secret: string }
+const handleOf = (q: object): RawHandle => (q as Record<string, RawHandle>)['__procsafe_handle__'] as RawHandle;
+const filesOf = (q: object): string[] => readdirSync(spillDirFor(handleOf(q).path));
+/**
+ * The files of other processes' connections. This process writes files at its
+ * own queues' owner (itself) too, and keeps the ones given back for a while.
+ */
+const othersFiles = (q: object): string[] => {
+  const own = linkFor(handleOf(q) as never).files()?.prefix ?? 'none';
+  return filesOf(q).filter((name) => !name.startsWith(`${own}-`));
+};
+
+test('items of 32 KiB and more go through files and come back byte for byte; a consumed file is deleted once its writer is gone', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+  const q = new Queue<Buffer>();
+  for (const bytes of [32 * 1024, 100 * 1024, 10 * 1024 * 1024]) {
+    const writer = await startChild(t, 'putBytes', [q, bytes, bytes % 251]);
+    assert.deepEqual(await writer.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });
+    assert.equal(othersFiles(q).length, 1, `the ${bytes} byte item waits in one file`);
+    assert.equal(statSync(join(spillDirFor(handleOf(q).path), othersFiles(q)[0] as string)).size >= bytes, true);
+    const got = await q.get();
+    assert.equal(got.length, bytes);
+    assert.equal(got.every((byte) => byte === bytes % 251), true, 'every byte as written');
+    await waitUntil(() => othersFiles(q).length === 0, 'the consumed file to be deleted');
+  }
+  // A small item and a value of several binary parts, from this process (the owner uses its own socket too).
+  const parts = { head: 'x', a: Buffer.alloc(50_000, 1), b: new Float64Array(10_000).fill(2.5) };
+  const mixed = new Queue<unknown>();
+  await mixed.putMany(['small', parts]);
+  assert.equal(await mixed.get(), 'small');
+  assert.deepEqual(await mixed.get(), parts);
+});
+
+test('PROCSAFE_SHM=0 in a writer: its large items go through the socket, and arrive the same', { timeout: 30_000 }, async (t) => {
+  const q = new Queue<Buffer>();
+  const writer = new Process({ module: fixture('queue-tasks.mjs'), fn: 'putBytes', args: [q, 200 * 1024, 9], env: { ...process.env, PROCSAFE_SHM: '0' } });
+  t.after(() => { writer.kill('SIGKILL'); });
+  await writer.start();
+  assert.deepEqual(await writer.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });
+  if (linux) assert.deepEqual(othersFiles(q), [], 'no file was written');
+  const got = await q.get();
+  assert.equal(got.length, 200 * 1024);
+  assert.equal(got[200 * 1024 - 1], 9);
+});
+
+test('a writer SIGKILLed between writing a file and putting it: the owner deletes the orphan as its connection drops', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+  const q = new Queue<unknown>();
+  const ready = new Queue<{ pid: number; written: string }>();
+  const writer = await startChild(t, 'spillAndDie', [q, ready]);
+  const { written } = await ready.get({ timeoutMs: 10_000 });
+  const name = written.split(' ')[0] as string;
+  assert.deepEqual(othersFiles(q), [name], 'the file was written and never put');
+  writer.kill('SIGKILL');
+  await writer.join();
+  await waitUntil(() => othersFiles(q).length === 0, 'the orphaned file to be deleted');
+  assert.equal(await q.get(), 'link is up');
+  assert.equal(await q.qsize(), 0, 'nothing half-put was accepted');
+});
+
+test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed): another reader gets each one whole', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+  const q = new JoinableQueue<Buffer>();
+  const ready = new Queue<{ pid: number; seen: Buffer[] }>();
+  await q.putMany(Array.from({ length: 6 }, (_, i) => Buffer.alloc(64 * 1024, i)));
+  const reader = await startChild(t, 'readAheadAndHang', [q, ready, 1, 4]);
+  const { seen } = await ready.get({ timeoutMs: 10_000 });
+  assert.deepEqual(seen.map((item) => item[0]), [0, 1]);
+  reader.kill('SIGKILL');
+  await reader.join();
+  const again: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const { id, value } = await q.getEntry({ timeoutMs: 5_000 });
+    assert.equal(value.length, 64 * 1024);
+    assert.equal(value.every((byte) => byte === value[0]), true);
+    again.push(value[0] as number);
+    q.taskDone(id);
+  }
+  assert.deepEqual(again, [0, 1, 2, 3, 4, 5], 'the owed and the read-ahead items, in put order');
+  await q.join();
+  await waitUntil(() => othersFiles(q).length === 0, 'every consumed file to be deleted');
+});
+
+test('the owner SIGKILLed with items in files: its directory goes with it', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+  const meta = new Queue<Queue<Buffer>>();
+  const owner = await startChild(t, 'ownLargeItems', [meta]);
+  const q = await meta.get({ timeoutMs: 10_000 });
+  const dir = spillDirFor(handleOf(q).path);
+  assert.equal(readdirSync(dir).length, 1, 'the 1 MiB item waits in a file of the owner');
+  owner.kill('SIGKILL');
+  await owner.join();
+  await waitUntil(() => !existsSync(dir), "the dead owner's directory to be removed");
+});
+
+test('a put by file that lies (its size, another connection\'s file, a path) cuts that peer off; the queue goes on', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
+  const q = new Queue<unknown>();
+  const handle = handleOf(q);
+  const dir = spillDirFor(handle.path);
+  await q.put('queued before');
+  const peer = async (): Promise<{ send: (text: string) => void; closed: Promise<void>; file: string; destroy: () => void }> => {
+    const { connection, nonce } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
+    const closed = new Promise<void>((resolve) => { connection.listen({ frame: () => {}, close: () => resolve() }); });
+    // A file of the peer's own, 100 bytes long.
+    const file = `${spillPrefix(nonce)}-0`;
+    writeFileSync(join(dir, file), Buffer.alloc(100));
+    return { send: (text) => connection.send([encodeText(kPutFile, 1, handle.object, text)]), closed, file, destroy: () => connection.destroy() };
+  };
+  const bystander = await peer();
+  for (const lie of ['OWN 5', `${bystander.file} 100`, '../../etc/passwd 10', 'garbage']) {
+    const liar = await peer();
+    liar.send(lie.replace('OWN', liar.file));
+    await liar.closed;
+    await waitUntil(() => !existsSync(join(dir, liar.file)), "the cut-off peer's file to be swept");
+  }
+  assert.equal(existsSync(join(dir, bystander.file)), true, "another connection's file is untouched");
+  bystander.destroy();
+  await bystander.closed;
+  assert.equal(await q.qsize(), 1, 'no lie was accepted');
+  assert.equal(await q.get(), 'queued before');
+  await q.put('still serving');
+  assert.equal(await q.get(), 'still serving');
+});
+
+test('WriterFiles: a file given back is overwritten in place and cut to the new size; a missing directory is unusable', { timeout: 10_000 }, (t) => {
+  const dir = mkdtempSync(join(linux ? '/dev/shm' : '/tmp', 'procsafe-writer-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const nonce = Buffer.alloc(32, 0xab);
+  const files = new WriterFiles(dir, nonce);
+  const first = files.write([Buffer.alloc(5000, 1), Buffer.alloc(5000, 2)], 10_000);
+  assert.match(first, /^abababababababab-0 10000$/);
+  files.freed(first);
+  const second = files.write([Buffer.alloc(3000, 3)], 3000);
+  assert.equal(second, 'abababababababab-0 3000', 'the same file, reused');
+  assert.equal(statSync(join(dir, 'abababababababab-0')).size, 3000, 'cut to the new size');
+  files.freed('cdcdcdcdcdcdcdcd-9 10'); // not ours: ignored
+  assert.equal(files.write([Buffer.alloc(10)], 10), 'abababababababab-1 10', 'a fresh name when none was given back');
+  assert.deepEqual(readdirSync(dir).sort(), ['abababababababab-0', 'abababababababab-1']);
+  assert.equal(new WriterFiles(join(dir, 'missing'), nonce).write([Buffer.alloc(10)], 10), 'unusable');
+});
