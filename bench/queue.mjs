@@ -307,16 +307,18 @@ export const kProfileFindings = [
   'the stream or the direct descriptor write procsafe uses for small frames): it makes about one `write()` per ' +
   'item (strace: 22.8k writes for 21k items), because each item\'s ack is flushed by a microtask before the loop asks ' +
   'for the next one, and each such write wakes the broker thread.',
-  '**100 KiB and 10 MiB items are bound by copies into fresh memory.** The producer is nearly idle (out-of-band ' +
-  'serialization copies nothing). `FrameDecoder.push` joins the socket chunks of every frame into a new Buffer, once in ' +
-  'the broker (which only holds the item and writes it on) and once in the consumer: at 10 MiB the broker thread and the ' +
-  'consumer each spend 75-85% of their busy time in that `Buffer.concat` (`_copyActual`); at 100 KiB (profiled by hand) ' +
-  'the broker is the busiest side, a third of it in the same copy and a fifth in `writeBuffer`. On this VM writing 10 MiB ' +
-  'into fresh memory takes 20-35 ms (page faults) against 0.3-2 ms into a reused buffer; procsafe pays it twice per item, ' +
-  'the raw stream once; and while the single broker thread copies one item it does not feed the consumer the previous ' +
-  'one, so the two copies add up instead of overlapping (under the profiler the broker\'s and the consumer\'s copy ' +
-  'times per item sum to most of the time per item). Python\'s rate at 100 KiB varied the most between runs (from ' +
-  'about 260 MB/s to 1.5 GB/s while this bench was written).',
+  '**100 KiB and 10 MiB items: bound by copies into fresh memory; now through files.** Relayed by the broker, a large ' +
+  'item was copied into fresh memory in the broker and again in the consumer (at 10 MiB each spent 75-85% of its busy time ' +
+  'in that copy; on this VM writing 10 MiB into fresh memory takes 20-35 ms against 0.3-2 ms into a reused buffer), and ' +
+  'crossed the kernel four times. Items of 32 KiB or more now go through a file in the owner\'s /dev/shm directory ' +
+  '(src/queue/spill.ts): one copy in, one out, and the broker only checks a name. Timed alone, writing 100 KiB into a ' +
+  'fresh tmpfs file costs 76 µs (the kernel allocates and clears every page) against 14.5 µs overwriting an existing ' +
+  'one, so a consumed item\'s file goes back to its writer to be overwritten. A/B with `node bench/queue-ab.mjs stream`: ' +
+  '10 MiB from about 550 to 1450-1630 MB/s, past the raw socket; 100 KiB from about 550 to 680-890 MB/s (900-930 MB/s ' +
+  'with `maxsize: 64`, where files are reused; in an unbounded stream the producer runs ahead and every file is new). ' +
+  'The profiles now show the producer in `writeBuffer` (the file write) and the consumer in `read` and in allocating ' +
+  'the fresh Buffer it reads into; the broker is nearly idle. Python\'s rate at 100 KiB varies the most between runs ' +
+  '(from about 260 MB/s to 1.9 GB/s while this bench was written).',
   '**Ping-pong and latency: per-message cost on a serial path.** The raw relay (the same topology on bare sockets) is about ' +
   'as fast as Python, so the extra hop through the broker thread is not what costs; procsafe takes 3.5 to 4 times as ' +
   'long. During a run the three procsafe threads are each only 20-30% busy (a chain of wake-ups, no saturated core), ' +
@@ -540,7 +542,7 @@ export async function queue() {
     'messages between them, no protocol.',
     '10 MiB baseline: a raw Unix-socket stream between two plain node processes (bench/workers/queue-raw-stream.mjs): ' +
     'length-prefixed messages, the same Buffer written each time with backpressure, each message joined into one Buffer by the ' +
-    'receiver (one copy, as procsafe\'s frame decoder does). procsafe\'s items cross two such sockets (producer → broker → consumer).',
+    'receiver (one copy, as procsafe\'s frame decoder does). procsafe\'s 10 MiB items go through a file in /dev/shm instead (one copy in, one out; the broker passes only its name).',
     `Lock: a child \`Process\` runs \`(await lock.acquire()).release()\` ${lockN} times (Python: \`lock.acquire(); lock.release()\`, ` +
     `${pythonLockN} times), uncontended. This is not a like-for-like race: Python's \`multiprocessing.Lock\` is a POSIX semaphore ` +
     'in shared memory, taken with an atomic instruction and no system call when free, and it has no crash safety (a holder that ' +

@@ -48,6 +48,8 @@ interface Peer {
   out: Buffer[];
   /** The peer's process id, as its link announced it (kPeerPid): only for `procsafe status`. */
   pid: number | undefined;
+  /** Whether the peer can read the files of large items (kPeerPid says); if not, it gets their bytes. */
+  seesFiles: boolean;
 }
 
 /** Who asked: the states see broker-wide request ids; each peer numbers its own. */
@@ -102,7 +104,7 @@ export class Broker {
 
   /** A proven peer, which opened `object`. */
   accept(connection: Connection, id: number, opened: { object: string; nonce: Buffer }): void {
-    const peer: Peer = { id, connection, nonce: opened.nonce, opened: new Map(), requests: new Map(), out: [], pid: undefined };
+    const peer: Peer = { id, connection, nonce: opened.nonce, opened: new Map(), requests: new Map(), out: [], pid: undefined, seesFiles: false };
     this.#peers.set(id, peer);
     this.#byPrefix.set(spillPrefix(peer.nonce), peer);
     this.#open(peer, this.#entry(opened.object) as Entry);
@@ -163,8 +165,9 @@ export class Broker {
   #request(peer: Peer, frame: Frame): void {
     if (frame.type === kPeerPid) {
       // Status only: who this connection is. Sent once, first; not about any object.
-      if (frame.payload.length !== 4) throw new ProtocolViolation('a pid announcement carries a u32 pid');
+      if (frame.payload.length !== 5) throw new ProtocolViolation('a pid announcement carries a u32 pid and a u8 flag');
       peer.pid = frame.payload.readUInt32BE(0);
+      peer.seesFiles = frame.payload[4] === 1;
       return;
     }
     if (frame.type === kAuth) {
@@ -303,7 +306,9 @@ export class Broker {
           if (item instanceof Uint8Array) {
             this.#send(peer, [encodeHead(kDelivered, requestId, fn, item.length, 0), item]);
           } else if (isFileItem(item)) {
-            this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, `${item.file} ${item.length}`)]);
+            const bytes = peer.seesFiles ? undefined : this.#options.spills.read(item);
+            if (bytes === undefined) this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, `${item.file} ${item.length}`)]);
+            else this.#send(peer, [encodeHead(kDelivered, requestId, fn, bytes.length, 0), bytes]);
           } else {
             // A large item goes out in the pieces it came in (writev), never joined here.
             let length = 0;

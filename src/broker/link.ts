@@ -8,6 +8,7 @@
  * dies the owner settles its debts. If the owner dies, every pending and later
  * request rejects with BrokerLost at once (the kernel closes the socket).
  */
+import { existsSync } from 'node:fs';
 import { AbortError, BrokerLost } from '../errors.js';
 import type { Handle } from '../codec/handles.js';
 import { authFrame, connect } from '../transport/client.js';
@@ -203,8 +204,11 @@ export class Link {
     const connection = this.#connection;
     const opens = this.#toOpen.splice(0).map((handle) => authFrame(handle.object, handle.secret, this.#nonce as Buffer));
     // Our pid first, once (for `procsafe status`: the owner knows clients only by connection).
-    const pid = encodeHead(kPeerPid, 0, '', 4);
-    pid.writeUInt32BE(process.pid, pid.length - 4);
+    // And whether this process sees the owner's directory of large items' files (another mount
+    // namespace, a container sharing only the socket, would not): if not, it is sent their bytes.
+    const pid = encodeHead(kPeerPid, 0, '', 5);
+    pid.writeUInt32BE(process.pid, pid.length - 5);
+    pid[pid.length - 1] = existsSync(spillDirFor(this.#path)) ? 1 : 0;
     this.#out = [pid, ...opens, ...this.#out];
     connection.listen({
       frame: (frame) => {

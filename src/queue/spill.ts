@@ -266,6 +266,18 @@ export class OwnerSpills {
     this.#held.delete(item.file);
   }
 
+  /**
+   * The item's bytes, for a reader that cannot see this directory; undefined if
+   * the file cannot be read (the reader is then told of the loss, as any reader).
+   */
+  read(item: FileItem): Buffer | undefined {
+    try {
+      return readSpill(this.#dir, item.file, item.length);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A connection dropped: its files the owner never accepted were orphaned by a writer's death. */
   sweep(prefix: string): void {
     let names: string[];

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { JoinableQueue, Process, Queue } from 'procsafe';
 import { connect } from '../../dist/transport/client.js';
-import { encodeText } from '../../dist/transport/frame.js';
-import { kPutFile } from '../../dist/transport/messages.js';
+import { encodeHead, encodeText, type Frame } from '../../dist/transport/frame.js';
+import { kDelivered, kGet, kPutFile } from '../../dist/transport/messages.js';
+import { deserialize } from '../../dist/codec/v8.js';
 import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
 import { linkFor } from '../../dist/broker/link.js';
 import { fixture, startChild, waitUntil } from '../helpers/index.js';
@@ -132,6 +133,25 @@ test('a put by file that lies (its size, another connection\'s file, a path) cut
   assert.equal(await q.get(), 'queued before');
   await q.put('still serving');
   assert.equal(await q.get(), 'still serving');
+});
+
+test('a reader that cannot see the owner\'s directory (it never said it can) is sent the bytes; its death gives the item back', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
+  const q = new Queue<Buffer>();
+  const handle = handleOf(q);
+  await q.put(Buffer.alloc(48 * 1024, 4));
+  const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
+  const answer = new Promise<Frame>((resolve) => { connection.listen({ frame: resolve, close: () => {} }); });
+  connection.send([encodeHead(kGet, 1, handle.object, 0)]);
+  const frame = await answer;
+  assert.equal(frame.type, kDelivered);
+  const value = deserialize(frame.payload) as Buffer;
+  assert.equal(value.length, 48 * 1024);
+  assert.equal(value[48 * 1024 - 1], 4);
+  connection.destroy();
+  // It never acked: the item, still in its file, goes to the next reader whole.
+  const again = await q.get({ timeoutMs: 5_000 });
+  assert.equal(again.length, 48 * 1024);
+  assert.equal(again[0], 4);
 });
 
 test('WriterFiles: a file given back is overwritten in place and cut to the new size; a missing directory is unusable', { timeout: 10_000 }, (t) => {

@@ -122,7 +122,7 @@ function parseMapArgs(args: string[]): MapArgs | 'help' {
     throw new UsageError('map: --resume needs -o OUT, the file of results to continue');
   }
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0 || timeout * 1000 > 2 ** 31 - 1 || values.timeout?.trim() === '')) {
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0 || timeout * 1000 > 2 ** 31 - 1)) {
     throw new UsageError(`map: --timeout must be a number of seconds above 0 (as 30 or 0.5); got "${values.timeout}"`);
   }
   return {
@@ -175,7 +175,7 @@ function isTypeScriptWithoutLoader(error: unknown, modulePath: string): boolean 
 
 /** A worker's stack less the frames of Node and of procsafe itself: what is left is the user's code. */
 function userFrames(stack: string): string {
-  const ours = pathToFileURL(fileURLToPath(new URL('../../', import.meta.url))).href;
+  const ours = new URL('../../', import.meta.url).href;
   return stack.split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes('(node:') || line.includes(' node:') || line.includes(ours))).join('\n');
 }
 
