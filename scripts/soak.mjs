@@ -3,7 +3,8 @@
 // retries: 10) repeated SOAK_ROUNDS times (default 20) for each isolation. A round
 // that does not finish within SOAK_ROUND_MS is reported as a hang and the soak
 // fails. Then the JoinableQueue chaos run with SOAK_QUEUE_ITEMS items (default
-// 20000), SOAK_QUEUE_ROUNDS times (default 3). Then `procsafe map` over
+// 20000), SOAK_QUEUE_ROUNDS times (default 3; the last with 64 KiB items, which
+// travel as /dev/shm files: every one whole, none left behind). Then `procsafe map` over
 // SOAK_MAP_LINES (default 1 million) lines of 1 KiB, stdin to stdout, under a 48 MiB
 // heap: the CLI's peak RSS must stay flat. Not part of npm test.
 import { spawn } from 'node:child_process';
@@ -36,19 +37,22 @@ for (const isolation of ['process', 'thread']) {
 }
 const queueRounds = Number(process.env.SOAK_QUEUE_ROUNDS ?? 3);
 const queueItems = Number(process.env.SOAK_QUEUE_ITEMS ?? 20_000);
+// The last round carries 64 KiB items: through /dev/shm files, none left by the dead.
 for (let round = 1; round <= queueRounds; round++) {
+  const itemBytes = round === queueRounds ? 64 * 1024 : 0;
+  const what = `queue chaos round ${round}${itemBytes > 0 ? ' (64 KiB items)' : ''}`;
   let timer;
   const deadline = new Promise((resolve) => { timer = setTimeout(() => resolve('hang'), Math.max(limitMs, queueItems * 30)); });
-  const outcome = await Promise.race([queueChaos(queueItems, round).then((stats) => stats, (error) => error), deadline]);
+  const outcome = await Promise.race([queueChaos(queueItems, round, itemBytes).then((stats) => stats, (error) => error), deadline]);
   clearTimeout(timer);
   if (outcome === 'hang') {
     hangs++;
-    console.log(`queue chaos round ${round}: HANG`);
+    console.log(`${what}: HANG`);
   } else if (outcome instanceof Error) {
     failures++;
-    console.log(`queue chaos round ${round}: FAILED: ${outcome.message}`);
+    console.log(`${what}: FAILED: ${outcome.message}`);
   } else {
-    console.log(`queue chaos round ${round}: ok in ${outcome.ms} ms, ${outcome.items} items, ${outcome.kills} kills, ${outcome.duplicates} duplicates (each explained by a death)`);
+    console.log(`${what}: ok in ${outcome.ms} ms, ${outcome.items} items, ${outcome.kills} kills, ${outcome.duplicates} duplicates (each explained by a death)`);
   }
 }
 const mapLines = Number(process.env.SOAK_MAP_LINES ?? 1_000_000);

@@ -8,13 +8,23 @@
  * not full and joined. Used by test/crash/queue-chaos.test.ts and `npm run soak`.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { JoinableQueue, Process, Queue } from 'procsafe';
-import { fixture } from './index.js';
+import { spillDirFor } from '../../dist/queue/spill.js';
+import { fixture, waitUntil } from './index.js';
 import { prng } from './prng.js';
 
 const queueTasks = fixture('queue-tasks.mjs');
 
-interface Record { readonly id: string; readonly n: number; readonly writer: number; readonly reader: number }
+interface Record {
+  readonly id: string;
+  readonly n: number;
+  readonly writer: number;
+  readonly reader: number;
+  /** Large items only: whether every byte arrived as written, and how many there were. */
+  readonly intact: boolean;
+  readonly bytes: number;
+}
 
 export interface ChaosStats {
   readonly items: number;
@@ -24,7 +34,12 @@ export interface ChaosStats {
   readonly ms: number;
 }
 
-export async function queueChaos(items: number, seed = 7): Promise<ChaosStats> {
+/**
+ * `itemBytes` > 0: every item carries that many bytes (from 32 KiB they travel as
+ * files in the owner's /dev/shm directory), each checked by its reader, and once
+ * every child is dead no file of theirs may be left there.
+ */
+export async function queueChaos(items: number, seed = 7, itemBytes = 0): Promise<ChaosStats> {
   const started = Date.now();
   const random = prng(seed);
   const q = new JoinableQueue<{ n: number; writer: number }>({ maxsize: 64 });
@@ -38,7 +53,7 @@ export async function queueChaos(items: number, seed = 7): Promise<ChaosStats> {
   const spawn = async (role: 'writer' | 'reader'): Promise<void> => {
     const p = new Process({
       module: queueTasks, fn: role === 'writer' ? 'chaosWriter' : 'chaosReader',
-      args: role === 'writer' ? [q, assign] : [q, done], stdout: 'ignore', stderr: 'ignore', daemon: true,
+      args: role === 'writer' ? [q, assign, itemBytes] : [q, done], stdout: 'ignore', stderr: 'ignore', daemon: true,
     });
     all.push(p);
     await p.start();
@@ -113,10 +128,26 @@ export async function queueChaos(items: number, seed = 7): Promise<ChaosStats> {
     assert.equal(await q.qsize(), 0);
     assert.equal(await q.full(), false);
     await q.join();
+    const damaged = records.filter((r) => !r.intact || r.bytes !== itemBytes);
+    assert.deepEqual(damaged, [], 'every item arrived whole');
+    if (itemBytes > 0) await noFilesLeft(q, all);
     return { items, kills: killed.size, processed: records.length, duplicates, ms: Date.now() - started };
   } finally {
     stop = true;
     for (const p of all) p.kill('SIGKILL');
     await Promise.all(all.map((p) => p.join({ timeoutMs: 5000 }).catch(() => undefined)));
   }
+}
+
+/**
+ * Kills every child and waits until the owner (this process) has deleted every
+ * file they left: consumed items' files given back to them, and any they wrote
+ * and died before putting. This process wrote none of its own.
+ */
+async function noFilesLeft(q: object, all: readonly Process[]): Promise<void> {
+  const dir = spillDirFor((q as unknown as { __procsafe_handle__: { path: string } }).__procsafe_handle__.path);
+  if (!existsSync(dir)) return;
+  for (const p of all) p.kill('SIGKILL');
+  await Promise.all(all.map((p) => p.join({ timeoutMs: 5000 }).catch(() => undefined)));
+  await waitUntil(() => readdirSync(dir).length === 0, `the dead children's files in ${dir} to be deleted`);
 }
