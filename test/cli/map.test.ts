@@ -382,6 +382,24 @@ test('after SIGKILL of the CLI itself, --resume drops a cut-off last line and co
   assert.equal(refused.code, 2, describeRun(refused));
   assert.match(refused.stderr, /^procsafe: map: -o ".*other\.jsonl": line 2 is not a result line of procsafe map: hello; --resume continues only a file procsafe map wrote/);
   assert.equal(readFileSync(other, 'utf8'), '{"i":0,"ok":true,"value":0}\nhello\n');
+
+  // A large file of something else (8 GiB of zeros, sparse: no line end, nothing JSON) is refused
+  // at once: read whole, it would not even fit in one Buffer.
+  const huge = join(dir, 'disk.img');
+  writeFileSync(huge, '');
+  truncateSync(huge, 8 * 1024 ** 3);
+  const image = await run(t, ['map', `${tasks}#double`, input, '-o', huge, '--resume']);
+  assert.equal(image.code, 2, describeRun(image));
+  assert.match(image.stderr, /line 1 is not a result line of procsafe map/);
+  assert.equal(statSync(huge).size, 8 * 1024 ** 3, 'left as it was');
+
+  // A small one whose last line has no line end: refused, never "repaired" (cut).
+  const notes = join(dir, 'notes.txt');
+  writeFileSync(notes, '{"i":0,"ok":true,"value":0}\nremember the milk');
+  const notOurs = await run(t, ['map', `${tasks}#double`, input, '-o', notes, '--resume']);
+  assert.equal(notOurs.code, 2, describeRun(notOurs));
+  assert.match(notOurs.stderr, /line 2 is not a result line of procsafe map: remember the milk/);
+  assert.equal(readFileSync(notes, 'utf8'), '{"i":0,"ok":true,"value":0}\nremember the milk');
 });
 
 test('100k input lines of 1 KiB stream through with a flat heap and bounded memory', { timeout: 60_000 }, async (t) => {

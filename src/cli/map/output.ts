@@ -61,6 +61,9 @@ export class NotAResultFile extends Error {
   }
 }
 
+/** A partial line this long is checked to start as a JSON object before more of it is read. */
+const kCheckLongLine = 64 * 1024;
+
 /** The shape every line starts with, as written by formatting {i, ok, …} in that order: no JSON.parse needed. */
 const kHead = /^\{"i":(\d+),"ok":(true|false)[,}]/;
 
@@ -123,6 +126,10 @@ export async function scanAnswered(path: string): Promise<Answered> {
       if (start < chunk.length) {
         parts.push(Buffer.from(chunk.subarray(start)));
         partBytes += chunk.length - start;
+        // A long line is held whole until its newline: make sure it can be a result
+        // (a JSON object) first, so that OUT pointed at some large other file fails
+        // at once instead of being read into memory.
+        if (partBytes - (chunk.length - start) < kCheckLongLine && partBytes >= kCheckLongLine) checkFragment(parts, lineNumber + 1);
       }
     }
   } catch (error) {
@@ -131,6 +138,8 @@ export async function scanAnswered(path: string): Promise<Answered> {
   }
   if (partBytes > 0) {
     // The writer died mid-line: whatever the fragment says, its input was not durably answered.
+    // Only a fragment that can be the start of a result is cut: never the end of someone else's file.
+    checkFragment(parts, lineNumber + 1);
     const fd = openSync(path, 'r+');
     try {
       ftruncateSync(fd, complete);
@@ -139,6 +148,12 @@ export async function scanAnswered(path: string): Promise<Answered> {
     }
   }
   return { set, count, failed, maxIndex, repairedBytes: partBytes };
+}
+
+/** Throws NotAResultFile unless the line begun in `parts` can be a result line (a JSON object). */
+function checkFragment(parts: readonly Buffer[], lineNumber: number): void {
+  const head = Buffer.concat(parts).subarray(0, 80).toString('utf8');
+  if (!head.trimStart().startsWith('{')) throw new NotAResultFile(lineNumber, head);
 }
 
 /** How much to gather before a write even within one turn of the event loop. */
