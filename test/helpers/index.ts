@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidExists } from '../../dist/internal/proc.js';
 
 /** Compiled tests live in dist-test/<dir>/, two levels below the repository root. */
 export const repoRoot = new URL('../../', import.meta.url);
@@ -21,14 +22,8 @@ export function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether `pid` exists: the library's own check (a zombie counts, as for kill(pid, 0)). */
+export const isAlive: (pid: number) => boolean = pidExists;
 
 /** Polls until `pid` is gone; false if it is still alive after `timeoutMs`. */
 export async function waitForExit(pid: number, timeoutMs = 5000): Promise<boolean> {
