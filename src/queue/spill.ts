@@ -29,6 +29,7 @@ import {
 } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { pidExists } from '../internal/proc.js';
 import { privateDir } from '../transport/endpoint.js';
 import { ProtocolViolation } from '../transport/frame.js';
 import type { FileItem } from './state.js';
@@ -85,11 +86,36 @@ export function prepareSpillDir(socketPath: string): void {
     return;
   }
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  sweepDeadOwners(dirname(dir));
   // `read` returns when the pipe's last writer, this process, is gone: exited, killed, or crashed.
-  const watcher = spawn('/bin/sh', ['-c', 'read _; exec rm -rf -- "$0"', dir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  // It ignores the signals a service manager or a terminal sends the whole group (SIGTERM,
+  // SIGHUP, SIGINT), so that it outlives the owner it watches and cleans up after it.
+  const watcher = spawn('/bin/sh', ['-c', 'trap "" HUP INT TERM; read _; exec rm -rf -- "$0"', dir], {
+    detached: true, stdio: ['pipe', 'ignore', 'ignore'],
+  });
   watcher.on('error', () => { /* no sh: a normal exit still removes the directory */ });
   watcher.unref();
   (watcher.stdin as Socket | null)?.unref();
+}
+
+/**
+ * Directories of owners that are gone and whose watcher could not clean up
+ * either (both killed at once: `kill -9 -1`, an OOM kill of the container):
+ * removed by the next owner to start. A pid now used by another process is
+ * left alone; that directory goes when that pid is free again.
+ */
+function sweepDeadOwners(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(0, name.indexOf('-')));
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || pidExists(pid)) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
+  }
 }
 
 /** What a writer keeps of a file the owner gave back, to write a later item into. */

@@ -1,7 +1,7 @@
 // Large items through shared memory (src/queue/spill.ts): they travel as files in
 // the owner's directory on /dev/shm, and no death leaves one behind or loses one.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { JoinableQueue, Process, Queue } from 'procsafe';
@@ -11,7 +11,7 @@ import { kDelivered, kGet, kPutFile } from '../../dist/transport/messages.js';
 import { deserialize } from '../../dist/codec/v8.js';
 import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
 import { linkFor } from '../../dist/broker/link.js';
-import { fixture, startChild, waitUntil } from '../helpers/index.js';
+import { fixture, isAlive, startChild, waitUntil } from '../helpers/index.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
 
@@ -104,6 +104,56 @@ test('the owner SIGKILLed with items in files: its directory goes with it', { ti
   owner.kill('SIGKILL');
   await owner.join();
   await waitUntil(() => !existsSync(dir), "the dead owner's directory to be removed");
+});
+
+/** The pid of the watcher that removes `dir` when its owner dies (an `sh` naming it in its arguments). */
+function watcherOf(dir: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(dir) && argv.some((arg) => arg.includes('read _'))) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+test('the watcher ignores the signals sent to a whole group (TERM, HUP, INT) and still removes the directory when its owner dies', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+  const meta = new Queue<Queue<Buffer>>();
+  const owner = await startChild(t, 'ownLargeItems', [meta]);
+  const dir = spillDirFor(handleOf(await meta.get({ timeoutMs: 10_000 })).path);
+  const watcher = watcherOf(dir);
+  assert.ok(watcher !== undefined, 'a watcher runs for the owner');
+  // The kernel's own record: SIGHUP (1), SIGINT (2) and SIGTERM (15) are ignored.
+  const ignored = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${watcher}/status`, 'utf8'))?.[1] ?? '0'}`);
+  for (const signal of [1n, 2n, 15n]) assert.equal((ignored >> (signal - 1n)) & 1n, 1n, `signal ${signal} is ignored`);
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.kill(watcher, signal);
+  // Only the watcher can remove the directory of an owner killed this way: it outlived the signals.
+  owner.kill('SIGKILL');
+  await owner.join();
+  await waitUntil(() => !existsSync(dir), "the dead owner's directory to be removed");
+  await waitUntil(() => !isAlive(watcher), 'the watcher to exit');
+});
+
+test('an owner and its watcher both SIGKILLed: the next owner to start removes the dead owner\'s directory', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+  const meta = new Queue<Queue<Buffer>>();
+  const owner = await startChild(t, 'ownLargeItems', [meta]);
+  const dir = spillDirFor(handleOf(await meta.get({ timeoutMs: 10_000 })).path);
+  const watcher = watcherOf(dir) as number;
+  process.kill(watcher, 'SIGKILL');
+  await waitUntil(() => !isAlive(watcher), 'the watcher to die');
+  owner.kill('SIGKILL');
+  await owner.join();
+  assert.equal(readdirSync(dir).length, 1, 'nobody cleaned up: the 1 MiB item is still there');
+  // Any new owner of a queue sweeps the directories of owners that are gone.
+  const next = new Queue<Queue<Buffer>>();
+  const successor = await startChild(t, 'ownLargeItems', [next]);
+  await next.get({ timeoutMs: 10_000 });
+  await waitUntil(() => !existsSync(dir), "the dead owner's directory to be removed by the next owner");
+  successor.kill('SIGKILL');
+  await successor.join();
 });
 
 test('a put by file that lies (its size, another connection\'s file, a path) cuts that peer off; the queue goes on', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
