@@ -30,3 +30,17 @@ export function procStat(pid: number): { readonly state: string; readonly startT
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
 }
+
+/**
+ * Whether a process we recorded still runs: its pid exists, is not a zombie, and
+ * (where `startTime` is known, from procStat when we recorded it) started then,
+ * so that a later process given the same pid does not pass for it.
+ */
+export function processAlive(pid: number, startTime: string | null): boolean {
+  if (!pidExists(pid)) return false;
+  const stat = procStat(pid);
+  if (stat === undefined) return true; // no /proc (not Linux): trust the signal
+  if (startTime !== null && stat.startTime !== startTime) return false;
+  // A killed process its parent has not reaped yet (a zombie) still answers signal 0: it is dead all the same.
+  return stat.state !== 'Z';
+}

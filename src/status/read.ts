@@ -10,7 +10,7 @@ import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
 import { kInspect, kValue } from '../transport/messages.js';
 import type { Connection } from '../transport/connection.js';
-import { pidExists, procStat } from '../internal/proc.js';
+import { processAlive } from '../internal/proc.js';
 import { type OwnerRecord, ownersDir } from './registry.js';
 import { kStatusObject } from './serve.js';
 import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
@@ -53,7 +53,7 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
     } catch {
       return undefined; // removed meanwhile, or being replaced
     }
-    const alive = isAlive(record.pid, record.procStart ?? null);
+    const alive = processAlive(record.pid, record.procStart ?? null);
     const base = {
       pid: record.pid, threadId: record.threadId ?? null, alive, kinds: record.kinds, argv: record.argv, startedAt: record.startedAt,
       poolsAgeMs: now - record.poolsAt,
@@ -79,17 +79,6 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
     }
   }));
   return owners.filter((o): o is OwnerStatus => o !== undefined);
-}
-
-/** Whether the owner still runs: its pid exists, is not a zombie, and (where known) started when the owner did. */
-function isAlive(pid: number, procStart: string | null): boolean {
-  if (!pidExists(pid)) return false;
-  const stat = procStat(pid);
-  if (stat === undefined) return true; // no /proc (not Linux): trust the signal
-  // The pid was reused by a process that started later: the owner is gone.
-  if (procStart !== null && stat.startTime !== procStart) return false;
-  // A killed process its parent has not reaped yet (a zombie) still answers signal 0: it is dead all the same.
-  return stat.state !== 'Z';
 }
 
 /** One kInspect to the owner's broker thread, proving its status secret. */

@@ -2,8 +2,10 @@
  * Owners register themselves for `procsafe status`: one file per owner,
  * `<runtimeDir>/owners/<pid>.json` (directory 0700, file 0600), written when
  * the process creates its first Pool or shared object and removed on a normal
- * exit. A killed owner leaves its file behind; status sees the pid gone, shows
- * it dead once and removes it.
+ * exit. A killed owner leaves its file (and its socket) behind; status sees the
+ * pid gone, shows it dead once and removes both. So that they cannot pile up
+ * where status is never run, each new owner keeps only the newest
+ * `kKeepDead` of them.
  *
  * The file holds what status needs to reach the owner: the broker's socket and
  * a status secret (queues and locks are read live from the broker thread), and
@@ -12,16 +14,18 @@
  * task runs, so the "as of" time stays true). A blocked main thread leaves a
  * dated, stale snapshot: status never waits for it.
  */
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { procStat } from '../internal/proc.js';
+import { processAlive, procStat } from '../internal/proc.js';
 import { runtimeDir } from '../transport/endpoint.js';
 import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js';
 
 export const kRegistryVersion = 1;
 const kTickMs = 250;
 const kHeartbeatMs = 1_000;
+/** Dead owners' files kept for `procsafe status` to report (newest first); older ones go. */
+export const kKeepDead = 32;
 
 /** The registry file's content. */
 export interface OwnerRecord {
@@ -75,6 +79,7 @@ function ensure(): void {
       const dir = ownersDir();
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       file = join(dir, isMainThread ? `${process.pid}.json` : `${process.pid}-t${threadId}.json`);
+      pruneDead(dir);
     } catch {
       failed = true; // status is a convenience: never fail the pool or queue for it
       record = undefined;
@@ -144,5 +149,28 @@ function unregister(): void {
     unlinkSync(file);
   } catch {
     // already gone
+  }
+}
+
+/** Removes all but the newest kKeepDead files of dead owners, with their sockets. Best effort. */
+function pruneDead(dir: string): void {
+  const dead: { file: string; startedAt: number; socket: string | undefined }[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.json')) continue;
+    try {
+      const record = JSON.parse(readFileSync(join(dir, name), 'utf8')) as OwnerRecord;
+      if (!processAlive(record.pid, record.procStart ?? null)) {
+        dead.push({ file: join(dir, name), startedAt: record.startedAt, socket: record.broker?.path });
+      }
+    } catch {
+      // being written, or removed meanwhile
+    }
+  }
+  dead.sort((a, b) => b.startedAt - a.startedAt);
+  for (const { file: old, socket } of dead.slice(kKeepDead)) {
+    for (const path of [old, socket]) {
+      if (path === undefined) continue;
+      try { unlinkSync(path); } catch { /* already gone */ }
+    }
   }
 }

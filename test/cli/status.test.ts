@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,4 +149,26 @@ test('a registry entry whose pid now belongs to another process is shown dead on
   assert.deepEqual(first, [false, true], 'the entry with the wrong start time is dead, the true one alive');
   assert.deepEqual(readdirSync(owners), [`${process.pid}.json`], 'the reused-pid entry is removed');
   assert.deepEqual((await status(t, env)).owners.map((o) => o.alive), [true]);
+});
+
+test('killed owners\' files cannot pile up where status never runs: each new owner keeps the newest 32, with their sockets', { timeout: 30_000 }, async (t) => {
+  const { dir, env } = setup(t);
+  const owners = join(dir, 'procsafe', 'owners');
+  mkdirSync(owners, { recursive: true, mode: 0o700 });
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+  // 40 owners that were SIGKILLed (as far as the registry knows): files and sockets left behind.
+  for (let i = 0; i < 40; i++) {
+    const socket = join(dir, 'procsafe', `${i}.sock`);
+    writeFileSync(socket, '');
+    writeFileSync(join(owners, `${1_000_000 + i}.json`), JSON.stringify({
+      version: 1, pid: dead, threadId: null, argv: [], startedAt: i, procStart: null, kinds: ['queue'],
+      broker: { path: socket, secret: 'x' }, pools: [], poolsAt: i,
+    }));
+  }
+  // A new owner: it registers, and exits normally (its own file goes with it).
+  const owner = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Lock } from 'procsafe'; new Lock();"], { env, encoding: 'utf8' });
+  assert.equal(owner.status, 0, owner.stderr);
+  const left = readdirSync(owners).sort();
+  assert.deepEqual(left, Array.from({ length: 32 }, (_, i) => `${1_000_008 + i}.json`).sort(), 'the newest 32 dead owners stay, for status to report');
+  for (let i = 0; i < 40; i++) assert.equal(existsSync(join(dir, 'procsafe', `${i}.sock`)), i >= 8, `socket ${i}`);
 });
