@@ -13,7 +13,7 @@
 import type { Handle, HandleKind } from '../codec/handles.js';
 import { payloadProblem, valueHeaderIn } from '../codec/v8.js';
 import { InvalidRequest } from '../internal/owner-state.js';
-import { OwnerSpills, spillPrefix } from '../queue/spill.js';
+import { fileRef, OwnerSpills, spillPrefix } from '../queue/spill.js';
 import { type FileItem, type Payload, QueueState, type QueueEvent } from '../queue/state.js';
 import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
 import { verifyProof } from '../transport/auth.js';
@@ -41,6 +41,8 @@ interface Peer {
   readonly id: number;
   readonly connection: Connection;
   readonly nonce: Buffer;
+  /** The start of the names of its files of large items (queue/spill.ts), from its nonce. */
+  readonly filePrefix: string;
   readonly opened: Map<string, Entry>;
   /** The peer's own request ids of its unanswered requests, to the broker's. */
   readonly requests: Map<number, number>;
@@ -104,9 +106,9 @@ export class Broker {
 
   /** A proven peer, which opened `object`. */
   accept(connection: Connection, id: number, opened: { object: string; nonce: Buffer }): void {
-    const peer: Peer = { id, connection, nonce: opened.nonce, opened: new Map(), requests: new Map(), out: [], pid: undefined, seesFiles: false };
+    const peer: Peer = { id, connection, nonce: opened.nonce, filePrefix: spillPrefix(opened.nonce), opened: new Map(), requests: new Map(), out: [], pid: undefined, seesFiles: false };
     this.#peers.set(id, peer);
-    this.#byPrefix.set(spillPrefix(peer.nonce), peer);
+    this.#byPrefix.set(peer.filePrefix, peer);
     this.#open(peer, this.#entry(opened.object) as Entry);
     connection.listen({
       frame: (frame) => {
@@ -149,17 +151,20 @@ export class Broker {
       this.#options.log(`cut off peer ${peer.id}: ${reason.message}`);
     }
     this.#peers.delete(peer.id);
-    this.#byPrefix.delete(spillPrefix(peer.nonce));
+    this.#byPrefix.delete(peer.filePrefix);
     this.#dirty.delete(peer);
     this.#late.delete(peer);
     for (const request of peer.requests.values()) this.#origins.delete(request);
     peer.requests.clear();
+    let queues = false;
     for (const entry of peer.opened.values()) {
       entry.peers.delete(peer);
+      queues ||= entry.state instanceof QueueState;
       this.#answer(entry.state.disconnect(peer.id));
     }
     // Files it wrote and never put (it died in between): no one else will ever name them.
-    this.#options.spills.sweep(spillPrefix(peer.nonce));
+    // Only a queue's client writes any, so a lock's client costs no directory read.
+    if (queues) this.#options.spills.sweep(peer.filePrefix);
   }
 
   #request(peer: Peer, frame: Frame): void {
@@ -219,7 +224,7 @@ export class Broker {
         return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutNowait));
       }
       case kPutFile: case kPutFileNowait: {
-        const item = this.#options.spills.accept(spillPrefix(peer.nonce), payload.toString('utf8'), entry.spec.maxMessageBytes);
+        const item = this.#options.spills.accept(peer.filePrefix, payload.toString('utf8'), entry.spec.maxMessageBytes);
         return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutFileNowait));
       }
       case kGet: case kGetNowait: return this.#answer(nowait(state.get(peer.id, id), state, id, type === kGetNowait));
@@ -284,7 +289,7 @@ export class Broker {
     const writer = this.#byPrefix.get(item.file.slice(0, item.file.indexOf('-')));
     if (writer === undefined) return this.#options.spills.drop(item);
     this.#options.spills.giveBack(item);
-    this.#send(writer, [encodeText(kFileFree, 0, '', `${item.file} ${item.length}`)], true);
+    this.#send(writer, [encodeText(kFileFree, 0, '', fileRef(item))], true);
   }
 
   /** Turns state events into answers on their clients' links. */
@@ -307,7 +312,7 @@ export class Broker {
             this.#send(peer, [encodeHead(kDelivered, requestId, fn, item.length, 0), item]);
           } else if (isFileItem(item)) {
             const bytes = peer.seesFiles ? undefined : this.#options.spills.read(item);
-            if (bytes === undefined) this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, `${item.file} ${item.length}`)]);
+            if (bytes === undefined) this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, fileRef(item))]);
             else this.#send(peer, [encodeHead(kDelivered, requestId, fn, bytes.length, 0), bytes]);
           } else {
             // A large item goes out in the pieces it came in (writev), never joined here.

@@ -113,7 +113,8 @@ export class Link {
     if (group?.cancelled) return Promise.reject(abortError(group.reason));
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
-    this.send(handle, () => frame(id));
+    // Built now when connected; otherwise once the handshake is done (see send).
+    this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id));
     const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
     this.#refresh();
     // The common case (no timeout, no signal) needs nothing more: the answer settles it.

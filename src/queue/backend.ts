@@ -12,8 +12,12 @@ import type { QueueSnapshot } from './state.js';
 export interface Delivery {
   /** Stable across redelivery. */
   readonly id: string;
-  /** The item as serialized (codec/v8.ts). */
-  readonly payload: Buffer;
+  /**
+   * The item as serialized (codec/v8.ts), or what reads it (an item kept in a
+   * file is read only when handed to user code: read-ahead that goes back unread
+   * costs nothing). Reading may throw; the item is then lost, and Queue says so.
+   */
+  readonly payload: Buffer | (() => Buffer);
   /** 1 on the first delivery; more when a reader died holding it or gave it back. */
   readonly deliveries: number;
 }

@@ -11,7 +11,7 @@ import {
   kRefused, kRelease, kStats, kTaskDone,
 } from '../transport/messages.js';
 import type { Delivery, QueueBackend, QueueStats } from './backend.js';
-import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
+import { kSpillFrom, parseFileRef, readSpill, spillAllowed, spillDirFor } from './spill.js';
 import type { QueueSnapshot } from './state.js';
 
 /**
@@ -98,24 +98,9 @@ export class LocalQueueBackend implements QueueBackend {
     const deliveries = Number(answer.fn.slice(0, space));
     const id = answer.fn.slice(space + 1);
     if (answer.type === kDelivered) return { deliveries, id, payload: answer.payload };
-    return { deliveries, id, payload: this.#readFile(id, answer.payload.toString('utf8')) };
-  }
-
-  /**
-   * A leased item kept in a file. Only someone deleting the owner's files by hand
-   * makes this fail: the item is then lost, and the error says so (it is settled
-   * as consumed, so that no loop waits for it for ever).
-   */
-  #readFile(id: string, text: string): Buffer {
-    const space = text.indexOf(' ');
-    try {
-      return readSpill(this.#spillDir, text.slice(0, space), Number(text.slice(space + 1)));
-    } catch (error) {
-      this.ack(id);
-      if (this.#handle.kind === 'joinable-queue') this.taskDone(id);
-      throw new Error(`procsafe: item ${id} was lost: its data file in the owner's shared-memory directory could not be read ` +
-        `(${(error as Error).message}); something removed it while the owner held it`, { cause: error });
-    }
+    // Read at hand-over. Only someone deleting the owner's files by hand makes that fail.
+    const file = parseFileRef(answer.payload.toString('utf8'));
+    return { deliveries, id, payload: () => readSpill(this.#spillDir, file) };
   }
 
   ack(id: string): void {

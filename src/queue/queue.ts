@@ -181,8 +181,9 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   #hand(delivery: Delivery): QueueEntry<T> {
     let value: T;
     try {
-      const simple = decodeSimple(delivery.payload);
-      value = (simple === kNotSimple ? deserialize(delivery.payload) : simple) as T;
+      const payload = typeof delivery.payload === 'function' ? delivery.payload() : delivery.payload;
+      const simple = decodeSimple(payload);
+      value = (simple === kNotSimple ? deserialize(payload) : simple) as T;
     } catch (error) {
       // Giving it back would hand the same unreadable bytes to every reader in turn, for ever.
       this.#backend.ack(delivery.id);

@@ -63,6 +63,17 @@ export function spillAllowed(): boolean {
   return process.platform === 'linux' && process.env['PROCSAFE_SHM'] !== '0';
 }
 
+/** How a file item travels in frames (puts, deliveries, give-backs): "<file> <length>". */
+export function fileRef({ file, length }: FileItem): string {
+  return `${file} ${length}`;
+}
+
+/** Reads fileRef's text back; a malformed one gives an empty name or a NaN length, which every user checks. */
+export function parseFileRef(text: string): FileItem {
+  const space = text.indexOf(' ');
+  return space === -1 ? { file: '', length: NaN } : { file: text.slice(0, space), length: Number(text.slice(space + 1)) };
+}
+
 /** The start of the names of a connection's files: from the owner's nonce for it, which both ends know from the handshake. */
 export function spillPrefix(nonce: Buffer): string {
   return nonce.subarray(0, 8).toString('hex');
@@ -180,7 +191,7 @@ export class WriterFiles {
       }
       if (growth < 0) ftruncateSync(fd, length);
       closeSync(fd);
-      return `${name} ${length}`;
+      return fileRef({ file: name, length });
     } catch (error) {
       // Never leave a partial file behind: no one would accept it, but it would take room until the owner exits.
       if (fd !== undefined) {
@@ -196,10 +207,8 @@ export class WriterFiles {
 
   /** The owner gave back one of our files ("<name> <length>"): keep it for the next item, or delete it. */
   freed(text: string): void {
-    const space = text.indexOf(' ');
-    const name = text.slice(0, space);
-    const length = Number(text.slice(space + 1));
-    if (!name.startsWith(`${this.#prefix}-`) || !kNamePattern.test(name)) return;
+    const { file: name, length } = parseFileRef(text);
+    if (!Number.isSafeInteger(length) || !name.startsWith(`${this.#prefix}-`) || !kNamePattern.test(name)) return;
     if (this.#freeBytes + length > kMaxFreeBytes) {
       try { unlinkSync(join(this.#dir, name)); } catch { /* gone */ }
       return;
@@ -228,8 +237,8 @@ export class WriterFiles {
 }
 
 /** The reader's side: the item's bytes, exactly `length` of them. */
-export function readSpill(dir: string, name: string, length: number): Buffer {
-  const fd = openSync(join(dir, name), 'r');
+export function readSpill(dir: string, { file, length }: FileItem): Buffer {
+  const fd = openSync(join(dir, file), 'r');
   try {
     const buffer = Buffer.allocUnsafeSlow(length);
     for (let at = 0; at < length;) {
@@ -259,14 +268,12 @@ export class OwnerSpills {
    * `maxBytes`): anything else is a peer fault.
    */
   accept(prefix: string, text: string, maxBytes: number): FileItem {
-    const space = text.indexOf(' ');
-    const file = text.slice(0, space);
-    const length = Number(text.slice(space + 1));
-    if (space === -1 || !kNamePattern.test(file) || !file.startsWith(`${prefix}-`)) {
+    const { file, length } = parseFileRef(text);
+    if (!kNamePattern.test(file) || !file.startsWith(`${prefix}-`)) {
       throw new ProtocolViolation(`a put by file names ${JSON.stringify(text.slice(0, 80))}, not a file of this connection`);
     }
     if (!Number.isSafeInteger(length) || length < 0 || length > maxBytes) {
-      throw new ProtocolViolation(`a put by file of ${text.slice(space + 1, space + 20)} bytes (the limit is ${maxBytes})`);
+      throw new ProtocolViolation(`a put by file of ${JSON.stringify(text.slice(file.length + 1, file.length + 20))} bytes (the limit is ${maxBytes})`);
     }
     if (this.#held.has(file)) throw new ProtocolViolation(`a put by file names ${file} twice`);
     let size: number;
@@ -298,7 +305,7 @@ export class OwnerSpills {
    */
   read(item: FileItem): Buffer | undefined {
     try {
-      return readSpill(this.#dir, item.file, item.length);
+      return readSpill(this.#dir, item);
     } catch {
       return undefined;
     }
