@@ -22,6 +22,7 @@ import { encodeBatch } from './batch.js';
 import { describeExit, describeWorker, fromWire } from './crash-report.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
 import { WorkerSlot } from './worker-slot.js';
+import type { WorkerInfo } from '../status/snapshot.js';
 import type { PassThrough } from 'node:stream';
 
 /** Pipelining: how many tasks may wait in a worker's pipe behind the running one. */
@@ -108,7 +109,7 @@ export class Scheduler {
    * Each worker and the task at its head, for `procsafe status` (status/snapshot.ts).
    * Read by a throttled timer, never on the task path. `since` is performance.now().
    */
-  workers(): { id: number; pid: number | undefined; state: string; task: { id: number; fn: string; items: number | undefined; since: number } | undefined; pipelined: number }[] {
+  workers(): WorkerInfo[] {
     return [...this.#slots].map((slot) => {
       const head = slot.inflight.peek();
       return {

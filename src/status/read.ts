@@ -4,14 +4,11 @@
  * its queues and locks (read live from its broker thread, with a deadline).
  * A dead owner's file (and socket) is removed after it has been reported once.
  */
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
 import { kInspect, kValue } from '../transport/messages.js';
 import type { Connection } from '../transport/connection.js';
-import { processAlive } from '../internal/proc.js';
-import { type OwnerRecord, ownersDir } from './registry.js';
+import { forgetOwner, readOwners } from './registry.js';
 import { kStatusObject } from './serve.js';
 import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
 
@@ -37,23 +34,9 @@ export interface OwnerStatus {
 }
 
 export async function readStatus(options: { timeoutMs?: number } = {}): Promise<OwnerStatus[]> {
-  const dir = ownersDir();
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
-  } catch {
-    return [];
-  }
   const now = Date.now();
-  const owners = await Promise.all(names.map(async (name): Promise<OwnerStatus | undefined> => {
-    const file = join(dir, name);
-    let record: OwnerRecord;
-    try {
-      record = JSON.parse(readFileSync(file, 'utf8')) as OwnerRecord;
-    } catch {
-      return undefined; // removed meanwhile, or being replaced
-    }
-    const alive = processAlive(record.pid, record.procStart ?? null);
+  const owners = await Promise.all(readOwners().map(async (owner): Promise<OwnerStatus> => {
+    const { record, alive } = owner;
     const base = {
       pid: record.pid, threadId: record.threadId ?? null, alive, kinds: record.kinds, argv: record.argv, startedAt: record.startedAt,
       poolsAgeMs: now - record.poolsAt,
@@ -64,10 +47,7 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
     };
     if (!alive) {
       // Shown dead this once, then forgotten: its file and its socket go.
-      for (const path of [file, record.broker?.path]) {
-        if (path === undefined) continue;
-        try { unlinkSync(path); } catch { /* already gone */ }
-      }
+      forgetOwner(owner);
       return { ...base, objects: null, error: null };
     }
     if (record.broker === null) return { ...base, objects: null, error: null };
@@ -78,7 +58,7 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
       return { ...base, objects: null, error: (error as Error).message };
     }
   }));
-  return owners.filter((o): o is OwnerStatus => o !== undefined);
+  return owners;
 }
 
 /** One kInspect to the owner's broker thread, proving its status secret. */

@@ -154,23 +154,48 @@ function unregister(): void {
 
 /** Removes all but the newest kKeepDead files of dead owners, with their sockets. Best effort. */
 function pruneDead(dir: string): void {
-  const dead: { file: string; startedAt: number; socket: string | undefined }[] = [];
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.json')) continue;
-    try {
-      const record = JSON.parse(readFileSync(join(dir, name), 'utf8')) as OwnerRecord;
-      if (!processAlive(record.pid, record.procStart ?? null)) {
-        dead.push({ file: join(dir, name), startedAt: record.startedAt, socket: record.broker?.path });
-      }
-    } catch {
-      // being written, or removed meanwhile
-    }
+  const dead = readOwners(dir).filter((owner) => !owner.alive).sort((a, b) => b.record.startedAt - a.record.startedAt);
+  for (const owner of dead.slice(kKeepDead)) forgetOwner(owner);
+}
+
+export interface OwnerFile {
+  readonly file: string;
+  readonly record: OwnerRecord;
+  /** Whether the owner still runs (internal/proc.ts processAlive: pid, zombie, start time). */
+  readonly alive: boolean;
+}
+
+/**
+ * Every owner's file in `dir`, in name order. Files being replaced, removed
+ * meanwhile, or not of this registry's version and shape are skipped, so one
+ * odd file never fails `procsafe status` as a whole.
+ */
+export function readOwners(dir: string = ownersDir()): OwnerFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+  } catch {
+    return [];
   }
-  dead.sort((a, b) => b.startedAt - a.startedAt);
-  for (const { file: old, socket } of dead.slice(kKeepDead)) {
-    for (const path of [old, socket]) {
-      if (path === undefined) continue;
-      try { unlinkSync(path); } catch { /* already gone */ }
+  const owners: OwnerFile[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    let record: OwnerRecord;
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as OwnerRecord;
+    } catch {
+      continue;
     }
+    if (record?.version !== kRegistryVersion || !Number.isSafeInteger(record.pid) || !Array.isArray(record.pools) || !Array.isArray(record.kinds)) continue;
+    owners.push({ file, record, alive: processAlive(record.pid, record.procStart ?? null) });
+  }
+  return owners;
+}
+
+/** A dead owner's file and its socket go. */
+export function forgetOwner({ file, record }: OwnerFile): void {
+  for (const path of [file, record.broker?.path]) {
+    if (path === undefined) continue;
+    try { unlinkSync(path); } catch { /* already gone */ }
   }
 }

@@ -23,12 +23,21 @@ export interface PoolSnapshot {
   readonly workers: WorkerSnapshot[];
 }
 
+/** One worker and the task at its head, as a Pool reports it (`since` is performance.now()). */
+export interface WorkerInfo {
+  readonly id: number;
+  readonly pid: number | undefined;
+  readonly state: string;
+  readonly task: { readonly id: number; readonly fn: string; readonly items: number | undefined; readonly since: number } | undefined;
+  readonly pipelined: number;
+}
+
 /** What a Pool hands the registry: read only by its throttled timer. */
 export interface PoolSource {
   readonly name: string;
   readonly module: string;
   stats(): PoolStats;
-  workers(): { id: number; pid: number | undefined; state: string; task: { id: number; fn: string; items: number | undefined; since: number } | undefined; pipelined: number }[];
+  workers(): WorkerInfo[];
 }
 
 export function snapshotPool(source: PoolSource): PoolSnapshot {
