@@ -41,9 +41,7 @@ export function encodeFrame(type: number, id: number, fn: string, value: unknown
 
 /** A frame with no payload (cancel, stop), or with `extra` payload bytes left for the caller to fill. */
 export function encodeBare(type: number, id: number, extra = 0): Buffer {
-  const buffer = header(type, id, '', extra);
-  buffer.writeUInt32BE(buffer.length - kLengthBytes, 0);
-  return buffer;
+  return encodeHead(type, id, '', extra);
 }
 
 /**
@@ -166,9 +164,9 @@ export class FrameDecoder {
       current = chunks[++i] as Buffer;
     }
     pieces.push(current.subarray(0, need));
-    const after = [current.subarray(need), ...chunks.slice(i + 1)];
     onFrame(pieces[0] as Buffer, pieces.slice(1));
-    return after.length === 1 ? after[0] as Buffer : Buffer.concat(after);
+    // push() completes a frame only with the chunk that ends it: the last one held.
+    return current.subarray(need);
   }
 
   #check(length: number): void {
