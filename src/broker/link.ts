@@ -17,7 +17,7 @@ import { encodeHead, type Frame } from '../transport/frame.js';
 import { kCancelRequest, kFileFree, kPeerPid, kRefused } from '../transport/messages.js';
 import { pidExists } from '../internal/proc.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
-import { validateAbortSignal, validateInteger } from '../internal/validate.js';
+import { validateAbortSignal, validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
 
 export interface WaitOptions {
   /** Give up after this long; 0 means "do not wait at all". */
@@ -289,7 +289,9 @@ function abortError(reason: unknown): AbortError {
 /** Checks the options every waiting call takes. */
 export function validateWait(options: unknown, name: string): WaitOptions {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options of ${name} to be an object, got ${String(options)}`);
+  validateObject(options, `the options of ${name}`);
+  // A typo (`{ timeout: 100 }`) would otherwise wait for ever.
+  validateKnownKeys(options as Record<string, unknown>, `the options of ${name}`, ['timeoutMs', 'signal']);
   const { timeoutMs, signal } = options as WaitOptions;
   if (timeoutMs !== undefined) {
     if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) ) {

@@ -140,6 +140,9 @@ test('bad options are refused with the option named', { timeout: 10_000 }, async
   const q = new Queue();
   await assert.rejects(q.get({ timeoutMs: -5 }), /Expected `timeoutMs` of get\(\) to be a number >= 0/);
   await assert.rejects(q.put(1, { signal: 'no' as never }), /Expected `signal` to be an AbortSignal/);
+  // A typo must not turn a timed get into one that waits for ever.
+  await assert.rejects(q.get({ timeout: 100 } as never), /Unknown option `timeout` in the options of get\(\); the options are: timeoutMs, signal/);
+  await assert.rejects(q.get(5 as never), /Expected `the options of get\(\)` to be an object, got/);
   assert.throws(() => q.iterate({ prefetch: 0 }), /Expected `prefetch` to be an integer between 1 and/);
 });
 
