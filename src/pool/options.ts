@@ -93,6 +93,11 @@ export interface ResolvedPoolOptions {
   readonly maxMessageBytes: number;
 }
 
+/** The limits of `workers`, `retries` and `taskTimeoutMs` (a timer's range), shared with `procsafe map`. */
+export const kMaxWorkers = 1024;
+export const kMaxRetries = 1000;
+export const kMaxTimeoutMs = 2 ** 31 - 1;
+
 const kKnown = [
   'module', 'workers', 'isolation', 'initializer', 'initArgs', 'maxTasksPerWorker', 'taskTimeoutMs', 'retries',
   'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name', 'maxMessageBytes',
@@ -107,13 +112,13 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     name = 'worker', maxMessageBytes = 256 * 1024 * 1024,
   } = options;
   const module = toModuleUrl(options.module);
-  validateInteger(workers, 'workers', 1, 1024);
+  validateInteger(workers, 'workers', 1, kMaxWorkers);
   validateOneOf(isolation, 'isolation', ['process', 'thread']);
   if (initializer !== undefined) validateString(initializer, 'initializer');
   validateArray(initArgs, 'initArgs');
   if (maxTasksPerWorker !== undefined) validateInteger(maxTasksPerWorker, 'maxTasksPerWorker', 1);
-  if (taskTimeoutMs !== undefined) validateInteger(taskTimeoutMs, 'taskTimeoutMs', 1, 2 ** 31 - 1);
-  validateInteger(retries, 'retries', 0, 1000);
+  if (taskTimeoutMs !== undefined) validateInteger(taskTimeoutMs, 'taskTimeoutMs', 1, kMaxTimeoutMs);
+  validateInteger(retries, 'retries', 0, kMaxRetries);
   if (maxQueue !== undefined) validateInteger(maxQueue, 'maxQueue', 1);
   if (maxMemoryMb !== undefined) validateInteger(maxMemoryMb, 'maxMemoryMb', 16);
   validateOneOf(stdout, 'stdout', kOutputModes);

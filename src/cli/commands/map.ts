@@ -15,12 +15,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PoolClosed, RemoteError } from '../../errors.js';
 import { inheritedExecArgv } from '../../internal/worker-module.js';
+import { kMaxRetries, kMaxTimeoutMs, kMaxWorkers } from '../../pool/options.js';
 import { Pool } from '../../pool/pool.js';
 import { forEachLine } from '../../process/output.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
 import { countLines, type InputLine, kMaxLineBytes, readLines } from '../map/input.js';
 import { type Answered, LineWriter, NotAResultFile, scanAnswered } from '../map/output.js';
-import { type Counts, createReporter, type ProgressMode, type ProgressReporter } from '../map/progress.js';
+import { type Counts, createReporter, formatRate, type ProgressMode, type ProgressReporter } from '../map/progress.js';
 import { describeForJson, type ErrorJson, errorLine, kInputNotJson, okLine, type ResultLine, stackOf } from '../map/results.js';
 
 export const kMapUsage =
@@ -122,13 +123,13 @@ function parseMapArgs(args: string[]): MapArgs | 'help' {
     throw new UsageError('map: --resume needs -o OUT, the file of results to continue');
   }
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0 || timeout * 1000 > 2 ** 31 - 1)) {
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0 || timeout * 1000 > kMaxTimeoutMs)) {
     throw new UsageError(`map: --timeout must be a number of seconds above 0 (as 30 or 0.5); got "${values.timeout}"`);
   }
   return {
     moduleSpec, modulePath, fn, inputPath, outPath,
-    jobs: wholeNumber(values.jobs, '-j', 1, 1024) ?? availableParallelism(),
-    retries: wholeNumber(values.retries, '--retries', 0, 1000) ?? 0,
+    jobs: wholeNumber(values.jobs, '-j', 1, kMaxWorkers) ?? availableParallelism(),
+    retries: wholeNumber(values.retries, '--retries', 0, kMaxRetries) ?? 0,
     timeoutMs: timeout === undefined ? undefined : Math.max(1, Math.round(timeout * 1000)),
     resume: values.resume === true,
     ordered: values.unordered !== true,
@@ -202,6 +203,8 @@ class MapRun {
   #writer: LineWriter | undefined;
   #reporter: ProgressReporter | undefined;
   #input: Readable | undefined;
+  /** Stops the progress bar's second pass over INPUT (countLines) when the run ends first. */
+  readonly #counting = new AbortController();
 
   // Ctrl-C: the first stops reading input, the second kills running tasks.
   #presses = 0;
@@ -254,6 +257,7 @@ class MapRun {
       return this.#finish(performance.now() - started);
     } finally {
       process.removeListener('SIGINT', onSigint);
+      this.#counting.abort();
       this.#reporter?.stop();
       this.#input?.destroy();
       if (this.#pool !== undefined) await this.#pool.terminate();
@@ -333,7 +337,7 @@ class MapRun {
     const intervalMs = Number(process.env['PROCSAFE_MAP_PROGRESS_MS']) || kDefaultIntervalMs;
     this.#reporter = createReporter(mode, { stream: this.#io.stderr, label: `procsafe map ${fn}`, initial: this.#counts(), intervalMs });
     if (inputPath !== undefined && mode !== 'none') {
-      countLines(inputPath).then((total) => {
+      countLines(inputPath, this.#counting.signal).then((total) => {
         this.#total = total;
         this.#reporter?.setTotal(total);
       }, () => { /* the run reports read errors itself */ });
@@ -558,7 +562,7 @@ class MapRun {
         }
       } else {
         out(`procsafe map: ${counts.done} input${counts.done === 1 ? '' : 's'} answered${where}: ${counts.done - counts.failed} ok, ${counts.failed} failed; ${trouble}; ` +
-          `${seconds.toFixed(1)} s${thisRun > 0 ? `, ${rate >= 100 ? Math.round(rate) : rate.toFixed(1)}/s` : ''}` +
+          `${seconds.toFixed(1)} s${thisRun > 0 ? `, ${formatRate(rate)}` : ''}` +
           `${earlier > 0 ? ` (${earlier} answered by earlier runs)` : ''}.\n`);
       }
       const first = this.#firstFailure;

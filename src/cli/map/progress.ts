@@ -69,7 +69,7 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function formatRate(rate: number): string {
+export function formatRate(rate: number): string {
   return rate >= 100 ? `${Math.round(rate)}/s` : `${rate.toFixed(1)}/s`;
 }
 
