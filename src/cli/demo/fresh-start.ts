@@ -6,7 +6,8 @@
  */
 import { Pool } from '../../index.js';
 import type * as Tasks from './tasks.js';
-import { deadline, describe, failure, now, shutDown, within } from './scenarios.js';
+import { now } from './clock.js';
+import { deadline, describe, failure, shutDown, within } from './scenarios.js';
 
 export const kFreshStartName = 'fork-lock';
 export const kFreshStartTitle = 'a module lock held in the parent as the pool starts (seeds 002, 003)';

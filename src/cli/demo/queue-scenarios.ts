@@ -9,7 +9,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lock, Process, Queue, QueueEmpty, type ProcessResult } from '../../index.js';
 import type { Report } from './queue-tasks.js';
-import { deadline, describe, failure, now, within } from './scenarios.js';
+import { describeExit } from '../../pool/crash-report.js';
+import { now } from './clock.js';
+import { deadline, describe, failure, within } from './scenarios.js';
 
 export type QueueScenarioName = 'queue-reader' | 'queue-writer' | 'lock-holder';
 
@@ -219,7 +221,7 @@ class ScenarioRun {
     this.step = `${from.name} to report "${kind}"`;
     const cancel = new AbortController();
     const exited = from.join().then((result): never => {
-      throw new Error(`${from.name} (pid ${from.pid}) ${describeExit(result)} before it reported "${kind}"`);
+      throw new Error(`${from.name} (pid ${from.pid}) ${howItEnded(result)} before it reported "${kind}"`);
     });
     try {
       const report = await this.within(Promise.race([events.get({ signal: cancel.signal }), exited]));
@@ -261,7 +263,7 @@ class ScenarioRun {
     this.step = `${child.name} to exit`;
     const result = await this.within(child.join());
     const ok = typeof expected === 'number' ? result.exitCode === expected && result.error === undefined : result.signal === expected;
-    if (!ok) this.problems.push(`${child.name} (pid ${child.pid}) ${describeExit(result)}; expected ${typeof expected === 'number' ? `exit code ${expected}` : expected}`);
+    if (!ok) this.problems.push(`${child.name} (pid ${child.pid}) ${howItEnded(result)}; expected ${typeof expected === 'number' ? `exit code ${expected}` : expected}`);
   }
 
   /** Kills whatever child is still running (after a failure or a deadline) and waits, bounded, for each to go. */
@@ -275,10 +277,9 @@ class ScenarioRun {
   }
 }
 
-function describeExit(result: ProcessResult): string {
-  if (result.signal !== null) return `was killed by ${result.signal}`;
-  if (result.exitCode === null) return 'is still running';
-  return `exited with code ${result.exitCode}${result.error === undefined ? '' : ` (${result.error.message})`}`;
+/** How a child ended, in the pool's words, with the error it reported if any. */
+function howItEnded(result: ProcessResult): string {
+  return `${describeExit(result)}${result.error === undefined || result.exitCode === null ? '' : ` (${result.error.message})`}`;
 }
 
 function describeValue(value: unknown): string {

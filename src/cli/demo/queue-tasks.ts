@@ -9,6 +9,7 @@
  * `waiting` the owner has the request parked. That is the moment the demo kills.
  */
 import type { Lock, Queue } from '../../index.js';
+import { hangForever, now } from './clock.js';
 
 /** What a child tells the demo, with its pid and the time (comparable across processes). */
 export type Report =
@@ -16,10 +17,6 @@ export type Report =
   | { readonly kind: 'got'; readonly pid: number; readonly at: number; readonly value: unknown; readonly deliveries: number }
   | { readonly kind: 'acquired'; readonly pid: number; readonly at: number; readonly previousOwnerDied: boolean };
 
-/** Wall-clock ms with sub-ms precision, as in tasks.ts. */
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /** Blocks in get(); reports `waiting` once the get is on its way, then `got` with what it received. */
 export async function readOne(queue: Queue, events: Queue<Report>, timeoutMs: number): Promise<void> {
@@ -45,7 +42,7 @@ export async function holdLock(lock: Lock, events: Queue<Report>, timeoutMs: num
   await lock.acquire({ timeoutMs });
   await events.put({ kind: 'holding', pid: process.pid, at: now() });
   // A lease keeps nothing alive by itself: without this timer the child would exit, releasing it.
-  return new Promise<never>(() => { setInterval(() => {}, 1 << 30); });
+  return hangForever();
 }
 
 /** Waits for the lock behind its holder; reports `waiting`, then `acquired` (with previousOwnerDied), then `released`. */

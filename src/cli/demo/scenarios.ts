@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, type PoolOptions, TaskTimeout, WorkerCrashed } from '../../index.js';
+import { now } from './clock.js';
 import type * as Tasks from './tasks.js';
 import type { BystanderResult, Marker } from './tasks.js';
 
@@ -141,9 +142,6 @@ export interface RunContext {
 }
 
 /** The `performance` clock as wall-clock ms, comparable with the workers' markers. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export class Deadline extends Error {}
 

@@ -5,6 +5,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hangForever, now } from './clock.js';
 
 /** What a victim writes into its marker file. */
 export interface Marker {
@@ -21,9 +22,6 @@ export interface BystanderResult {
   readonly endedAt: number;
 }
 
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 // Written then renamed, so the demo, which polls for the file, never reads half of it.
 function mark(path: string): void {
@@ -52,7 +50,7 @@ export async function bystander(x: number, ms: number): Promise<BystanderResult>
 /** Reports its pid, then waits for ever: the demo kills it with SIGKILL. */
 export function reportThenHang(path: string): Promise<never> {
   mark(path);
-  return new Promise<never>(() => { setInterval(() => {}, 1 << 30); });
+  return hangForever();
 }
 
 export function exitWith(path: string, code: number): never {
