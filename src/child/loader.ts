@@ -3,6 +3,9 @@ import { isMainThread } from 'node:worker_threads';
 
 export type WorkerModule = Record<string, unknown>;
 
+/** The `code` of the error for a TypeScript worker module Node could not load: callers test it, not the wording. */
+export const kNoTypeScriptLoader = 'ERR_PROCSAFE_NO_TS_LOADER';
+
 export async function loadWorkerModule(url: string): Promise<WorkerModule> {
   try {
     return (await import(url)) as WorkerModule;
@@ -12,7 +15,7 @@ export async function loadWorkerModule(url: string): Promise<WorkerModule> {
     const advice = isMainThread
       ? 'run the parent under a TypeScript loader (node --import tsx main.ts, or npx tsx main.ts): workers inherit it'
       : "it needs a loader, and on Node 20 a loader's hooks (tsx's too) do not reach worker threads: use isolation 'process' (the default) under node --import tsx, or compile the module to JavaScript";
-    throw new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error });
+    throw Object.assign(new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error }), { code: kNoTypeScriptLoader });
   }
 }
 

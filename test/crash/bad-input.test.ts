@@ -113,6 +113,7 @@ describe('broken worker modules', () => {
       await assert.rejects(pool.apply('triple', [5]), (error: unknown) => {
         assert.ok(error instanceof RemoteError);
         assert.match(error.message, /cannot load the TypeScript worker module .*ts-tasks\.ts: .*(--import tsx)/);
+        assert.equal(error.remoteCode, 'ERR_PROCSAFE_NO_TS_LOADER', 'a code for callers to test, not the wording');
         return true;
       });
     });

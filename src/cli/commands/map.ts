@@ -8,12 +8,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { createReadStream, realpathSync, statSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { WriteStream } from 'node:tty';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PoolClosed, RemoteError } from '../../errors.js';
+import { kNoTypeScriptLoader } from '../../child/loader.js';
 import { inheritedExecArgv } from '../../internal/worker-module.js';
 import { kMaxRetries, kMaxTimeoutMs, kMaxWorkers } from '../../pool/options.js';
 import { Pool } from '../../pool/pool.js';
@@ -169,9 +170,8 @@ function shellQuote(word: string): string {
 }
 
 /** Is the module TypeScript that Node could not load (no loader)? Then the fix is on the command line. */
-function isTypeScriptWithoutLoader(error: unknown, modulePath: string): boolean {
-  return /^\.[cm]?tsx?$/.test(extname(modulePath)) && error instanceof RemoteError &&
-    /cannot load the TypeScript worker module/.test(error.message);
+function isTypeScriptWithoutLoader(error: unknown): boolean {
+  return error instanceof RemoteError && error.remoteCode === kNoTypeScriptLoader;
 }
 
 /** A worker's stack less the frames of Node and of procsafe itself: what is left is the user's code. */
@@ -290,7 +290,7 @@ class MapRun {
     try {
       exports = await this.#untilStop(probe.apply('functionExports', [moduleUrl.href]) as Promise<string[]>);
     } catch (error) {
-      if (isTypeScriptWithoutLoader(error, modulePath)) {
+      if (isTypeScriptWithoutLoader(error)) {
         throw new UsageError(
           `map: MODULE "${this.#args.moduleSpec}" is TypeScript and Node needs a loader for it: run procsafe under tsx, ` +
           `as NODE_OPTIONS='--import tsx' procsafe map … (the workers inherit it), or compile the module to JavaScript`);
