@@ -17,10 +17,11 @@ import { fileRef, OwnerSpills, spillPrefix } from '../queue/spill.js';
 import { type FileItem, type Payload, QueueState, type QueueEvent } from '../queue/state.js';
 import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
 import { verifyProof } from '../transport/auth.js';
+import { isBundle, Outbox, type Part, unbundle } from '../transport/bundle.js';
 import { type Connection, isPeerFault } from '../transport/connection.js';
-import { encodeHead, encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
+import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
 import {
-  kAbort, kAck, kAcquire, kAcquireNowait, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDeliveredFile, kDone, kGet,
+  kAbort, kAck, kAcquire, kAcquireNowait, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDeliveredBundle, kDeliveredFile, kDone, kDoneBundle, kGet,
   kFileFree, kGetNowait, kGranted, kInspect, kJoin, kPassed, kPeerPid, kPut, kPutFile, kPutFileNowait, kPutNowait, kRefused, kRelease,
   kReleaseLease, kReset, kSet, kStats, kTaskDone, kValue, kWait,
 } from '../transport/messages.js';
@@ -47,7 +48,9 @@ interface Peer {
   /** The peer's own request ids of its unanswered requests, to the broker's. */
   readonly requests: Map<number, number>;
   /** Answers waiting for the end of this turn, written together. */
-  out: Buffer[];
+  readonly out: Outbox;
+  /** The largest maxMessageBytes of the objects it opened: what its link takes in one frame. */
+  maxBytes: number;
   /** The peer's process id, as its link announced it (kPeerPid): only for `procsafe status`. */
   pid: number | undefined;
   /** Whether the peer can read the files of large items (kPeerPid says); if not, it gets their bytes. */
@@ -106,7 +109,7 @@ export class Broker {
 
   /** A proven peer, which opened `object`. */
   accept(connection: Connection, id: number, opened: { object: string; nonce: Buffer }): void {
-    const peer: Peer = { id, connection, nonce: opened.nonce, filePrefix: spillPrefix(opened.nonce), opened: new Map(), requests: new Map(), out: [], pid: undefined, seesFiles: false };
+    const peer: Peer = { id, connection, nonce: opened.nonce, filePrefix: spillPrefix(opened.nonce), opened: new Map(), requests: new Map(), out: new Outbox(), maxBytes: 0, pid: undefined, seesFiles: false };
     this.#peers.set(id, peer);
     this.#byPrefix.set(peer.filePrefix, peer);
     this.#open(peer, this.#entry(opened.object) as Entry);
@@ -142,7 +145,8 @@ export class Broker {
     // The link's frame limit is the largest of the objects it opened (plus room for the header).
     let max = 0;
     for (const opened of peer.opened.values()) max = Math.max(max, opened.spec.maxMessageBytes);
-    peer.connection.maxMessageBytes = Math.min(max + 1024, 2 ** 32 - 1);
+    peer.maxBytes = max;
+    peer.connection.maxMessageBytes = frameLimit(max);
   }
 
   #gone(peer: Peer, reason: Error | undefined): void {
@@ -168,6 +172,8 @@ export class Broker {
   }
 
   #request(peer: Peer, frame: Frame): void {
+    // Each part is handled as the frame it stands for (transport/bundle.ts).
+    if (isBundle(frame.type)) return unbundle(frame, (part) => this.#request(peer, part));
     if (frame.type === kPeerPid) {
       // Status only: who this connection is. Sent once, first; not about any object.
       if (frame.payload.length !== 5) throw new ProtocolViolation('a pid announcement carries a u32 pid and a u8 flag');
@@ -304,12 +310,12 @@ export class Broker {
       const { peer, id: requestId } = origin;
       switch (event.type) {
         // Last in the turn: the reader that was waiting for this item is woken first (see #flush).
-        case 'put-accepted': this.#send(peer, [encodeText(kDone, requestId, '', event.id)], true); break;
+        case 'put-accepted': this.#sendPart(peer, { bundle: kDoneBundle, object: '', id: requestId, fn: '', payload: [Buffer.from(event.id)] }, true); break;
         case 'delivered': {
           const { item, id, deliveries } = event.entry;
           const fn = `${deliveries} ${id}`;
           if (item instanceof Uint8Array) {
-            this.#send(peer, [encodeHead(kDelivered, requestId, fn, item.length, 0), item]);
+            this.#sendPart(peer, { bundle: kDeliveredBundle, object: '', id: requestId, fn, payload: [item] });
           } else if (isFileItem(item)) {
             const bytes = peer.seesFiles ? undefined : this.#options.spills.read(item);
             if (bytes === undefined) this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, fileRef(item))]);
@@ -351,6 +357,16 @@ export class Broker {
    */
   #send(peer: Peer, frames: Buffer[], late = false): void {
     for (const frame of frames) peer.out.push(frame);
+    this.#queueFlush(peer, late);
+  }
+
+  /** As #send, for an answer that travels in a bundle with the others of its kind in this turn. */
+  #sendPart(peer: Peer, part: Part, late = false): void {
+    peer.out.pushPart(part);
+    this.#queueFlush(peer, late);
+  }
+
+  #queueFlush(peer: Peer, late: boolean): void {
     (late ? this.#late : this.#dirty).add(peer);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -369,10 +385,7 @@ export class Broker {
 /** Writes each peer's queued frames in one send, and empties the set. */
 function flushPeers(peers: Set<Peer>): void {
   for (const peer of peers) {
-    if (peer.out.length === 0) continue;
-    const out = peer.out;
-    peer.out = [];
-    peer.connection.send(out);
+    if (!peer.out.empty) peer.connection.send(peer.out.take(peer.maxBytes));
   }
   peers.clear();
 }

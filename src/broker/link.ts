@@ -13,7 +13,8 @@ import { AbortError, BrokerLost } from '../errors.js';
 import type { Handle } from '../codec/handles.js';
 import { authFrame, connect } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
-import { encodeHead, type Frame } from '../transport/frame.js';
+import { isBundle, Outbox, unbundle } from '../transport/bundle.js';
+import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
 import { kCancelRequest, kFileFree, kPeerPid, kRefused } from '../transport/messages.js';
 import { pidExists } from '../internal/proc.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
@@ -83,8 +84,10 @@ export class Link {
   #connection: Connection | undefined;
   #nonce: Buffer | undefined;
   #lost: BrokerLost | undefined;
-  /** Frames to send, and requests to build once connected (see send). */
-  #out: (Buffer | (() => readonly Buffer[]))[] = [];
+  /** Frames to send, requests to build once connected (see send), parts to bundle. */
+  readonly #out = new Outbox();
+  /** The largest maxMessageBytes of the objects opened: what the owner takes in one frame, and sends. */
+  #maxBytes: number;
   #flushQueued = false;
   #nextId = 1;
   /** Whether the socket currently holds the event loop open (see #refresh). */
@@ -97,6 +100,7 @@ export class Link {
     this.#pid = first.pid;
     this.#first = first;
     this.#opened.add(first.object);
+    this.#maxBytes = first.maxMessageBytes;
     void this.#connect();
   }
 
@@ -107,14 +111,31 @@ export class Link {
    * or an AbortError.
    */
   request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<Frame> {
+    // Built now when connected; otherwise once the handshake is done (see send).
+    return this.#request(handle, (id) => this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id)), wait, onTimeout);
+  }
+
+  /**
+   * As request, for a request that travels in a bundle with the others of its
+   * kind made in this turn (transport/bundle.ts): a streaming producer's puts,
+   * a reader's read-ahead gets.
+   */
+  requestPart(handle: Handle, bundle: number, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<Frame> {
+    return this.#request(handle, (id) => {
+      this.#open(handle);
+      this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });
+      this.#flushSoon();
+    }, wait, onTimeout);
+  }
+
+  #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error): Promise<Frame> {
     if (this.#lost !== undefined) return Promise.reject(this.#brokerLost(handle));
     const { signal, timeoutMs, group } = wait;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     if (group?.cancelled) return Promise.reject(abortError(group.reason));
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
-    // Built now when connected; otherwise once the handshake is done (see send).
-    this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id));
+    enqueue(id);
     const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
     this.#refresh();
     // The common case (no timeout, no signal) needs nothing more: the answer settles it.
@@ -167,14 +188,27 @@ export class Link {
    */
   send(handle: Handle, frames: readonly Buffer[] | (() => readonly Buffer[])): void {
     if (this.#lost !== undefined) return;
-    if (!this.#opened.has(handle.object)) {
-      this.#opened.add(handle.object);
-      if (this.#nonce !== undefined) this.#out.push(authFrame(handle.object, handle.secret, this.#nonce));
-      else this.#toOpen.push(handle);
-    }
+    this.#open(handle);
     if (typeof frames !== 'function') for (const frame of frames) this.#out.push(frame);
-    else if (this.#connection === undefined) this.#out.push(frames);
+    else if (this.#connection === undefined) this.#out.pushBuild(frames);
     else for (const frame of frames()) this.#out.push(frame);
+    this.#flushSoon();
+  }
+
+  /** Opens `handle`'s object on this link first, if it is new here (now, or right after the handshake). */
+  #open(handle: Handle): void {
+    if (this.#opened.has(handle.object)) return;
+    this.#opened.add(handle.object);
+    if (handle.maxMessageBytes > this.#maxBytes) {
+      this.#maxBytes = handle.maxMessageBytes;
+      // The owner may now answer with frames as large as this object allows.
+      if (this.#connection !== undefined) this.#connection.maxMessageBytes = frameLimit(this.#maxBytes);
+    }
+    if (this.#nonce !== undefined) this.#out.push(authFrame(handle.object, handle.secret, this.#nonce));
+    else this.#toOpen.push(handle);
+  }
+
+  #flushSoon(): void {
     if (this.#connection !== undefined && !this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => this.#flush());
@@ -186,7 +220,7 @@ export class Link {
     const first = this.#first;
     for (;;) {
       try {
-        const { connection, nonce } = await connect(this.#path, first.object, first.secret, first.maxMessageBytes + 1024);
+        const { connection, nonce } = await connect(this.#path, first.object, first.secret, frameLimit(this.#maxBytes));
         this.#connection = connection;
         this.#nonce = nonce;
         this.#files = new WriterFiles(spillDirFor(this.#path), nonce);
@@ -210,18 +244,21 @@ export class Link {
     const pid = encodeHead(kPeerPid, 0, '', 5);
     pid.writeUInt32BE(process.pid, pid.length - 5);
     pid[pid.length - 1] = existsSync(spillDirFor(this.#path)) ? 1 : 0;
-    this.#out = [pid, ...opens, ...this.#out];
+    this.#out.unshift([pid, ...opens]);
+    // Objects opened while connecting may allow larger frames than the first.
+    connection.maxMessageBytes = frameLimit(this.#maxBytes);
+    const answer = (frame: Frame): void => {
+      const pending = this.#pending.get(frame.id);
+      if (pending !== undefined) {
+        this.#pending.delete(frame.id);
+        if (this.#pending.size === 0) this.#refresh();
+        pending.resolve(frame);
+      }
+      else if (frame.type === kFileFree) this.#files?.freed(frame.payload.toString('utf8'));
+      else if (frame.type === kRefused) process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${frame.payload.toString('utf8')}`, 'ProcsafeWarning');
+    };
     connection.listen({
-      frame: (frame) => {
-        const pending = this.#pending.get(frame.id);
-        if (pending !== undefined) {
-          this.#pending.delete(frame.id);
-          if (this.#pending.size === 0) this.#refresh();
-          pending.resolve(frame);
-        }
-        else if (frame.type === kFileFree) this.#files?.freed(frame.payload.toString('utf8'));
-        else if (frame.type === kRefused) process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${frame.payload.toString('utf8')}`, 'ProcsafeWarning');
-      },
+      frame: (frame) => (isBundle(frame.type) ? unbundle(frame, answer) : answer(frame)),
       close: (reason) => this.#lose(reason?.message ?? 'the connection closed'),
     });
     this.#refresh();
@@ -230,14 +267,8 @@ export class Link {
 
   #flush(): void {
     this.#flushQueued = false;
-    if (this.#out.length === 0 || this.#connection === undefined) return;
-    const out: Buffer[] = [];
-    for (const item of this.#out) {
-      if (typeof item !== 'function') out.push(item);
-      else for (const frame of item()) out.push(frame);
-    }
-    this.#out = [];
-    this.#connection.send(out);
+    if (this.#out.empty || this.#connection === undefined) return;
+    this.#connection.send(this.#out.take(this.#maxBytes));
   }
 
   /** The socket keeps the process alive only while a request waits for its answer. */
@@ -253,7 +284,7 @@ export class Link {
   #lose(why: string): void {
     if (this.#lost !== undefined) return;
     this.#lost = new BrokerLost(why);
-    this.#out = [];
+    this.#out.clear();
     this.#toOpen.length = 0;
     const pending = [...this.#pending.values()];
     this.#pending.clear();

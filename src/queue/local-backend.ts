@@ -7,7 +7,7 @@ import { linkFor, type Link, type RequestOptions, type WaitOptions, watchWait } 
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { encodeHead, encodeText, type Frame } from '../transport/frame.js';
 import {
-  kAck, kClose, kDelivered, kDeliveredFile, kDone, kGet, kGetNowait, kInspect, kJoin, kPut, kPutFile, kPutFileNowait, kPutNowait,
+  kAck, kClose, kDelivered, kDeliveredFile, kDone, kGetBundle, kGetNowait, kInspect, kJoin, kPut, kPutBundle, kPutFile, kPutFileNowait, kPutNowait,
   kRefused, kRelease, kStats, kTaskDone,
 } from '../transport/messages.js';
 import type { Delivery, QueueBackend, QueueStats } from './backend.js';
@@ -53,15 +53,12 @@ export class LocalQueueBackend implements QueueBackend {
     const nowait = options.timeoutMs === 0;
     let length = 0;
     for (const chunk of item) length += chunk.length;
-    const object = this.#handle.object;
-    // Built when the link sends it: a large item's file is named after the connection.
-    const frame = (id: number): Buffer[] => {
-      const file = length >= kSpillFrom && this.#spill ? this.#toFile(item, length, options) : undefined;
-      return file === undefined
-        ? [encodeHead(nowait ? kPutNowait : kPut, id, object, length, 0), ...item]
-        : [encodeText(nowait ? kPutFileNowait : kPutFile, id, object, file)];
-    };
-    return this.#link.request(this.#handle, frame, options, () => full(askedMs))
+    const onFull = (): QueueFull => full(askedMs);
+    // A small item travels with the other puts of this turn, in one frame (transport/bundle.ts).
+    const sent = nowait || (length >= kSpillFrom && this.#spill)
+      ? this.#link.request(this.#handle, (id) => this.#frame(id, item, length, nowait, options), options, onFull)
+      : this.#link.requestPart(this.#handle, kPutBundle, item, options, onFull);
+    return sent
       .then((answer) => {
         this.#release();
         if (answer.type === kDone) return answer.payload.toString('utf8');
@@ -70,6 +67,15 @@ export class LocalQueueBackend implements QueueBackend {
         this.#release();
         throw error;
       });
+  }
+
+  /** A put's own frame, built when the link sends it: a large item's file is named after the connection. */
+  #frame(id: number, item: readonly Buffer[], length: number, nowait: boolean, options: RequestOptions): Buffer[] {
+    const object = this.#handle.object;
+    const file = length >= kSpillFrom && this.#spill ? this.#toFile(item, length, options) : undefined;
+    return file === undefined
+      ? [encodeHead(nowait ? kPutNowait : kPut, id, object, length, 0), ...item]
+      : [encodeText(nowait ? kPutFileNowait : kPutFile, id, object, file)];
   }
 
   /**
@@ -92,7 +98,11 @@ export class LocalQueueBackend implements QueueBackend {
 
   async get(options: RequestOptions): Promise<Delivery> {
     const { timeoutMs } = options;
-    const answer = await this.#link.ask(this.#handle, timeoutMs === 0 ? kGetNowait : kGet, options, () => empty(timeoutMs));
+    const onEmpty = (): QueueEmpty => empty(timeoutMs);
+    // Read-ahead gets travel together, in one frame (transport/bundle.ts).
+    const answer = await (timeoutMs === 0
+      ? this.#link.ask(this.#handle, kGetNowait, options, onEmpty)
+      : this.#link.requestPart(this.#handle, kGetBundle, [], options, onEmpty));
     if (answer.type !== kDelivered && answer.type !== kDeliveredFile) throw refusal(answer, 'get', timeoutMs);
     const space = answer.fn.indexOf(' ');
     const deliveries = Number(answer.fn.slice(0, space));

@@ -10,6 +10,11 @@ import { serializeAfter } from '../codec/v8.js';
 export const kLengthBytes = 4;
 const kFixedHeader = 1 + 4 + 1;
 
+/** A connection's frame limit for objects of up to `maxMessageBytes` each: room for the header. */
+export function frameLimit(maxMessageBytes: number): number {
+  return Math.min(maxMessageBytes + 1024, 2 ** 32 - 1);
+}
+
 /** Raised by the decoder; the transport cuts the peer off. */
 export class ProtocolViolation extends ProcsafeError {
   static override readonly code: string = 'EPROTOCOL';

@@ -57,6 +57,11 @@ export const kPeerPid = 70;
 // payload utf8 "<file name> <length>"; answered as kPut.
 export const kPutFile = 71;
 export const kPutFileNowait = 72;
+// Several requests of one kind for one object (fn), sent in one turn, in one frame
+// (transport/bundle.ts): payload n x (u32 id | u8 fnLength | fn | u32 length | payload),
+// each part handled exactly as a frame of the single kind (kPut, kGet) with that id.
+export const kPutBundle = 73;
+export const kGetBundle = 74;
 
 // Answers from a broker; id: the request id.
 export const kDone = 80;     // payload: nothing, or utf8 (the id of an accepted item)
@@ -67,6 +72,9 @@ export const kPassed = 84;   // payload: u32 arrival index
 export const kValue = 85;    // payload: utf8 JSON
 export const kDeliveredFile = 86; // as kDelivered, for an item kept in a file; payload: utf8 "<file name> <length>"
 export const kFileFree = 87; // id 0, unasked: the owner let go of this link's file "<file name> <length>"; reuse or delete it
+// Answers of one kind to one peer in one turn, in one frame (id 0, fn ''; parts as kPutBundle's).
+export const kDoneBundle = 88;
+export const kDeliveredBundle = 89;
 
 // Results that skip v8 serialization: the common small cases.
 export const kOkNumber = 17; // id; payload: f64

@@ -195,3 +195,36 @@ test('large items of every layout come back byte for byte and in order (the owne
   for (const item of items) assert.deepEqual(await q.get({ timeoutMs: 10_000 }), item);
   assert.equal(await q.qsize(), 0);
 });
+
+test('a link first opened for a queue with a small maxMessageBytes still takes large items of a queue opened later', { timeout: 10_000 }, async () => {
+  // The link to an owner is shared by all its objects: its frame limit must grow with the largest of them.
+  const small = new Queue<string>({ maxMessageBytes: 1024 });
+  await small.put('x');
+  assert.equal(await small.get(), 'x');
+  const big = new Queue<Buffer>();
+  const item = Buffer.alloc(16 * 1024, 7); // through the socket (files start at 32 KiB)
+  await big.put(item);
+  assert.deepEqual(await big.get({ timeoutMs: 5_000 }), item);
+  assert.equal(await small.qsize(), 0, 'the link is still up');
+});
+
+test('many puts and gets made in one turn travel in bundles and keep their order and answers', { timeout: 20_000 }, async () => {
+  const q = new Queue<number>({ maxsize: 300 });
+  const n = 5_000;
+  const producer = (async () => {
+    for (let i = 0; i < n; i += 1_000) await Promise.all(Array.from({ length: 1_000 }, (_, j) => q.put(i + j)));
+  })();
+  const got: number[] = [];
+  for await (const value of q.iterate({ prefetch: 512 })) {
+    got.push(value);
+    if (got.length === n) break;
+  }
+  await producer;
+  assert.deepEqual(got, Array.from({ length: n }, (_, i) => i));
+  // Gets that leave together are still answered alone: the first one times out, the others are served.
+  const gets = [q.get({ timeoutMs: 30 }), q.get({ timeoutMs: 5_000 }), q.get({ timeoutMs: 5_000 })];
+  await assert.rejects(gets[0] as Promise<number>, QueueEmpty);
+  await q.putMany([1, 2]);
+  assert.deepEqual(await Promise.all(gets.slice(1)), [1, 2]);
+  assert.equal(await q.qsize(), 0);
+});

@@ -1,0 +1,150 @@
+/**
+ * Bundles: several small frames of one kind, for one object, travelling as one
+ * frame. A streaming producer's puts, a reader's read-ahead gets, and the
+ * owner's answers to them are each one frame per turn instead of one per item:
+ * one header to build and parse, one object lookup, one buffer, instead of
+ * hundreds. Each part is then handled exactly as the frame it stands for.
+ *
+ * A part: u32 id | u8 fnLength | fn (utf8) | u32 length | payload.
+ */
+import { encodeHead, type Frame, ProtocolViolation } from './frame.js';
+import { kDelivered, kDeliveredBundle, kDone, kDoneBundle, kGet, kGetBundle, kPut, kPutBundle } from './messages.js';
+
+/** A frame waiting in an outbox to travel in a bundle with its neighbours. */
+export interface Part {
+  /** The bundle's type (kPutBundle, …). */
+  readonly bundle: number;
+  /** The bundle's fn: the object requests are about ('' for answers). */
+  readonly object: string;
+  readonly id: number;
+  readonly fn: string;
+  readonly payload: readonly Buffer[];
+}
+
+/** What each bundle type stands for. */
+const kSingle = new Map([[kPutBundle, kPut], [kGetBundle, kGet], [kDoneBundle, kDone], [kDeliveredBundle, kDelivered]]);
+
+/**
+ * A bundle stops growing here, or at the receiver's frame limit if that is
+ * lower: parts that do not fit start the next one (a lone larger part goes alone).
+ */
+const kBundleBytes = 256 * 1024;
+const kPartHead = 4 + 1 + 4;
+
+export function isBundle(type: number): boolean {
+  return kSingle.has(type);
+}
+
+/**
+ * Calls `onFrame` with each part of a bundle, as the single frame it stands for.
+ * The whole bundle is checked first: a malformed one is refused before any part
+ * of it is acted on.
+ */
+export function unbundle(bundle: Frame, onFrame: (frame: Frame) => void): void {
+  const type = kSingle.get(bundle.type);
+  if (type === undefined) throw new ProtocolViolation(`frame type ${bundle.type} is not a bundle`);
+  // A decoder that keeps large frames in pieces (the owner's) hands a big bundle over in them.
+  const payload = bundle.more === undefined || bundle.more.length === 0 ? bundle.payload : Buffer.concat([bundle.payload, ...bundle.more]);
+  const parts: Frame[] = [];
+  let at = 0;
+  while (at < payload.length) {
+    if (payload.length - at < kPartHead) throw new ProtocolViolation('a bundle ends inside the header of a part');
+    const id = payload.readUInt32BE(at);
+    const fnLength = payload[at + 4] as number;
+    const lengthAt = at + 5 + fnLength;
+    if (payload.length < lengthAt + 4) throw new ProtocolViolation('a bundle ends inside the header of a part');
+    const length = payload.readUInt32BE(lengthAt);
+    const end = lengthAt + 4 + length;
+    if (end > payload.length) throw new ProtocolViolation(`a part of a bundle claims ${length} bytes; ${payload.length - lengthAt - 4} are left`);
+    parts.push({
+      type, id,
+      fn: fnLength === 0 ? bundle.fn : payload.toString('utf8', at + 5, lengthAt),
+      payload: payload.subarray(lengthAt + 4, end),
+    });
+    at = end;
+  }
+  for (const part of parts) onFrame(part);
+}
+
+/**
+ * Frames to send, in order. Runs of parts with the same bundle type and object
+ * leave as bundles; everything else as it was queued. `build` entries are
+ * functions that make their frames only when taken (see Link.send).
+ */
+export class Outbox {
+  #entries: (Buffer | Part | (() => readonly Buffer[]))[] = [];
+
+  get empty(): boolean { return this.#entries.length === 0; }
+
+  push(frame: Buffer): void { this.#entries.push(frame); }
+  pushPart(part: Part): void { this.#entries.push(part); }
+  pushBuild(build: () => readonly Buffer[]): void { this.#entries.push(build); }
+  /** Puts frames ahead of everything queued (a handshake's first frames). */
+  unshift(frames: readonly Buffer[]): void { this.#entries.unshift(...frames); }
+  clear(): void { this.#entries = []; }
+
+  /**
+   * Everything queued, as the buffers to write; the outbox is then empty.
+   * `limit`: the largest payload the receiver takes in one frame.
+   */
+  take(limit: number): Buffer[] {
+    const most = Math.min(kBundleBytes, limit);
+    const entries = this.#entries;
+    this.#entries = [];
+    const out: Buffer[] = [];
+    let run: Part[] = [];
+    let runBytes = 0;
+    const close = (): void => {
+      if (run.length > 0) bundleInto(out, run, runBytes);
+      run = [];
+      runBytes = 0;
+    };
+    for (const entry of entries) {
+      if (Buffer.isBuffer(entry)) {
+        close();
+        out.push(entry);
+      } else if (typeof entry === 'function') {
+        close();
+        for (const frame of entry()) out.push(frame);
+      } else {
+        const bytes = partBytes(entry);
+        const first = run[0];
+        if (first !== undefined && (first.bundle !== entry.bundle || first.object !== entry.object || runBytes + bytes > most)) close();
+        run.push(entry);
+        runBytes += bytes;
+      }
+    }
+    close();
+    return out;
+  }
+}
+
+function partBytes(part: Part): number {
+  let bytes = kPartHead + Buffer.byteLength(part.fn);
+  for (const chunk of part.payload) bytes += chunk.length;
+  return bytes;
+}
+
+/** One bundle of `parts` (or the single frame, for one part): a header, then each part's head and payload. */
+function bundleInto(out: Buffer[], parts: readonly Part[], bytes: number): void {
+  const first = parts[0] as Part;
+  if (parts.length === 1) {
+    let length = 0;
+    for (const chunk of first.payload) length += chunk.length;
+    out.push(encodeHead(kSingle.get(first.bundle) as number, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
+    return;
+  }
+  // At most kBundleBytes: one buffer, one copy of each (small) payload.
+  const frame = encodeHead(first.bundle, 0, first.object, bytes);
+  let at = frame.length - bytes;
+  for (const part of parts) {
+    frame.writeUInt32BE(part.id >>> 0, at);
+    const fnLength = part.fn === '' ? 0 : frame.write(part.fn, at + 5, 'utf8');
+    frame[at + 4] = fnLength;
+    const lengthAt = at + 5 + fnLength;
+    at = lengthAt + 4;
+    for (const chunk of part.payload) at += chunk.copy(frame, at);
+    frame.writeUInt32BE(at - lengthAt - 4, lengthAt);
+  }
+  out.push(frame);
+}
