@@ -4,8 +4,9 @@
 //                    node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
 // The same layout and children as bench/queue.mjs: this process owns the queues (its broker
 // thread), and a producer and a consumer `Process` (or the two ping-pong sides) use them. Prints
-// one line per run. Wrap it in `/usr/bin/time -f '%e s, user %U, sys %S'` to see where the CPU
-// goes across all three (at 100 KiB, about 40% of it is kernel time: copies and page faults).
+// one line per run; a stream's line ends with the CPU time per item of each side (the owner's
+// includes its idle main thread). Wrap it in `/usr/bin/time -f '%e s, user %U, sys %S'` to see the
+// kernel's share (at 100 KiB, about 40% of it: copies and page faults).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,13 +32,19 @@ const cases = {
     const q = new Queue();
     const ready = new Event();
     const common = { size, n, warmup: Math.min(5_000, n) };
+    const ownerCpu = process.cpuUsage();
     // As bench/queue.mjs: at most two batches of puts unanswered, about 8 MiB.
     const batch = Math.max(1, Math.min(512, Math.floor(4 * 1024 * 1024 / size)));
     const [producerOut, consumerOut] = [join(dir, 'producer.json'), join(dir, 'consumer.json')];
-    await run([['streamConsumer', [q, ready, { ...common, prefetch: 16, out: consumerOut }]], ['streamProducer', [q, ready, { ...common, batch, out: producerOut }]]]);
+    await run([['streamConsumer', [q, ready, { ...common, prefetch: Number(process.env.PREFETCH ?? 16), out: consumerOut }]], ['streamProducer', [q, ready, { ...common, batch, out: producerOut }]]]);
     await q.close();
-    const seconds = Number(BigInt(readJson(consumerOut).t1) - BigInt(readJson(producerOut).t0)) / 1e9;
-    return `${n} items of ${size} B in ${seconds.toFixed(3)} s: ${Math.round(n / seconds)} items/s, ${Math.round(n * size / seconds / 1e6)} MB/s`;
+    const [producer, consumer] = [readJson(producerOut), readJson(consumerOut)];
+    const seconds = Number(BigInt(consumer.t1) - BigInt(producer.t0)) / 1e9;
+    // CPU per item over the whole run (warm-up and start-up included): this process is the broker's.
+    const { user, system } = process.cpuUsage(ownerCpu);
+    const per = (cpu) => ((cpu.user + cpu.system) / (n + common.warmup)).toFixed(1);
+    return `${n} items of ${size} B in ${seconds.toFixed(3)} s: ${Math.round(n / seconds)} items/s, ${Math.round(n * size / seconds / 1e6)} MB/s; ` +
+      `CPU µs per item: producer ${per(producer.cpu)}, owner ${per({ user, system })}, consumer ${per(consumer.cpu)}`;
   },
   async latency(intervalMs = 1, n = 2_000) {
     const q = new Queue();

@@ -158,29 +158,36 @@ async function rawStream(tmp, size, n, warmup) {
 }
 
 /**
- * The ping-pong floor: A → a thread of this process → B → the thread → A over bare Unix sockets
- * (bench/workers/queue-raw-relay.mjs). Resolves with µs per round trip of each run.
+ * Runs the two sides of bench/workers/queue-raw-relay.mjs (receiver first) through a relay thread
+ * of this process, over bare Unix sockets; resolves with the JSON the side `reporter` prints last.
  */
-async function rawRelay(tmp, n, warmup, runs) {
-  const path = join(tmp.dir, 'relay.sock');
+async function viaRawRelay(tmp, sides, reporter, what) {
+  const path = join(tmp.dir, `relay-${sides[0][0]}.sock`);
   const relay = new Worker(kRawRelay, { workerData: { path } });
   const children = [];
   try {
     await withTimeout(once(relay, 'message'), 30_000, 'relay thread listening');
     const script = fileURLToPath(kRawRelay);
-    const b = spawn(process.execPath, [script, 'B', path], { stdio: ['ignore', 'inherit', 'inherit'] });
-    children.push(b);
-    const a = spawn(process.execPath, [script, 'A', path, String(n), String(warmup), String(runs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(a);
+    for (const args of sides) children.push(spawn(process.execPath, [script, args[0], path, ...args.slice(1).map(String)], { stdio: ['ignore', 'pipe', 'inherit'] }));
     let out = '';
-    a.stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
-    const [code] = await withTimeout(once(a, 'exit'), 120_000, 'raw relay ping-pong');
-    if (code !== 0) throw new Error(`the relay's side A exited with ${code}`);
-    return JSON.parse(out.trim().split('\n').pop()).us;
+    children[reporter].stdout.setEncoding('utf8').on('data', (chunk) => { out += chunk; });
+    const [code] = await withTimeout(once(children[reporter], 'exit'), 120_000, what);
+    if (code !== 0) throw new Error(`${what}: side ${sides[reporter][0]} exited with ${code}`);
+    return JSON.parse(out.trim().split('\n').pop());
   } finally {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await relay.terminate();
   }
+}
+
+/** The ping-pong floor: A → a thread of this process → B → the thread → A. Resolves with µs per round trip of each run. */
+async function rawRelay(tmp, n, warmup, runs) {
+  return (await viaRawRelay(tmp, [['B'], ['A', n, warmup, runs]], 1, 'raw relay ping-pong')).us;
+}
+
+/** The latency floor: A → the thread → B, one 8-byte message per `intervalMs`. Resolves with ns per message after the warm-up. */
+async function rawRelayLatency(tmp, n, warmup, intervalMs) {
+  return (await viaRawRelay(tmp, [['LB', n + warmup], ['LA', n + warmup, intervalMs]], 0, 'raw relay latency')).ns.slice(warmup);
 }
 
 // ---- CPU profiles -------------------------------------------------------------------------------
@@ -428,6 +435,11 @@ export async function queue() {
     } catch (error) {
       failed(latency, { impl: 'procsafe Queue', items: latN }, error, 'latency');
     }
+    try {
+      latency.push(latRow('floor: raw Unix-socket relay through a thread', await rawRelayLatency(tmp, latN, latWarmup, intervalMs)));
+    } catch (error) {
+      failed(latency, { impl: 'floor: raw Unix-socket relay through a thread', items: latN }, error, 'raw relay latency');
+    }
     if (hasPython) {
       try {
         const out = await runPythonScript(kPython, ['latency', latN, latWarmup, intervalMs], 120_000, 'python3 queue latency');
@@ -516,6 +528,8 @@ export async function queue() {
   ratios.push(ratio('ping-pong: Python / raw relay through a thread (time)', pick(ping, 'python', 'usPerRoundTrip'), pick(ping, 'floor', 'usPerRoundTrip')));
   ratios.push(ratio('latency at low load: procsafe / Python (median)', pick(latency, 'procsafe', 'medianUs'), pick(latency, 'python', 'medianUs')));
   ratios.push(ratio('latency at low load: procsafe / Python (p99)', pick(latency, 'procsafe', 'p99Us'), pick(latency, 'python', 'p99Us')));
+  ratios.push(ratio('latency at low load: procsafe / raw relay through a thread (median)', pick(latency, 'procsafe', 'medianUs'), pick(latency, 'floor', 'medianUs')));
+  ratios.push(ratio('latency at low load: Python / raw relay through a thread (median)', pick(latency, 'python', 'medianUs'), pick(latency, 'floor', 'medianUs')));
   ratios.push(ratio('lock acquire+release: procsafe / Python (time)', pick(lock, 'procsafe', 'usPerOp'), pick(lock, 'python', 'usPerOp')));
   ratios.push(ratio('lock acquire+release: procsafe / raw socketpair round trip (time)', pick(lock, 'procsafe', 'usPerOp'), pick(lock, 'floor', 'usPerOp')));
 
@@ -534,7 +548,9 @@ export async function queue() {
     'processes on the machine share, so a time taken by the consumer minus one taken by the producer is exact.',
     `Latency at low load: ${latN} items of 8 bytes after ${latWarmup} warm-up ones, each carrying its send time; the producer ` +
     `awaits each put, then sleeps ${intervalMs} ms (Python: \`put\`, \`time.sleep(0.001)\`), so one item at a time is in flight; ` +
-    'the consumer subtracts the send time from its clock on receipt.',
+    'the consumer subtracts the send time from its clock on receipt. Floor: the procsafe path (producer → a thread of this ' +
+    'process → consumer) on bare Unix sockets at the same pace (bench/workers/queue-raw-relay.mjs, roles LA and LB): what ' +
+    'waking three idle threads in turn costs on this machine, with no protocol.',
     `Ping-pong: A puts to q1, B gets it and puts it to q2, A gets it; ${pingN} round trips after ${pingWarmup} warm-up ones, ` +
     'timed in A; best of 3 runs. In procsafe a round trip crosses four sockets (A → broker → B → broker → A, the broker ' +
     'living in the main process); in Python two pipes (A → B → A). Floor: the procsafe topology with bare Unix sockets ' +

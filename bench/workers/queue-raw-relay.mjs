@@ -5,6 +5,9 @@
 // other, and A hears 'g' once both are there. As a process:
 //   node queue-raw-relay.mjs B PATH                 echoes every chunk back
 //   node queue-raw-relay.mjs A PATH N WARMUP RUNS   RUNS timed runs of N 16-byte round trips; prints JSON
+// And the floor of the latency scenario, one way through the same relay, at the same pace:
+//   node queue-raw-relay.mjs LB PATH COUNT          (as B) prints JSON { ns }: receipt minus send time of COUNT messages
+//   node queue-raw-relay.mjs LA PATH COUNT MS       (as A) sends COUNT 8-byte send times, one per MS milliseconds
 import net from 'node:net';
 import { once } from 'node:events';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -26,8 +29,29 @@ if (!isMainThread) {
   const [role, path, nArg, warmupArg, runsArg] = process.argv.slice(2);
   const socket = net.connect(path);
   await once(socket, 'connect');
-  socket.write(role);
-  if (role === 'B') {
+  socket.write(role.slice(-1));
+  if (role === 'LB') {
+    const ns = [];
+    let held = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      const at = process.hrtime.bigint();
+      held = held.length === 0 ? chunk : Buffer.concat([held, chunk]);
+      for (; held.length >= 8; held = held.subarray(8)) ns.push(Number(at - held.readBigInt64LE(0)));
+      if (ns.length >= Number(nArg)) {
+        console.log(JSON.stringify({ ns }));
+        process.exit(0);
+      }
+    });
+  } else if (role === 'LA') {
+    await once(socket, 'data'); // 'g': the receiver is connected
+    for (let i = 0; i < Number(nArg); i++) {
+      const message = Buffer.allocUnsafe(8);
+      message.writeBigInt64LE(process.hrtime.bigint());
+      socket.write(message);
+      await new Promise((resolve) => setTimeout(resolve, Number(warmupArg)));
+    }
+    socket.on('close', () => process.exit(0));
+  } else if (role === 'B') {
     socket.on('data', (chunk) => socket.write(chunk));
     socket.on('end', () => process.exit(0));
   } else {

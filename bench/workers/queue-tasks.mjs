@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const now = () => process.hrtime.bigint();
 
 function report(out, data) {
-  writeFileSync(out, JSON.stringify(data, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  // The process's CPU time in all (µs), for A/B runs that compare CPU per item (bench/queue-ab.mjs).
+  writeFileSync(out, JSON.stringify({ ...data, cpu: process.cpuUsage() }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
 }
 
 /** Puts `count` copies of `item`, keeping at most two batches of `batch` puts unanswered. */
