@@ -1,5 +1,5 @@
 // One Queue case at a time, for A/B work on the queue's data path (not part of `npm run bench`):
-//   npm run build && node bench/queue-ab.mjs stream [SIZE_BYTES=8] [N=100000] [RUNS=3]
+//   npm run build && [PREFETCH=16] node bench/queue-ab.mjs stream [SIZE_BYTES=8] [N=100000] [RUNS=3]
 //                    node bench/queue-ab.mjs latency [INTERVAL_MS=1] [N=2000] [RUNS=3]
 //                    node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
 // The same layout and children as bench/queue.mjs: this process owns the queues (its broker
