@@ -13,6 +13,9 @@ import type { PoolSource } from '../status/snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
 import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
 
+
+/** See Pool[kModuleExports]. */
+export const kModuleExports = Symbol('procsafe.pool.moduleExports');
 export type { Outcome } from './task.js';
 
 export interface ApplyOptions {
@@ -113,6 +116,15 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       if (!outcome.ok) throw outcome.error;
       yield outcome.value;
     }
+  }
+
+  /**
+   * Not public API (no export of the package names it): the worker module's exported
+   * functions, as the first worker reported them when ready. `procsafe map` checks
+   * FN with it before reading input, without a second pool.
+   */
+  [kModuleExports](): Promise<readonly string[]> {
+    return this.#scheduler.moduleExports();
   }
 
   /** A snapshot of the pool's counters. */

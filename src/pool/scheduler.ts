@@ -11,7 +11,7 @@ import {
 import { Fifo } from '../internal/fifo.js';
 import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
 import {
-  type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError, kFatal, kInit,
+  type BootErrorMessage, type ChunkEntry, type InitMessage, type ReadyMessage, kBootError, kCancel, kChunkResult, kError, kFatal, kInit,
   kOk, kOkNumber, kOkString, kOkUndefined, kReady, kSkipped, kStop,
 } from '../transport/messages.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
@@ -76,6 +76,8 @@ export class Scheduler {
   #bootError: Error | undefined;
   #bootRetryAt = 0;
   #bootTimer: NodeJS.Timeout | undefined;
+  /** What the first worker to be ready said of the module (see moduleExports). */
+  #exports: { promise: Promise<readonly string[]>; resolve: (names: readonly string[]) => void; reject: (error: Error) => void; settled: boolean } | undefined;
   #draining = false;
   #shuttingDown = false;
   #onIdle: (() => void) | undefined;
@@ -176,6 +178,10 @@ export class Scheduler {
     const error = new PoolClosed('the pool was terminated before this task finished; nothing more will run');
     for (const task of [...this.#queue.clear(), ...this.#parked.clear()]) if (task.state !== 'settled') this.#settle(task, false, error);
     this.#queued = 0;
+    if (this.#exports?.settled === false) {
+      this.#exports.settled = true;
+      this.#exports.reject(new PoolClosed('the pool was terminated before any worker was ready'));
+    }
     const exits: Promise<void>[] = [];
     for (const slot of this.#slots) {
       for (const task of slot.inflight) if (task.state !== 'settled') this.#settle(task, false, error);
@@ -264,6 +270,27 @@ export class Scheduler {
   #removeParked(task: Task): void {
     const rest = this.#parked.clear().filter((t) => t !== task);
     for (const t of rest) this.#parked.push(t);
+  }
+
+  /**
+   * The names of the worker module's exported functions, as the first worker to
+   * boot reported them (every worker sends them when ready); rejects with the
+   * module's own load error. Workers are started if none are.
+   */
+  moduleExports(): Promise<readonly string[]> {
+    if (this.#exports === undefined) {
+      let resolve!: (names: readonly string[]) => void;
+      let reject!: (error: Error) => void;
+      // Waiting for a worker's report is waiting on the pool, as a task is: it holds the event loop.
+      this.#hold();
+      const promise = new Promise<readonly string[]>((yes, no) => {
+        resolve = (names) => { this.#release(); yes(names); };
+        reject = (error) => { this.#release(); no(error); };
+      });
+      this.#exports = { promise, resolve, reject, settled: false };
+      this.#ensureWorkers();
+    }
+    return this.#exports.promise;
   }
 
   /** No worker can take work: start some, or, while the module keeps failing to load, fail the work. */
@@ -422,6 +449,10 @@ export class Scheduler {
         slot.state = 'ready';
         this.#bootFailures = 0;
         this.#bootError = undefined;
+        if (this.#exports?.settled === false) {
+          this.#exports.settled = true;
+          this.#exports.resolve((deserialize(frame.payload) as ReadyMessage).exports);
+        }
         this.#scheduleDispatch();
         return;
       case kBootError: {
@@ -586,6 +617,10 @@ export class Scheduler {
     for (const slot of this.#slots) if (slot.state === 'ready') ready = true;
     if (reported || this.#bootFailures >= kMaxQuietBootFailures) {
       this.#bootError = error;
+      if (this.#exports?.settled === false) {
+        this.#exports.settled = true;
+        this.#exports.reject(error);
+      }
       this.#bootRetryAt = Date.now() + delay;
       if (!ready) this.#rejectQueued(error);
     }

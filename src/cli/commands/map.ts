@@ -17,7 +17,7 @@ import { PoolClosed, RemoteError } from '../../errors.js';
 import { kNoTypeScriptLoader } from '../../child/loader.js';
 import { inheritedExecArgv } from '../../internal/worker-module.js';
 import { kMaxRetries, kMaxTimeoutMs, kMaxWorkers } from '../../pool/options.js';
-import { Pool } from '../../pool/pool.js';
+import { kModuleExports, Pool } from '../../pool/pool.js';
 import { forEachLine } from '../../process/output.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
 import { countLines, type InputLine, kMaxLineBytes, readLines } from '../map/input.js';
@@ -50,7 +50,6 @@ const kMapHelp =
   'Exit status: 0 all inputs ok, 1 some failed, 2 usage error, 130 interrupted.\n';
 
 /** The worker module of the pool that checks MODULE#FN, and the preload that keeps workers alive through Ctrl-C. */
-const kProbeModule = new URL('../map/probe.js', import.meta.url);
 const kWorkerPreload = new URL('../map/worker-preload.js', import.meta.url);
 /** Plain progress lines (stderr not a terminal): every 2 s unless the environment says otherwise (tests). */
 const kDefaultIntervalMs = 2_000;
@@ -285,10 +284,10 @@ class MapRun {
     forEachLine(pool.stdout as Readable, log);
     forEachLine(pool.stderr as Readable, log);
 
-    const probe = new Pool({ module: kProbeModule, workers: 1, stdout: 'ignore', stderr: 'ignore', execArgv });
-    let exports: string[] | 'stop';
+    // Every worker reports the module's functions when it is ready; the first answer decides.
+    let exports: readonly string[] | 'stop';
     try {
-      exports = await this.#untilStop(probe.apply('functionExports', [moduleUrl.href]) as Promise<string[]>);
+      exports = await this.#untilStop(pool[kModuleExports]());
     } catch (error) {
       if (isTypeScriptWithoutLoader(error)) {
         throw new UsageError(
@@ -297,8 +296,6 @@ class MapRun {
       }
       this.#io.stderr.write(`procsafe: map: MODULE "${this.#args.moduleSpec}" failed to load: ${loadFailure(error)}\n`);
       return 1;
-    } finally {
-      void probe.terminate();
     }
     if (exports === 'stop') {
       this.#io.stderr.write('procsafe: map: interrupted before any input was read\n');
