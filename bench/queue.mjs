@@ -308,12 +308,18 @@ export const kProfileFindings = [
   '`Link.request`: about 25-30 µs of CPU per put under the profiler. Since then numbers, booleans, null, Latin-1 ' +
   'strings and Buffers under 64 KiB are written in v8\'s bytes without a serializer (`codec/fast-value.ts`) and puts ' +
   'without a timeout or signal take no timer or listener: the 8 B stream went from about 35k to 54k items/s, and the ' +
-  'producer\'s profile is now GC and the per-put request (a promise and a frame each). Each item is five frames through the broker (put, ' +
-  'its answer, get, delivery, ack); the broker spends its time in `writeBuffer`, GC, `Broker#answer` and ' +
-  '`QueueState#settle`. The consumer spends half or more of its time in `writeBuffer` (the `write()` system call, through ' +
-  'the stream or the direct descriptor write procsafe uses for small frames): it makes about one `write()` per ' +
-  'item (strace: 22.8k writes for 21k items), because each item\'s ack is flushed by a microtask before the loop asks ' +
-  'for the next one, and each such write wakes the broker thread.',
+  'producer\'s profile is now GC and the per-put request (a promise and a frame each). Puts and read-ahead gets made in ' +
+  'one turn, and the broker\'s answers to them in one turn, now travel as one frame each (bundles, src/transport/bundle.ts): ' +
+  'an A/B of that change (`node bench/queue-ab.mjs stream 8 200000`, three alternating runs, CPU from `/usr/bin/time`) ' +
+  'took total CPU from 10.1-11.4 s to 9.4-10.7 s, a few percent. Counting the socket writes of each side over a ' +
+  '100k-item stream after it: the consumer makes one write per item (its ack, which must be in the kernel before the ' +
+  'item reaches user code) plus one bundle of gets per 8 items; the broker reads about 0.4 times per item (acks, two or ' +
+  'three per read) and writes one bundle of about 8.5 deliveries per cycle. CPU per item, from `queue-ab.mjs`: producer ' +
+  '7-9 µs, broker 17-23 µs, consumer 12-17 µs, about 40 µs in all, on two cores. With acks removed entirely (a patched ' +
+  'dist/, for measurement only) the consumer drops by about 5 µs and the broker by 2-4, and the rate rises 20-27%; with ' +
+  'a read-ahead window of 256 instead of 16, about 15%. So neither alone explains the gap to Python (89-93k items/s): ' +
+  'the per-item work in each of three event loops (a promise per put and per get, state updates, answers) adds up, and ' +
+  'every write that wakes an idle peer costs the writer tens of µs on this VM.',
   '**100 KiB and 10 MiB items: bound by copies into fresh memory; now through files.** Relayed by the broker, a large ' +
   'item was copied into fresh memory in the broker and again in the consumer (at 10 MiB each spent 75-85% of its busy time ' +
   'in that copy; on this VM writing 10 MiB into fresh memory takes 20-35 ms against 0.3-2 ms into a reused buffer), and ' +
@@ -326,8 +332,11 @@ export const kProfileFindings = [
   'The profiles now show the producer in `writeBuffer` (the file write) and the consumer in `read` and in allocating ' +
   'the fresh Buffer it reads into; the broker is nearly idle. Python\'s rate at 100 KiB varies the most between runs ' +
   '(from about 260 MB/s to 1.9 GB/s while this bench was written).',
-  '**Ping-pong and latency: per-message cost on a serial path.** The raw relay (the same topology on bare sockets) is about ' +
-  'as fast as Python, so the extra hop through the broker thread is not what costs; procsafe takes 3.5 to 4 times as ' +
+  '**Ping-pong and latency: wake-ups on a serial path.** At low load every hop wakes an idle process: the latency ' +
+  'floor (the same producer → thread → consumer path on bare sockets, one message per ms) is 150-165 µs one way, ' +
+  'against about 20 µs per hop when the same relay runs back to back; Python, with one process hop fewer, takes about ' +
+  '92-99 µs, and procsafe 2.4-3 times its own floor. The raw relay of the ping-pong (the same topology, back to back) is ' +
+  'about as fast as Python, so the extra hop through the broker thread is not what costs; procsafe takes 4 to 5 times as ' +
   'long. During a run the three procsafe threads are each only 20-30% busy (a chain of wake-ups, no saturated core), ' +
   'most of it in `writeBuffer`: a round trip makes 8 socket writes against 4 for the relay (each receiver writes its ack ' +
   'alone, then its next put/get, because the ack is flushed by a microtask before user code resumes; and the broker ' +
