@@ -19,12 +19,24 @@ const { Event, Process, Queue } = await loadProcsafe();
 const dir = mkdtempSync(join(tmpdir(), 'procsafe-queue-ab-'));
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
-/** Starts the children in order and waits for all of them to exit 0. */
-async function run(specs) {
+/**
+ * Starts the children in order and waits for all of them to exit 0. A child that fails, or a run
+ * past `timeoutMs`, kills the others: a reader whose writer died would otherwise wait for ever.
+ */
+async function run(specs, timeoutMs = 120_000) {
   const children = specs.map(([fn, args]) => new Process({ module: kTasks, fn, args }));
-  for (const child of children) await child.start();
-  const exits = await Promise.all(children.map((child) => child.join()));
-  if (exits.some((exit) => exit.exitCode !== 0)) throw new Error(`a child failed: ${JSON.stringify(exits)}`);
+  let timer;
+  try {
+    for (const child of children) await child.start();
+    const exits = children.map((child) => child.join().then((exit) => {
+      if (exit.exitCode !== 0) throw new Error(`${child.name} failed: ${JSON.stringify(exit)}`);
+    }));
+    const deadline = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the children did not finish within ${timeoutMs} ms`)), timeoutMs); });
+    await Promise.race([Promise.all(exits), deadline]);
+  } finally {
+    clearTimeout(timer);
+    for (const child of children) if (child.isAlive) child.kill('SIGKILL');
+  }
 }
 
 const cases = {
