@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import { BrokerLost, JoinableQueue, Queue } from 'procsafe';
 import { connect } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
-import { kPut } from '../../dist/transport/messages.js';
+import { kPut, kPutBundle } from '../../dist/transport/messages.js';
+import { Outbox, unbundle } from '../../dist/transport/bundle.js';
+import { encodeSimple } from '../../dist/codec/fast-value.js';
 import { startChild, tempDir, waitForExit } from '../helpers/index.js';
 
 const child = startChild;
@@ -107,6 +109,41 @@ test('guarantee 5: a half-written item from a dying writer is dropped with its c
   await q.put('whole');
   assert.equal(await reader, 'whole', 'the reader got the whole item, not the half one');
   assert.equal(await q.qsize(), 0);
+});
+
+test('guarantee 5, bundled puts: a whole bundle is accepted; a half-written one from a dying writer is dropped entirely', { timeout: 30_000 }, async () => {
+  const q = new Queue<string>();
+  const handle = (q as unknown as Record<string, { path: string; object: string; secret: string }>)['__procsafe_handle__'] as { path: string; object: string; secret: string };
+  await q.qsize(); // the broker listens
+  const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
+  const bundle = (first: number, items: string[]): Buffer => {
+    const box = new Outbox();
+    items.forEach((item, i) => box.pushPart({ bundle: kPutBundle, object: handle.object, id: first + i, fn: '', payload: [encodeSimple(item) as Buffer] }));
+    return Buffer.concat(box.take(1 << 20));
+  };
+  // A whole bundle of two puts: both answered (in one bundle of acceptances).
+  const accepted: number[] = [];
+  const answered = new Promise<void>((resolve) => connection.listen({
+    frame: (frame) => {
+      unbundle(frame, (part) => accepted.push(part.id));
+      if (accepted.length === 2) resolve();
+    },
+    close: () => {},
+  }));
+  connection.send([bundle(1, ['a', 'b'])]);
+  await answered;
+  assert.deepEqual(accepted, [1, 2]);
+  // Then most of a bundle of three, and the writer is gone.
+  const half = bundle(3, ['c', 'd', 'e']);
+  connection.send([half.subarray(0, half.length - 3)]);
+  connection.destroy();
+  await q.put('whole');
+  const got = [await q.get({ timeoutMs: 5000 }), await q.get({ timeoutMs: 5000 }), await q.get({ timeoutMs: 5000 })];
+  assert.deepEqual(got, ['a', 'b', 'whole'], 'nothing of the half bundle was delivered');
+  await assert.rejects(q.getNowait());
+  const snapshot = await q.inspect();
+  assert.equal(snapshot.accepted, 3);
+  assert.equal(snapshot.qsize, 0);
 });
 
 test('guarantee 3: items a reader read ahead but did not hand out go to another reader when it dies', { timeout: 30_000 }, async (t) => {
