@@ -11,33 +11,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcsafe } from './lib/common.mjs';
+import { runChildren } from './queue.mjs';
 
 const [mode = 'stream', ...rest] = process.argv.slice(2);
 const numbers = rest.map(Number);
-const kTasks = new URL('./workers/queue-tasks.mjs', import.meta.url);
-const { Event, Process, Queue } = await loadProcsafe();
+const { Event, Queue } = await loadProcsafe();
 const dir = mkdtempSync(join(tmpdir(), 'procsafe-queue-ab-'));
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
-/**
- * Starts the children in order and waits for all of them to exit 0. A child that fails, or a run
- * past `timeoutMs`, kills the others: a reader whose writer died would otherwise wait for ever.
- */
-async function run(specs, timeoutMs = 120_000) {
-  const children = specs.map(([fn, args]) => new Process({ module: kTasks, fn, args }));
-  let timer;
-  try {
-    for (const child of children) await child.start();
-    const exits = children.map((child) => child.join().then((exit) => {
-      if (exit.exitCode !== 0) throw new Error(`${child.name} failed: ${JSON.stringify(exit)}`);
-    }));
-    const deadline = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the children did not finish within ${timeoutMs} ms`)), timeoutMs); });
-    await Promise.race([Promise.all(exits), deadline]);
-  } finally {
-    clearTimeout(timer);
-    for (const child of children) if (child.isAlive) child.kill('SIGKILL');
-  }
-}
+/** The children of one case, through bench/queue.mjs's runner: a failed child or a run past 120 s kills the others. */
+const run = (specs) => runChildren(specs.map(([fn, args]) => ({ fn, args })), 120_000, mode);
 
 const cases = {
   async stream(size = 8, n = 100_000) {

@@ -53,17 +53,17 @@ const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 /**
  * Starts the children in order (readers first), waits for all of them to exit 0, and kills the
- * rest if one fails or the deadline passes.
+ * rest as soon as one fails or the deadline passes (a reader whose writer died would otherwise
+ * wait for the deadline). Also used by bench/queue-ab.mjs.
  */
-async function runChildren(specs, timeoutMs, what) {
+export async function runChildren(specs, timeoutMs, what) {
   const { Process } = await loadProcsafe();
   const children = specs.map((spec) => new Process({ module: kTasks, stdout: 'inherit', stderr: 'inherit', ...spec }));
   try {
     for (const child of children) await withTimeout(child.start(), 30_000, `${what}: start ${child.name}`);
-    const results = await withTimeout(Promise.all(children.map((child) => child.join())), timeoutMs, what);
-    results.forEach((r, i) => {
+    await withTimeout(Promise.all(children.map((child, i) => child.join().then((r) => {
       if (r.exitCode !== 0) throw new Error(`${what}: ${specs[i].fn} exited with ${r.exitCode ?? r.signal}: ${r.error?.message ?? ''}`);
-    });
+    }))), timeoutMs, what);
   } finally {
     for (const child of children) if (child.isAlive) child.kill('SIGKILL');
     await Promise.all(children.map((child) => child.join().catch(() => {})));
