@@ -13,9 +13,9 @@ import type { PoolSource } from '../status/snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
 import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
 
-
 /** See Pool[kModuleExports]. */
 export const kModuleExports = Symbol('procsafe.pool.moduleExports');
+
 export type { Outcome } from './task.js';
 
 export interface ApplyOptions {

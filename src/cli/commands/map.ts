@@ -49,7 +49,7 @@ const kMapHelp =
   'Ctrl-C stops reading input and lets the running tasks finish; a second Ctrl-C kills them.\n' +
   'Exit status: 0 all inputs ok, 1 some failed, 2 usage error, 130 interrupted.\n';
 
-/** The worker module of the pool that checks MODULE#FN, and the preload that keeps workers alive through Ctrl-C. */
+/** The preload that keeps workers alive through Ctrl-C. */
 const kWorkerPreload = new URL('../map/worker-preload.js', import.meta.url);
 /** Plain progress lines (stderr not a terminal): every 2 s unless the environment says otherwise (tests). */
 const kDefaultIntervalMs = 2_000;

@@ -17,7 +17,6 @@ export type Report =
   | { readonly kind: 'got'; readonly pid: number; readonly at: number; readonly value: unknown; readonly deliveries: number }
   | { readonly kind: 'acquired'; readonly pid: number; readonly at: number; readonly previousOwnerDied: boolean };
 
-
 /** Blocks in get(); reports `waiting` once the get is on its way, then `got` with what it received. */
 export async function readOne(queue: Queue, events: Queue<Report>, timeoutMs: number): Promise<void> {
   const getting = queue.getEntry({ timeoutMs });

@@ -141,8 +141,6 @@ export interface RunContext {
   readonly interrupt: AbortSignal;
 }
 
-/** The `performance` clock as wall-clock ms, comparable with the workers' markers. */
-
 export class Deadline extends Error {}
 
 interface Settled {

@@ -22,7 +22,6 @@ export interface BystanderResult {
   readonly endedAt: number;
 }
 
-
 // Written then renamed, so the demo, which polls for the file, never reads half of it.
 function mark(path: string): void {
   const marker: Marker = { pid: process.pid, at: now() };
