@@ -76,8 +76,8 @@ export class Scheduler {
   #bootError: Error | undefined;
   #bootRetryAt = 0;
   #bootTimer: NodeJS.Timeout | undefined;
-  /** What the first worker to be ready said of the module (see moduleExports). */
-  #exports: { promise: Promise<readonly string[]>; resolve: (names: readonly string[]) => void; reject: (error: Error) => void; settled: boolean } | undefined;
+  /** What the first worker to be ready said of the module (see moduleExports); `pending` until then. */
+  #exports: { readonly promise: Promise<readonly string[]>; pending: boolean; settle(outcome: readonly string[] | Error): void } | undefined;
   #draining = false;
   #shuttingDown = false;
   #onIdle: (() => void) | undefined;
@@ -178,10 +178,7 @@ export class Scheduler {
     const error = new PoolClosed('the pool was terminated before this task finished; nothing more will run');
     for (const task of [...this.#queue.clear(), ...this.#parked.clear()]) if (task.state !== 'settled') this.#settle(task, false, error);
     this.#queued = 0;
-    if (this.#exports?.settled === false) {
-      this.#exports.settled = true;
-      this.#exports.reject(new PoolClosed('the pool was terminated before any worker was ready'));
-    }
+    if (this.#exports?.pending === true) this.#exports.settle(new PoolClosed('the pool was terminated before any worker was ready'));
     const exits: Promise<void>[] = [];
     for (const slot of this.#slots) {
       for (const task of slot.inflight) if (task.state !== 'settled') this.#settle(task, false, error);
@@ -279,15 +276,19 @@ export class Scheduler {
    */
   moduleExports(): Promise<readonly string[]> {
     if (this.#exports === undefined) {
-      let resolve!: (names: readonly string[]) => void;
-      let reject!: (error: Error) => void;
       // Waiting for a worker's report is waiting on the pool, as a task is: it holds the event loop.
       this.#hold();
-      const promise = new Promise<readonly string[]>((yes, no) => {
-        resolve = (names) => { this.#release(); yes(names); };
-        reject = (error) => { this.#release(); no(error); };
+      let settle!: (outcome: readonly string[] | Error) => void;
+      const promise = new Promise<readonly string[]>((resolve, reject) => {
+        settle = (outcome) => {
+          waiter.pending = false;
+          this.#release();
+          if (outcome instanceof Error) reject(outcome);
+          else resolve(outcome);
+        };
       });
-      this.#exports = { promise, resolve, reject, settled: false };
+      const waiter = { promise, pending: true, settle };
+      this.#exports = waiter;
       this.#ensureWorkers();
     }
     return this.#exports.promise;
@@ -449,10 +450,7 @@ export class Scheduler {
         slot.state = 'ready';
         this.#bootFailures = 0;
         this.#bootError = undefined;
-        if (this.#exports?.settled === false) {
-          this.#exports.settled = true;
-          this.#exports.resolve((deserialize(frame.payload) as ReadyMessage).exports);
-        }
+        if (this.#exports?.pending === true) this.#exports.settle((deserialize(frame.payload) as ReadyMessage).exports);
         this.#scheduleDispatch();
         return;
       case kBootError: {
@@ -617,10 +615,7 @@ export class Scheduler {
     for (const slot of this.#slots) if (slot.state === 'ready') ready = true;
     if (reported || this.#bootFailures >= kMaxQuietBootFailures) {
       this.#bootError = error;
-      if (this.#exports?.settled === false) {
-        this.#exports.settled = true;
-        this.#exports.reject(error);
-      }
+      if (this.#exports?.pending === true) this.#exports.settle(error);
       this.#bootRetryAt = Date.now() + delay;
       if (!ready) this.#rejectQueued(error);
     }
