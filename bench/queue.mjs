@@ -333,9 +333,9 @@ export const kProfileFindings = [
   'the fresh Buffer it reads into; the broker is nearly idle. Python\'s rate at 100 KiB varies the most between runs ' +
   '(from about 260 MB/s to 1.9 GB/s while this bench was written).',
   '**Ping-pong and latency: wake-ups on a serial path.** At low load every hop wakes an idle process: the latency ' +
-  'floor (the same producer → thread → consumer path on bare sockets, one message per ms) is 150-165 µs one way, ' +
+  'floor (the same producer → thread → consumer path on bare sockets, one message per ms) is 139-181 µs one way, ' +
   'against about 20 µs per hop when the same relay runs back to back; Python, with one process hop fewer, takes about ' +
-  '92-99 µs, and procsafe 2.4-3 times its own floor. The raw relay of the ping-pong (the same topology, back to back) is ' +
+  '92-111 µs, and procsafe 2.1-3 times its own floor. The raw relay of the ping-pong (the same topology, back to back) is ' +
   'about as fast as Python, so the extra hop through the broker thread is not what costs; procsafe takes 4 to 5 times as ' +
   'long. During a run the three procsafe threads are each only 20-30% busy (a chain of wake-ups, no saturated core), ' +
   'most of it in `writeBuffer`: a round trip makes 8 socket writes against 4 for the relay (each receiver writes its ack ' +
