@@ -20,7 +20,9 @@ const dir = mkdtempSync(join(tmpdir(), 'procsafe-queue-ab-'));
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 /** The children of one case, through bench/queue.mjs's runner: a failed child or a run past 120 s kills the others. */
-const run = (specs) => runChildren(specs.map(([fn, args]) => ({ fn, args })), 120_000, mode);
+// PROF_DIR=dir: each child writes a CPU profile there (run this process with --cpu-prof too for the owner's).
+const profile = process.env.PROF_DIR ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] } : {};
+const run = (specs) => runChildren(specs.map(([fn, args]) => ({ fn, args, ...profile })), 120_000, mode);
 
 const cases = {
   async stream(size = 8, n = 100_000) {

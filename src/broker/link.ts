@@ -53,7 +53,8 @@ export interface RequestOptions extends WaitOptions {
   readonly group?: CancelGroup | undefined;
 }
 
-interface Pending {
+/** Who takes a request's answer: its answer frame, or the error that ends it (BrokerLost). */
+export interface Pending {
   readonly resolve: (frame: Frame) => void;
   readonly reject: (error: Error) => void;
 }
@@ -128,13 +129,48 @@ export class Link {
     }, wait, onTimeout);
   }
 
+  /**
+   * As requestPart, for a caller that takes answers through `pending` and cancels
+   * by id (an iterator's read-ahead window): no promise, timer or listener per
+   * request, which is most of a small item's cost on the reader's side. Returns
+   * the request id, for `cancel`; on a lost link `pending` is rejected soon after.
+   */
+  requestPartTo(handle: Handle, bundle: number, payload: readonly Buffer[], pending: Pending): number {
+    if (this.#lost !== undefined) {
+      const lost = this.#brokerLost(handle);
+      queueMicrotask(() => pending.reject(lost));
+      return 0;
+    }
+    const id = this.#newId();
+    this.#open(handle);
+    this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });
+    this.#flushSoon();
+    this.#pending.set(id, pending);
+    this.#refresh();
+    return id;
+  }
+
+  /**
+   * Asks the owner to cancel request `id` (of requestPartTo) if it is still
+   * unanswered. Its answer then comes all the same: the real one (it came
+   * first) or a `cancelled` refusal.
+   */
+  cancel(handle: Handle, id: number): void {
+    if (this.#pending.has(id)) this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
+  }
+
+  #newId(): number {
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
+    return id;
+  }
+
   #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error): Promise<Frame> {
     if (this.#lost !== undefined) return Promise.reject(this.#brokerLost(handle));
     const { signal, timeoutMs, group } = wait;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     if (group?.cancelled) return Promise.reject(abortError(group.reason));
-    const id = this.#nextId;
-    this.#nextId = this.#nextId >= 0xffff_fffe ? 1 : this.#nextId + 1;
+    const id = this.#newId();
     enqueue(id);
     const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
     this.#refresh();

@@ -22,6 +22,21 @@ export interface Delivery {
   readonly deliveries: number;
 }
 
+/** Takes the answers to a reader's read-ahead gets (QueueBackend.readAhead). */
+export interface DeliveryReceiver {
+  delivered(delivery: Delivery): void;
+  /** QueueClosed (closed and drained), AbortError (a get cancelled by cancelAll), BrokerLost. */
+  failed(error: Error): void;
+}
+
+/** A reader's window of read-ahead gets, all answered through one receiver. */
+export interface ReadAheadGets {
+  /** One more get, as `get` with no timeout; its answer goes to the receiver. */
+  request(): void;
+  /** Cancels every get not answered yet: each is still answered, with its item (it came first) or AbortError. */
+  cancelAll(): void;
+}
+
 export interface QueueStats {
   readonly qsize: number;
   readonly full: boolean;
@@ -36,6 +51,12 @@ export interface QueueBackend {
   put(item: readonly Buffer[], options: RequestOptions): Promise<string>;
   /** Leases the oldest item to this client. Rejects QueueEmpty, QueueClosed, AbortError or BrokerLost. */
   get(options: RequestOptions): Promise<Delivery>;
+  /**
+   * Gets for an iterator's read-ahead window: as `get`, but answered through
+   * `receiver`, with no promise or timer per item (a stream's reader makes one
+   * per item it hands out).
+   */
+  readAhead(receiver: DeliveryReceiver): ReadAheadGets;
   /** The item reached user code (a Queue item is consumed; a JoinableQueue one awaits `taskDone`). */
   ack(id: string): void;
   /** Leased items go back to the front of the queue, unread. */

@@ -3,14 +3,14 @@
  * reached over this thread's link to that owner (broker/link.ts).
  */
 import type { Handle } from '../codec/handles.js';
-import { linkFor, type Link, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
+import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { encodeHead, encodeText, type Frame } from '../transport/frame.js';
 import {
   kAck, kClose, kDelivered, kDeliveredFile, kDone, kGetBundle, kGetNowait, kInspect, kJoin, kPut, kPutBundle, kPutFile, kPutFileNowait, kPutNowait,
   kRefused, kRelease, kStats, kTaskDone,
 } from '../transport/messages.js';
-import type { Delivery, QueueBackend, QueueStats } from './backend.js';
+import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';
 import { kSpillFrom, parseFileRef, readSpill, spillAllowed, spillDirFor } from './spill.js';
 import type { QueueSnapshot } from './state.js';
 
@@ -104,6 +104,36 @@ export class LocalQueueBackend implements QueueBackend {
       ? this.#link.ask(this.#handle, kGetNowait, options, onEmpty)
       : this.#link.requestPart(this.#handle, kGetBundle, [], options, onEmpty));
     if (answer.type !== kDelivered && answer.type !== kDeliveredFile) throw refusal(answer, 'get', timeoutMs);
+    return this.#delivery(answer);
+  }
+
+  readAhead(receiver: DeliveryReceiver): ReadAheadGets {
+    const link = this.#link;
+    const handle = this.#handle;
+    const unanswered = new Set<number>();
+    let cancelled = false;
+    // One answer taker for the whole window: an answer frame carries its request id.
+    const pending: Pending = {
+      resolve: (answer) => {
+        unanswered.delete(answer.id);
+        if (answer.type === kDelivered || answer.type === kDeliveredFile) receiver.delivered(this.#delivery(answer));
+        else if (cancelled && answer.type === kRefused && answer.fn === 'cancelled') receiver.failed(new AbortError('the operation was aborted'));
+        else receiver.failed(refusal(answer, 'get', undefined));
+      },
+      // Once per unanswered get (the link is lost).
+      reject: (error) => receiver.failed(error),
+    };
+    return {
+      request: () => { unanswered.add(link.requestPartTo(handle, kGetBundle, [], pending)); },
+      cancelAll: () => {
+        cancelled = true;
+        for (const id of unanswered) link.cancel(handle, id);
+      },
+    };
+  }
+
+  /** A delivery frame's item: its fn is "<deliveries> <id>". */
+  #delivery(answer: Frame): Delivery {
     const space = answer.fn.indexOf(' ');
     const deliveries = Number(answer.fn.slice(0, space));
     const id = answer.fn.slice(space + 1);

@@ -12,7 +12,7 @@ import { AbortError, QueueClosed, SerializationError } from '../errors.js';
 import { CancelGroup, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
-import type { Delivery, QueueBackend } from './backend.js';
+import type { Delivery, QueueBackend, ReadAheadGets } from './backend.js';
 import { LocalQueueBackend } from './local-backend.js';
 import type { QueueSnapshot } from './state.js';
 
@@ -232,9 +232,9 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 /** The iterator behind `for await` and `iterate()`. */
 class ReadAhead<T> implements AsyncIterableIterator<T> {
   readonly #backend: QueueBackend;
+  readonly #gets: ReadAheadGets;
   readonly #prefetch: number;
   readonly #hand: (delivery: Delivery) => T;
-  readonly #cancel = new CancelGroup();
   readonly #buffer: Delivery[] = [];
   #outstanding = 0;
   #drained = false;
@@ -244,6 +244,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
 
   constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => T) {
     this.#backend = backend;
+    this.#gets = backend.readAhead({ delivered: (delivery) => this.#delivered(delivery), failed: (error) => this.#failed(error) });
     this.#prefetch = prefetch;
     this.#hand = hand;
     signal?.addEventListener('abort', () => {
@@ -292,18 +293,22 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
     if (this.#outstanding + this.#buffer.length > this.#prefetch / 2) return;
     while (!this.#finished && !this.#drained && this.#failure === undefined && this.#outstanding + this.#buffer.length < this.#prefetch) {
       this.#outstanding++;
-      this.#backend.get({ group: this.#cancel }).then((delivery) => {
-        this.#outstanding--;
-        // After the loop ended it joins the others going back (see #giveBack).
-        this.#buffer.push(delivery);
-        this.#settled();
-      }, (error: Error) => {
-        this.#outstanding--;
-        if (error instanceof QueueClosed) this.#drained = true;
-        else if (!(this.#finished && error instanceof AbortError)) this.#failure ??= error;
-        this.#settled();
-      });
+      this.#gets.request();
     }
+  }
+
+  #delivered(delivery: Delivery): void {
+    this.#outstanding--;
+    // After the loop ended it joins the others going back (see #giveBack).
+    this.#buffer.push(delivery);
+    this.#settled();
+  }
+
+  #failed(error: Error): void {
+    this.#outstanding--;
+    if (error instanceof QueueClosed) this.#drained = true;
+    else if (!(this.#finished && error instanceof AbortError)) this.#failure ??= error;
+    this.#settled();
   }
 
   #settled(): void {
@@ -325,7 +330,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#cancel.cancel();
+    this.#gets.cancelAll();
     if (this.#outstanding === 0) this.#giveBack();
   }
 }
