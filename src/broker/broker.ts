@@ -65,6 +65,8 @@ interface Origin {
 
 const kMayWait = new Set([kPut, kPutNowait, kPutFile, kPutFileNowait, kGet, kGetNowait, kJoin, kAcquire, kAcquireNowait, kWait]);
 
+const kNoPayload: readonly Buffer[] = [];
+
 /** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
 const kCopyBelow = 64 * 1024;
 /** Frames from peers this large or larger reach the broker in the pieces they came in (see putItem). */
@@ -310,7 +312,8 @@ export class Broker {
       const { peer, id: requestId } = origin;
       switch (event.type) {
         // Last in the turn: the reader that was waiting for this item is woken first (see #flush).
-        case 'put-accepted': this.#sendPart(peer, { bundle: kDoneBundle, object: '', id: requestId, fn: '', payload: [Buffer.from(event.id)] }, true); break;
+        // The item's id is the reader's business (getEntry): the writer only needs to know it is held.
+        case 'put-accepted': this.#sendPart(peer, { bundle: kDoneBundle, object: '', id: requestId, fn: '', payload: kNoPayload }, true); break;
         case 'delivered': {
           const { item, id, deliveries } = event.entry;
           const fn = `${deliveries} ${id}`;

@@ -354,8 +354,10 @@ function abortError(reason: unknown): AbortError {
 }
 
 /** Checks the options every waiting call takes. */
+const kNoWait: WaitOptions = Object.freeze({});
+
 export function validateWait(options: unknown, name: string): WaitOptions {
-  if (options === undefined) return {};
+  if (options === undefined) return kNoWait;
   validateObject(options, `the options of ${name}`);
   // A typo (`{ timeout: 100 }`) would otherwise wait for ever.
   validateKnownKeys(options as Record<string, unknown>, `the options of ${name}`, ['timeoutMs', 'signal']);

@@ -45,10 +45,10 @@ export interface QueueStats {
 
 export interface QueueBackend {
   /**
-   * Resolves with the item's id once the state holds the whole item. `timeoutMs: 0`
-   * never waits for space. Rejects QueueFull, QueueClosed, AbortError or BrokerLost.
+   * Resolves once the state holds the whole item. `timeoutMs: 0` never waits for
+   * space. Rejects QueueFull, QueueClosed, AbortError or BrokerLost.
    */
-  put(item: readonly Buffer[], options: RequestOptions): Promise<string>;
+  put(item: readonly Buffer[], options: RequestOptions): Promise<void>;
   /** Leases the oldest item to this client. Rejects QueueEmpty, QueueClosed, AbortError or BrokerLost. */
   get(options: RequestOptions): Promise<Delivery>;
   /**

@@ -38,7 +38,7 @@ export class LocalQueueBackend implements QueueBackend {
     this.#spill = spillAllowed();
   }
 
-  put(item: readonly Buffer[], options: RequestOptions): Promise<string> {
+  put(item: readonly Buffer[], options: RequestOptions): Promise<void> {
     if (this.#inFlight < kPutWindow) return this.#send(item, options);
     // The window is full: wait here (the timeout counts from the call) for a slot.
     const started = Date.now();
@@ -48,21 +48,37 @@ export class LocalQueueBackend implements QueueBackend {
     });
   }
 
-  #send(item: readonly Buffer[], options: RequestOptions, askedMs = options.timeoutMs): Promise<string> {
+  #send(item: readonly Buffer[], options: RequestOptions, askedMs = options.timeoutMs): Promise<void> {
     this.#inFlight++;
     const nowait = options.timeoutMs === 0;
     let length = 0;
     for (const chunk of item) length += chunk.length;
-    const onFull = (): QueueFull => full(askedMs);
+    const bundled = !nowait && !(length >= kSpillFrom && this.#spill);
     // A small item travels with the other puts of this turn, in one frame (transport/bundle.ts).
-    const sent = nowait || (length >= kSpillFrom && this.#spill)
-      ? this.#link.request(this.#handle, (id) => this.#frame(id, item, length, nowait, options), options, onFull)
-      : this.#link.requestPart(this.#handle, kPutBundle, item, options, onFull);
+    // With nothing to time or cancel (a streaming producer's puts) it needs no promise but its own.
+    if (bundled && options.timeoutMs === undefined && options.signal === undefined && options.group === undefined) {
+      return new Promise((resolve, reject) => {
+        this.#link.requestPartTo(this.#handle, kPutBundle, item, {
+          resolve: (answer) => {
+            this.#release();
+            if (answer.type === kDone) resolve();
+            else reject(refusal(answer, 'put', undefined));
+          },
+          reject: (error) => {
+            this.#release();
+            reject(error);
+          },
+        });
+      });
+    }
+    const onFull = (): QueueFull => full(askedMs);
+    const sent = bundled
+      ? this.#link.requestPart(this.#handle, kPutBundle, item, options, onFull)
+      : this.#link.request(this.#handle, (id) => this.#frame(id, item, length, nowait, options), options, onFull);
     return sent
       .then((answer) => {
         this.#release();
-        if (answer.type === kDone) return answer.payload.toString('utf8');
-        throw refusal(answer, 'put', askedMs);
+        if (answer.type !== kDone) throw refusal(answer, 'put', askedMs);
       }, (error: unknown) => {
         this.#release();
         throw error;
