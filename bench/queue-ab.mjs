@@ -5,13 +5,16 @@
 // The same layout and children as bench/queue.mjs: this process owns the queues (its broker
 // thread), and a producer and a consumer `Process` (or the two ping-pong sides) use them. Prints
 // one line per run; a stream's line ends with the CPU time per item of each side (the owner's
-// includes its idle main thread). Wrap it in `/usr/bin/time -f '%e s, user %U, sys %S'` to see the
-// kernel's share (at 100 KiB, about 40% of it: copies and page faults).
+// includes its idle main thread and V8's helper threads, which do much of its garbage collection)
+// and, on Linux, the read and write system calls per item of each side. Wrap it in
+// `/usr/bin/time -f '%e s, user %U, sys %S'` to see the kernel's share (at 100 KiB, about 40% of
+// it: copies and page faults). PROF_DIR=dir makes each child write a CPU profile there.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcsafe } from './lib/common.mjs';
 import { runChildren } from './queue.mjs';
+import { syscalls } from './workers/queue-tasks.mjs';
 
 const [mode = 'stream', ...rest] = process.argv.slice(2);
 const numbers = rest.map(Number);
@@ -30,6 +33,7 @@ const cases = {
     const ready = new Event();
     const common = { size, n, warmup: Math.min(5_000, n) };
     const ownerCpu = process.cpuUsage();
+    const ownerCalls = syscalls();
     // As bench/queue.mjs: at most two batches of puts unanswered, about 8 MiB.
     const batch = Math.max(1, Math.min(512, Math.floor(4 * 1024 * 1024 / size)));
     const [producerOut, consumerOut] = [join(dir, 'producer.json'), join(dir, 'consumer.json')];
@@ -40,8 +44,14 @@ const cases = {
     // CPU per item over the whole run (warm-up and start-up included): this process is the broker's.
     const { user, system } = process.cpuUsage(ownerCpu);
     const per = (cpu) => ((cpu.user + cpu.system) / (n + common.warmup)).toFixed(1);
+    const ownerNow = syscalls();
+    // Linux adds a reaped child's counts to its parent's: take the children's (their own, at exit) back out.
+    const others = (key) => (producer.syscalls?.[key] ?? 0) + (consumer.syscalls?.[key] ?? 0);
+    const owner = ownerCalls && ownerNow && { reads: ownerNow.reads - ownerCalls.reads - others('reads'), writes: ownerNow.writes - ownerCalls.writes - others('writes') };
+    const calls = (io) => (io === undefined ? '?' : `${(io.reads / (n + common.warmup)).toFixed(2)} reads, ${(io.writes / (n + common.warmup)).toFixed(2)} writes`);
     return `${n} items of ${size} B in ${seconds.toFixed(3)} s: ${Math.round(n / seconds)} items/s, ${Math.round(n * size / seconds / 1e6)} MB/s; ` +
-      `CPU µs per item: producer ${per(producer.cpu)}, owner ${per({ user, system })}, consumer ${per(consumer.cpu)}`;
+      `CPU µs per item: producer ${per(producer.cpu)}, owner ${per({ user, system })}, consumer ${per(consumer.cpu)}; ` +
+      `system calls per item: producer ${calls(producer.syscalls)}, owner ${calls(owner)}, consumer ${calls(consumer.syscalls)}`;
   },
   async latency(intervalMs = 1, n = 2_000) {
     const q = new Queue();

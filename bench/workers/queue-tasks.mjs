@@ -3,14 +3,25 @@
 // it measured as JSON to `out`. Times are process.hrtime.bigint(): CLOCK_MONOTONIC, which every process
 // on the machine shares (Python's time.monotonic_ns() reads the same clock), so a timestamp taken in
 // one process can be subtracted from one taken in another.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const now = () => process.hrtime.bigint();
 
 function report(out, data) {
-  // The process's CPU time in all (µs), for A/B runs that compare CPU per item (bench/queue-ab.mjs).
-  writeFileSync(out, JSON.stringify({ ...data, cpu: process.cpuUsage() }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  // The process's CPU time in all (µs) and its read and write system calls (Linux), for A/B runs
+  // that compare them per item (bench/queue-ab.mjs).
+  writeFileSync(out, JSON.stringify({ ...data, cpu: process.cpuUsage(), syscalls: syscalls() }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+/** This process's read and write system calls so far, from /proc/self/io; undefined where there is none. */
+export function syscalls() {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    return { reads: Number(/syscr: (\d+)/.exec(io)[1]), writes: Number(/syscw: (\d+)/.exec(io)[1]) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Puts `count` copies of `item`, keeping at most two batches of `batch` puts unanswered. */

@@ -231,6 +231,16 @@ export class Link {
     this.#flushSoon();
   }
 
+  /**
+   * As send, but written before this returns, with everything queued before it
+   * (a reader's read-ahead gets): an ack is in the kernel before the item it
+   * acks reaches user code, without waiting for the end of the turn.
+   */
+  sendNow(handle: Handle, frame: Buffer): void {
+    this.send(handle, [frame]);
+    this.#flush();
+  }
+
   /** Opens `handle`'s object on this link first, if it is new here (now, or right after the handshake). */
   #open(handle: Handle): void {
     if (this.#opened.has(handle.object)) return;

@@ -160,7 +160,7 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   ack(id: string): void {
-    this.#link.send(this.#handle, [encodeText(kAck, 0, this.#handle.object, id)]);
+    this.#link.sendNow(this.#handle, encodeText(kAck, 0, this.#handle.object, id));
   }
 
   release(ids: readonly string[]): void {

@@ -419,6 +419,23 @@ export class QueueState {
   /** The one place requests are answered, so FIFO order, capacity and the close rules cannot drift apart. */
   #settle(): QueueEvent[] {
     const events: QueueEvent[] = [];
+    // Most calls change nothing parked (an ack with no put waiting): skip the maps then.
+    if (this.#puts.size > 0) this.#acceptPuts(events);
+    if (this.#gets.size > 0 && this.#queued.length > 0) this.#deliver(events);
+    // Drained means nothing queued and nothing leased: a leased item may still come back.
+    if (this.#closed && this.#gets.size > 0 && this.#queued.length === 0 && this.#leased === 0) {
+      for (const [requestId, client] of this.#gets) events.push({ type: 'closed', requestId, client, request: 'get' });
+      this.#gets.clear();
+    }
+    if (this.#joins.size > 0 && this.unfinished() === 0) {
+      for (const [requestId, client] of this.#joins) events.push({ type: 'joined', requestId, client });
+      this.#joins.clear();
+    }
+    return events;
+  }
+
+  /** Accepts parked puts, oldest first, while there is room (or refuses them all once closed). */
+  #acceptPuts(events: QueueEvent[]): void {
     for (const [requestId, { client, item }] of this.#puts) {
       if (!this.#closed && this.full()) break;
       this.#puts.delete(requestId);
@@ -432,22 +449,16 @@ export class QueueState {
       this.#queued.push(held);
       events.push({ type: 'put-accepted', requestId, client, id: held.id });
     }
+  }
+
+  /** Hands queued items to parked gets, oldest first. */
+  #deliver(events: QueueEvent[]): void {
     for (const [requestId, client] of this.#gets) {
       const held = this.#queued.shift();
       if (held === undefined) break;
       this.#gets.delete(requestId);
       events.push({ type: 'delivered', requestId, client, entry: this.#lease(held, client) });
     }
-    // Drained means nothing queued and nothing leased: a leased item may still come back.
-    if (this.#closed && this.#queued.length === 0 && this.#leased === 0) {
-      for (const [requestId, client] of this.#gets) events.push({ type: 'closed', requestId, client, request: 'get' });
-      this.#gets.clear();
-    }
-    if (this.unfinished() === 0) {
-      for (const [requestId, client] of this.#joins) events.push({ type: 'joined', requestId, client });
-      this.#joins.clear();
-    }
-    return events;
   }
 
   #lease(held: Held, client: ClientId): QueueEntry {
