@@ -25,7 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import {
-  closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statfsSync, unlinkSync, writeSync,
+  closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statfsSync, unlinkSync, writevSync,
 } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
@@ -181,14 +181,8 @@ export class WriterFiles {
       }
       // A reused file is overwritten in place (its pages are already there), then cut to size.
       fd = openSync(path, reused === undefined ? 'wx' : 'r+', 0o600);
-      let position = 0;
-      for (const chunk of chunks) {
-        for (let at = 0; at < chunk.length;) {
-          const written = writeSync(fd, chunk, at, chunk.length - at, position);
-          at += written;
-          position += written;
-        }
-      }
+      // One system call for the serializer's header and the item's bytes (two chunks, usually).
+      for (let position = 0; position < length;) position += writevSync(fd, from(chunks, position), position);
       if (growth < 0) ftruncateSync(fd, length);
       closeSync(fd);
       return fileRef({ file: name, length });
@@ -234,6 +228,21 @@ export class WriterFiles {
     clearInterval(this.#trim);
     this.#trim = undefined;
   }
+}
+
+/** What is left of `chunks` from byte `offset` on (all of them at 0: the usual case, a whole write). */
+export function from(chunks: readonly Buffer[], offset: number): Buffer[] {
+  if (offset === 0) return chunks as Buffer[];
+  const rest: Buffer[] = [];
+  for (const chunk of chunks) {
+    if (offset >= chunk.length) {
+      offset -= chunk.length;
+      continue;
+    }
+    rest.push(offset === 0 ? chunk : chunk.subarray(offset));
+    offset = 0;
+  }
+  return rest;
 }
 
 /** The reader's side: the item's bytes, exactly `length` of them. */

@@ -9,7 +9,7 @@ import { connect } from '../../dist/transport/client.js';
 import { encodeHead, encodeText, type Frame } from '../../dist/transport/frame.js';
 import { kDelivered, kGet, kPutFile } from '../../dist/transport/messages.js';
 import { deserialize } from '../../dist/codec/v8.js';
-import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
+import { from, spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
 import { linkFor } from '../../dist/broker/link.js';
 import { fixture, isAlive, startChild, waitUntil } from '../helpers/index.js';
 
@@ -219,4 +219,16 @@ test('WriterFiles: a file given back is overwritten in place and cut to the new 
   assert.equal(files.write([Buffer.alloc(10)], 10), 'abababababababab-1 10', 'a fresh name when none was given back');
   assert.deepEqual(readdirSync(dir).sort(), ['abababababababab-0', 'abababababababab-1']);
   assert.equal(new WriterFiles(join(dir, 'missing'), nonce).write([Buffer.alloc(10)], 10), 'unusable');
+});
+
+test('a file write the kernel cut short goes on from the first byte not written', () => {
+  const chunks = [Buffer.from('head'), Buffer.from('payload'), Buffer.from('!')];
+  const text = (offset: number): string => Buffer.concat(from(chunks, offset)).toString();
+  assert.equal(text(0), 'headpayload!');
+  assert.equal(from(chunks, 0), chunks, 'a whole write sends the chunks as they are');
+  assert.equal(text(2), 'adpayload!');
+  assert.equal(text(4), 'payload!');
+  assert.equal(text(10), 'd!');
+  assert.equal(text(11), '!');
+  assert.equal(text(12), '');
 });
