@@ -236,6 +236,12 @@ export class QueueState {
     if (!isPayload(item)) {
       throw new TypeError('Expected `item` to be a Buffer, an array of Buffers in order (a serialized value), or a { file, length }');
     }
+    if (this.#puts.size === 0 && !this.#closed && !this.full()) {
+      // Nothing parked ahead and room: accepted at once (a stream's usual case), as #settle would.
+      const events: QueueEvent[] = [this.#accept(requestId, client, item)];
+      if (this.#gets.size > 0) this.#deliver(events);
+      return events;
+    }
     this.#puts.set(requestId, { client, item });
     return this.#settle();
   }
@@ -248,6 +254,10 @@ export class QueueState {
    */
   get(client: ClientId, requestId: number): QueueEvent[] {
     this.#validateRequest(client, requestId);
+    const held = this.#gets.size === 0 ? this.#queued.shift() : undefined;
+    // Nothing parked ahead and an item queued: delivered at once. Queued plus leased stays
+    // the same, so no put gets room and nothing finishes: nothing else to settle.
+    if (held !== undefined) return [{ type: 'delivered', requestId, client, entry: this.#lease(held, client) }];
     this.#gets.set(requestId, client);
     return this.#settle();
   }
@@ -444,11 +454,16 @@ export class QueueState {
         this.#onDrop?.(item);
         continue;
       }
-      const seq = this.#seq++;
-      const held: Held = { seq, id: `${this.#queueId}:${seq}`, item, owner: undefined, acked: false, deliveries: 0 };
-      this.#queued.push(held);
-      events.push({ type: 'put-accepted', requestId, client, id: held.id });
+      events.push(this.#accept(requestId, client, item));
     }
+  }
+
+  /** The owner holds the item from now on: queued, with its id. */
+  #accept(requestId: number, client: ClientId, item: Payload): PutAcceptedEvent {
+    const seq = this.#seq++;
+    const held: Held = { seq, id: `${this.#queueId}:${seq}`, item, owner: undefined, acked: false, deliveries: 0 };
+    this.#queued.push(held);
+    return { type: 'put-accepted', requestId, client, id: held.id };
   }
 
   /** Hands queued items to parked gets, oldest first. */
