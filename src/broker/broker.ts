@@ -90,6 +90,13 @@ export class Broker {
   /** Live peers by the prefix of their files' names (queue/spill.ts). */
   readonly #byPrefix = new Map<string, Peer>();
   #nextRequest = 1;
+  /**
+   * The waiting-kind request being handled now (0: none), from whom and under which
+   * id of theirs: booked as waiting only if it is still unanswered once handled.
+   */
+  #arriving = 0;
+  #arrivingFrom: Peer | undefined;
+  #arrivingId = 0;
   readonly #options: BrokerOptions;
   #flushQueued = false;
 
@@ -203,12 +210,25 @@ export class Broker {
       }
       // Every kind answers inspect alike: its state's picture, clients named by pid.
       if (frame.type === kInspect) return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
+      if (!kMayWait.has(frame.type)) return this.#handle(peer, entry, frame, id);
       // Requests that may wait are answered through the states' events, under broker-wide ids.
-      const request = kMayWait.has(frame.type) ? this.#register(peer, id) : id;
-      if (state instanceof QueueState) return this.#queue(peer, entry, state, frame, request);
-      if (state instanceof SemaphoreState) return this.#semaphore(peer, state, frame, request);
-      if (state instanceof EventState) return this.#event(peer, state, frame, request);
-      return this.#barrier(peer, state, frame, request);
+      // Most are answered at once (a put with room, a get with an item queued): only one that
+      // is still unanswered afterwards goes into the books of waiting requests.
+      if (peer.requests.has(id)) throw new ProtocolViolation(`request id ${id} reused while that request still waits`);
+      const request = this.#nextRequest++;
+      this.#arriving = request;
+      this.#arrivingFrom = peer;
+      this.#arrivingId = id;
+      try {
+        this.#handle(peer, entry, frame, request);
+        if (this.#arriving === request) {
+          peer.requests.set(id, request);
+          this.#origins.set(request, { peer, id });
+        }
+      } finally {
+        this.#arriving = 0;
+        this.#arrivingFrom = undefined;
+      }
     } catch (error) {
       // A request that does not match what the peer holds (a double taskDone): refuse it, keep the peer.
       if (!(error instanceof InvalidRequest)) throw error;
@@ -216,13 +236,12 @@ export class Broker {
     }
   }
 
-  /** A broker-wide id for the peer's request `id`, which the peer must not reuse while it waits. */
-  #register(peer: Peer, id: number): number {
-    if (peer.requests.has(id)) throw new ProtocolViolation(`request id ${id} reused while that request still waits`);
-    const request = this.#nextRequest++;
-    peer.requests.set(id, request);
-    this.#origins.set(request, { peer, id });
-    return request;
+  #handle(peer: Peer, entry: Entry, frame: Frame, request: number): void {
+    const { state } = entry;
+    if (state instanceof QueueState) return this.#queue(peer, entry, state, frame, request);
+    if (state instanceof SemaphoreState) return this.#semaphore(peer, state, frame, request);
+    if (state instanceof EventState) return this.#event(peer, state, frame, request);
+    return this.#barrier(peer, state, frame, request);
   }
 
   #queue(peer: Peer, entry: Entry, state: QueueState, { type, payload, more }: Frame, id: number): void {
@@ -305,11 +324,20 @@ export class Broker {
     for (const event of events) {
       // Every event is the final answer to its request. Events only name live
       // clients (a disconnect removes the dead one's requests first).
-      const origin = this.#origins.get(event.requestId);
-      if (origin === undefined) continue;
-      this.#origins.delete(event.requestId);
-      origin.peer.requests.delete(origin.id);
-      const { peer, id: requestId } = origin;
+      let peer: Peer;
+      let requestId: number;
+      if (event.requestId === this.#arriving && this.#arrivingFrom !== undefined) {
+        // The request being handled, answered at once: it was never booked.
+        peer = this.#arrivingFrom;
+        requestId = this.#arrivingId;
+        this.#arriving = 0;
+      } else {
+        const origin = this.#origins.get(event.requestId);
+        if (origin === undefined) continue;
+        this.#origins.delete(event.requestId);
+        origin.peer.requests.delete(origin.id);
+        ({ peer, id: requestId } = origin);
+      }
       switch (event.type) {
         // Last in the turn: the reader that was waiting for this item is woken first (see #flush).
         // The item's id is the reader's business (getEntry): the writer only needs to know it is held.

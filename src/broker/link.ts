@@ -237,7 +237,9 @@ export class Link {
    * acks reaches user code, without waiting for the end of the turn.
    */
   sendNow(handle: Handle, frame: Buffer): void {
-    this.send(handle, [frame]);
+    if (this.#connection === undefined || this.#lost !== undefined) return this.send(handle, [frame]);
+    this.#open(handle);
+    this.#out.push(frame);
     this.#flush();
   }
 
