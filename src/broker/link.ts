@@ -132,14 +132,14 @@ export class Link {
   /**
    * As requestPart, for a caller that takes answers through `pending` and cancels
    * by id (an iterator's read-ahead window): no promise, timer or listener per
-   * request, which is most of a small item's cost on the reader's side. Returns
-   * the request id, for `cancel`; on a lost link `pending` is rejected soon after.
+   * request, which is most of a small item's cost on the reader's side. On a
+   * lost link `pending` is rejected soon after.
    */
-  requestPartTo(handle: Handle, bundle: number, payload: readonly Buffer[], pending: Pending): number {
+  requestPartTo(handle: Handle, bundle: number, payload: readonly Buffer[], pending: Pending): void {
     if (this.#lost !== undefined) {
       const lost = this.#brokerLost(handle);
       queueMicrotask(() => pending.reject(lost));
-      return 0;
+      return;
     }
     const id = this.#newId();
     this.#open(handle);
@@ -147,16 +147,18 @@ export class Link {
     this.#flushSoon();
     this.#pending.set(id, pending);
     this.#refresh();
-    return id;
   }
 
   /**
-   * Asks the owner to cancel request `id` (of requestPartTo) if it is still
-   * unanswered. Its answer then comes all the same: the real one (it came
-   * first) or a `cancelled` refusal.
+   * Asks the owner to cancel every unanswered request whose answers go to
+   * `pending` (of requestPartTo). Each is answered all the same: with the real
+   * answer (it came first) or a `cancelled` refusal. Rare (a loop ends), so it
+   * looks through the link's requests rather than keeping a list per caller.
    */
-  cancel(handle: Handle, id: number): void {
-    if (this.#pending.has(id)) this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
+  cancelAll(handle: Handle, pending: Pending): void {
+    for (const [id, waiting] of this.#pending) {
+      if (waiting === pending) this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
+    }
   }
 
   #newId(): number {

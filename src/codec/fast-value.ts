@@ -106,16 +106,23 @@ function isLatin1(text: string): boolean {
   return true;
 }
 
-function readVarint(payload: Buffer, at: number, end: number): [number, number] | undefined {
+/** Where the last varint read ended (readVarint returns only the value: no array per read). */
+let varintEnd = 0;
+
+/** The varint at `at` (before `end`), or -1 if there is none; sets `varintEnd`. */
+function readVarint(payload: Buffer, at: number, end: number): number {
   let value = 0;
   let scale = 1;
   for (let i = 0; i < 5 && at < end; i++) {
     const byte = payload[at++] as number;
     value += (byte & 0x7f) * scale;
-    if ((byte & 0x80) === 0) return [value, at];
+    if ((byte & 0x80) === 0) {
+      varintEnd = at;
+      return value;
+    }
     scale *= 128;
   }
-  return undefined;
+  return -1;
 }
 
 /** The value of a payload in one of the simple forms; `kNotSimple` for anything else (read it the general way). */
@@ -140,28 +147,26 @@ export function decodeSimple(payload: Buffer): unknown {
       at += 8;
       break;
     case kTagInt32: {
-      const read = readVarint(payload, at, end);
-      if (read === undefined) return kNotSimple;
-      const [zigzag, next] = read;
+      const zigzag = readVarint(payload, at, end);
+      if (zigzag === -1) return kNotSimple;
       value = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
-      at = next;
+      at = varintEnd;
       break;
     }
     case kTagOneByte: {
-      const read = readVarint(payload, at, end);
-      if (read === undefined || read[1] + read[0] > end) return kNotSimple;
-      value = payload.toString('latin1', read[1], read[1] + read[0]);
-      at = read[1] + read[0];
+      const length = readVarint(payload, at, end);
+      if (length === -1 || varintEnd + length > end) return kNotSimple;
+      value = payload.toString('latin1', varintEnd, varintEnd + length);
+      at = varintEnd + length;
       break;
     }
     case kTagHost: {
-      const type = readVarint(payload, at, end);
-      if (type === undefined || type[0] !== kBufferType) return kNotSimple;
-      const length = readVarint(payload, type[1], end);
-      if (length === undefined || length[1] + length[0] > end) return kNotSimple;
+      if (readVarint(payload, at, end) !== kBufferType) return kNotSimple;
+      const length = readVarint(payload, varintEnd, end);
+      if (length === -1 || varintEnd + length > end) return kNotSimple;
       // A copy: the item's bytes may share memory with a whole socket read.
-      value = Buffer.from(payload.subarray(length[1], length[1] + length[0]));
-      at = length[1] + length[0];
+      value = Buffer.from(payload.subarray(varintEnd, varintEnd + length));
+      at = varintEnd + length;
       break;
     }
     default: return kNotSimple;

@@ -20,6 +20,7 @@ import type { QueueSnapshot } from './state.js';
  * fast a producer streams into a full queue.
  */
 const kPutWindow = 1024;
+const kNoPayload: readonly Buffer[] = [];
 
 export class LocalQueueBackend implements QueueBackend {
   readonly #handle: Handle;
@@ -126,12 +127,10 @@ export class LocalQueueBackend implements QueueBackend {
   readAhead(receiver: DeliveryReceiver): ReadAheadGets {
     const link = this.#link;
     const handle = this.#handle;
-    const unanswered = new Set<number>();
     let cancelled = false;
     // One answer taker for the whole window: an answer frame carries its request id.
     const pending: Pending = {
       resolve: (answer) => {
-        unanswered.delete(answer.id);
         if (answer.type === kDelivered || answer.type === kDeliveredFile) receiver.delivered(this.#delivery(answer));
         else if (cancelled && answer.type === kRefused && answer.fn === 'cancelled') receiver.failed(new AbortError('the operation was aborted'));
         else receiver.failed(refusal(answer, 'get', undefined));
@@ -140,10 +139,10 @@ export class LocalQueueBackend implements QueueBackend {
       reject: (error) => receiver.failed(error),
     };
     return {
-      request: () => { unanswered.add(link.requestPartTo(handle, kGetBundle, [], pending)); },
+      request: () => link.requestPartTo(handle, kGetBundle, kNoPayload, pending),
       cancelAll: () => {
         cancelled = true;
-        for (const id of unanswered) link.cancel(handle, id);
+        link.cancelAll(handle, pending);
       },
     };
   }

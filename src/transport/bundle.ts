@@ -89,33 +89,38 @@ export class Outbox {
    * `limit`: the largest payload the receiver takes in one frame.
    */
   take(limit: number): Buffer[] {
-    const most = Math.min(kBundleBytes, limit);
     const entries = this.#entries;
     this.#entries = [];
+    // A lone frame (a reader's ack, written as it hands an item out) needs no sorting.
+    if (entries.length === 1 && Buffer.isBuffer(entries[0])) return entries as Buffer[];
+    const most = Math.min(kBundleBytes, limit);
     const out: Buffer[] = [];
-    let run: Part[] = [];
+    let runStart = 0;
+    let runLength = 0;
     let runBytes = 0;
-    const close = (): void => {
-      if (run.length > 0) bundleInto(out, run, runBytes);
-      run = [];
-      runBytes = 0;
-    };
-    for (const entry of entries) {
-      if (Buffer.isBuffer(entry)) {
-        close();
-        out.push(entry);
-      } else if (typeof entry === 'function') {
-        close();
-        for (const frame of entry()) out.push(frame);
-      } else {
-        const bytes = partBytes(entry);
-        const first = run[0];
-        if (first !== undefined && (first.bundle !== entry.bundle || first.object !== entry.object || runBytes + bytes > most)) close();
-        run.push(entry);
-        runBytes += bytes;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as Buffer | Part | (() => readonly Buffer[]);
+      if (Buffer.isBuffer(entry) || typeof entry === 'function') {
+        if (runLength > 0) bundleInto(out, entries as Part[], runStart, runLength, runBytes);
+        runLength = 0;
+        if (Buffer.isBuffer(entry)) out.push(entry);
+        else for (const frame of entry()) out.push(frame);
+        continue;
       }
+      const bytes = partBytes(entry);
+      const first = entries[runStart] as Part;
+      if (runLength > 0 && (first.bundle !== entry.bundle || first.object !== entry.object || runBytes + bytes > most)) {
+        bundleInto(out, entries as Part[], runStart, runLength, runBytes);
+        runLength = 0;
+      }
+      if (runLength === 0) {
+        runStart = i;
+        runBytes = 0;
+      }
+      runLength++;
+      runBytes += bytes;
     }
-    close();
+    if (runLength > 0) bundleInto(out, entries as Part[], runStart, runLength, runBytes);
     return out;
   }
 }
@@ -126,10 +131,13 @@ function partBytes(part: Part): number {
   return bytes;
 }
 
-/** One bundle of `parts` (or the single frame, for one part): a header, then each part's head and payload. */
-function bundleInto(out: Buffer[], parts: readonly Part[], bytes: number): void {
-  const first = parts[0] as Part;
-  if (parts.length === 1) {
+/**
+ * One bundle of the `count` parts from `parts[start]` (or the single frame, for
+ * one part): a header, then each part's head and payload.
+ */
+function bundleInto(out: Buffer[], parts: readonly Part[], start: number, count: number, bytes: number): void {
+  const first = parts[start] as Part;
+  if (count === 1) {
     let length = 0;
     for (const chunk of first.payload) length += chunk.length;
     out.push(encodeHead(kSingle.get(first.bundle) as number, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
@@ -138,7 +146,8 @@ function bundleInto(out: Buffer[], parts: readonly Part[], bytes: number): void 
   // At most kBundleBytes: one buffer, one copy of each (small) payload.
   const frame = encodeHead(first.bundle, 0, first.object, bytes);
   let at = frame.length - bytes;
-  for (const part of parts) {
+  for (let i = start; i < start + count; i++) {
+    const part = parts[i] as Part;
     frame.writeUInt32BE(part.id >>> 0, at);
     const fnLength = part.fn === '' ? 0 : frame.write(part.fn, at + 5, 'utf8');
     frame[at + 4] = fnLength;
