@@ -236,13 +236,19 @@ export class Link {
   /**
    * As send, but written before this returns, with everything queued before it
    * (a reader's read-ahead gets): an ack is in the kernel before the item it
-   * acks reaches user code, without waiting for the end of the turn.
+   * acks reaches user code, without waiting for the end of the turn. Returns
+   * undefined when it is in the kernel, else a promise of when it is.
    */
-  sendNow(handle: Handle, frame: Buffer): void {
-    if (this.#connection === undefined || this.#lost !== undefined) return this.send(handle, [frame]);
+  sendNow(handle: Handle, frame: Buffer): Promise<void> | undefined {
+    if (this.#connection === undefined || this.#lost !== undefined) {
+      this.send(handle, [frame]);
+      return undefined;
+    }
     this.#open(handle);
     this.#out.push(frame);
     this.#flush();
+    // Rarely, it had to queue behind writes the kernel has not taken yet (Connection.whenWritten).
+    return this.#connection.whenWritten();
   }
 
   /** Opens `handle`'s object on this link first, if it is new here (now, or right after the handshake). */

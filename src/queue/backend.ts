@@ -57,8 +57,12 @@ export interface QueueBackend {
    * per item it hands out).
    */
   readAhead(receiver: DeliveryReceiver): ReadAheadGets;
-  /** The item reached user code (a Queue item is consumed; a JoinableQueue one awaits `taskDone`). */
-  ack(id: string): void;
+  /**
+   * The item reaches user code (a Queue item is consumed; a JoinableQueue one awaits
+   * `taskDone`). Returns undefined once the state is sure to hear of it whatever
+   * happens to this process, else a promise of when it is: hand the item out only then.
+   */
+  ack(id: string): Promise<void> | undefined;
   /** Leased items go back to the front of the queue, unread. */
   release(ids: readonly string[]): void;
   taskDone(id: string): void;

@@ -158,8 +158,8 @@ export class LocalQueueBackend implements QueueBackend {
     return { deliveries, id, payload: () => readSpill(this.#spillDir, file) };
   }
 
-  ack(id: string): void {
-    this.#link.sendNow(this.#handle, encodeText(kAck, 0, this.#handle.object, id));
+  ack(id: string): Promise<void> | undefined {
+    return this.#link.sendNow(this.#handle, encodeText(kAck, 0, this.#handle.object, id));
   }
 
   release(ids: readonly string[]): void {

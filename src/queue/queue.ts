@@ -46,6 +46,13 @@ export interface QueueEntry<T> {
 }
 
 const kDefaultMaxMessageBytes = 256 * 1024 * 1024;
+
+const valueOf = <T>(entry: QueueEntry<T>): T => entry.value;
+
+/** `pick(entry)`, now or once a handed entry's ack is in the kernel (see Queue#hand). */
+function handed<T, R>(entry: QueueEntry<T> | Promise<QueueEntry<T>>, pick: (entry: QueueEntry<T>) => R): R | Promise<R> {
+  return entry instanceof Promise ? entry.then(pick) : pick(entry);
+}
 const kEmpty = Buffer.alloc(0);
 
 export class Queue<T = unknown> implements AsyncIterable<T> {
@@ -106,12 +113,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /** Removes and returns the oldest item, waiting for one. Rejects QueueEmpty on timeout, QueueClosed once closed and drained. */
   async get(options?: QueueGetOptions): Promise<T> {
-    return this.#hand(await this.#backend.get(validateWait(options, 'get()'))).value;
+    return handed(this.#hand(await this.#backend.get(validateWait(options, 'get()'))), valueOf);
   }
 
   /** Like `get`, but rejects QueueEmpty at once instead of waiting. */
   async getNowait(): Promise<T> {
-    return this.#hand(await this.#backend.get({ timeoutMs: 0 })).value;
+    return handed(this.#hand(await this.#backend.get({ timeoutMs: 0 })), valueOf);
   }
 
   /** Like `get`, with the item's id (stable across redelivery) and delivery count. */
@@ -147,7 +154,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const { prefetch = 16, signal } = options;
     validateInteger(prefetch, 'prefetch', 1, 65_536);
     validateWait({ signal }, 'iterate()');
-    return new ReadAhead(this.#backend, prefetch, signal, (delivery) => this.#hand(delivery).value);
+    return new ReadAhead(this.#backend, prefetch, signal, (delivery) => handed(this.#hand(delivery), valueOf));
   }
 
   /** `taskDone` for JoinableQueue: the id of the oldest item handed to user code here. */
@@ -177,8 +184,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     return chunks;
   }
 
-  /** Hands a leased item to user code: the owner hears (ack) before user code runs. */
-  #hand(delivery: Delivery): QueueEntry<T> {
+  /**
+   * Hands a leased item to user code: the owner hears (ack) before user code runs.
+   * A promise only when the ack had to wait behind this link's earlier writes: the
+   * item then reaches user code once the ack is in the kernel.
+   */
+  #hand(delivery: Delivery): QueueEntry<T> | Promise<QueueEntry<T>> {
     let value: T;
     try {
       const payload = typeof delivery.payload === 'function' ? delivery.payload() : delivery.payload;
@@ -190,9 +201,10 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       if (this.#handle.kind === 'joinable-queue') this.#backend.taskDone(delivery.id);
       throw new SerializationError(`item ${delivery.id} could not be read (${(error as Error).message}); it was removed from the queue`, 'item', { cause: error });
     }
-    this.#backend.ack(delivery.id);
+    const written = this.#backend.ack(delivery.id);
     if (this.#handle.kind === 'joinable-queue') this.#unfinished.add(delivery.id);
-    return { id: delivery.id, value, deliveries: delivery.deliveries };
+    const entry = { id: delivery.id, value, deliveries: delivery.deliveries };
+    return written === undefined ? entry : written.then(() => entry);
   }
 }
 
@@ -234,7 +246,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   readonly #backend: QueueBackend;
   readonly #gets: ReadAheadGets;
   readonly #prefetch: number;
-  readonly #hand: (delivery: Delivery) => T;
+  readonly #hand: (delivery: Delivery) => T | Promise<T>;
   readonly #buffer: Delivery[] = [];
   #outstanding = 0;
   #drained = false;
@@ -242,7 +254,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => T) {
+  constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => T | Promise<T>) {
     this.#backend = backend;
     this.#gets = backend.readAhead({ delivered: (delivery) => this.#delivered(delivery), failed: (error) => this.#failed(error) });
     this.#prefetch = prefetch;
@@ -267,7 +279,8 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
       const delivery = this.#buffer.shift();
       if (delivery !== undefined) {
         this.#refill();
-        return { value: this.#hand(delivery), done: false };
+        const value = this.#hand(delivery);
+        return { value: value instanceof Promise ? await value : value, done: false };
       }
       if (this.#drained && this.#outstanding === 0) {
         this.#finish();

@@ -33,6 +33,15 @@ export class Connection {
   #early: Frame[] = [];
   #closed = false;
   #reason: Error | undefined;
+  /** Writes handed to the socket's stream and not yet to the kernel (see whenWritten). */
+  #queued = 0;
+  #onWritten: (() => void)[] = [];
+  readonly #written = (): void => {
+    if (--this.#queued > 0) return;
+    const waiting = this.#onWritten;
+    this.#onWritten = [];
+    for (const resolve of waiting) resolve();
+  };
 
   /** `piecesFrom`: see FrameDecoder (a relay keeps large frames in the pieces they came in). */
   constructor(socket: Socket, maxMessageBytes: number, piecesFrom?: number) {
@@ -56,6 +65,9 @@ export class Connection {
         this.#reason = new Error(`the peer went away in the middle of a frame (${this.#decoder.pending} bytes dropped)`);
       }
       this.#closed = true;
+      // Nothing more will be written: no one waits for it.
+      this.#queued = 1;
+      this.#written();
       this.#events?.close(this.#reason);
     });
   }
@@ -84,12 +96,30 @@ export class Connection {
     const out = coalesce(chunks, kSyncWriteMax);
     if (out.length === 1) {
       const rest = this.#trySync(out[0] as Buffer);
-      if (rest !== undefined) this.#socket.write(rest);
+      if (rest !== undefined) this.#write(rest);
       return;
     }
     this.#socket.cork();
-    for (const chunk of out) this.#socket.write(chunk);
+    for (const chunk of out) this.#write(chunk);
     this.#socket.uncork();
+  }
+
+  /**
+   * Undefined when everything sent so far is in the kernel (where it survives
+   * this process), else a promise that resolves once it is, or once the link
+   * closed. A reader acks an item before handing it out; if the ack had to wait
+   * behind earlier writes (a large put the kernel took only part of), the item
+   * waits too.
+   */
+  whenWritten(): Promise<void> | undefined {
+    if (this.#queued === 0 || this.#closed) return undefined;
+    return new Promise((resolve) => { this.#onWritten.push(resolve); });
+  }
+
+  #write(chunk: Buffer): void {
+    this.#queued++;
+    // Called once the chunk is in the kernel, or with an error once the socket is destroyed.
+    this.#socket.write(chunk, this.#written);
   }
 
   /**

@@ -11,7 +11,7 @@ import { encodeHead } from '../../dist/transport/frame.js';
 import { kPut, kPutBundle } from '../../dist/transport/messages.js';
 import { Outbox, unbundle } from '../../dist/transport/bundle.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
-import { startChild, tempDir, waitForExit } from '../helpers/index.js';
+import { fixture, startChild, tempDir, waitForExit } from '../helpers/index.js';
 
 const child = startChild;
 
@@ -161,6 +161,28 @@ test('guarantee 3: items a reader read ahead but did not hand out go to another 
   for (let i = 0; i < 16; i++) rest.push(await q.get({ timeoutMs: 5000 }));
   assert.deepEqual(rest, Array.from({ length: 16 }, (_, i) => i + 4));
   assert.equal(await q.qsize(), 0);
+});
+
+test('guarantee 3: an item reaches user code only once its ack is in the kernel, even queued behind a large put the kernel took only part of', { timeout: 60_000 }, async (t) => {
+  const { Process } = await import('procsafe');
+  const q = new Queue<number>();
+  const big = new Queue<Buffer>();
+  await q.putMany([1, 2, 3]);
+  // Without /dev/shm the 32 MiB put goes through the link's socket, ahead of the ack of item 2.
+  const reader = new Process({
+    module: fixture('queue-tasks.mjs'), fn: 'handBehindBigPut', args: [q, big, 32 << 20],
+    env: { ...process.env, PROCSAFE_SHM: '0' } as Record<string, string>, stdout: 'ignore', stderr: 'inherit',
+  });
+  t.after(() => { reader.kill('SIGKILL'); });
+  await reader.start();
+  assert.equal((await reader.join()).signal, 'SIGKILL');
+  // Items 1 and 2 reached its code: consumed, never delivered again. Item 3 (read ahead) went back.
+  const state = await q.inspect();
+  assert.equal(state.consumed, 2, `consumed ${state.consumed}, qsize ${state.qsize}: item 2 reached user code before its ack left the process`);
+  assert.deepEqual([state.qsize, state.leased], [1, 0]);
+  assert.equal(await q.get({ timeoutMs: 5000 }), 3);
+  // Item 2 reached its code only after everything queued before its ack: the put was whole.
+  assert.equal(await big.qsize(), 1);
 });
 
 test('guarantee 3: a JoinableQueue item whose reader dies before taskDone() is delivered again, same id', { timeout: 30_000 }, async (t) => {
