@@ -7,6 +7,7 @@
 import { writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { remainingAfter } from '../internal/chunks.js';
 import { type ChildPort, WorkerRuntime } from './runtime.js';
 
 const kFromParentFd = 3;
@@ -19,7 +20,7 @@ const kSleep = new Int32Array(new SharedArrayBuffer(4));
  * the kernel before the next task starts. Large binary parts go by writev, uncopied.
  */
 function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
-  let chunks = Buffer.isBuffer(frame) ? [frame] : [...frame];
+  let chunks: readonly Buffer[] = Buffer.isBuffer(frame) ? [frame] : frame;
   while (chunks.length > 0) {
     let written: number;
     try {
@@ -30,17 +31,7 @@ function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
       continue;
     }
     // A partial write: drop what went, keep the rest of the chunk it stopped in.
-    while (written > 0 && chunks.length > 0) {
-      const first = chunks[0] as Buffer;
-      if (written >= first.length) {
-        written -= first.length;
-        chunks.shift();
-      } else {
-        chunks[0] = first.subarray(written);
-        written = 0;
-      }
-    }
-    chunks = chunks.filter((chunk) => chunk.length > 0);
+    chunks = remainingAfter(chunks, written);
   }
 }
 

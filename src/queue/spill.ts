@@ -29,6 +29,7 @@ import {
 } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { remainingAfter } from '../internal/chunks.js';
 import { pidExists } from '../internal/proc.js';
 import { privateDir } from '../transport/endpoint.js';
 import { ProtocolViolation } from '../transport/frame.js';
@@ -182,7 +183,12 @@ export class WriterFiles {
       // A reused file is overwritten in place (its pages are already there), then cut to size.
       fd = openSync(path, reused === undefined ? 'wx' : 'r+', 0o600);
       // One system call for the serializer's header and the item's bytes (two chunks, usually).
-      for (let position = 0; position < length;) position += writevSync(fd, from(chunks, position), position);
+      let rest = chunks;
+      for (let position = 0; position < length;) {
+        const written = writevSync(fd, rest, position);
+        position += written;
+        rest = remainingAfter(rest, written);
+      }
       if (growth < 0) ftruncateSync(fd, length);
       closeSync(fd);
       return fileRef({ file: name, length });
@@ -228,21 +234,6 @@ export class WriterFiles {
     clearInterval(this.#trim);
     this.#trim = undefined;
   }
-}
-
-/** What is left of `chunks` from byte `offset` on (all of them at 0: the usual case, a whole write). */
-export function from(chunks: readonly Buffer[], offset: number): Buffer[] {
-  if (offset === 0) return chunks as Buffer[];
-  const rest: Buffer[] = [];
-  for (const chunk of chunks) {
-    if (offset >= chunk.length) {
-      offset -= chunk.length;
-      continue;
-    }
-    rest.push(offset === 0 ? chunk : chunk.subarray(offset));
-    offset = 0;
-  }
-  return rest;
 }
 
 /** The reader's side: the item's bytes, exactly `length` of them. */

@@ -9,7 +9,8 @@ import { connect } from '../../dist/transport/client.js';
 import { encodeHead, encodeText, type Frame } from '../../dist/transport/frame.js';
 import { kDelivered, kGet, kPutFile } from '../../dist/transport/messages.js';
 import { deserialize } from '../../dist/codec/v8.js';
-import { from, spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
+import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
+import { remainingAfter as from } from '../../dist/internal/chunks.js';
 import { linkFor } from '../../dist/broker/link.js';
 import { fixture, isAlive, startChild, waitUntil } from '../helpers/index.js';
 
