@@ -122,11 +122,7 @@ export class Link {
    * a reader's read-ahead gets.
    */
   requestPart(handle: Handle, bundle: number, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<Frame> {
-    return this.#request(handle, (id) => {
-      this.#open(handle);
-      this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });
-      this.#flushSoon();
-    }, wait, onTimeout);
+    return this.#request(handle, (id) => this.#sendPart(handle, bundle, id, payload), wait, onTimeout);
   }
 
   /**
@@ -142,11 +138,16 @@ export class Link {
       return;
     }
     const id = this.#newId();
+    this.#sendPart(handle, bundle, id, payload);
+    this.#pending.set(id, pending);
+    this.#refresh();
+  }
+
+  /** Queues request `id` as a part of this turn's bundle of its kind (transport/bundle.ts). */
+  #sendPart(handle: Handle, bundle: number, id: number, payload: readonly Buffer[]): void {
     this.#open(handle);
     this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });
     this.#flushSoon();
-    this.#pending.set(id, pending);
-    this.#refresh();
   }
 
   /**
@@ -373,9 +374,10 @@ function abortError(reason: unknown): AbortError {
   return new AbortError('the operation was aborted', { cause: reason });
 }
 
-/** Checks the options every waiting call takes. */
+/** No timeout, no signal: shared, since most calls pass no options. */
 const kNoWait: WaitOptions = Object.freeze({});
 
+/** Checks the options every waiting call takes. */
 export function validateWait(options: unknown, name: string): WaitOptions {
   if (options === undefined) return kNoWait;
   validateObject(options, `the options of ${name}`);

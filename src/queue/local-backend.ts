@@ -61,9 +61,9 @@ export class LocalQueueBackend implements QueueBackend {
       return new Promise((resolve, reject) => {
         this.#link.requestPartTo(this.#handle, kPutBundle, item, {
           resolve: (answer) => {
-            this.#release();
-            if (answer.type === kDone) resolve();
-            else reject(refusal(answer, 'put', undefined));
+            const refused = this.#answered(answer, undefined);
+            if (refused === undefined) resolve();
+            else reject(refused);
           },
           reject: (error) => {
             this.#release();
@@ -78,12 +78,18 @@ export class LocalQueueBackend implements QueueBackend {
       : this.#link.request(this.#handle, (id) => this.#frame(id, item, length, nowait, options), options, onFull);
     return sent
       .then((answer) => {
-        this.#release();
-        if (answer.type !== kDone) throw refusal(answer, 'put', askedMs);
+        const refused = this.#answered(answer, askedMs);
+        if (refused !== undefined) throw refused;
       }, (error: unknown) => {
         this.#release();
         throw error;
       });
+  }
+
+  /** A put's answer came: its slot is free again; returns the error a refusal means (undefined: held). */
+  #answered(answer: Frame, askedMs: number | undefined): Error | undefined {
+    this.#release();
+    return answer.type === kDone ? undefined : refusal(answer, 'put', askedMs);
   }
 
   /** A put's own frame, built when the link sends it: a large item's file is named after the connection. */
@@ -119,7 +125,7 @@ export class LocalQueueBackend implements QueueBackend {
     // Read-ahead gets travel together, in one frame (transport/bundle.ts).
     const answer = await (timeoutMs === 0
       ? this.#link.ask(this.#handle, kGetNowait, options, onEmpty)
-      : this.#link.requestPart(this.#handle, kGetBundle, [], options, onEmpty));
+      : this.#link.requestPart(this.#handle, kGetBundle, kNoPayload, options, onEmpty));
     if (answer.type !== kDelivered && answer.type !== kDeliveredFile) throw refusal(answer, 'get', timeoutMs);
     return this.#delivery(answer);
   }

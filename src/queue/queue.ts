@@ -46,13 +46,6 @@ export interface QueueEntry<T> {
 }
 
 const kDefaultMaxMessageBytes = 256 * 1024 * 1024;
-
-const valueOf = <T>(entry: QueueEntry<T>): T => entry.value;
-
-/** `pick(entry)`, now or once a handed entry's ack is in the kernel (see Queue#hand). */
-function handed<T, R>(entry: QueueEntry<T> | Promise<QueueEntry<T>>, pick: (entry: QueueEntry<T>) => R): R | Promise<R> {
-  return entry instanceof Promise ? entry.then(pick) : pick(entry);
-}
 const kEmpty = Buffer.alloc(0);
 
 export class Queue<T = unknown> implements AsyncIterable<T> {
@@ -113,12 +106,12 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /** Removes and returns the oldest item, waiting for one. Rejects QueueEmpty on timeout, QueueClosed once closed and drained. */
   async get(options?: QueueGetOptions): Promise<T> {
-    return handed(this.#hand(await this.#backend.get(validateWait(options, 'get()'))), valueOf);
+    return (await this.#hand(await this.#backend.get(validateWait(options, 'get()')))).value;
   }
 
   /** Like `get`, but rejects QueueEmpty at once instead of waiting. */
   async getNowait(): Promise<T> {
-    return handed(this.#hand(await this.#backend.get({ timeoutMs: 0 })), valueOf);
+    return (await this.#hand(await this.#backend.get({ timeoutMs: 0 }))).value;
   }
 
   /** Like `get`, with the item's id (stable across redelivery) and delivery count. */
@@ -154,7 +147,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const { prefetch = 16, signal } = options;
     validateInteger(prefetch, 'prefetch', 1, 65_536);
     validateWait({ signal }, 'iterate()');
-    return new ReadAhead(this.#backend, prefetch, signal, (delivery) => handed(this.#hand(delivery), valueOf));
+    return new ReadAhead(this.#backend, prefetch, signal, (delivery) => this.#hand(delivery));
   }
 
   /** `taskDone` for JoinableQueue: the id of the oldest item handed to user code here. */
@@ -246,7 +239,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   readonly #backend: QueueBackend;
   readonly #gets: ReadAheadGets;
   readonly #prefetch: number;
-  readonly #hand: (delivery: Delivery) => T | Promise<T>;
+  readonly #hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>;
   readonly #buffer: Delivery[] = [];
   #outstanding = 0;
   #drained = false;
@@ -254,7 +247,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
 
-  constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => T | Promise<T>) {
+  constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>) {
     this.#backend = backend;
     this.#gets = backend.readAhead({ delivered: (delivery) => this.#delivered(delivery), failed: (error) => this.#failed(error) });
     this.#prefetch = prefetch;
@@ -279,8 +272,9 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
       const delivery = this.#buffer.shift();
       if (delivery !== undefined) {
         this.#refill();
-        const value = this.#hand(delivery);
-        return { value: value instanceof Promise ? await value : value, done: false };
+        // A promise only in the rare case Queue#hand describes; awaiting always would cost every item a turn.
+        const entry = this.#hand(delivery);
+        return { value: (entry instanceof Promise ? await entry : entry).value, done: false };
       }
       if (this.#drained && this.#outstanding === 0) {
         this.#finish();

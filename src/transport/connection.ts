@@ -36,11 +36,9 @@ export class Connection {
   /** Writes handed to the socket's stream and not yet to the kernel (see whenWritten). */
   #queued = 0;
   #onWritten: (() => void)[] = [];
+  /** The socket's callback for each of those writes. */
   readonly #written = (): void => {
-    if (--this.#queued > 0) return;
-    const waiting = this.#onWritten;
-    this.#onWritten = [];
-    for (const resolve of waiting) resolve();
+    if (--this.#queued === 0) this.#wakeWriters();
   };
 
   /** `piecesFrom`: see FrameDecoder (a relay keeps large frames in the pieces they came in). */
@@ -66,8 +64,7 @@ export class Connection {
       }
       this.#closed = true;
       // Nothing more will be written: no one waits for it.
-      this.#queued = 1;
-      this.#written();
+      this.#wakeWriters();
       this.#events?.close(this.#reason);
     });
   }
@@ -114,6 +111,12 @@ export class Connection {
   whenWritten(): Promise<void> | undefined {
     if (this.#queued === 0 || this.#closed) return undefined;
     return new Promise((resolve) => { this.#onWritten.push(resolve); });
+  }
+
+  #wakeWriters(): void {
+    const waiting = this.#onWritten;
+    this.#onWritten = [];
+    for (const resolve of waiting) resolve();
   }
 
   #write(chunk: Buffer): void {
