@@ -320,7 +320,18 @@ export const kProfileFindings = [
   'a read-ahead window of 256 instead of 16, about 15%. So neither alone explains the gap to Python (89-93k items/s): ' +
   'the per-item work in each of three event loops (a promise per put and per get, state updates, answers) adds up, and ' +
   'every write that wakes an idle peer costs the writer tens of µs on this VM.',
-'**Since then: allocations and promises per item.** A sampling allocation profile (the inspector\'s HeapProfiler, collected objects included) of `bench/queue-broker-alone.mjs` put 16% of the bytes the broker allocated per item in Map deletions: every put and get was booked in two Maps and deleted a moment later, and V8 kept rebuilding their hash tables. Now only a request still unanswered once handled is booked; QueueState accepts a put that finds room and answers a get that finds an item without parking either; a reader\'s read-ahead window takes every answer through one receiver instead of a promise, a timer and a listener per item; a streaming producer\'s put costs one promise; an ack is written before hand-over returns. Broker alone: 9-13 µs → 4.0-4.3 µs per item. `node bench/queue-ab.mjs stream 8 200000` (which now also prints each side\'s system calls per item), CPU per item: producer 7-9 → 2.5-4.4 µs, broker 17-23 → 7-11 µs, consumer 12-17 → 7-11 µs; 47-55k → 80-131k items/s, depending on the machine\'s load. The broker now reads 0.3-0.45 times and writes 0.12 times per item, the producer almost never; the consumer\'s one write per item, its ack, is the largest single cost left on its side (about 3 µs).',
+  '**Since then: allocations and promises per item.** A sampling allocation profile (the inspector\'s HeapProfiler, ' +
+  'collected objects included) of `bench/queue-broker-alone.mjs` put 16% of the bytes the broker allocated per item ' +
+  'in Map deletions: every put and get was booked in two Maps and deleted a moment later, and V8 kept rebuilding ' +
+  'their hash tables. Now only a request still unanswered once handled is booked; QueueState accepts a put that ' +
+  'finds room and answers a get that finds an item without parking either; a reader\'s read-ahead window takes ' +
+  'every answer through one receiver instead of a promise, a timer and a listener per item; a streaming producer\'s ' +
+  'put costs one promise; an ack is written before hand-over returns. Broker alone: 9-13 µs → 4.0-4.3 µs per item. ' +
+  '`node bench/queue-ab.mjs stream 8 200000` (which now also prints each side\'s system calls per item), CPU per ' +
+  'item: producer 7-9 → 2.5-4.4 µs, broker 17-23 → 7-11 µs, consumer 12-17 → 7-11 µs; 47-55k → 80-131k items/s, ' +
+  'depending on the machine\'s load. The broker now reads 0.3-0.45 times and writes 0.12 times per item, the ' +
+  'producer almost never; the consumer\'s one write per item, its ack, is the largest single cost left on its side ' +
+  '(about 3 µs).',
   '**100 KiB and 10 MiB items: bound by copies into fresh memory; now through files.** Relayed by the broker, a large ' +
   'item was copied into fresh memory in the broker and again in the consumer (at 10 MiB each spent 75-85% of its busy time ' +
   'in that copy; on this VM writing 10 MiB into fresh memory takes 20-35 ms against 0.3-2 ms into a reused buffer), and ' +
@@ -340,8 +351,8 @@ export const kProfileFindings = [
   'about as fast as Python, so the extra hop through the broker thread is not what costs; procsafe takes 4 to 5 times as ' +
   'long. During a run the three procsafe threads are each only 20-30% busy (a chain of wake-ups, no saturated core), ' +
   'most of it in `writeBuffer`: a round trip makes 8 socket writes against 4 for the relay (each receiver writes its ack ' +
-  'alone, then its next put/get, because the ack is flushed by a microtask before user code resumes; and the broker ' +
-  'answers every put with an acceptance, written before the delivery). Flushing the ack with the next request, or ' +
+  'alone, then its next put/get, because the ack must be in the kernel before user code gets the item; and the broker ' +
+  'answers every put with an acceptance). Flushing the ack with the next request, or ' +
   'writing deliveries before acceptances, each tried on a patched copy of dist/, changed the round trip by less than the ' +
   'run-to-run noise; what remains is the summed per-message work (frame encoding and parsing, promises, state updates, ' +
   'extra writes and wake-ups) along the chain. The profiler itself inflates every write here (the raw relay goes from ' +
