@@ -2,6 +2,8 @@
 //   npm run build && [PREFETCH=16] node bench/queue-ab.mjs stream [SIZE_BYTES=8] [N=100000] [RUNS=3]
 //                    node bench/queue-ab.mjs latency [INTERVAL_MS=1] [N=2000] [RUNS=3]
 //                    node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
+//                    node bench/queue-ab.mjs relay [N=3000] [RUNS=3]   (the ping-pong's bare-socket floor)
+//                    node bench/queue-ab.mjs relay-stream [SIZE=8] [N=100000] [ACK=1] [RUNS=3]   (the stream's)
 // The same layout and children as bench/queue.mjs: this process owns the queues (its broker
 // thread), and a producer and a consumer `Process` (or the two ping-pong sides) use them. Prints
 // one line per run; a stream's line ends with the CPU time per item of each side (the owner's
@@ -13,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcsafe } from './lib/common.mjs';
-import { runChildren } from './queue.mjs';
+import { rawRelay, rawRelayStream, runChildren } from './queue.mjs';
 import { syscalls } from './workers/queue-tasks.mjs';
 
 const [mode = 'stream', ...rest] = process.argv.slice(2);
@@ -70,6 +72,16 @@ const cases = {
     const { t0, t1 } = readJson(out);
     return `ping-pong through two queues: ${(Number(BigInt(t1) - BigInt(t0)) / 1e3 / n).toFixed(1)} µs per round trip`;
   },
+  // The stream's floor: bare sockets through a thread, the reader writing one commit per item (ACK=1) or none.
+  async 'relay-stream'(size = 8, n = 100_000, ack = 1) {
+    const seconds = await rawRelayStream({ dir }, size, n, Math.min(5_000, n), ack === 1);
+    return `raw relay stream of ${size} B items${ack === 1 ? ', one commit write per item' : ''}: ${Math.round(n / seconds)} items/s`;
+  },
+  // The ping-pong's floor: the same topology on bare sockets through a thread of this process.
+  async relay(n = 3_000) {
+    const [us] = await rawRelay({ dir }, n, 500, 1);
+    return `raw relay ping-pong through a thread: ${us.toFixed(1)} µs per round trip`;
+  },
 };
 
 const measure = cases[mode];
@@ -78,7 +90,7 @@ if (measure === undefined) {
   process.exit(2);
 }
 // The runs count is the argument after the case's own ones (defaults do not count in .length).
-const own = { stream: 2, latency: 2, ping: 1 }[mode];
+const own = { stream: 2, latency: 2, ping: 1, relay: 1, 'relay-stream': 3 }[mode];
 const runs = numbers[own] ?? 3;
 try {
   for (let i = 1; i <= runs; i++) console.log(`run ${i}: ${await measure(...numbers.slice(0, own))}`);
