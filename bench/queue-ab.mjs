@@ -1,7 +1,7 @@
 // One Queue case at a time, for A/B work on the queue's data path (not part of `npm run bench`):
 //   npm run build && [PREFETCH=16] node bench/queue-ab.mjs stream [SIZE_BYTES=8] [N=100000] [RUNS=3]
 //                    node bench/queue-ab.mjs latency [INTERVAL_MS=1] [N=2000] [RUNS=3]
-//                    node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
+//   [PING_WARMUP=500] node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
 //                    node bench/queue-ab.mjs relay [N=3000] [RUNS=3]   (the ping-pong's bare-socket floor)
 //                    node bench/queue-ab.mjs relay-stream [SIZE=8] [N=100000] [ACK=1] [RUNS=3]   (the stream's)
 // The same layout and children as bench/queue.mjs: this process owns the queues (its broker
@@ -67,7 +67,8 @@ const cases = {
   async ping(n = 3_000) {
     const [q1, q2] = [new Queue(), new Queue()];
     const out = join(dir, 'ping.json');
-    await run([['pingB', [q1, q2, { total: 500 + n }]], ['pingA', [q1, q2, { n, warmup: 500, out }]]]);
+    const warmup = Number(process.env.PING_WARMUP ?? 500);
+    await run([['pingB', [q1, q2, { total: warmup + n }]], ['pingA', [q1, q2, { n, warmup, out }]]]);
     await Promise.all([q1.close(), q2.close()]);
     const { t0, t1 } = readJson(out);
     return `ping-pong through two queues: ${(Number(BigInt(t1) - BigInt(t0)) / 1e3 / n).toFixed(1)} µs per round trip`;
