@@ -5,6 +5,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { assertCopyable, findUncopyable } from '../codec/v8.js';
 import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../errors.js';
+import { InOrder } from '../internal/in-order.js';
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
 import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
 import { type PoolStats, Scheduler } from './scheduler.js';
@@ -250,11 +251,10 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     const ahead = options.concurrency ?? defaultAhead;
     const isAsync = Symbol.asyncIterator in Object(input);
     const iterator = isAsync ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (input as Iterable<unknown>)[Symbol.iterator]();
-    const finished = new Map<number, Outcome[]>();
+    const finished = new InOrder<Outcome[]>();
     const arrivals: Outcome[][] = [];
     let wake: (() => void) | undefined;
     let nextChunk = 0;
-    let nextToYield = 0;
     let nextIndex = 0;
     // Chunks sent and not yet yielded: bounds both work in flight and results held for order.
     let outstanding = 0;
@@ -275,15 +275,14 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
           const chunkNo = nextChunk++;
           outstanding++;
           void this.#submitChunk(fn, items, nextIndex, options.signal).then((outcomes) => {
-            if (ordered) finished.set(chunkNo, outcomes);
+            if (ordered) finished.add(chunkNo, outcomes);
             else arrivals.push(outcomes);
             wake?.();
           });
           nextIndex += items.length;
         }
         if (ordered) {
-          for (let chunk = finished.get(nextToYield); chunk !== undefined; chunk = finished.get(nextToYield)) {
-            finished.delete(nextToYield++);
+          for (let chunk = finished.take(); chunk !== undefined; chunk = finished.take()) {
             outstanding--;
             yield* chunk;
           }
@@ -296,7 +295,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
         if (exhausted && outstanding === 0) return;
         // Yielding freed room in the window, or results are waiting: go round again instead of sleeping.
         if (!exhausted && outstanding < ahead) continue;
-        if (ordered ? finished.has(nextToYield) : arrivals.length > 0) continue;
+        if (ordered ? finished.ready : arrivals.length > 0) continue;
         await new Promise<void>((resolve) => { wake = resolve; });
         wake = undefined;
       }

@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PoolClosed, RemoteError } from '../../errors.js';
 import { kNoTypeScriptLoader } from '../../child/loader.js';
+import { InOrder } from '../../internal/in-order.js';
 import { inheritedExecArgv } from '../../internal/worker-module.js';
 import { kMaxRetries, kMaxTimeoutMs, kMaxWorkers } from '../../pool/options.js';
 import { kModuleExports, Pool } from '../../pool/pool.js';
@@ -228,9 +229,8 @@ class MapRun {
   #inputError: Error | undefined;
 
   // Order: results wait here (by dispatch sequence) until every earlier one is written.
-  readonly #held = new Map<number, ResultLine | null>();
+  readonly #held = new InOrder<ResultLine | null>();
   #nextSeq = 0;
-  #nextToWrite = 0;
 
   constructor(args: MapArgs, argv: string[], io: CommandIo) {
     this.#args = args;
@@ -439,11 +439,8 @@ class MapRun {
     if (!this.#args.ordered) {
       this.#emit(result);
     } else {
-      this.#held.set(seq, result);
-      for (let next = this.#held.get(this.#nextToWrite); next !== undefined; next = this.#held.get(this.#nextToWrite)) {
-        this.#held.delete(this.#nextToWrite++);
-        this.#emit(next);
-      }
+      this.#held.add(seq, result);
+      for (let next = this.#held.take(); next !== undefined; next = this.#held.take()) this.#emit(next);
     }
     this.#reporter?.update(this.#counts());
     this.#wake?.();
