@@ -7,9 +7,12 @@
  * enumerable; the receiver turns such objects back into instances.
  */
 
+import { asErrorRecord, rebuildError } from './rich-errors.js';
+
 /** The one own enumerable property of a shareable object, and how the receiver spots it. */
 export const kHandleKey = '__procsafe_handle__';
-const kHandleKeyBytes = Buffer.from(kHandleKey, 'latin1');
+/** What the handle key and a carried error's key (rich-errors.ts) start with. */
+const kRecordPrefixBytes = Buffer.from('__procsafe_', 'latin1');
 /** On the prototype of every shareable class: findUncopyable lets them through. */
 export const kShareable = Symbol.for('procsafe.shareable');
 
@@ -42,9 +45,12 @@ export function isShareable(value: object): boolean {
   return (value as { [kShareable]?: unknown })[kShareable] === true;
 }
 
-/** Whether serialized v8 bytes may hold a handle (the key appears verbatim: v8 writes one-byte strings as is). */
-export function mayHoldHandles(v8Bytes: Buffer): boolean {
-  return v8Bytes.indexOf(kHandleKeyBytes) !== -1;
+/**
+ * Whether serialized v8 bytes may hold a handle or a carried error (their keys
+ * appear verbatim: v8 writes one-byte strings as is).
+ */
+export function mayHoldRecords(v8Bytes: Buffer): boolean {
+  return v8Bytes.indexOf(kRecordPrefixBytes) !== -1;
 }
 
 function asHandle(value: object): Handle | undefined {
@@ -54,23 +60,34 @@ function asHandle(value: object): Handle | undefined {
   return typeof handle === 'object' && handle !== null && revivers.has(handle.kind) ? handle : undefined;
 }
 
-/** Replaces, in place, every handle inside a freshly deserialized value by a working object. */
-export function reviveHandles(value: unknown, seen = new Set<object>()): unknown {
-  if (typeof value !== 'object' || value === null || seen.has(value) || ArrayBuffer.isView(value)) return value;
-  seen.add(value);
+/**
+ * Replaces, in place, every handle inside a freshly deserialized value by a
+ * working object, and every carried error by the Error it stands for.
+ */
+export function reviveRecords(value: unknown, seen = new Map<object, unknown>()): unknown {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  // A record met twice (a shared or cyclic reference) gives the same revived object.
+  if (seen.has(value)) return seen.get(value);
+  seen.set(value, value);
   const handle = asHandle(value);
-  if (handle !== undefined) return (revivers.get(handle.kind) as Reviver)(handle);
+  if (handle !== undefined) {
+    const revived = (revivers.get(handle.kind) as Reviver)(handle);
+    seen.set(value, revived);
+    return revived;
+  }
+  const carried = asErrorRecord(value);
+  if (carried !== undefined) return rebuildError(carried, (inner) => reviveRecords(inner, seen), (error) => seen.set(value, error));
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveHandles(value[i], seen);
+    for (let i = 0; i < value.length; i++) value[i] = reviveRecords(value[i], seen);
   } else if (value instanceof Map) {
-    for (const [k, v] of value) value.set(k, reviveHandles(v, seen));
+    for (const [k, v] of value) value.set(k, reviveRecords(v, seen));
   } else if (value instanceof Set) {
     const items = [...value];
     value.clear();
-    for (const item of items) value.add(reviveHandles(item, seen));
+    for (const item of items) value.add(reviveRecords(item, seen));
   } else {
     const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = reviveHandles(record[key], seen);
+    for (const key of Object.keys(record)) record[key] = reviveRecords(record[key], seen);
   }
   return value;
 }

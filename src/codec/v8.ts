@@ -7,7 +7,8 @@
  */
 import v8 from 'node:v8';
 import { SerializationError } from '../errors.js';
-import { isShareable, mayHoldHandles, reviveHandles } from './handles.js';
+import { isShareable, mayHoldRecords, reviveRecords } from './handles.js';
+import { carryErrors, isRichError } from './rich-errors.js';
 
 /** Prototypes whose instances v8 copies faithfully. */
 const kCloneable = new Set<unknown>([
@@ -24,8 +25,23 @@ function className(value: object): string {
   return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'anonymous class';
 }
 
-/** Walks a value and returns the first part that cannot be copied faithfully, if any. */
-export function findUncopyable(value: unknown, path: string, seen = new Set<object>()): Uncopyable | undefined {
+/**
+ * Set for good once findUncopyable meets an Error that v8 would copy with a
+ * loss (rich-errors.ts). Every value is walked by findUncopyable before it is
+ * serialized (by serializeAfter, or by its caller), so until then no value
+ * needs carryErrors' extra walk, and a process that never sends such an Error
+ * never pays for it.
+ */
+let richErrorSeen = false;
+
+/**
+ * Walks a value and returns the first part that cannot be copied faithfully, if
+ * any. An array's named properties (v8 copies those too) are walked only when
+ * `thorough`: listing an array's keys costs as much as a copy of it, so the
+ * everyday walk leaves them to v8, and serializeAfter walks thoroughly once v8
+ * refused a value, to name the part.
+ */
+export function findUncopyable(value: unknown, path: string, seen = new Set<object>(), thorough = false): Uncopyable | undefined {
   switch (typeof value) {
     case 'string': case 'number': case 'boolean': case 'undefined': case 'bigint': return undefined;
     case 'function': return { path, reason: `is a function${value.name ? ` (${value.name})` : ''}; functions cannot be copied to another process: pass data, and name the worker function to run instead` };
@@ -51,16 +67,24 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
     }
   }
   seen.add(object);
+  if (object instanceof Error && !richErrorSeen && isRichError(object)) richErrorSeen = true;
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
-      const found = findUncopyable(object[i], `${path}[${i}]`, seen);
+      const found = findUncopyable(object[i], `${path}[${i}]`, seen, thorough);
       if (found) return found;
+    }
+    if (thorough) {
+      for (const key of Object.keys(object)) {
+        if (kIndexKey.test(key)) continue;
+        const found = findUncopyable((object as unknown as Record<string, unknown>)[key], `${path}${propLabel(key)}`, seen, thorough);
+        if (found) return found;
+      }
     }
     return undefined;
   }
   if (object instanceof Map) {
     for (const [k, v] of object) {
-      const found = findUncopyable(k, `${path}<Map key>`, seen) ?? findUncopyable(v, `${path}.get(${keyLabel(k)})`, seen);
+      const found = findUncopyable(k, `${path}<Map key>`, seen, thorough) ?? findUncopyable(v, `${path}.get(${keyLabel(k)})`, seen, thorough);
       if (found) return found;
     }
     return undefined;
@@ -68,18 +92,20 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
   if (object instanceof Set) {
     let i = 0;
     for (const v of object) {
-      const found = findUncopyable(v, `${path}<Set item ${i++}>`, seen);
+      const found = findUncopyable(v, `${path}<Set item ${i++}>`, seen, thorough);
       if (found) return found;
     }
     return undefined;
   }
   for (const key of Object.keys(object)) {
-    const found = findUncopyable((object as Record<string, unknown>)[key], `${path}${propLabel(key)}`, seen);
+    const found = findUncopyable((object as Record<string, unknown>)[key], `${path}${propLabel(key)}`, seen, thorough);
     if (found) return found;
   }
-  if (object instanceof Error && 'cause' in object) return findUncopyable(object.cause, `${path}.cause`, seen);
+  if (object instanceof Error && 'cause' in object) return findUncopyable(object.cause, `${path}.cause`, seen, thorough);
   return undefined;
 }
+
+const kIndexKey = /^(?:0|[1-9]\d*)$/;
 
 function keyLabel(key: unknown): string {
   return typeof key === 'string' ? JSON.stringify(key) : String(key);
@@ -167,9 +193,12 @@ export function serializeAfter(prefix: Buffer, value: unknown, path: string, wha
   serializer.writeRawBytes(kZero32);
   serializer.writeHeader();
   try {
-    serializer.writeValue(value);
+    serializer.writeValue(richErrorSeen ? carryErrors(value) : value);
   } catch (error) {
-    // Something our walk let through and v8 refused (a WeakMap, a SharedArrayBuffer …).
+    // A part the everyday walk skips (an array's named property) …
+    const found = findUncopyable(value, path, new Set(), true);
+    if (found) throw new SerializationError(`Cannot copy ${what}: ${found.path} ${found.reason}`, found.path, { cause: error });
+    // … or something our walk lets through and v8 refuses (a WeakMap, a SharedArrayBuffer …).
     throw new SerializationError(`Cannot copy ${what}: ${path} ${(error as Error).message}`, path, { cause: error });
   }
   const views = serializer.views;
@@ -230,5 +259,5 @@ export function deserialize(payload: Buffer): unknown {
   const deserializer = new OutOfBandDeserializer(v8Bytes, regions);
   deserializer.readHeader();
   const value = deserializer.readValue();
-  return mayHoldHandles(v8Bytes) ? reviveHandles(value) : value;
+  return mayHoldRecords(v8Bytes) ? reviveRecords(value) : value;
 }

@@ -71,6 +71,17 @@ for (const isolation of ['process', 'thread'] as const) {
       assert.ok(pool.stats().completed + pool.stats().failed > before);
     });
 
+    test('an Error value returned (not thrown) keeps code, errno, syscall and path', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      const { failed } = await pool.apply('readError', ['/nonexistent-procsafe/file']) as { failed: NodeJS.ErrnoException };
+      assert.ok(failed instanceof Error);
+      assert.equal(failed.code, 'ENOENT');
+      assert.equal(failed.syscall, 'open');
+      assert.equal(failed.path, '/nonexistent-procsafe/file');
+      assert.equal(typeof failed.errno, 'number');
+    });
+
     test('mapSettled reports every item', { timeout: 20_000 }, async (t) => {
       const pool = new Pool({ module: tasks, workers: 2, isolation });
       t.after(() => pool.terminate());

@@ -73,3 +73,30 @@ async function waitUntilAsync(condition: () => Promise<boolean>, what: string, t
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+test('an Error value crosses whole: code and path from a child, a handle inside an error\'s property', { timeout: 30_000 }, async () => {
+  const q = new Queue<NodeJS.ErrnoException>();
+  const child = new Process({ module: queueTasks, fn: 'putReadError', args: [q, '/nonexistent-procsafe/file'], stdout: 'ignore' });
+  await child.start();
+  assert.deepEqual(await child.join(), { exitCode: 0, signal: null });
+  const error = await q.get({ timeoutMs: 5_000 });
+  assert.ok(error instanceof Error);
+  assert.equal(error.code, 'ENOENT');
+  assert.equal(error.syscall, 'open');
+  assert.equal(error.path, '/nonexistent-procsafe/file');
+  assert.match(String(error.stack), /ENOENT/);
+
+  // There and back through a child: the error's property holds a queue, which must work on arrival.
+  const reply = new Queue<string>();
+  const there = new Queue<Error & { reply?: Queue<string> }>();
+  const back = new Queue<Error & { reply?: Queue<string> }>();
+  const forwarder = new Process({ module: queueTasks, fn: 'forward', args: [there, back, 1], stdout: 'ignore' });
+  await forwarder.start();
+  await there.put(Object.assign(new Error('with a reply queue'), { reply }));
+  const returned = await back.get({ timeoutMs: 5_000 });
+  assert.deepEqual(await forwarder.join(), { exitCode: 0, signal: null });
+  assert.equal(returned.message, 'with a reply queue');
+  assert.ok(returned.reply instanceof Queue);
+  await returned.reply.put('answered');
+  assert.equal(await reply.get({ timeoutMs: 5_000 }), 'answered');
+});
