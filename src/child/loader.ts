@@ -1,4 +1,7 @@
 /** Imports the worker module and finds its exported functions, with errors that say what exists. */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 
 export type WorkerModule = Record<string, unknown>;
@@ -11,12 +14,54 @@ export async function loadWorkerModule(url: string): Promise<WorkerModule> {
     return (await import(url)) as WorkerModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
+    // Before Node 22.22 / 24.11, `--import tsx` registers tsx's hooks on the main thread only: register them
+    // here and import again. Node keeps the failed import of `url` itself, so the retry asks for the same
+    // file under a query (a relative import inside it resolves as before).
+    if (!isMainThread && underTsx() && await registerTsxHere()) {
+      return (await import(`${url}${url.includes('?') ? '&' : '?'}procsafe-tsx`)) as WorkerModule;
+    }
     // The commonest first stumble with worker pools: say what to do.
     const advice = isMainThread
       ? 'run the parent under a TypeScript loader (node --import tsx main.ts, or npx tsx main.ts): workers inherit it'
-      : "it needs a loader, and on Node 20 a loader's hooks (tsx's too) do not reach worker threads: use isolation 'process' (the default) under node --import tsx, or compile the module to JavaScript";
+      : "it needs a loader, and on Node 20 a loader's hooks do not reach worker threads (procsafe registers tsx's itself when the parent runs under --import tsx): run the parent under node --import tsx, use isolation 'process' (the default), or compile the module to JavaScript";
     throw Object.assign(new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error }), { code: kNoTypeScriptLoader });
   }
+}
+
+/** Whether this thread was started with tsx as its loader (`--import tsx`, `--import=tsx`, tsx/esm …). */
+function underTsx(): boolean {
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = arg === '--import' || arg === '--loader' ? argv[i + 1] : /^--(?:import|loader)=(.*)$/.exec(arg)?.[1];
+    if (value !== undefined && /(^|[/\\])tsx([/\\]|$)/.test(value)) return true;
+  }
+  return false;
+}
+
+/**
+ * Registers tsx's hooks on this thread through its API (tsx/esm/api), found
+ * beside procsafe or from the working directory, as `--import tsx` finds it.
+ * False if there is no such tsx, or it refused.
+ */
+async function registerTsxHere(): Promise<boolean> {
+  const candidates: string[] = ['tsx/esm/api'];
+  try {
+    candidates.push(pathToFileURL(createRequire(join(process.cwd(), 'noop.js')).resolve('tsx/esm/api')).href);
+  } catch {
+    // Not installed in the working directory.
+  }
+  for (const specifier of candidates) {
+    try {
+      const api = (await import(specifier)) as { register?: () => unknown };
+      if (typeof api.register !== 'function') continue;
+      api.register();
+      return true;
+    } catch {
+      // Try the next place.
+    }
+  }
+  return false;
 }
 
 const cache = new WeakMap<WorkerModule, Map<string, (...args: unknown[]) => unknown>>();
@@ -26,11 +71,16 @@ export function lookupFunction(module: WorkerModule, url: string, name: string):
   if (byName === undefined) cache.set(module, (byName = new Map()));
   const hit = byName.get(name);
   if (hit !== undefined) return hit;
-  if (!Object.hasOwn(module, name)) {
+  // A CommonJS module whose named exports Node could not see (tsx's API loads a .ts file outside a
+  // "type": "module" package that way) has them all on `default`, its module.exports.
+  const cjs = module['default'];
+  const exports = !Object.hasOwn(module, name) && typeof cjs === 'object' && cjs !== null && Object.hasOwn(cjs, name)
+    ? cjs as WorkerModule : module;
+  if (!Object.hasOwn(exports, name)) {
     const names = Object.keys(module).filter((key) => typeof module[key] === 'function');
     throw new TypeError(`worker module ${url} has no export named "${name}"; its function exports are: ${names.join(', ') || '(none)'}`);
   }
-  const fn = module[name];
+  const fn = exports[name];
   if (typeof fn !== 'function') {
     throw new TypeError(`export "${name}" of worker module ${url} is ${fn === null ? 'null' : `a ${typeof fn}`}, not a function`);
   }

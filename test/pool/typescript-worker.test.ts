@@ -38,17 +38,10 @@ interface Report {
   readonly parentPid: number;
 }
 
-/**
- * On Node 20, a worker thread gets no module hooks from its parent, and tsx registers its hooks
- * only on the main thread there, so `--import tsx` in the thread's execArgv is not enough:
- * the .ts import fails with ERR_UNKNOWN_FILE_EXTENSION. Reported; kept as todo until src handles it.
- */
-const kThreadTodo = 'thread workers do not get the tsx hooks on Node 20 (ERR_UNKNOWN_FILE_EXTENSION)';
-
 for (const isolation of ['process', 'thread'] as const) {
   describe(`isolation: ${isolation}`, () => {
-    const todo = isolation === 'thread' ? kThreadTodo : undefined;
-    test('a TypeScript worker module runs under tsx', { timeout: 60_000, todo }, async (t) => {
+    // On Node 20 `--import tsx` registers tsx's hooks on the main thread only; the thread worker registers them itself.
+    test('a TypeScript worker module runs under tsx', { timeout: 60_000 }, async (t) => {
       const dir = tempDir(t);
       const script = join(dir, 'parent.mjs');
       writeFileSync(script, kScript);
@@ -66,6 +59,20 @@ for (const isolation of ['process', 'thread'] as const) {
       if (isolation === 'process') assert.notEqual(report.place.pid, report.parentPid, 'ran in a child process');
       else assert.equal(report.place.pid, report.parentPid, 'ran in a thread of the parent');
       assert.doesNotMatch(stderr, /Error/, stderr);
+    });
+
+    test('a .ts module outside a "type": "module" package (CommonJS to tsx) runs too', { timeout: 60_000 }, async (t) => {
+      const dir = tempDir(t);
+      writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }');
+      const module = join(dir, 'cjs-tasks.ts');
+      writeFileSync(module, 'export function add(a: number, b: number): number { return a + b; }\n');
+      const script = join(dir, 'parent.mjs');
+      writeFileSync(script, kScript.replace(/const result = .*\n/, "const result = await pool.apply('add', [7, 8]);\n")
+        .replace(/const all = .*\n/, 'const all = [];\n').replace(/const place = .*\n/, 'const place = {};\n'));
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, module, isolation], {
+        cwd: root, timeout: 45_000, killSignal: 'SIGKILL',
+      });
+      assert.match(stdout, /"result":15/, `stdout:\n${stdout}\nstderr:\n${stderr}`);
     });
   });
 }
