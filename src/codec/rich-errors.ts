@@ -11,6 +11,9 @@
 /** The one key of a carried error's record; shares its prefix with the handle key (handles.ts). */
 export const kErrorKey = '__procsafe_error__';
 
+/** An array index as Object.keys lists it (the other keys of an array are its named properties). */
+export const kIndexKey = /^(?:0|[1-9]\d*)$/;
+
 const kStandard = new Map<string, ErrorConstructor>([
   ['Error', Error], ['EvalError', EvalError], ['RangeError', RangeError], ['ReferenceError', ReferenceError],
   ['SyntaxError', SyntaxError], ['TypeError', TypeError], ['URIError', URIError],
@@ -46,7 +49,10 @@ function isDomException(error: Error): boolean {
  * `value`, with every Error that v8 would copy with a loss replaced by its
  * record. The containers on the way (arrays, plain objects, Maps, Sets) are
  * copied, keeping shared references and cycles; `value` itself is not touched.
- * Returns `value` as it is when it holds no such Error.
+ * Returns `value` as it is when it holds no such Error. An array's named
+ * properties are copied but not searched: the receiver's walk (handles.ts)
+ * reads an array by index only, as listing its keys costs a copy of it, so an
+ * Error there travels as v8 copies it.
  */
 export function carryErrors(value: unknown): unknown {
   return holdsRichError(value, new Set()) ? copy(value, new Map()) : value;
@@ -117,9 +123,14 @@ function copy(value: unknown, done: Map<object, unknown>): unknown {
     for (const v of value) out.add(copy(v, done));
     return out;
   }
-  const out: Record<string, unknown> = Array.isArray(value) ? new Array(value.length) as unknown as Record<string, unknown> : {};
+  const isArray = Array.isArray(value);
+  const out: Record<string, unknown> = isArray ? new Array(value.length) as unknown as Record<string, unknown> : {};
   done.set(value, out);
-  for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key], done);
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    // An array's named properties go as they are: the receiver would not look there for a record.
+    out[key] = isArray && !kIndexKey.test(key) ? v : copy(v, done);
+  }
   return out;
 }
 

@@ -8,7 +8,7 @@
 import v8 from 'node:v8';
 import { SerializationError } from '../errors.js';
 import { isShareable, mayHoldRecords, reviveRecords } from './handles.js';
-import { carryErrors, isRichError } from './rich-errors.js';
+import { carryErrors, isRichError, kIndexKey } from './rich-errors.js';
 
 /** Prototypes whose instances v8 copies faithfully. */
 const kCloneable = new Set<unknown>([
@@ -104,8 +104,6 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
   if (object instanceof Error && 'cause' in object) return findUncopyable(object.cause, `${path}.cause`, seen, thorough);
   return undefined;
 }
-
-const kIndexKey = /^(?:0|[1-9]\d*)$/;
 
 function keyLabel(key: unknown): string {
   return typeof key === 'string' ? JSON.stringify(key) : String(key);

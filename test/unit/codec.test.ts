@@ -367,6 +367,13 @@ describe('Error values keep what v8 alone drops', () => {
     assert.deepEqual(Object.keys(inner), ['code'], 'the sender\'s errors are not changed');
   });
 
+  test('an error in an array\'s named property arrives as v8 copies it: an Error, never a record', kT, () => {
+    const rows = Object.assign([1], { failure: Object.assign(new Error('f'), { code: 'E_F' }) });
+    const back = roundTrip({ rows, other: Object.assign(new Error('o'), { code: 'E_O' }) }) as { rows: number[] & { failure?: Error } };
+    assert.ok(back.rows.failure instanceof Error);
+    assert.equal(back.rows.failure.message, 'f');
+  });
+
   test('an object that only looks like a record stays the plain object it is', kT, () => {
     const fake = { __procsafe_error__: { kind: 'Error', name: 'x' } };
     assert.deepEqual(roundTrip(fake), fake);
