@@ -96,7 +96,17 @@ export class WorkerRuntime {
         }
         break;
       }
-      case kCancel: this.#cancelled.add(frame.id); break;
+      case kCancel: {
+        // Only a task still waiting here can be dropped; one that already ran (its answer crossed
+        // the cancel on the way) is done with, and remembering its id would only leak it.
+        for (const entry of this.#queue) {
+          if (entry.id === frame.id) {
+            this.#cancelled.add(frame.id);
+            break;
+          }
+        }
+        break;
+      }
       case kStop: this.#stopping = true; break;
       case kInit: void this.#init(deserialize(frame.payload) as InitMessage); break;
       case kRun: void this.#run(deserialize(frame.payload) as RunMessage); break;
