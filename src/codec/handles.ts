@@ -88,6 +88,8 @@ export function reviveRecords(value: unknown, seen = new Map<object, unknown>())
   } else {
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) record[key] = reviveRecords(record[key], seen);
+    // An Error v8 copied itself: its cause is its own, but not enumerable.
+    if (value instanceof Error && 'cause' in value) value.cause = reviveRecords(value.cause, seen);
   }
   return value;
 }

@@ -99,4 +99,15 @@ test('an Error value crosses whole: code and path from a child, a handle inside 
   assert.ok(returned.reply instanceof Queue);
   await returned.reply.put('answered');
   assert.equal(await reply.get({ timeoutMs: 5_000 }), 'answered');
+
+  // A plain Error, which v8 copies itself, with a queue in its cause.
+  const forwarder2 = new Process({ module: queueTasks, fn: 'forward', args: [there, back, 1], stdout: 'ignore' });
+  await forwarder2.start();
+  await there.put(new Error('cause holds a queue', { cause: { reply } }));
+  const plain = await back.get({ timeoutMs: 5_000 });
+  assert.deepEqual(await forwarder2.join(), { exitCode: 0, signal: null });
+  const cause = plain.cause as { reply?: Queue<string> };
+  assert.ok(cause.reply instanceof Queue);
+  await cause.reply.put('again');
+  assert.equal(await reply.get({ timeoutMs: 5_000 }), 'again');
 });
