@@ -77,7 +77,8 @@ export function lookupFunction(module: WorkerModule, url: string, name: string):
   const exports = !Object.hasOwn(module, name) && typeof cjs === 'object' && cjs !== null && Object.hasOwn(cjs, name)
     ? cjs as WorkerModule : module;
   if (!Object.hasOwn(exports, name)) {
-    const names = Object.keys(module).filter((key) => typeof module[key] === 'function');
+    const functionsOf = (m: WorkerModule): string[] => Object.keys(m).filter((key) => typeof m[key] === 'function');
+    const names = [...functionsOf(module), ...(typeof cjs === 'object' && cjs !== null ? functionsOf(cjs as WorkerModule) : [])];
     throw new TypeError(`worker module ${url} has no export named "${name}"; its function exports are: ${names.join(', ') || '(none)'}`);
   }
   const fn = exports[name];

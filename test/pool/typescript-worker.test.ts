@@ -68,11 +68,12 @@ for (const isolation of ['process', 'thread'] as const) {
       writeFileSync(module, 'export function add(a: number, b: number): number { return a + b; }\n');
       const script = join(dir, 'parent.mjs');
       writeFileSync(script, kScript.replace(/const result = .*\n/, "const result = await pool.apply('add', [7, 8]);\n")
-        .replace(/const all = .*\n/, 'const all = [];\n').replace(/const place = .*\n/, 'const place = {};\n'));
+        .replace(/const all = .*\n/, 'const all = [];\n').replace(/const place = .*\n/, "const place = await pool.apply('nope', []).then(() => ({}), (error) => ({ message: error.message }));\n"));
       const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, module, isolation], {
         cwd: root, timeout: 45_000, killSignal: 'SIGKILL',
       });
       assert.match(stdout, /"result":15/, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+      assert.match(stdout, /no export named \\"nope\\"; its function exports are: add/, 'an unknown name lists the functions found on the default export');
     });
   });
 }
