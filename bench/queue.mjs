@@ -374,14 +374,14 @@ export const kProfileFindings = [
   'four of the five; any protocol on that path only adds time. (3) Warm-up: timed in windows of 100 from the start, ' +
   'procsafe\'s round trip falls from 600-800 µs over the first thousand to 100-110 µs after five thousand. In the ' +
   'slow phase the children were 72-74% idle and the broker thread spent 24% of its samples in socket writes, about ' +
-  '37 µs each: a write that wakes a process idle for longer costs more on this VM. Holding a put\'s acceptance ' +
-  'until the next frame to that peer (or 2 ms), tried on a patched dist/ to save a wake-up per put, made the round ' +
-  'trip slower: 251-287 µs became 292-412 µs. At 100 KiB the producer is the busiest side (92% busy in one ' +
-  'profile). In a 20000-item run, 9359 of its 25000 files were fresh and 1609 given back were deleted over the 64 ' +
-  'MiB cap of files kept for reuse. Timed alone, opening a 100 KiB tmpfs file, reading it into a fresh Buffer and ' +
-  'closing it costs 31-48 µs, against 17 µs for the read alone into a reused buffer and 2.4-3.9 µs for a memcpy of ' +
-  'the same bytes. The consumer\'s ack, which wakes the mostly idle broker, costs about 18 µs (16% of the ' +
-  'consumer\'s samples).',
+  '37 µs each, against about 3 µs for the reader\'s ack write in a busy stream: on this VM a write that wakes an ' +
+  'idle process costs the writer far more. Holding a put\'s acceptance until the next frame to that peer (or 2 ms), ' +
+  'tried on a patched dist/ to save a wake-up per put, made the round trip slower: 251-287 µs became 292-412 µs. At ' +
+  '100 KiB the producer is the busiest side (92% busy in one profile). In a 20000-item run, 9359 of its 25000 files ' +
+  'were fresh and 1609 given back were deleted over the 64 MiB cap of files kept for reuse. Timed alone, opening a ' +
+  '100 KiB tmpfs file, reading it into a fresh Buffer and closing it costs 31-48 µs, against 17 µs for the read ' +
+  'alone into a reused buffer and 2.4-3.9 µs for a memcpy of the same bytes. The consumer\'s ack, which wakes the ' +
+  'mostly idle broker, costs about 18 µs (16% of the consumer\'s samples).',
 ];
 
 /** One sentence per profiled case, from this run's numbers: which side was busiest. */
