@@ -17,7 +17,7 @@ import { fileRef, OwnerSpills, spillPrefix } from '../queue/spill.js';
 import { type FileItem, type Payload, QueueState, type QueueEvent } from '../queue/state.js';
 import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
 import { verifyProof } from '../transport/auth.js';
-import { isBundle, Outbox, type Part, unbundle } from '../transport/bundle.js';
+import { isBundle, kNoPayload, Outbox, type Part, unbundle } from '../transport/bundle.js';
 import { type Connection, isPeerFault } from '../transport/connection.js';
 import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
 import {
@@ -64,8 +64,6 @@ interface Origin {
 }
 
 const kMayWait = new Set([kPut, kPutNowait, kPutFile, kPutFileNowait, kGet, kGetNowait, kJoin, kAcquire, kAcquireNowait, kWait]);
-
-const kNoPayload: readonly Buffer[] = [];
 
 /** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
 const kCopyBelow = 64 * 1024;

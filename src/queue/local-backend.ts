@@ -5,6 +5,7 @@
 import type { Handle } from '../codec/handles.js';
 import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
+import { kNoPayload } from '../transport/bundle.js';
 import { encodeHead, encodeText, type Frame } from '../transport/frame.js';
 import {
   kAck, kClose, kDelivered, kDeliveredFile, kDone, kGetBundle, kGetNowait, kInspect, kJoin, kPut, kPutBundle, kPutFile, kPutFileNowait, kPutNowait,
@@ -20,7 +21,6 @@ import type { QueueSnapshot } from './state.js';
  * fast a producer streams into a full queue.
  */
 const kPutWindow = 1024;
-const kNoPayload: readonly Buffer[] = [];
 
 export class LocalQueueBackend implements QueueBackend {
   readonly #handle: Handle;

@@ -22,6 +22,9 @@ export interface Part {
   readonly payload: readonly Buffer[];
 }
 
+/** The payload of a part that carries none (a get, a put's acceptance): one shared empty list. */
+export const kNoPayload: readonly Buffer[] = [];
+
 /** What each bundle type stands for. */
 const kSingle = new Map([[kPutBundle, kPut], [kGetBundle, kGet], [kDoneBundle, kDone], [kDeliveredBundle, kDelivered]]);
 
