@@ -26,13 +26,14 @@ function className(value: object): string {
 }
 
 /**
- * Set for good once findUncopyable meets an Error that v8 would copy with a
- * loss (rich-errors.ts). Every value is walked by findUncopyable before it is
- * serialized (by serializeAfter, or by its caller), so until then no value
- * needs carryErrors' extra walk, and a process that never sends such an Error
- * never pays for it.
+ * Errors that v8 would copy with a loss (rich-errors.ts) met by findUncopyable
+ * so far. Every value is walked by findUncopyable before it is serialized: when
+ * serializeAfter runs that walk itself (a queue item, a worker's result), the
+ * count tells whether this value holds one, and only then does carryErrors walk
+ * it again. A value its caller walked earlier (a task's arguments) may hold one
+ * once the count is not 0.
  */
-let richErrorSeen = false;
+let richErrorsMet = 0;
 
 /**
  * Walks a value and returns the first part that cannot be copied faithfully, if
@@ -67,7 +68,7 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
     }
   }
   seen.add(object);
-  if (object instanceof Error && !richErrorSeen && isRichError(object)) richErrorSeen = true;
+  if (object instanceof Error && isRichError(object)) richErrorsMet++;
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length; i++) {
       const found = findUncopyable(object[i], `${path}[${i}]`, seen, thorough);
@@ -185,13 +186,18 @@ class OutOfBandDeserializer extends v8.DefaultDeserializer {
  * findUncopyable over it.
  */
 export function serializeAfter(prefix: Buffer, value: unknown, path: string, what: string, checked = false): Buffer[] {
-  if (!checked) assertCopyable(value, path, what);
+  let carry = richErrorsMet > 0;
+  if (!checked) {
+    const before = richErrorsMet;
+    assertCopyable(value, path, what);
+    carry = richErrorsMet > before;
+  }
   const serializer = new OutOfBandSerializer();
   serializer.writeRawBytes(prefix);
   serializer.writeRawBytes(kZero32);
   serializer.writeHeader();
   try {
-    serializer.writeValue(richErrorSeen ? carryErrors(value) : value);
+    serializer.writeValue(carry ? carryErrors(value) : value);
   } catch (error) {
     // A part the everyday walk skips (an array's named property) …
     const found = findUncopyable(value, path, new Set(), true);
