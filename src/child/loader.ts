@@ -73,12 +73,10 @@ export function lookupFunction(module: WorkerModule, url: string, name: string):
   if (hit !== undefined) return hit;
   // A CommonJS module whose named exports Node could not see (tsx's API loads a .ts file outside a
   // "type": "module" package that way) has them all on `default`, its module.exports.
-  const cjs = module['default'];
-  const exports = !Object.hasOwn(module, name) && typeof cjs === 'object' && cjs !== null && Object.hasOwn(cjs, name)
-    ? cjs as WorkerModule : module;
+  const cjs = typeof module['default'] === 'object' && module['default'] !== null ? module['default'] as WorkerModule : {};
+  const exports = !Object.hasOwn(module, name) && Object.hasOwn(cjs, name) ? cjs : module;
   if (!Object.hasOwn(exports, name)) {
-    const functionsOf = (m: WorkerModule): string[] => Object.keys(m).filter((key) => typeof m[key] === 'function');
-    const names = [...functionsOf(module), ...(typeof cjs === 'object' && cjs !== null ? functionsOf(cjs as WorkerModule) : [])];
+    const names = [module, cjs].flatMap((m) => Object.keys(m).filter((key) => typeof m[key] === 'function'));
     throw new TypeError(`worker module ${url} has no export named "${name}"; its function exports are: ${names.join(', ') || '(none)'}`);
   }
   const fn = exports[name];

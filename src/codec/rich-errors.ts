@@ -38,11 +38,7 @@ export function isRichError(error: Error): boolean {
   for (const key in error) {
     if (Object.prototype.hasOwnProperty.call(error, key)) return true;
   }
-  return !kStandard.has(error.name) || error instanceof AggregateError || isDomException(error);
-}
-
-function isDomException(error: Error): boolean {
-  return typeof DOMException === 'function' && error instanceof DOMException;
+  return !kStandard.has(error.name) || error instanceof AggregateError || error instanceof DOMException;
 }
 
 /**
@@ -96,7 +92,7 @@ function copy(value: unknown, done: Map<object, unknown>): unknown {
     done.set(value, record);
     const props: Record<string, unknown> = {};
     for (const key of Object.keys(value)) props[key] = copy((value as unknown as Record<string, unknown>)[key], done);
-    const kind = value instanceof AggregateError ? 'AggregateError' : isDomException(value) ? 'DOMException'
+    const kind = value instanceof AggregateError ? 'AggregateError' : value instanceof DOMException ? 'DOMException'
       : kStandard.has(value.constructor?.name) ? value.constructor.name : 'Error';
     record[kErrorKey] = {
       kind,
@@ -156,7 +152,7 @@ export function asErrorRecord(value: object): ErrorRecord | undefined {
 export function rebuildError(record: ErrorRecord, revive: (inner: unknown) => unknown, register: (error: Error) => void): Error {
   let error: Error;
   if (record.kind === 'AggregateError') error = new AggregateError([], record.message);
-  else if (record.kind === 'DOMException' && typeof DOMException === 'function') error = new DOMException(record.message, record.name);
+  else if (record.kind === 'DOMException') error = new DOMException(record.message, record.name);
   else error = new (kStandard.get(record.kind) ?? Error)(record.message);
   register(error);
   // As the originals have them: name, stack, cause and errors own but not enumerable.

@@ -1,7 +1,6 @@
 /** WorkerRuntime (the child's side of the pool protocol) driven through a fake port, frame by frame. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { WorkerRuntime } from '../../dist/child/runtime.js';
 import { encodeBare, encodeFrame, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
 import { encodeBatch } from '../../dist/pool/batch.js';
@@ -34,9 +33,8 @@ async function started(): Promise<{ runtime: WorkerRuntime; answers: { type: num
   });
   const next = (): Promise<void> => new Promise<void>((resolve) => { wake = resolve; });
   const ready = next();
-  const module = fileURLToPath(fixture('tasks.mjs'));
   runtime.receive(Buffer.concat(encodeFrame(kInit, 0, '', {
-    module: new URL(`file://${module}`).href, initializer: undefined, initArgs: [], workerId: 1, name: 'test', maxMessageBytes: 1 << 20,
+    module: fixture('tasks.mjs').href, initializer: undefined, initArgs: [], workerId: 1, name: 'test', maxMessageBytes: 1 << 20,
   }, 'init', 'init')));
   await ready;
   assert.equal(answers.shift()?.type, kReady);
