@@ -250,7 +250,9 @@ export class WorkerRuntime {
       return;
     }
     try {
-      this.#port.send(this.#fitting(encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results'), `the results of "${frame.fn}" for ${entries.length} items`));
+      // Each result was checked above, and each error is a descriptor made to be copyable: no second walk.
+      const encoded = encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results', true);
+      this.#port.send(this.#fitting(encoded, `the results of "${frame.fn}" for ${entries.length} items`));
     } catch (error) {
       this.#sendError(frame.id, error);
     }
