@@ -10,12 +10,13 @@
 // includes its idle main thread and V8's helper threads, which do much of its garbage collection)
 // and, on Linux, the read and write system calls per item of each side. Wrap it in
 // `/usr/bin/time -f '%e s, user %U, sys %S'` to see the kernel's share (at 100 KiB, about 40% of
-// it: copies and page faults). PROF_DIR=dir makes each child write a CPU profile there.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// it: copies and page faults). PROF_DIR=dir makes each child write a CPU profile there, and a stream
+// writes the broker thread's (broker-*.cpuprofile).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadProcsafe } from './lib/common.mjs';
-import { rawRelay, rawRelayStream, runChildren } from './queue.mjs';
+import { profileBroker, rawRelay, rawRelayStream, runChildren } from './queue.mjs';
 import { syscalls } from './workers/queue-tasks.mjs';
 
 const [mode = 'stream', ...rest] = process.argv.slice(2);
@@ -39,7 +40,10 @@ const cases = {
     // As bench/queue.mjs: at most two batches of puts unanswered, about 8 MiB.
     const batch = Math.max(1, Math.min(512, Math.floor(4 * 1024 * 1024 / size)));
     const [producerOut, consumerOut] = [join(dir, 'producer.json'), join(dir, 'consumer.json')];
+    // With PROF_DIR, the broker thread is profiled too (through the inspector: --cpu-prof does not reach it).
+    const stopBroker = process.env.PROF_DIR ? await profileBroker() : undefined;
     await run([['streamConsumer', [q, ready, { ...common, prefetch: Number(process.env.PREFETCH ?? 16), out: consumerOut }]], ['streamProducer', [q, ready, { ...common, batch, out: producerOut }]]]);
+    if (stopBroker) writeFileSync(join(process.env.PROF_DIR, `broker-${Date.now()}.cpuprofile`), JSON.stringify(await stopBroker()));
     await q.close();
     const [producer, consumer] = [readJson(producerOut), readJson(consumerOut)];
     const seconds = Number(BigInt(consumer.t1) - BigInt(producer.t0)) / 1e9;
