@@ -341,6 +341,7 @@ export class Link {
   #lose(why: string): void {
     if (this.#lost !== undefined) return;
     this.#lost = new BrokerLost(why);
+    this.#files?.close();
     this.#out.clear();
     this.#toOpen.length = 0;
     const pending = [...this.#pending.values()];

@@ -134,7 +134,17 @@ function sweepDeadOwners(root: string): void {
 interface FreeFile {
   readonly name: string;
   readonly length: number;
+  /** Still open from when it was written (see kMaxOpen), or undefined. */
+  readonly fd: number | undefined;
 }
+
+/**
+ * The most descriptors a writer keeps open on its files, so that a file given
+ * back is written again without an open and a close (at 100 KiB items those
+ * were a tenth of the writer's time). Bounded, as a queue may hold any number
+ * of a writer's files.
+ */
+const kMaxOpen = 64;
 
 /**
  * A writer's files at one owner (one per link, whose connection prefix they
@@ -150,6 +160,9 @@ export class WriterFiles {
   #next = 0;
   readonly #free: FreeFile[] = [];
   #freeBytes = 0;
+  /** Files written and not given back yet whose descriptors stay open (at most kMaxOpen with the free ones'). */
+  readonly #open = new Map<string, number>();
+  #openCount = 0;
   /** Whether a file was taken since the last trim: idle files are deleted, not kept for ever. */
   #used = false;
   #trim: NodeJS.Timeout | undefined;
@@ -173,7 +186,7 @@ export class WriterFiles {
     if (reused !== undefined) this.#freeBytes -= reused.length;
     const name = reused?.name ?? `${this.#prefix}-${this.#next++}`;
     const path = join(this.#dir, name);
-    let fd: number | undefined;
+    let fd = reused?.fd;
     try {
       const growth = length - (reused?.length ?? 0);
       if (growth > 0) {
@@ -181,7 +194,10 @@ export class WriterFiles {
         if (fs.bavail * fs.bsize - growth < fs.blocks * fs.bsize * kKeepFree) throw Object.assign(new Error('keep free'), { code: 'ENOSPC' });
       }
       // A reused file is overwritten in place (its pages are already there), then cut to size.
-      fd = openSync(path, reused === undefined ? 'wx' : 'r+', 0o600);
+      if (fd === undefined) {
+        fd = openSync(path, reused === undefined ? 'wx' : 'r+', 0o600);
+        this.#openCount++;
+      }
       // One system call for the serializer's header and the item's bytes (two chunks, usually).
       let rest = chunks;
       for (let position = 0; position < length;) {
@@ -190,13 +206,13 @@ export class WriterFiles {
         rest = remainingAfter(rest, written);
       }
       if (growth < 0) ftruncateSync(fd, length);
-      closeSync(fd);
+      // Kept open for when the file comes back, while few are.
+      if (this.#openCount <= kMaxOpen) this.#open.set(name, fd);
+      else this.#close(fd);
       return fileRef({ file: name, length });
     } catch (error) {
       // Never leave a partial file behind: no one would accept it, but it would take room until the owner exits.
-      if (fd !== undefined) {
-        try { closeSync(fd); } catch { /* closed */ }
-      }
+      if (fd !== undefined) this.#close(fd);
       if (fd !== undefined || reused !== undefined) {
         try { unlinkSync(path); } catch { /* gone */ }
       }
@@ -209,11 +225,14 @@ export class WriterFiles {
   freed(text: string): void {
     const { file: name, length } = parseFileRef(text);
     if (!Number.isSafeInteger(length) || !name.startsWith(`${this.#prefix}-`) || !kNamePattern.test(name)) return;
+    const fd = this.#open.get(name);
+    this.#open.delete(name);
     if (this.#freeBytes + length > kMaxFreeBytes) {
+      if (fd !== undefined) this.#close(fd);
       try { unlinkSync(join(this.#dir, name)); } catch { /* gone */ }
       return;
     }
-    this.#free.push({ name, length });
+    this.#free.push({ name, length, fd });
     this.#freeBytes += length;
     if (this.#trim === undefined) {
       this.#trim = setInterval(() => this.#trimIdle(), kIdleMs);
@@ -227,12 +246,34 @@ export class WriterFiles {
       this.#used = false;
       return;
     }
-    for (const { name } of this.#free.splice(0)) {
+    this.#dropFree();
+    clearInterval(this.#trim);
+    this.#trim = undefined;
+  }
+
+  /**
+   * The link to the owner is gone: every descriptor closes (an open one would keep
+   * a deleted file's memory), and the files given back go.
+   */
+  close(): void {
+    this.#dropFree();
+    for (const fd of this.#open.values()) this.#close(fd);
+    this.#open.clear();
+    clearInterval(this.#trim);
+    this.#trim = undefined;
+  }
+
+  #dropFree(): void {
+    for (const { name, fd } of this.#free.splice(0)) {
+      if (fd !== undefined) this.#close(fd);
       try { unlinkSync(join(this.#dir, name)); } catch { /* gone */ }
     }
     this.#freeBytes = 0;
-    clearInterval(this.#trim);
-    this.#trim = undefined;
+  }
+
+  #close(fd: number): void {
+    this.#openCount--;
+    try { closeSync(fd); } catch { /* closed */ }
   }
 }
 

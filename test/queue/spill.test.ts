@@ -222,6 +222,26 @@ test('WriterFiles: a file given back is overwritten in place and cut to the new 
   assert.equal(new WriterFiles(join(dir, 'missing'), nonce).write([Buffer.alloc(10)], 10), 'unusable');
 });
 
+test('WriterFiles keeps at most 64 descriptors open for reuse, and closes them all (deleting the free files) once its link is gone', { timeout: 10_000, skip: process.platform !== 'linux' && 'no /proc/self/fd' }, (t) => {
+  const dir = mkdtempSync(join(linux ? '/dev/shm' : '/tmp', 'procsafe-writer-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const files = new WriterFiles(dir, Buffer.alloc(32, 0xcd));
+  const refs = Array.from({ length: 100 }, (_, i) => files.write([Buffer.alloc(100, i)], 100));
+  assert.equal(fds() - before, 64, '100 files outstanding, 64 of them still open');
+  for (const ref of refs.slice(0, 10)) files.freed(ref);
+  // The file comes back through its open descriptor: overwritten in place, same name, new bytes.
+  const again = files.write([Buffer.alloc(40, 0xee)], 40);
+  assert.match(again, /^cdcdcdcdcdcdcdcd-[0-9] 40$/);
+  const name = again.split(' ')[0] as string;
+  assert.deepEqual(readFileSync(join(dir, name)), Buffer.alloc(40, 0xee));
+  assert.equal(fds() - before, 64, 'no descriptor opened for a file that came back');
+  files.close();
+  assert.equal(fds(), before, 'every descriptor closed');
+  assert.equal(readdirSync(dir).length, 100 - 9, 'the nine files given back and not reused are deleted; the others are the owner\'s');
+});
+
 test('a file write the kernel cut short goes on from the first byte not written', () => {
   const chunks = [Buffer.from('head'), Buffer.from('payload'), Buffer.from('!')];
   const text = (offset: number): string => Buffer.concat(from(chunks, offset)).toString();
