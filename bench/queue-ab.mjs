@@ -2,6 +2,7 @@
 //   npm run build && [PREFETCH=16] node bench/queue-ab.mjs stream [SIZE_BYTES=8] [N=100000] [RUNS=3]
 //                    node bench/queue-ab.mjs latency [INTERVAL_MS=1] [N=2000] [RUNS=3]
 //   [PING_WARMUP=500] node bench/queue-ab.mjs ping [N=3000] [RUNS=3]
+//                    node bench/queue-ab.mjs lock [N=10000] [RUNS=3]   (acquire + release in a child)
 //                    node bench/queue-ab.mjs relay [N=3000] [RUNS=3]   (the ping-pong's bare-socket floor)
 //                    node bench/queue-ab.mjs relay-stream [SIZE=8] [N=100000] [ACK=1] [RUNS=3]   (the stream's)
 // The same layout and children as bench/queue.mjs: this process owns the queues (its broker
@@ -10,8 +11,8 @@
 // includes its idle main thread and V8's helper threads, which do much of its garbage collection)
 // and, on Linux, the read and write system calls per item of each side. Wrap it in
 // `/usr/bin/time -f '%e s, user %U, sys %S'` to see the kernel's share (at 100 KiB, about 40% of
-// it: copies and page faults). PROF_DIR=dir makes each child write a CPU profile there, and a stream
-// writes the broker thread's (broker-*.cpuprofile).
+// it: copies and page faults). PROF_DIR=dir makes each child write a CPU profile there, and the broker
+// thread's (broker-*.cpuprofile).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,14 +22,22 @@ import { syscalls } from './workers/queue-tasks.mjs';
 
 const [mode = 'stream', ...rest] = process.argv.slice(2);
 const numbers = rest.map(Number);
-const { Event, Queue } = await loadProcsafe();
+const { Event, Lock, Queue } = await loadProcsafe();
 const dir = mkdtempSync(join(tmpdir(), 'procsafe-queue-ab-'));
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 /** The children of one case, through bench/queue.mjs's runner: a failed child or a run past 120 s kills the others. */
 // PROF_DIR=dir: each child writes a CPU profile there (run this process with --cpu-prof too for the owner's).
 const profile = process.env.PROF_DIR ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] } : {};
-const run = (specs) => runChildren(specs.map(([fn, args]) => ({ fn, args, ...profile })), 120_000, mode);
+// The broker thread is profiled through the inspector (--cpu-prof does not reach it), into PROF_DIR/broker-*.cpuprofile.
+const run = async (specs) => {
+  const stopBroker = process.env.PROF_DIR ? await profileBroker() : undefined;
+  try {
+    await runChildren(specs.map(([fn, args]) => ({ fn, args, ...profile })), 120_000, mode);
+  } finally {
+    if (stopBroker) writeFileSync(join(process.env.PROF_DIR, `broker-${Date.now()}.cpuprofile`), JSON.stringify(await stopBroker()));
+  }
+};
 
 const cases = {
   async stream(size = 8, n = 100_000) {
@@ -40,10 +49,7 @@ const cases = {
     // As bench/queue.mjs: at most two batches of puts unanswered, about 8 MiB.
     const batch = Math.max(1, Math.min(512, Math.floor(4 * 1024 * 1024 / size)));
     const [producerOut, consumerOut] = [join(dir, 'producer.json'), join(dir, 'consumer.json')];
-    // With PROF_DIR, the broker thread is profiled too (through the inspector: --cpu-prof does not reach it).
-    const stopBroker = process.env.PROF_DIR ? await profileBroker() : undefined;
     await run([['streamConsumer', [q, ready, { ...common, prefetch: Number(process.env.PREFETCH ?? 16), out: consumerOut }]], ['streamProducer', [q, ready, { ...common, batch, out: producerOut }]]]);
-    if (stopBroker) writeFileSync(join(process.env.PROF_DIR, `broker-${Date.now()}.cpuprofile`), JSON.stringify(await stopBroker()));
     await q.close();
     const [producer, consumer] = [readJson(producerOut), readJson(consumerOut)];
     const seconds = Number(BigInt(consumer.t1) - BigInt(producer.t0)) / 1e9;
@@ -77,6 +83,14 @@ const cases = {
     const { t0, t1 } = readJson(out);
     return `ping-pong through two queues: ${(Number(BigInt(t1) - BigInt(t0)) / 1e3 / n).toFixed(1)} µs per round trip`;
   },
+  // As bench/queue.mjs's Lock row: a child acquires and releases, uncontended.
+  async lock(n = 10_000) {
+    const lock = new Lock();
+    const out = join(dir, 'lock.json');
+    await run([['lockLoop', [lock, { n, warmup: 1000, out }]]]);
+    const { t0, t1 } = readJson(out);
+    return `lock acquire + release in a child process: ${(Number(BigInt(t1) - BigInt(t0)) / 1e3 / n).toFixed(1)} µs`;
+  },
   // The stream's floor: bare sockets through a thread, the reader writing one commit per item (ACK=1) or none.
   async 'relay-stream'(size = 8, n = 100_000, ack = 1) {
     const seconds = await rawRelayStream({ dir }, size, n, Math.min(5_000, n), ack === 1);
@@ -95,7 +109,7 @@ if (measure === undefined) {
   process.exit(2);
 }
 // The runs count is the argument after the case's own ones (defaults do not count in .length).
-const own = { stream: 2, latency: 2, ping: 1, relay: 1, 'relay-stream': 3 }[mode];
+const own = { stream: 2, latency: 2, ping: 1, lock: 1, relay: 1, 'relay-stream': 3 }[mode];
 const runs = numbers[own] ?? 3;
 try {
   for (let i = 1; i <= runs; i++) console.log(`run ${i}: ${await measure(...numbers.slice(0, own))}`);
