@@ -1,7 +1,7 @@
 // Large items through shared memory (src/queue/spill.ts): they travel as files in
 // the owner's directory on /dev/shm, and no death leaves one behind or loses one.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { JoinableQueue, Process, Queue } from 'procsafe';
@@ -96,14 +96,26 @@ test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed)
   await waitUntil(() => othersFiles(q).length === 0, 'every consumed file to be deleted');
 });
 
-test('the owner SIGKILLed with items in files: its directory goes with it', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('the owner SIGKILLed with items in files: its directory goes with it, and a writer closes its descriptors on those files', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const meta = new Queue<Queue<Buffer>>();
   const owner = await startChild(t, 'ownLargeItems', [meta]);
   const q = await meta.get({ timeoutMs: 10_000 });
   const dir = spillDirFor(handleOf(q).path);
   assert.equal(readdirSync(dir).length, 1, 'the 1 MiB item waits in a file of the owner');
+  // This process writes one too, and keeps that file open for reuse (WriterFiles).
+  await q.put(Buffer.alloc(100 * 1024, 1));
+  const openHere = (): string[] => readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      return [readlinkSync(`/proc/self/fd/${fd}`)].filter((target) => target.startsWith(dir));
+    } catch {
+      return []; // closed meanwhile (the readdir's own descriptor)
+    }
+  });
+  assert.equal(openHere().length, 1, 'the file of the put is still open here');
   owner.kill('SIGKILL');
   await owner.join();
+  await assert.rejects(q.put(Buffer.alloc(100 * 1024, 2)), { name: 'BrokerLost' });
+  assert.deepEqual(openHere(), [], 'no descriptor keeps a file of the dead owner (nor its memory)');
   await waitUntil(() => !existsSync(dir), "the dead owner's directory to be removed");
 });
 
