@@ -28,7 +28,7 @@ const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
 /** The children of one case, through bench/queue.mjs's runner: a failed child or a run past 120 s kills the others. */
 // PROF_DIR=dir: each child writes a CPU profile there (run this process with --cpu-prof too for the owner's).
-const profile = process.env.PROF_DIR ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] } : {};
+const profile = process.env.PROF_DIR ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] } : process.env.CHILD_ARGV ? { execArgv: process.env.CHILD_ARGV.split(' ') } : {};
 // The broker thread is profiled through the inspector (--cpu-prof does not reach it), into PROF_DIR/broker-*.cpuprofile.
 const run = async (specs) => {
   const stopBroker = process.env.PROF_DIR ? await profileBroker() : undefined;

@@ -385,7 +385,13 @@ export const kProfileFindings = [
   '(no wake-up; the acks then travelling with the reader\'s next frame), tried on a patched dist/ in three ' +
   'interleaved pairs each: 8 B 94-97k → 90k items/s (no gain), 100 KiB 8.5-11.1k → 10.8-12.5k items/s (about 15%), ' +
   'while Python\'s 100 KiB runs in the same minutes gave 7.7k, 9.4k and 18.4k items/s. A writer now keeps up to 64 of ' +
-  'its files open, so a reused file costs no open and close (they were 12% of the producer\'s samples at 100 KiB).',
+  'its files open, so a reused file costs no open and close (they were 12% of the producer\'s samples at 100 KiB). ' +
+  'The warm-up, measured again: it is V8\'s tier-up, not the machine. `PING_WARMUP=300 node bench/queue-ab.mjs ping ' +
+  '1000 1` gave 467-650 µs; with `node --interrupt-budget=4000` (V8\'s budget of bytecode before it optimizes a ' +
+  'function, 67584 by default; the children inherit the flag) 146-180 µs; the flag on the two children alone ' +
+  '277-289 µs, on the owner alone 419-438 µs. `--always-sparkplug` changed nothing, and the warm round trip stayed ' +
+  'at 110-119 µs either way. The 37 µs socket writes of the slow phase were the writer preempted by the reader it ' +
+  'woke, which ran slowly unoptimized: under the flag the broker\'s samples in writes halved.',
 ];
 
 /** One sentence per profiled case, from this run's numbers: which side was busiest. */
@@ -623,8 +629,9 @@ export async function queue() {
     `Ping-pong: A puts to q1, B gets it and puts it to q2, A gets it; ${pingN} round trips after ${pingWarmup} warm-up ones, ` +
     `and again after ${pingWarmLong} (the "warm" rows, procsafe and Python alike), timed in A; best of 3 runs. procsafe needs ` +
     'the long warm-up: timed in windows of 100 from the start, its round trip falls from 600-800 µs over the first thousand ' +
-    'to 100-110 µs after five thousand (V8 optimizes the path, and a faster chain leaves each process idle for less time, ' +
-    'so waking it costs less on this VM). Python\'s does not change. The goal is judged on the warm rows. In procsafe a round trip crosses four sockets (A → broker → B → broker → A, the broker ' +
+    'to 100-110 µs after five thousand: V8 runs the path unoptimized until it has used up its tier-up budget (with every ' +
+    'process started with `--interrupt-budget=4000` instead of 67584, the round trip after 300 was 146-180 µs instead of ' +
+    '467-650; see the README). Python\'s does not change. The goal is judged on the warm rows. In procsafe a round trip crosses four sockets (A → broker → B → broker → A, the broker ' +
     'living in the main process); in Python two pipes (A → B → A). Floor: the procsafe topology with bare Unix sockets ' +
     '(bench/workers/queue-raw-relay.mjs): A and B are plain node processes, a thread of this process forwards 16-byte ' +
     'messages between them, no protocol.',
