@@ -391,7 +391,10 @@ export const kProfileFindings = [
   'function, 67584 by default; the children inherit the flag) 146-180 µs; the flag on the two children alone ' +
   '277-289 µs, on the owner alone 419-438 µs. `--always-sparkplug` changed nothing, and the warm round trip stayed ' +
   'at 110-119 µs either way. The 37 µs socket writes of the slow phase were the writer preempted by the reader it ' +
-  'woke, which ran slowly unoptimized: under the flag the broker\'s samples in writes halved.',
+  'woke, which ran slowly unoptimized: under the flag the broker\'s samples in writes halved. In that cold phase ' +
+  'each child spent about twice as long in Node\'s own JavaScript (socket streams, ticks, microtasks) as in ' +
+  'procsafe\'s; reading the queue client\'s socket through Node\'s `onread` callback instead of its Readable stream ' +
+  '(a patched dist/, three interleaved pairs) gave 578-666 µs against 581-713: no gain.',
 ];
 
 /** One sentence per profiled case, from this run's numbers: which side was busiest. */
