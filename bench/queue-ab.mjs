@@ -12,7 +12,9 @@
 // and, on Linux, the read and write system calls per item of each side. Wrap it in
 // `/usr/bin/time -f '%e s, user %U, sys %S'` to see the kernel's share (at 100 KiB, about 40% of
 // it: copies and page faults). PROF_DIR=dir makes each child write a CPU profile there, and the broker
-// thread's (broker-*.cpuprofile).
+// thread's (broker-*.cpuprofile). The children inherit this process's node flags; CHILD_ARGV="--flag …"
+// gives them those instead (`node --interrupt-budget=4000 bench/queue-ab.mjs ping` flags all three,
+// CHILD_ARGV="--no-warnings" beside it the owner alone).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,16 +28,22 @@ const { Event, Lock, Queue } = await loadProcsafe();
 const dir = mkdtempSync(join(tmpdir(), 'procsafe-queue-ab-'));
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
-/** The children of one case, through bench/queue.mjs's runner: a failed child or a run past 120 s kills the others. */
-// PROF_DIR=dir: each child writes a CPU profile there (run this process with --cpu-prof too for the owner's).
-const profile = process.env.PROF_DIR ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] } : process.env.CHILD_ARGV ? { execArgv: process.env.CHILD_ARGV.split(' ') } : {};
-// The broker thread is profiled through the inspector (--cpu-prof does not reach it), into PROF_DIR/broker-*.cpuprofile.
+// The children's node flags: this process's own (which they inherit), or CHILD_ARGV's instead; PROF_DIR adds a profile.
+const { CHILD_ARGV, PROF_DIR } = process.env;
+const childArgv = CHILD_ARGV === undefined && PROF_DIR === undefined ? {}
+  : { execArgv: [...(CHILD_ARGV?.split(' ').filter(Boolean) ?? process.execArgv), ...(PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [])] };
+
+/**
+ * The children of one case, through bench/queue.mjs's runner: a failed child or a run past 120 s
+ * kills the others. With PROF_DIR the broker thread is profiled too, through the inspector
+ * (--cpu-prof does not reach it).
+ */
 const run = async (specs) => {
-  const stopBroker = process.env.PROF_DIR ? await profileBroker() : undefined;
+  const stopBroker = PROF_DIR ? await profileBroker() : undefined;
   try {
-    await runChildren(specs.map(([fn, args]) => ({ fn, args, ...profile })), 120_000, mode);
+    await runChildren(specs.map(([fn, args]) => ({ fn, args, ...childArgv })), 120_000, mode);
   } finally {
-    if (stopBroker) writeFileSync(join(process.env.PROF_DIR, `broker-${Date.now()}.cpuprofile`), JSON.stringify(await stopBroker()));
+    if (stopBroker) writeFileSync(join(PROF_DIR, `broker-${Date.now()}.cpuprofile`), JSON.stringify(await stopBroker()));
   }
 };
 
