@@ -50,8 +50,9 @@ export function isRichError(error: Error): boolean {
  * reads an array by index only, as listing its keys costs a copy of it, so an
  * Error there travels as v8 copies it.
  */
-export function carryErrors(value: unknown): unknown {
-  return holdsRichError(value, new Set()) ? copy(value, new Map()) : value;
+export function carryErrors(value: unknown, holdsOne = false): unknown {
+  // `holdsOne`: the caller's own walk met such an Error in `value`, so there is no need to look again.
+  return holdsOne || holdsRichError(value, new Set()) ? copy(value, new Map()) : value;
 }
 
 function isPlainContainer(value: object): boolean {

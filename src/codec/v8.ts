@@ -29,9 +29,9 @@ function className(value: object): string {
  * Errors that v8 would copy with a loss (rich-errors.ts) met by findUncopyable
  * so far. Every value is walked by findUncopyable before it is serialized: when
  * serializeAfter runs that walk itself (a queue item, a worker's result), the
- * count tells whether this value holds one, and only then does carryErrors walk
- * it again. A value its caller walked earlier (a task's arguments) may hold one
- * once the count is not 0.
+ * count tells whether this value holds one, and only then does carryErrors copy
+ * it (without looking for one again). A value its caller walked earlier (a
+ * task's arguments) may hold one once the count is not 0: carryErrors looks.
  */
 let richErrorsMet = 0;
 
@@ -186,6 +186,7 @@ class OutOfBandDeserializer extends v8.DefaultDeserializer {
  * findUncopyable over it.
  */
 export function serializeAfter(prefix: Buffer, value: unknown, path: string, what: string, checked = false): Buffer[] {
+  // Checked by the caller: it may hold such an Error once any was met. Walked here: it holds one if this walk met one.
   let carry = richErrorsMet > 0;
   if (!checked) {
     const before = richErrorsMet;
@@ -197,7 +198,7 @@ export function serializeAfter(prefix: Buffer, value: unknown, path: string, wha
   serializer.writeRawBytes(kZero32);
   serializer.writeHeader();
   try {
-    serializer.writeValue(carry ? carryErrors(value) : value);
+    serializer.writeValue(carry ? carryErrors(value, !checked) : value);
   } catch (error) {
     // A part the everyday walk skips (an array's named property) …
     const found = findUncopyable(value, path, new Set(), true);
