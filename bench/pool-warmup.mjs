@@ -3,15 +3,13 @@
 //   npm run build && node [--interrupt-budget=4000] bench/pool-warmup.mjs [N=2000] [RUNS=3]
 // Each run starts a Pool of 2 process workers (they inherit this process's flags), times its start
 // and first 300 `apply` calls made one at a time, then the next N.
-import { join } from 'node:path';
-import { loadProcsafe } from './lib/common.mjs';
+import { kTasks, loadProcsafe } from './lib/common.mjs';
 
 const [n = 2000, runs = 3] = process.argv.slice(2).map(Number);
 const { Pool } = await loadProcsafe();
-const module = join(import.meta.dirname, 'workers', 'tasks.mjs');
 for (let run = 1; run <= runs; run++) {
   const t0 = performance.now();
-  const pool = new Pool({ module, workers: 2, isolation: 'process' });
+  const pool = new Pool({ module: kTasks, workers: 2, isolation: 'process' });
   for (let i = 0; i < 300; i++) await pool.apply('inc', [i]);
   const t1 = performance.now();
   for (let i = 0; i < n; i++) await pool.apply('inc', [i]);
