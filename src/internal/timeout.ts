@@ -1,0 +1,21 @@
+/**
+ * The one reading of `timeoutMs` (SPEC, "Timeouts and signals"): absent or
+ * `Infinity` is no limit, `0` or a negative number is "do not wait" (as Python
+ * treats a negative timeout), `NaN` or a non-number is a `TypeError`.
+ *
+ * Returns `undefined` for no limit, otherwise a whole number of milliseconds
+ * >= 0. A finite value beyond what a timer can hold (2^31 - 1 ms, about 24.8
+ * days) is no limit too: Node would fire such a timer at once (TimeoutOverflowWarning).
+ */
+export function resolveTimeout(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    throw new TypeError(`Expected \`${name}\` to be a number of milliseconds (or Infinity for no limit), got ${shown} (${typeof value})`);
+  }
+  if (value <= 0) return 0;
+  if (value > kMaxTimerMs) return undefined;
+  return Math.ceil(value);
+}
+
+const kMaxTimerMs = 2 ** 31 - 1;
