@@ -1,8 +1,10 @@
 /**
- * Every error procsafe raises. One base class with a stable `code` per subclass,
- * and an `instanceof` that compares a registered brand plus the code, so that it
- * works across two installed copies of procsafe (a worker module may resolve its
- * own) and so that one subclass never passes for another.
+ * Every error procsafe raises. One base class with a stable `code` per subclass
+ * (E and the class name in capitals, less a trailing "Error"; SPEC fixes
+ * ESERIALIZE and ABORT_ERR), and an `instanceof` that compares a registered
+ * brand plus the code, so that it works across two installed copies of procsafe
+ * (a worker module may resolve its own) and so that one subclass never passes
+ * for another.
  */
 const kBrand = Symbol.for('procsafe.error');
 
@@ -51,6 +53,15 @@ export class LockTimeout extends ProcsafeError { static override readonly code: 
 export class BarrierBroken extends ProcsafeError { static override readonly code: string = 'EBARRIERBROKEN'; }
 /** The call's `signal` was aborted; `cause` holds the signal's reason. */
 export class AbortError extends ProcsafeError { static override readonly code: string = 'ABORT_ERR'; }
+
+// Misuse: a call the object's state does not allow. Each is a class of its own so
+// that its code follows the convention (docs/errors.md) and `instanceof` tells them apart.
+/** `release()` of a lease that was already released. */
+export class ReleasedError extends ProcsafeError { static override readonly code: string = 'ERELEASED'; }
+/** `release()` of a BoundedSemaphore (or a Lock) that would raise it past the permits it was created with. */
+export class BoundedError extends ProcsafeError { static override readonly code: string = 'EBOUNDED'; }
+/** `taskDone()` with no item left to finish in this process (Python's "task_done() called too many times"). */
+export class TaskDoneError extends ProcsafeError { static override readonly code: string = 'ETASKDONE'; }
 
 /** What a pool knows of a worker death, carried by {@link WorkerCrashed}. */
 export interface CrashInfo {

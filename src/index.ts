@@ -1,7 +1,7 @@
 /** procsafe: Python's multiprocessing for Node.js, where no participant's death can wedge, leak or drop anything. */
 export {
-  AbortError, BarrierBroken, BrokerLost, LockTimeout, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull,
-  RemoteError, SerializationError, TaskTimeout, WorkerCrashed,
+  AbortError, BarrierBroken, BoundedError, BrokerLost, LockTimeout, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull,
+  ReleasedError, RemoteError, SerializationError, TaskDoneError, TaskTimeout, WorkerCrashed,
 } from './errors.js';
 export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';
@@ -16,7 +16,7 @@ export type { OutputMode } from './process/output.js';
 export { JoinableQueue, Queue } from './queue/queue.js';
 export type { QueueEntry, QueueGetOptions, QueueIterateOptions, QueueOptions, QueuePutOptions } from './queue/queue.js';
 export type { QueueSnapshot } from './queue/state.js';
-export { Lease, Lock, Semaphore } from './sync/lock.js';
+export { BoundedSemaphore, Lease, Lock, Semaphore } from './sync/lock.js';
 export type { AcquireOptions } from './sync/lock.js';
 export { Event } from './sync/event.js';
 export { Barrier } from './sync/barrier.js';

@@ -21,7 +21,7 @@ import { isBundle, kNoPayload, Outbox, type Part, unbundle } from '../transport/
 import { type Connection, isPeerFault } from '../transport/connection.js';
 import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
 import {
-  kAbort, kAck, kAcquire, kAcquireNowait, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDeliveredBundle, kDeliveredFile, kDone, kDoneBundle, kGet,
+  kAbort, kAck, kAcquire, kAcquireNowait, kAddPermits, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDeliveredBundle, kDeliveredFile, kDone, kDoneBundle, kGet,
   kFileFree, kGetNowait, kGranted, kInspect, kJoin, kPassed, kPeerPid, kPut, kPutFile, kPutFileNowait, kPutNowait, kRefused, kRelease,
   kReleaseLease, kReset, kSet, kStats, kTaskDone, kValue, kWait,
 } from '../transport/messages.js';
@@ -274,6 +274,13 @@ export class Broker {
         if (payload.length !== 4) throw new ProtocolViolation('a lease release carries a 4-byte lease id');
         return this.#answer(state.release(peer.id, payload.readUInt32BE(0)));
       }
+      case kAddPermits: {
+        if (payload.length !== 4) throw new ProtocolViolation('a release of permits carries a 4-byte count');
+        const events = state.add(payload.readUInt32BE(0));
+        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        return this.#answer(events);
+      }
+      case kStats: return this.#send(peer, [value(id, state.free)]);
       default: throw new ProtocolViolation(`request type ${type} is not a lock request`);
     }
   }
@@ -466,7 +473,9 @@ function newState(spec: ObjectSpec, dropFile: (item: FileItem) => void): State {
         maxsize: spec.size, joinable: kind === 'joinable-queue', queueId: `q${spec.object}`,
         onDrop: (item) => { if (isFileItem(item)) dropFile(item); },
       });
-    case 'lock': case 'semaphore': return new SemaphoreState(spec.size);
+    case 'semaphore': return new SemaphoreState(spec.size);
+    // A Lock never holds two permits: it is bounded at its one.
+    case 'lock': case 'bounded-semaphore': return new SemaphoreState(spec.size, true);
     case 'event': return new EventState();
     case 'barrier': return new BarrierState(spec.size);
   }

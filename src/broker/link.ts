@@ -18,10 +18,11 @@ import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
 import { kCancelRequest, kFileFree, kPeerPid, kRefused } from '../transport/messages.js';
 import { pidExists } from '../internal/proc.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
-import { validateAbortSignal, validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
+import { resolveTimeout } from '../internal/timeout.js';
+import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';
 
 export interface WaitOptions {
-  /** Give up after this long; 0 means "do not wait at all". */
+  /** Give up after this long; absent or Infinity: no limit; 0 or negative: do not wait at all. */
   readonly timeoutMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
@@ -51,6 +52,11 @@ export class CancelGroup {
 /** WaitOptions plus what only procsafe itself passes. */
 export interface RequestOptions extends WaitOptions {
   readonly group?: CancelGroup | undefined;
+  /**
+   * For a request with no *Nowait kind (a barrier wait): with `timeoutMs` 0 its
+   * cancel follows it at once, so the owner answers it now, one way or the other.
+   */
+  readonly cancelAtOnce?: boolean | undefined;
 }
 
 /** Who takes a request's answer: its answer frame, or the error that ends it (BrokerLost). */
@@ -177,8 +183,10 @@ export class Link {
     enqueue(id);
     const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
     this.#refresh();
+    const timed = timeoutMs !== undefined && timeoutMs > 0;
+    const atOnce = timeoutMs === 0 && wait.cancelAtOnce === true;
     // The common case (no timeout, no signal) needs nothing more: the answer settles it.
-    if (signal === undefined && group === undefined && !(timeoutMs !== undefined && timeoutMs > 0)) return answer;
+    if (signal === undefined && group === undefined && !timed && !atOnce) return answer;
     let why: 'timeout' | 'abort' | undefined;
     const cancel = (reason: 'timeout' | 'abort'): void => {
       if (why !== undefined || !this.#pending.has(id)) return;
@@ -186,8 +194,8 @@ export class Link {
       this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
     };
     // timeoutMs 0 is the owner's business (a *Nowait request): nothing to time here.
-    const done = watchWait({ timeoutMs: timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined, signal, group },
-      () => cancel('timeout'), () => cancel('abort'));
+    const done = watchWait({ timeoutMs: timed ? timeoutMs : undefined, signal, group }, () => cancel('timeout'), () => cancel('abort'));
+    if (atOnce) cancel('timeout');
     return answer.then((frame) => {
       done();
       if (frame.type === kRefused && frame.fn === 'cancelled' && why !== undefined) {
@@ -378,19 +386,15 @@ function abortError(reason: unknown): AbortError {
 /** No timeout, no signal: shared, since most calls pass no options. */
 const kNoWait: WaitOptions = Object.freeze({});
 
-/** Checks the options every waiting call takes. */
-export function validateWait(options: unknown, name: string): WaitOptions {
+/** Checks the options every waiting call takes; `timeoutMs` as resolveTimeout reads it. */
+export function validateWait(options: unknown, name: string, known: readonly string[] = kWaitKeys): WaitOptions {
   if (options === undefined) return kNoWait;
   validateObject(options, `the options of ${name}`);
   // A typo (`{ timeout: 100 }`) would otherwise wait for ever.
-  validateKnownKeys(options as Record<string, unknown>, `the options of ${name}`, ['timeoutMs', 'signal']);
+  validateKnownKeys(options as Record<string, unknown>, `the options of ${name}`, known);
   const { timeoutMs, signal } = options as WaitOptions;
-  if (timeoutMs !== undefined) {
-    if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) ) {
-      throw new TypeError(`Expected \`timeoutMs\` of ${name} to be a number >= 0, got ${String(timeoutMs)}`);
-    }
-    if (timeoutMs !== Infinity) validateInteger(Math.ceil(timeoutMs), 'timeoutMs', 0, 2 ** 31 - 1);
-  }
   validateAbortSignal(signal, 'signal');
-  return { timeoutMs: timeoutMs === Infinity ? undefined : timeoutMs, signal };
+  return { timeoutMs: resolveTimeout(timeoutMs, 'timeoutMs'), signal };
 }
+
+const kWaitKeys = ['timeoutMs', 'signal'];

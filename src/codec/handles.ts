@@ -16,7 +16,7 @@ const kRecordPrefixBytes = Buffer.from('__procsafe_', 'latin1');
 /** On the prototype of every shareable class: findUncopyable lets them through. */
 export const kShareable = Symbol.for('procsafe.shareable');
 
-export type HandleKind = 'queue' | 'joinable-queue' | 'lock' | 'semaphore' | 'event' | 'barrier';
+export type HandleKind = 'queue' | 'joinable-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier';
 
 export interface Handle {
   readonly kind: HandleKind;

@@ -2,6 +2,7 @@
  * What every owner-side state machine (queue/state.ts, sync/*-state.ts) shares:
  * how clients are named and how a cancelled request is reported.
  */
+import { ProcsafeError } from '../errors.js';
 
 /** One connection to the owner; never reused once it disconnected. */
 export type ClientId = number;
@@ -18,14 +19,17 @@ export interface CancelledEvent {
  * an item it never got). Internal: the broker turns it into the answer to that
  * request, and the state is unchanged.
  */
-export class InvalidRequest<Reason extends string> extends Error {
-  readonly code: string;
+export class InvalidRequest<Reason extends string> extends ProcsafeError {
+  static override readonly code: string = 'EINVALIDREQUEST';
   readonly reason: Reason;
 
-  constructor(name: string, code: string, message: string, reason: Reason) {
+  constructor(message: string, reason: Reason) {
     super(message);
-    this.name = name;
-    this.code = code;
     this.reason = reason;
+  }
+
+  // Internal and never sent anywhere: the broker tells every refusal by its base class.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }

@@ -59,3 +59,10 @@ export function validateKnownKeys(value: Record<string, unknown>, name: string, 
     }
   }
 }
+
+/** For a constructor that takes at most `max` arguments: a stray one is almost always an option it does not have. */
+export function validateArgumentCount(args: ArrayLike<unknown>, name: string, max: number, takes: string): void {
+  let count = args.length;
+  while (count > 0 && args[count - 1] === undefined) count--;
+  if (count > max) throw new TypeError(`${name}() takes ${takes}, got ${describe(args[max])}`);
+}

@@ -8,7 +8,7 @@ import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { decodeSimple, encodeSimple, kNotSimple } from '../codec/fast-value.js';
 import { deserialize, serializeAfter } from '../codec/v8.js';
-import { AbortError, QueueClosed, SerializationError } from '../errors.js';
+import { AbortError, QueueClosed, SerializationError, TaskDoneError } from '../errors.js';
 import { CancelGroup, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
@@ -55,8 +55,9 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #unfinished = new Set<string>();
 
   constructor(options: QueueOptions = {}) {
-    validateObject(options, 'options');
-    validateKnownKeys(options as Record<string, unknown>, 'Queue options', ['maxsize', 'maxMessageBytes']);
+    const name = this instanceof JoinableQueue ? 'JoinableQueue' : 'Queue';
+    validateObject(options, `${name} options`);
+    validateKnownKeys(options as Record<string, unknown>, `${name} options`, ['maxsize', 'maxMessageBytes']);
     const { maxsize = 0, maxMessageBytes = kDefaultMaxMessageBytes } = options;
     validateInteger(maxsize, 'maxsize', 0, 2 ** 32 - 1);
     validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 2048);
@@ -216,7 +217,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     if (id === undefined) {
       const oldest = this.oldestUnfinished();
       if (oldest === undefined) {
-        throw new RangeError('taskDone() called more times than this process got items from the queue; call it once per item');
+        throw new TaskDoneError('taskDone() called more times than this process got items from the queue; call it once per item');
       }
       this.finish(oldest);
       this.backend.taskDone(oldest);
@@ -230,7 +231,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   /** Resolves when every item ever put has been marked done. */
   async join(options?: { signal?: AbortSignal }): Promise<void> {
-    await this.backend.join(validateWait(options, 'join()'));
+    // Python's join() has no timeout: a timeoutMs would be ignored, so it is refused.
+    await this.backend.join(validateWait(options, 'join()', ['signal']));
   }
 }
 
@@ -246,17 +248,23 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   #finished = false;
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
+  #unlisten: (() => void) | undefined;
 
   constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>) {
     this.#backend = backend;
     this.#gets = backend.readAhead({ delivered: (delivery) => this.#delivered(delivery), failed: (error) => this.#failed(error) });
     this.#prefetch = prefetch;
     this.#hand = hand;
-    signal?.addEventListener('abort', () => {
-      this.#failure ??= new AbortError('the iteration was aborted', { cause: signal.reason });
-      this.#wakeUp();
-    }, { once: true });
     if (signal?.aborted) this.#failure = new AbortError('the iteration was aborted', { cause: signal.reason });
+    else if (signal !== undefined) {
+      const onAbort = (): void => {
+        this.#failure ??= new AbortError('the iteration was aborted', { cause: signal.reason });
+        this.#wakeUp();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // A loop that ended must not keep listening: one signal often serves many loops.
+      this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
   }
 
   [Symbol.asyncIterator](): this { return this; }
@@ -337,6 +345,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   #finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#unlisten?.();
     this.#gets.cancelAll();
     if (this.#outstanding === 0) this.#giveBack();
   }

@@ -85,9 +85,7 @@ export type QueueEvent = PutAcceptedEvent | DeliveredEvent | ClosedEvent | Joine
  * `not-joinable`: `taskDone` on a plain Queue.
  */
 export class InvalidQueueRequest extends InvalidRequest<'not-leased' | 'not-unfinished' | 'not-joinable'> {
-  constructor(message: string, reason: 'not-leased' | 'not-unfinished' | 'not-joinable') {
-    super('InvalidQueueRequest', 'ERR_PROCSAFE_INVALID_QUEUE_REQUEST', message, reason);
-  }
+  static override readonly code: string = 'EINVALIDQUEUEREQUEST';
 }
 
 export interface QueueStateOptions {

@@ -6,17 +6,27 @@
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { BarrierBroken } from '../errors.js';
-import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
+import { linkFor, type RequestOptions, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { kAbort, kInspect, kPassed, kReset, kStats, kWait } from '../transport/messages.js';
-import { validateInteger } from '../internal/validate.js';
+import { resolveTimeout } from '../internal/timeout.js';
+import { validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
 import type { BarrierSnapshot } from './barrier-state.js';
+
+export interface BarrierOptions {
+  /** The default `timeoutMs` of each `wait()` (as Python's `timeout`); a wait's own wins. Not carried to other processes. */
+  readonly timeoutMs?: number | undefined;
+}
 
 export class Barrier {
   readonly #handle: Handle;
+  readonly #timeoutMs: number | undefined;
 
-  constructor(parties: number) {
+  constructor(parties: number, options: BarrierOptions = {}) {
     validateInteger(parties, 'parties', 1, 2 ** 32 - 1);
+    validateObject(options, 'Barrier options');
+    validateKnownKeys(options as Record<string, unknown>, 'Barrier options', ['timeoutMs']);
+    this.#timeoutMs = resolveTimeout(options.timeoutMs, 'timeoutMs');
     this.#handle = claimHandle('barrier', parties, 1024);
     adopt(this, this.#handle);
   }
@@ -27,12 +37,15 @@ export class Barrier {
    * Waits for all parties; resolves with this party's arrival index (0 for the
    * first, parties - 1 for the last). Rejects BarrierBroken if a party died,
    * timed out or aborted, or the barrier was aborted. A timeout breaks the
-   * barrier for everyone, as in Python.
+   * barrier for everyone, as in Python; `timeoutMs` 0 passes only the party
+   * that fills the barrier.
    */
   async wait(options?: WaitOptions): Promise<number> {
-    const wait = validateWait(options, 'wait()');
-    const answer = await this.#request(kWait, wait,
-      () => new BarrierBroken(`the barrier did not fill within ${wait.timeoutMs} ms; it is now broken for every party (reset() to reuse it)`));
+    const given = validateWait(options, 'wait()');
+    const timeoutMs = options?.timeoutMs === undefined ? this.#timeoutMs : given.timeoutMs;
+    const answer = await this.#request(kWait, { ...given, timeoutMs, cancelAtOnce: true }, () => new BarrierBroken(timeoutMs === 0
+      ? 'the barrier was not full when this party arrived with timeoutMs 0 (do not wait); it is now broken for every party (reset() to reuse it)'
+      : `the barrier did not fill within ${timeoutMs} ms; it is now broken for every party (reset() to reuse it)`));
     if (answer.type === kPassed) return answer.payload.readUInt32BE(0);
     throw new BarrierBroken('the barrier is broken: a party died, timed out or aborted, or abort() was called; reset() to reuse it');
   }
@@ -60,7 +73,7 @@ export class Barrier {
     return `Barrier { ${describeHandle(this.#handle)}, parties: ${this.#handle.size} }`;
   }
 
-  #request(type: number, wait: WaitOptions = {}, onTimeout?: () => Error) {
+  #request(type: number, wait: RequestOptions = {}, onTimeout?: () => Error) {
     return linkFor(this.#handle).ask(this.#handle, type, wait, onTimeout);
   }
 }

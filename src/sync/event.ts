@@ -3,13 +3,16 @@ import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
+import { ProtocolViolation } from '../transport/frame.js';
 import { kClear, kDone, kInspect, kSet, kStats, kWait } from '../transport/messages.js';
+import { validateArgumentCount } from '../internal/validate.js';
 import type { EventSnapshot } from './event-state.js';
 
 export class Event {
   readonly #handle: Handle;
 
   constructor() {
+    validateArgumentCount(arguments, 'Event', 0, 'no arguments');
     this.#handle = claimHandle('event', 0, 1024);
     adopt(this, this.#handle);
   }
@@ -53,7 +56,7 @@ export class Event {
 
   #command(type: number): Promise<void> {
     const done = linkFor(this.#handle).ask(this.#handle, type).then((answer) => {
-      if (answer.type !== kDone) throw new Error(`procsafe: unexpected answer ${answer.type} to an event command`);
+      if (answer.type !== kDone) throw new ProtocolViolation(`the owner answered an event command with frame type ${answer.type}, not done`);
     });
     // Not awaiting is fine: the rejection is marked handled here and still reaches whoever awaits.
     done.catch(() => {});

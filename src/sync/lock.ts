@@ -1,17 +1,17 @@
 /**
- * Lock and Semaphore: the permits live in the owner's broker; a holder holds a
+ * Lock, Semaphore and BoundedSemaphore: the permits live in the owner's broker; a holder holds a
  * lease the owner can take back. A holder that dies is released by the owner
  * and the next holder learns it (`previousOwnerDied`), so a death never wedges
  * the lock and never passes unnoticed.
  */
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
-import { LockTimeout } from '../errors.js';
+import { BoundedError, LockTimeout, ReleasedError } from '../errors.js';
 import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { encodeHead } from '../transport/frame.js';
-import { kAcquire, kAcquireNowait, kGranted, kInspect, kReleaseLease } from '../transport/messages.js';
-import { validateInteger } from '../internal/validate.js';
+import { kAcquire, kAcquireNowait, kAddPermits, kDone, kGranted, kInspect, kReleaseLease, kStats } from '../transport/messages.js';
+import { validateArgumentCount, validateInteger } from '../internal/validate.js';
 import type { SemaphoreSnapshot } from './semaphore-state.js';
 
 export type AcquireOptions = WaitOptions;
@@ -33,7 +33,7 @@ export class Lease {
 
   /** Gives the permit back. A second call throws (as releasing an unlocked lock does in Python). */
   release(): void {
-    if (this.#released) throw new Error('this lease was already released; release each acquire exactly once');
+    if (this.#released) throw new ReleasedError('this lease was already released; release each acquire exactly once (`using` releases it for you)');
     this.#released = true;
     this.#release();
   }
@@ -51,15 +51,41 @@ export class Lease {
 export class Semaphore {
   readonly #handle: Handle;
 
-  /** @param permits how many holders at once (Python's `value`). @default 1 */
+  /** @param permits how many holders at once (Python's `value`); 0 makes a signal that `release()` opens. @default 1 */
   constructor(permits = 1) {
-    validateInteger(permits, 'permits', 1, 2 ** 32 - 1);
-    this.#handle = claimHandle(this instanceof Lock ? 'lock' : 'semaphore', permits, 1024);
+    validateArgumentCount(arguments, new.target.name, 1, 'one argument (permits)');
+    validateInteger(permits, 'permits', 0, 2 ** 32 - 1);
+    const kind = this instanceof Lock ? 'lock' : this instanceof BoundedSemaphore ? 'bounded-semaphore' : 'semaphore';
+    this.#handle = claimHandle(kind, permits, 1024);
     adopt(this, this.#handle);
   }
 
-  /** How many holders it allows at once. */
+  /** How many holders it allows at once, as created (`release()` may add more). */
   get permits(): number { return this.#handle.size; }
+
+  /**
+   * Adds `k` permits that belong to nobody until acquired (Python's `sem.release()`),
+   * waking waiters in order. Resolves once the owner applied it. Rejects
+   * BoundedError (EBOUNDED) on a BoundedSemaphore or Lock it would take past its permits.
+   */
+  async release(k = 1): Promise<void> {
+    validateInteger(k, 'k', 1, 2 ** 32 - 1);
+    const answer = await linkFor(this.#handle).request(this.#handle, (id) => {
+      const frame = encodeHead(kAddPermits, id, this.#handle.object, 4);
+      frame.writeUInt32BE(k, frame.length - 4);
+      return [frame];
+    });
+    if (answer.type === kDone) return;
+    const why = answer.payload.toString('utf8');
+    throw new BoundedError(this.#handle.kind === 'lock'
+      ? `a Lock has one permit and release() cannot add another (${why}); release the lease acquire() gave you instead`
+      : `${why}; a BoundedSemaphore never grows: release a lease, or use a Semaphore`);
+  }
+
+  /** Permits free now (Python's `get_value()`). */
+  async getValue(): Promise<number> {
+    return linkFor(this.#handle).askValue<number>(this.#handle, kStats);
+  }
 
   /**
    * Waits for a permit (first come, first served). Rejects LockTimeout when
@@ -93,12 +119,25 @@ export class Semaphore {
   }
 }
 
-/** A mutual-exclusion lock shared between processes: a Semaphore of one permit. Not reentrant. */
+/**
+ * As Semaphore, but `release()` beyond the permits it was created with rejects
+ * BoundedError (EBOUNDED), as Python's BoundedSemaphore; held leases count, since they come back.
+ */
+export class BoundedSemaphore extends Semaphore {}
+
+/** A mutual-exclusion lock shared between processes: a semaphore bounded at one permit. Not reentrant. */
 export class Lock extends Semaphore {
   constructor() {
+    validateArgumentCount(arguments, 'Lock', 0, 'no arguments');
     super(1);
+  }
+
+  /** Whether someone holds it now. */
+  async locked(): Promise<boolean> {
+    return (await this.getValue()) === 0;
   }
 }
 
 shareable(Semaphore, ['semaphore'], (handle) => new Semaphore(handle.size));
+shareable(BoundedSemaphore, ['bounded-semaphore'], (handle) => new BoundedSemaphore(handle.size));
 shareable(Lock, ['lock'], () => new Lock());

@@ -4,7 +4,9 @@
  * disconnects and sends back the events it returns.
  *
  * Invariants kept after every method:
- * - `0 <= held <= permits`, and every held permit is a lease of a live client;
+ * - `free + held` is `permits` plus what `add(k)` added (Python's `release()`
+ *   with no lease); a bounded one never exceeds `permits`;
+ * - every held permit is a lease of a live client;
  * - no request is parked while a permit is free (grants are FIFO, no barging);
  * - `orphaned <= free`: permits freed by a death are free until re-granted.
  */
@@ -17,12 +19,11 @@ import {
 
 /**
  * `release` of a lease the client does not hold. `released`: it was released already
- * (or its holder disconnected); `unknown`: never granted; `not-owner`: another client holds it.
+ * (or its holder disconnected); `unknown`: never granted; `not-owner`: another client holds it;
+ * `bounded`: `add(k)` would take a bounded semaphore past its permits.
  */
-export class InvalidRelease extends InvalidRequest<'released' | 'unknown' | 'not-owner'> {
-  constructor(message: string, reason: 'released' | 'unknown' | 'not-owner') {
-    super('InvalidRelease', 'ERR_PROCSAFE_INVALID_RELEASE', message, reason);
-  }
+export class InvalidRelease extends InvalidRequest<'released' | 'unknown' | 'not-owner' | 'bounded'> {
+  static override readonly code: string = 'EINVALIDRELEASE';
 }
 
 export interface LeaseSnapshot {
@@ -36,6 +37,7 @@ export interface LeaseSnapshot {
 
 export interface SemaphoreSnapshot {
   readonly kind: 'semaphore';
+  /** What it was created with; `free + holders.length` may be more (see `add`). */
   readonly permits: number;
   readonly free: number;
   /** Free permits whose last holder died; each is handed out with `previousOwnerDied: true`. */
@@ -48,21 +50,45 @@ interface Lease { readonly client: ClientId; readonly requestId: number; }
 
 export class SemaphoreState implements SyncState {
   readonly #permits: number;
+  readonly #bounded: boolean;
+  #free: number;
   /** Held leases by leaseId; a Map so release, inspect and disconnect see grant order. */
   readonly #leases = new Map<number, Lease>();
   readonly #waiters: Waiters = new Map();
   #nextLeaseId = 1;
   #orphaned = 0;
 
-  /** @param permits How many clients may hold it at once; 1 makes a Lock. */
-  constructor(permits: number) {
-    validateInteger(permits, 'permits', 1);
+  /**
+   * @param permits How many clients may hold it at once; 1 makes a Lock, 0 a signal.
+   * @param bounded `add` may never take it past `permits` (BoundedSemaphore, Lock).
+   */
+  constructor(permits: number, bounded = false) {
+    validateInteger(permits, 'permits', 0);
     this.#permits = permits;
+    this.#free = permits;
+    this.#bounded = bounded;
   }
 
   get permits(): number { return this.#permits; }
-  /** Permits no one holds. */
-  get free(): number { return this.#permits - this.#leases.size; }
+  /** Permits no one holds (Python's `get_value()`). */
+  get free(): number { return this.#free; }
+
+  /**
+   * Adds `k` permits no one holds (Python's `release()`) and grants them to
+   * parked requests, oldest first.
+   * @throws InvalidRelease (`bounded`) when a bounded semaphore would then have
+   * more than `permits`, counting held leases (they come back); nothing changes.
+   */
+  add(k: number): SemaphoreEvent[] {
+    validateInteger(k, 'k', 1);
+    const held = this.#leases.size;
+    if (this.#bounded && this.#free + held + k > this.#permits) {
+      throw new InvalidRelease(`release(${k}) would raise it past the ${this.#permits} permits it was created with ` +
+        `(${this.#free} free, ${held} held by leases that come back when released)`, 'bounded');
+    }
+    this.#free += k;
+    return this.#grantWaiting();
+  }
 
   /**
    * Grants a permit at once when one is free and no one is parked, else parks
@@ -98,6 +124,7 @@ export class SemaphoreState implements SyncState {
         'only the holder may release it', 'not-owner');
     }
     this.#leases.delete(leaseId);
+    this.#free++;
     return this.#grantWaiting();
   }
 
@@ -130,6 +157,7 @@ export class SemaphoreState implements SyncState {
     for (const [leaseId, lease] of this.#leases) {
       if (lease.client === client) {
         this.#leases.delete(leaseId);
+        this.#free++;
         this.#orphaned++;
       }
     }
@@ -151,7 +179,8 @@ export class SemaphoreState implements SyncState {
   #grantWaiting(): SemaphoreEvent[] {
     const events: SemaphoreEvent[] = [];
     for (const [requestId, client] of this.#waiters) {
-      if (this.#leases.size >= this.#permits) break;
+      if (this.#free === 0) break;
+      this.#free--;
       this.#waiters.delete(requestId);
       const leaseId = this.#nextLeaseId++;
       this.#leases.set(leaseId, { client, requestId });

@@ -16,7 +16,7 @@ export { BarrierState, type BarrierSnapshot } from './barrier-state.js';
 
 import { SemaphoreState } from './semaphore-state.js';
 
-/** A Lock is a semaphore of one permit. */
+/** A Lock is a semaphore bounded at one permit. */
 export function lockState(): SemaphoreState {
-  return new SemaphoreState(1);
+  return new SemaphoreState(1, true);
 }

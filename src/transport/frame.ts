@@ -17,7 +17,7 @@ export function frameLimit(maxMessageBytes: number): number {
 
 /** Raised by the decoder; the transport cuts the peer off. */
 export class ProtocolViolation extends ProcsafeError {
-  static override readonly code: string = 'EPROTOCOL';
+  static override readonly code: string = 'EPROTOCOLVIOLATION';
 }
 
 function header(type: number, id: number, fn: string, extra = 0): Buffer {

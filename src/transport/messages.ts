@@ -39,7 +39,7 @@ export const kRelease = 55;  // payload: utf8 item ids, '\n'-separated; back to 
 export const kTaskDone = 56; // payload: utf8 item id, or empty for the oldest this client holds
 export const kJoin = 57;     // answer kDone
 export const kClose = 58;    // answer kDone
-export const kStats = 59;    // answer kValue
+export const kStats = 59;    // answer kValue (a semaphore's: its free permits)
 export const kCancelRequest = 60; // id: the parked request to give up; answer: its kRefused 'cancelled', unless already answered
 export const kAcquire = 61;  // answer kGranted
 export const kAcquireNowait = 62;
@@ -62,6 +62,9 @@ export const kPutFileNowait = 72;
 // each part handled exactly as a frame of the single kind (kPut, kGet) with that id.
 export const kPutBundle = 73;
 export const kGetBundle = 74;
+// Semaphore permits no one holds (Python's sem.release(k)): payload u32 k; answer kDone,
+// or kRefused 'invalid' when a bounded semaphore would pass its permits.
+export const kAddPermits = 75;
 
 // Answers from a broker; id: the request id.
 export const kDone = 80;     // payload: nothing, or utf8 (the id of an accepted item)

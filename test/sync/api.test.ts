@@ -14,7 +14,7 @@ test('Lock: one holder at a time, FIFO; timeouts reject LockTimeout; timeoutMs 0
   first.release();
   await Promise.all(waiting);
   assert.deepEqual(order, [1, 2, 3]);
-  assert.throws(() => first.release(), /already released/);
+  assert.throws(() => first.release(), { code: 'ERELEASED', message: /already released/ });
   const free = await lock.acquire({ timeoutMs: 0 });
   free.release();
   assert.deepEqual((await lock.inspect()).holders, []);
@@ -46,7 +46,7 @@ test('Semaphore(2): two holders at once, the third waits for a release', { timeo
   (await c).release();
   b.release();
   assert.equal((await sem.inspect()).free, 2);
-  assert.throws(() => new Semaphore(0), /Expected `permits` to be an integer between 1/);
+  assert.throws(() => new Semaphore(-1), /Expected `permits` to be an integer between 0/);
 });
 
 test('Event: wait resolves true once set, false on timeout; clear resets it', { timeout: 10_000 }, async () => {

@@ -204,3 +204,54 @@ describe('error details', () => {
     }
   });
 });
+
+describe('one code convention', () => {
+  // SPEC fixes these two; every other code is E + the class name in capitals, less a trailing "Error".
+  const kFixed: Readonly<Record<string, string>> = { SerializationError: 'ESERIALIZE', AbortError: 'ABORT_ERR' };
+  const expected = (name: string): string => kFixed[name] ?? `E${name.replace(/Error$/, '').toUpperCase()}`;
+
+  async function internalClasses(): Promise<Record<string, AnyErrorClass>> {
+    const frame = await import('../../dist/transport/frame.js');
+    const sync = await import('../../dist/sync/state.js');
+    const queue = await import('../../dist/queue/state.js');
+    const owner = await import('../../dist/internal/owner-state.js');
+    return {
+      ProtocolViolation: frame.ProtocolViolation, InvalidRelease: sync.InvalidRelease,
+      InvalidQueueRequest: queue.InvalidQueueRequest, InvalidRequest: owner.InvalidRequest,
+    } as unknown as Record<string, AnyErrorClass>;
+  }
+
+  test('every exported error class and every internal one follows it, and extends ProcsafeError', { timeout: 5_000 }, async () => {
+    const exported = Object.entries(procsafe as unknown as Record<string, unknown>)
+      .filter(([, value]) => typeof value === 'function' && Object.prototype.isPrototypeOf.call(Error.prototype, (value as { prototype: object }).prototype));
+    const all: [string, unknown][] = [...exported, ...Object.entries(await internalClasses())];
+    const seen = new Set<string>();
+    for (const [name, Class] of all) {
+      if (name === 'ProcsafeError') continue;
+      assert.ok(Object.prototype.isPrototypeOf.call(ProcsafeError.prototype, (Class as AnyErrorClass).prototype), `${name} extends ProcsafeError`);
+      const code = (Class as AnyErrorClass).code;
+      assert.equal(code, expected(name), `${name}.code`);
+      assert.ok(!seen.has(code), `${code} is used once`);
+      seen.add(code);
+    }
+    for (const name of ['ReleasedError', 'BoundedError', 'TaskDoneError']) assert.ok(all.some(([n]) => n === name), `${name} is exported`);
+  });
+
+  test('the misuse classes and the internal ones are procsafe errors with their code on the instance', { timeout: 5_000 }, async () => {
+    const internal = await internalClasses();
+    const made: Error[] = [
+      new procsafe.ReleasedError('x'), new procsafe.BoundedError('x'), new procsafe.TaskDoneError('x'),
+      new (internal['ProtocolViolation'] as AnyErrorClass)('x'),
+    ];
+    for (const error of made) {
+      assert.ok(error instanceof ProcsafeError);
+      assert.equal((error as ProcsafeError).code, expected(error.name));
+    }
+    const { InvalidRelease } = await import('../../dist/sync/state.js');
+    const { InvalidRequest } = await import('../../dist/internal/owner-state.js');
+    const refused = new InvalidRelease('no', 'released');
+    assert.ok(refused instanceof ProcsafeError);
+    assert.ok(refused instanceof InvalidRequest, 'the broker tells every refusal by its base class');
+    assert.equal(refused.code, 'EINVALIDRELEASE');
+  });
+});

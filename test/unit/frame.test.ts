@@ -96,7 +96,7 @@ describe('encodeFrame / parseFrame', () => {
     const body = Buffer.from([1, 0, 0, 0, 1, 10, 0x61, 0x62]); // says fn is 10 bytes, has 2
     assert.throws(() => parseFrame(body), (error: unknown) => {
       assert.ok(error instanceof ProtocolViolation);
-      assert.equal(error.code, 'EPROTOCOL');
+      assert.equal(error.code, 'EPROTOCOLVIOLATION');
       return true;
     });
   });

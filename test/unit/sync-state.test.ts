@@ -21,19 +21,49 @@ function refused(reason: InvalidRelease['reason']): (error: unknown) => boolean 
   return (error) => {
     assert.ok(error instanceof InvalidRelease);
     assert.equal(error.reason, reason);
-    assert.equal(error.code, 'ERR_PROCSAFE_INVALID_RELEASE');
+    assert.equal(error.code, 'EINVALIDRELEASE');
     return true;
   };
 }
 
+describe('permits no one holds (Python\'s release())', () => {
+  test('a semaphore of 0 permits parks acquires until add(k) grants them in order', kT, () => {
+    const sem = new SemaphoreState(0);
+    assert.deepEqual(sem.acquire(1, 1), []);
+    assert.deepEqual(sem.acquire(2, 2), []);
+    assert.deepEqual(sem.acquire(3, 3), []);
+    const events = sem.add(2);
+    assert.deepEqual(events.map((e) => e.type === 'granted' && e.client), [1, 2]);
+    assert.equal(sem.free, 0);
+    assert.equal(granted(sem.release(1, (events[0] as GrantedEvent).leaseId)).client, 3, 'a released lease goes to the next waiter');
+    assert.deepEqual(sem.add(1), []);
+    assert.equal(sem.free, 1);
+    assert.throws(() => sem.add(0), RangeError);
+  });
+
+  test('bounded: add(k) past permits, held leases included, is refused and changes nothing', kT, () => {
+    const sem = new SemaphoreState(2, true);
+    assert.throws(() => sem.add(1), refused('bounded'));
+    const lease = granted(sem.acquire(1, 1));
+    assert.throws(() => sem.add(1), refused('bounded'));
+    sem.disconnect(1);
+    assert.equal(sem.free, 2);
+    assert.throws(() => sem.release(1, lease.leaseId), refused('released'));
+    assert.throws(() => lockState().add(1), refused('bounded'), 'a Lock is bounded at one');
+    const open = new SemaphoreState(0, true);
+    assert.throws(() => open.add(1), refused('bounded'));
+    assert.deepEqual(open.inspect(), { kind: 'semaphore', permits: 0, free: 0, orphaned: 0, holders: [], waiters: [] });
+  });
+});
+
 describe('validation', () => {
-  test('permits and parties must be positive integers, and the error names them', kT, () => {
-    const cases: [string, (n: unknown) => unknown][] = [
-      ['permits', (n) => new SemaphoreState(n as number)],
-      ['parties', (n) => new BarrierState(n as number)],
+  test('permits must be integers >= 0 and parties >= 1, and the error names them', kT, () => {
+    const cases: [string, number, (n: unknown) => unknown][] = [
+      ['permits', 0, (n) => new SemaphoreState(n as number)],
+      ['parties', 1, (n) => new BarrierState(n as number)],
     ];
-    for (const [name, make] of cases) {
-      assert.throws(() => make(0), { name: 'RangeError', message: `Expected \`${name}\` to be an integer >= 1, got 0` });
+    for (const [name, min, make] of cases) {
+      assert.throws(() => make(min - 1), { name: 'RangeError', message: `Expected \`${name}\` to be an integer >= ${min}, got ${min - 1}` });
       assert.throws(() => make(-3), RangeError);
       assert.throws(() => make(1.5), { name: 'TypeError', message: new RegExp(`\`${name}\``) });
       assert.throws(() => make('2'), { name: 'TypeError', message: `Expected \`${name}\` to be an integer, got \`"2"\` (string)` });
