@@ -78,7 +78,7 @@ export class Semaphore {
     if (answer.type === kDone) return;
     const why = answer.payload.toString('utf8');
     throw new BoundedError(this.#handle.kind === 'lock'
-      ? `a Lock has one permit and release() cannot add another (${why}); release the lease acquire() gave you instead`
+      ? 'a Lock has one permit, so release() cannot add another; release the lease acquire() gave you (lease.release())'
       : `${why}; a BoundedSemaphore never grows: release a lease, or use a Semaphore`);
   }
 

@@ -83,7 +83,7 @@ export class SemaphoreState implements SyncState {
     validateInteger(k, 'k', 1);
     const held = this.#leases.size;
     if (this.#bounded && this.#free + held + k > this.#permits) {
-      throw new InvalidRelease(`release(${k}) would raise it past the ${this.#permits} permits it was created with ` +
+      throw new InvalidRelease(`release(${k}) would raise it past the ${this.#permits} permit${this.#permits === 1 ? '' : 's'} it was created with ` +
         `(${this.#free} free, ${held} held by leases that come back when released)`, 'bounded');
     }
     this.#free += k;
