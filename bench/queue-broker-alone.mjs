@@ -10,7 +10,7 @@ import { encodeSimple } from '../dist/codec/fast-value.js';
 import { OwnerSpills } from '../dist/queue/spill.js';
 import { Outbox, unbundle } from '../dist/transport/bundle.js';
 import { encodeText, FrameDecoder, parseFrame } from '../dist/transport/frame.js';
-import { kAck, kGetBundle, kPutBundle } from '../dist/transport/messages.js';
+import { kBundle, kRequest } from '../dist/broker/protocol.js';
 
 const n = Number(process.argv[2] ?? 200_000);
 const kObject = '7';
@@ -38,16 +38,16 @@ let id = 1;
 const run = async (count) => {
   for (let done = 0; done < count; done += 512) {
     const puts = new Outbox();
-    for (let i = 0; i < 512; i++) puts.pushPart({ bundle: kPutBundle, object: kObject, id: id++, fn: '', payload: [item] });
+    for (let i = 0; i < 512; i++) puts.pushPart({ bundle: kBundle.Put, object: kObject, id: id++, fn: '', payload: [item] });
     producer.events.frame(frameOf(puts.take(1 << 20)));
     for (let got = 0; got < 512; got += 8) {
       const gets = new Outbox();
-      for (let i = 0; i < 8; i++) gets.pushPart({ bundle: kGetBundle, object: kObject, id: id++, fn: '', payload: [] });
+      for (let i = 0; i < 8; i++) gets.pushPart({ bundle: kBundle.Get, object: kObject, id: id++, fn: '', payload: [] });
       consumer.events.frame(frameOf(gets.take(1 << 20)));
       await Promise.resolve(); // the broker writes in a microtask
       const ids = [];
       new FrameDecoder(1 << 30).push(Buffer.concat(consumer.sent.splice(0)), (body) => unbundle(parseFrame(body), (part) => ids.push(part.fn.slice(part.fn.indexOf(' ') + 1))));
-      for (const itemId of ids) consumer.events.frame(frameOf([encodeText(kAck, 0, kObject, itemId)]));
+      for (const itemId of ids) consumer.events.frame(frameOf([encodeText(kRequest.Ack, 0, kObject, itemId)]));
     }
     await new Promise((resolve) => setImmediate(resolve));
     producer.sent.length = 0;

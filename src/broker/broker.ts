@@ -20,11 +20,11 @@ import { verifyProof } from '../transport/auth.js';
 import { isBundle, kNoPayload, Outbox, type Part, unbundle } from '../transport/bundle.js';
 import { type Connection, isPeerFault } from '../transport/connection.js';
 import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
+import { kHandshake } from '../transport/handshake.js';
 import {
-  kAbort, kAck, kAcquire, kAcquireNowait, kAddPermits, kAuth, kCancelRequest, kClear, kClose, kDelivered, kDeliveredBundle, kDeliveredFile, kDone, kDoneBundle, kGet,
-  kFileFree, kGetNowait, kGranted, kInspect, kJoin, kPassed, kPeerPid, kPut, kPutFile, kPutFileNowait, kPutNowait, kRefused, kRelease,
-  kReleaseLease, kReset, kSet, kStats, kTaskDone, kValue, kWait,
-} from '../transport/messages.js';
+  type BarrierRequest, deliveryFn, encodeRefusal, type EventRequest, isBarrierRequest, isEventRequest, isLockRequest, isQueueRequest, isRequest,
+  kAnswer, kBundle, kRequest, type LockRequest, mayWait, type ObjectRequest, type QueueRequest, unreachable,
+} from './protocol.js';
 
 /** What the owner's main thread tells the broker about a new object. */
 export type ObjectSpec = Pick<Handle, 'kind' | 'object' | 'secret' | 'maxMessageBytes' | 'size'>;
@@ -63,7 +63,6 @@ interface Origin {
   readonly id: number;
 }
 
-const kMayWait = new Set([kPut, kPutNowait, kPutFile, kPutFileNowait, kGet, kGetNowait, kJoin, kAcquire, kAcquireNowait, kWait]);
 
 /** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
 const kCopyBelow = 64 * 1024;
@@ -179,16 +178,10 @@ export class Broker {
   }
 
   #request(peer: Peer, frame: Frame): void {
+    const { type } = frame;
     // Each part is handled as the frame it stands for (transport/bundle.ts).
-    if (isBundle(frame.type)) return unbundle(frame, (part) => this.#request(peer, part));
-    if (frame.type === kPeerPid) {
-      // Status only: who this connection is. Sent once, first; not about any object.
-      if (frame.payload.length !== 5) throw new ProtocolViolation('a pid announcement carries a u32 pid and a u8 flag');
-      peer.pid = frame.payload.readUInt32BE(0);
-      peer.seesFiles = frame.payload[4] === 1;
-      return;
-    }
-    if (frame.type === kAuth) {
+    if (isBundle(type)) return unbundle(frame, (part) => this.#request(peer, part));
+    if (type === kHandshake.Auth) {
       const entry = this.#entry(frame.fn);
       if (entry === undefined || !verifyProof(entry.spec.secret, peer.nonce, frame.payload)) {
         throw new ProtocolViolation(`wrong proof of the secret for object ${JSON.stringify(frame.fn)}`);
@@ -196,19 +189,27 @@ export class Broker {
       this.#open(peer, entry);
       return;
     }
+    if (!isRequest(type)) throw new ProtocolViolation(`frame type ${type} is not a request`);
+    if (type === kRequest.PeerPid) {
+      // Status only: who this connection is. Sent once, first; not about any object.
+      if (frame.payload.length !== 5) throw new ProtocolViolation('a pid announcement carries a u32 pid and a u8 flag');
+      peer.pid = frame.payload.readUInt32BE(0);
+      peer.seesFiles = frame.payload[4] === 1;
+      return;
+    }
     const entry = peer.opened.get(frame.fn);
-    if (entry === undefined) throw new ProtocolViolation(`request type ${frame.type} for object ${JSON.stringify(frame.fn)}, which this peer has not opened`);
+    if (entry === undefined) throw new ProtocolViolation(`request type ${type} for object ${JSON.stringify(frame.fn)}, which this peer has not opened`);
     const { state } = entry;
     const { id } = frame;
     try {
-      if (frame.type === kCancelRequest) {
+      if (type === kRequest.CancelRequest) {
         // Not waiting any more means it was answered already: the answer is on its way.
         const request = peer.requests.get(id);
         return request === undefined ? undefined : this.#answer(state.cancel(request));
       }
       // Every kind answers inspect alike: its state's picture, clients named by pid.
-      if (frame.type === kInspect) return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
-      if (!kMayWait.has(frame.type)) return this.#handle(peer, entry, frame, id);
+      if (type === kRequest.Inspect) return this.#send(peer, [value(id, withPids(state.inspect(), this.#peers))]);
+      if (!mayWait(type)) return this.#handle(peer, entry, type, frame, id);
       // Requests that may wait are answered through the states' events, under broker-wide ids.
       // Most are answered at once (a put with room, a get with an item queued): only one that
       // is still unanswered afterwards goes into the books of waiting requests.
@@ -218,7 +219,7 @@ export class Broker {
       this.#arrivingFrom = peer;
       this.#arrivingId = id;
       try {
-        this.#handle(peer, entry, frame, request);
+        this.#handle(peer, entry, type, frame, request);
         if (this.#arriving === request) {
           peer.requests.set(id, request);
           this.#origins.set(request, { peer, id });
@@ -230,85 +231,96 @@ export class Broker {
     } catch (error) {
       // A request that does not match what the peer holds (a double taskDone): refuse it, keep the peer.
       if (!(error instanceof InvalidRequest)) throw error;
-      this.#send(peer, [refusal(id, 'invalid', error.message)]);
+      this.#send(peer, [encodeRefusal(id, 'invalid', error.message)]);
     }
   }
 
-  #handle(peer: Peer, entry: Entry, frame: Frame, request: number): void {
+  #handle(peer: Peer, entry: Entry, type: ObjectRequest, frame: Frame, request: number): void {
     const { state } = entry;
-    if (state instanceof QueueState) return this.#queue(peer, entry, state, frame, request);
-    if (state instanceof SemaphoreState) return this.#semaphore(peer, state, frame, request);
-    if (state instanceof EventState) return this.#event(peer, state, frame, request);
-    return this.#barrier(peer, state, frame, request);
+    if (state instanceof QueueState) {
+      if (!isQueueRequest(type)) throw new ProtocolViolation(`request type ${type} is not a queue request`);
+      return this.#queue(peer, entry, state, type, frame, request);
+    }
+    if (state instanceof SemaphoreState) {
+      if (!isLockRequest(type)) throw new ProtocolViolation(`request type ${type} is not a lock request`);
+      return this.#semaphore(peer, state, type, frame, request);
+    }
+    if (state instanceof EventState) {
+      if (!isEventRequest(type)) throw new ProtocolViolation(`request type ${type} is not an event request`);
+      return this.#event(peer, state, type, request);
+    }
+    if (!isBarrierRequest(type)) throw new ProtocolViolation(`request type ${type} is not a barrier request`);
+    return this.#barrier(peer, state, type, request);
   }
 
-  #queue(peer: Peer, entry: Entry, state: QueueState, { type, payload, more }: Frame, id: number): void {
+  #queue(peer: Peer, entry: Entry, state: QueueState, type: QueueRequest, { payload, more }: Frame, id: number): void {
     switch (type) {
-      case kPut: case kPutNowait: {
+      case kRequest.Put: case kRequest.PutNowait: {
         const item = putItem(payload, more);
-        return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutNowait));
+        return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kRequest.PutNowait));
       }
-      case kPutFile: case kPutFileNowait: {
+      case kRequest.PutFile: case kRequest.PutFileNowait: {
         const item = this.#options.spills.accept(peer.filePrefix, payload.toString('utf8'), entry.spec.maxMessageBytes);
-        return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kPutFileNowait));
+        return this.#answer(nowait(state.put(peer.id, id, item), state, id, type === kRequest.PutFileNowait));
       }
-      case kGet: case kGetNowait: return this.#answer(nowait(state.get(peer.id, id), state, id, type === kGetNowait));
-      case kAck: return this.#answer(state.ack(peer.id, payload.toString('utf8')));
-      case kRelease: return this.#answer(state.release(peer.id, payload.toString('utf8').split('\n')));
-      case kTaskDone: return this.#answer(state.taskDone(peer.id, payload.length === 0 ? undefined : payload.toString('utf8')));
-      case kJoin: return this.#answer(state.join(peer.id, id));
-      case kClose: {
+      case kRequest.Get: case kRequest.GetNowait: return this.#answer(nowait(state.get(peer.id, id), state, id, type === kRequest.GetNowait));
+      case kRequest.Ack: return this.#answer(state.ack(peer.id, payload.toString('utf8')));
+      case kRequest.Release: return this.#answer(state.release(peer.id, payload.toString('utf8').split('\n')));
+      case kRequest.TaskDone: return this.#answer(state.taskDone(peer.id, payload.length === 0 ? undefined : payload.toString('utf8')));
+      case kRequest.Join: return this.#answer(state.join(peer.id, id));
+      case kRequest.Close: {
         const events = state.close();
-        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        this.#send(peer, [done(id)]);
         return this.#answer(events);
       }
-      case kStats: return this.#send(peer, [value(id, { qsize: state.qsize(), full: state.full(), closed: state.closed })]);
-      default: throw new ProtocolViolation(`request type ${type} is not a queue request`);
+      case kRequest.Stats: return this.#send(peer, [value(id, { qsize: state.qsize(), full: state.full(), closed: state.closed })]);
+      default: return unreachable(type, 'queue request');
     }
   }
 
-  #semaphore(peer: Peer, state: SemaphoreState, { type, payload }: Frame, id: number): void {
+  #semaphore(peer: Peer, state: SemaphoreState, type: LockRequest, { payload }: Frame, id: number): void {
     switch (type) {
-      case kAcquire: case kAcquireNowait: return this.#answer(nowait(state.acquire(peer.id, id), state, id, type === kAcquireNowait));
-      case kReleaseLease: {
+      case kRequest.Acquire: case kRequest.AcquireNowait:
+        return this.#answer(nowait(state.acquire(peer.id, id), state, id, type === kRequest.AcquireNowait));
+      case kRequest.ReleaseLease: {
         if (payload.length !== 4) throw new ProtocolViolation('a lease release carries a 4-byte lease id');
         return this.#answer(state.release(peer.id, payload.readUInt32BE(0)));
       }
-      case kAddPermits: {
+      case kRequest.AddPermits: {
         if (payload.length !== 4) throw new ProtocolViolation('a release of permits carries a 4-byte count');
         const events = state.add(payload.readUInt32BE(0));
-        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        this.#send(peer, [done(id)]);
         return this.#answer(events);
       }
-      case kStats: return this.#send(peer, [value(id, state.free)]);
-      default: throw new ProtocolViolation(`request type ${type} is not a lock request`);
+      case kRequest.Stats: return this.#send(peer, [value(id, state.free)]);
+      default: return unreachable(type, 'lock request');
     }
   }
 
-  #event(peer: Peer, state: EventState, { type }: Frame, id: number): void {
+  #event(peer: Peer, state: EventState, type: EventRequest, id: number): void {
     switch (type) {
-      case kSet: {
+      case kRequest.Set: {
         const events = state.set();
-        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+        this.#send(peer, [done(id)]);
         return this.#answer(events);
       }
-      case kClear: state.clear(); return this.#send(peer, [encodeHead(kDone, id, '', 0)]);
-      case kWait: return this.#answer(state.wait(peer.id, id));
-      case kStats: return this.#send(peer, [value(id, state.isSet())]);
-      default: throw new ProtocolViolation(`request type ${type} is not an event request`);
+      case kRequest.Clear: state.clear(); return this.#send(peer, [done(id)]);
+      case kRequest.Wait: return this.#answer(state.wait(peer.id, id));
+      case kRequest.Stats: return this.#send(peer, [value(id, state.isSet())]);
+      default: return unreachable(type, 'event request');
     }
   }
 
-  #barrier(peer: Peer, state: BarrierState, { type }: Frame, id: number): void {
+  #barrier(peer: Peer, state: BarrierState, type: BarrierRequest, id: number): void {
     switch (type) {
-      case kWait: return this.#answer(state.wait(peer.id, id));
-      case kAbort: case kReset: {
-        const events = type === kAbort ? state.abort() : state.reset();
-        this.#send(peer, [encodeHead(kDone, id, '', 0)]);
+      case kRequest.Wait: return this.#answer(state.wait(peer.id, id));
+      case kRequest.Abort: case kRequest.Reset: {
+        const events = type === kRequest.Abort ? state.abort() : state.reset();
+        this.#send(peer, [done(id)]);
         return this.#answer(events);
       }
-      case kStats: return this.#send(peer, [value(id, { broken: state.broken, waiting: state.inspect().waiters.length })]);
-      default: throw new ProtocolViolation(`request type ${type} is not a barrier request`);
+      case kRequest.Stats: return this.#send(peer, [value(id, { broken: state.broken, waiting: state.inspect().waiters.length })]);
+      default: return unreachable(type, 'barrier request');
     }
   }
 
@@ -321,7 +333,7 @@ export class Broker {
     const writer = this.#byPrefix.get(item.file.slice(0, item.file.indexOf('-')));
     if (writer === undefined) return this.#options.spills.drop(item);
     this.#options.spills.giveBack(item);
-    this.#send(writer, [encodeText(kFileFree, 0, '', fileRef(item))], true);
+    this.#send(writer, [encodeText(kAnswer.FileFree, 0, '', fileRef(item))], true);
   }
 
   /** Turns state events into answers on their clients' links. */
@@ -346,37 +358,37 @@ export class Broker {
       switch (event.type) {
         // Last in the turn: the reader that was waiting for this item is woken first (see #flush).
         // The item's id is the reader's business (getEntry): the writer only needs to know it is held.
-        case 'put-accepted': this.#sendPart(peer, { bundle: kDoneBundle, object: '', id: requestId, fn: '', payload: kNoPayload }, true); break;
+        case 'put-accepted': this.#sendPart(peer, { bundle: kBundle.Done, object: '', id: requestId, fn: '', payload: kNoPayload }, true); break;
         case 'delivered': {
           const { item, id, deliveries } = event.entry;
-          const fn = `${deliveries} ${id}`;
+          const fn = deliveryFn(deliveries, id);
           if (item instanceof Uint8Array) {
-            this.#sendPart(peer, { bundle: kDeliveredBundle, object: '', id: requestId, fn, payload: [item] });
+            this.#sendPart(peer, { bundle: kBundle.Delivered, object: '', id: requestId, fn, payload: [item] });
           } else if (isFileItem(item)) {
             const bytes = peer.seesFiles ? undefined : this.#options.spills.read(item);
-            if (bytes === undefined) this.#send(peer, [encodeText(kDeliveredFile, requestId, fn, fileRef(item))]);
-            else this.#send(peer, [encodeHead(kDelivered, requestId, fn, bytes.length, 0), bytes]);
+            if (bytes === undefined) this.#send(peer, [encodeText(kAnswer.DeliveredFile, requestId, fn, fileRef(item))]);
+            else this.#send(peer, [encodeHead(kAnswer.Delivered, requestId, fn, bytes.length, 0), bytes]);
           } else {
             // A large item goes out in the pieces it came in (writev), never joined here.
             let length = 0;
             for (const piece of item) length += piece.length;
-            this.#send(peer, [encodeHead(kDelivered, requestId, fn, length, 0), ...item]);
+            this.#send(peer, [encodeHead(kAnswer.Delivered, requestId, fn, length, 0), ...item]);
           }
           break;
         }
-        case 'joined': case 'woken': this.#send(peer, [encodeHead(kDone, requestId, '', 0)]); break;
-        case 'closed': this.#send(peer, [refusal(requestId, 'closed', `the queue is closed${event.request === 'get' ? ' and drained' : ''}`)]); break;
-        case 'cancelled': this.#send(peer, [refusal(requestId, 'cancelled', 'cancelled')]); break;
-        case 'broken': this.#send(peer, [refusal(requestId, 'broken', 'the barrier is broken')]); break;
+        case 'joined': case 'woken': this.#send(peer, [done(requestId)]); break;
+        case 'closed': this.#send(peer, [encodeRefusal(requestId, 'closed', `the queue is closed${event.request === 'get' ? ' and drained' : ''}`)]); break;
+        case 'cancelled': this.#send(peer, [encodeRefusal(requestId, 'cancelled', 'cancelled')]); break;
+        case 'broken': this.#send(peer, [encodeRefusal(requestId, 'broken', 'the barrier is broken')]); break;
         case 'granted': {
-          const frame = encodeHead(kGranted, requestId, '', 5);
+          const frame = encodeHead(kAnswer.Granted, requestId, '', 5);
           frame.writeUInt32BE(event.leaseId, frame.length - 5);
           frame[frame.length - 1] = event.previousOwnerDied ? 1 : 0;
           this.#send(peer, [frame]);
           break;
         }
         case 'passed': {
-          const frame = encodeHead(kPassed, requestId, '', 4);
+          const frame = encodeHead(kAnswer.Passed, requestId, '', 4);
           frame.writeUInt32BE(event.index, frame.length - 4);
           this.#send(peer, [frame]);
           break;
@@ -487,10 +499,10 @@ function nowait<E extends { requestId: number }>(events: E[], state: { cancel(id
   return [...events, ...(state.cancel(id) as E[])];
 }
 
-function refusal(id: number, why: 'closed' | 'cancelled' | 'broken' | 'invalid', message: string): Buffer {
-  return encodeText(kRefused, id, why, message);
+function done(id: number): Buffer {
+  return encodeHead(kAnswer.Done, id, '', 0);
 }
 
 function value(id: number, data: unknown): Buffer {
-  return encodeText(kValue, id, '', JSON.stringify(data));
+  return encodeText(kAnswer.Value, id, '', JSON.stringify(data));
 }

@@ -14,8 +14,8 @@ import type { Handle } from '../codec/handles.js';
 import { authFrame, connect } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
 import { isBundle, Outbox, unbundle } from '../transport/bundle.js';
-import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
-import { kCancelRequest, kFileFree, kPeerPid, kRefused } from '../transport/messages.js';
+import { encodeHead, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
+import { type AnswerFrame, decodeRefusal, isAnswer, kAnswer, kRequest, type RequestBundle, type RequestKind, unreachable } from './protocol.js';
 import { pidExists } from '../internal/proc.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
 import { resolveTimeout } from '../internal/timeout.js';
@@ -61,7 +61,7 @@ export interface RequestOptions extends WaitOptions {
 
 /** Who takes a request's answer: its answer frame, or the error that ends it (BrokerLost). */
 export interface Pending {
-  readonly resolve: (frame: Frame) => void;
+  readonly resolve: (frame: AnswerFrame) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -117,7 +117,7 @@ export class Link {
    * (it came first) or a `cancelled` refusal, which rejects with `onTimeout()`
    * or an AbortError.
    */
-  request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<Frame> {
+  request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<AnswerFrame> {
     // Built now when connected; otherwise once the handshake is done (see send).
     return this.#request(handle, (id) => this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id)), wait, onTimeout);
   }
@@ -127,7 +127,7 @@ export class Link {
    * kind made in this turn (transport/bundle.ts): a streaming producer's puts,
    * a reader's read-ahead gets.
    */
-  requestPart(handle: Handle, bundle: number, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<Frame> {
+  requestPart(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<AnswerFrame> {
     return this.#request(handle, (id) => this.#sendPart(handle, bundle, id, payload), wait, onTimeout);
   }
 
@@ -137,7 +137,7 @@ export class Link {
    * request, which is most of a small item's cost on the reader's side. On a
    * lost link `pending` is rejected soon after.
    */
-  requestPartTo(handle: Handle, bundle: number, payload: readonly Buffer[], pending: Pending): void {
+  requestPartTo(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], pending: Pending): void {
     if (this.#lost !== undefined) {
       const lost = this.#brokerLost(handle);
       queueMicrotask(() => pending.reject(lost));
@@ -150,7 +150,7 @@ export class Link {
   }
 
   /** Queues request `id` as a part of this turn's bundle of its kind (transport/bundle.ts). */
-  #sendPart(handle: Handle, bundle: number, id: number, payload: readonly Buffer[]): void {
+  #sendPart(handle: Handle, bundle: RequestBundle, id: number, payload: readonly Buffer[]): void {
     this.#open(handle);
     this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });
     this.#flushSoon();
@@ -164,7 +164,7 @@ export class Link {
    */
   cancelAll(handle: Handle, pending: Pending): void {
     for (const [id, waiting] of this.#pending) {
-      if (waiting === pending) this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
+      if (waiting === pending) this.send(handle, [encodeHead(kRequest.CancelRequest, id, handle.object, 0)]);
     }
   }
 
@@ -174,14 +174,14 @@ export class Link {
     return id;
   }
 
-  #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error): Promise<Frame> {
+  #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error): Promise<AnswerFrame> {
     if (this.#lost !== undefined) return Promise.reject(this.#brokerLost(handle));
     const { signal, timeoutMs, group } = wait;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     if (group?.cancelled) return Promise.reject(abortError(group.reason));
     const id = this.#newId();
     enqueue(id);
-    const answer = new Promise<Frame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
+    const answer = new Promise<AnswerFrame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
     this.#refresh();
     const timed = timeoutMs !== undefined && timeoutMs > 0;
     const atOnce = timeoutMs === 0 && wait.cancelAtOnce === true;
@@ -191,14 +191,14 @@ export class Link {
     const cancel = (reason: 'timeout' | 'abort'): void => {
       if (why !== undefined || !this.#pending.has(id)) return;
       why = reason;
-      this.send(handle, [encodeHead(kCancelRequest, id, handle.object, 0)]);
+      this.send(handle, [encodeHead(kRequest.CancelRequest, id, handle.object, 0)]);
     };
     // timeoutMs 0 is the owner's business (a *Nowait request): nothing to time here.
     const done = watchWait({ timeoutMs: timed ? timeoutMs : undefined, signal, group }, () => cancel('timeout'), () => cancel('abort'));
     if (atOnce) cancel('timeout');
     return answer.then((frame) => {
       done();
-      if (frame.type === kRefused && frame.fn === 'cancelled' && why !== undefined) {
+      if (why !== undefined && frame.type === kAnswer.Refused && decodeRefusal(frame).reason === 'cancelled') {
         throw why === 'abort' ? abortError(signal !== undefined ? signal.reason : group?.reason) : (onTimeout as () => Error)();
       }
       return frame;
@@ -218,12 +218,12 @@ export class Link {
   }
 
   /** A request that is only its type (no payload) about `handle`'s object. */
-  ask(handle: Handle, type: number, wait?: RequestOptions, onTimeout?: () => Error): Promise<Frame> {
+  ask(handle: Handle, type: RequestKind, wait?: RequestOptions, onTimeout?: () => Error): Promise<AnswerFrame> {
     return this.request(handle, (id) => [encodeHead(type, id, handle.object, 0)], wait, onTimeout);
   }
 
   /** A question whose answer is a JSON value (stats, inspect). */
-  async askValue<T>(handle: Handle, type: number): Promise<T> {
+  async askValue<T>(handle: Handle, type: RequestKind): Promise<T> {
     return JSON.parse((await this.ask(handle, type)).payload.toString('utf8')) as T;
   }
 
@@ -306,21 +306,23 @@ export class Link {
     // Our pid first, once (for `procsafe status`: the owner knows clients only by connection).
     // And whether this process sees the owner's directory of large items' files (another mount
     // namespace, a container sharing only the socket, would not): if not, it is sent their bytes.
-    const pid = encodeHead(kPeerPid, 0, '', 5);
+    const pid = encodeHead(kRequest.PeerPid, 0, '', 5);
     pid.writeUInt32BE(process.pid, pid.length - 5);
     pid[pid.length - 1] = existsSync(spillDirFor(this.#path)) ? 1 : 0;
     this.#out.unshift([pid, ...opens]);
     // Objects opened while connecting may allow larger frames than the first.
     connection.maxMessageBytes = frameLimit(this.#maxBytes);
     const answer = (frame: Frame): void => {
+      // Anything else means the owner is not what we think it is: the link is cut (BrokerLost).
+      if (!isAnswer(frame.type)) throw new ProtocolViolation(`the owner sent frame type ${frame.type}, which is not an answer`);
       const pending = this.#pending.get(frame.id);
       if (pending !== undefined) {
         this.#pending.delete(frame.id);
         if (this.#pending.size === 0) this.#refresh();
-        pending.resolve(frame);
+        pending.resolve(frame as AnswerFrame);
+        return;
       }
-      else if (frame.type === kFileFree) this.#files?.freed(frame.payload.toString('utf8'));
-      else if (frame.type === kRefused) process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${frame.payload.toString('utf8')}`, 'ProcsafeWarning');
+      this.#unasked(frame as AnswerFrame);
     };
     connection.listen({
       frame: (frame) => (isBundle(frame.type) ? unbundle(frame, answer) : answer(frame)),
@@ -328,6 +330,17 @@ export class Link {
     });
     this.#refresh();
     this.#flush();
+  }
+
+  /** An answer no request waits for (id 0): a file given back, or the refusal of a request sent without an id (a taskDone). */
+  #unasked(frame: AnswerFrame): void {
+    switch (frame.type) {
+      case kAnswer.FileFree: return this.#files?.freed(frame.payload.toString('utf8'));
+      case kAnswer.Refused:
+        return void process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${decodeRefusal(frame).message}`, 'ProcsafeWarning');
+      case kAnswer.Done: case kAnswer.Delivered: case kAnswer.DeliveredFile: case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: return;
+      default: return unreachable(frame.type, 'answer type');
+    }
   }
 
   #flush(): void {

@@ -4,15 +4,12 @@
  */
 import type { Handle } from '../codec/handles.js';
 import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
+import { type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, type Refusal, unreachable } from '../broker/protocol.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { kNoPayload } from '../transport/bundle.js';
-import { encodeHead, encodeText, type Frame } from '../transport/frame.js';
-import {
-  kAck, kClose, kDelivered, kDeliveredFile, kDone, kGetBundle, kGetNowait, kInspect, kJoin, kPut, kPutBundle, kPutFile, kPutFileNowait, kPutNowait,
-  kRefused, kRelease, kStats, kTaskDone,
-} from '../transport/messages.js';
+import { encodeHead, encodeText } from '../transport/frame.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';
-import { kSpillFrom, parseFileRef, readSpill, spillAllowed, spillDirFor } from './spill.js';
+import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
 import type { QueueSnapshot } from './state.js';
 
 /**
@@ -59,7 +56,7 @@ export class LocalQueueBackend implements QueueBackend {
     // With nothing to time or cancel (a streaming producer's puts) it needs no promise but its own.
     if (bundled && options.timeoutMs === undefined && options.signal === undefined && options.group === undefined) {
       return new Promise((resolve, reject) => {
-        this.#link.requestPartTo(this.#handle, kPutBundle, item, {
+        this.#link.requestPartTo(this.#handle, kBundle.Put, item, {
           resolve: (answer) => {
             const refused = this.#answered(answer, undefined);
             if (refused === undefined) resolve();
@@ -74,7 +71,7 @@ export class LocalQueueBackend implements QueueBackend {
     }
     const onFull = (): QueueFull => full(askedMs);
     const sent = bundled
-      ? this.#link.requestPart(this.#handle, kPutBundle, item, options, onFull)
+      ? this.#link.requestPart(this.#handle, kBundle.Put, item, options, onFull)
       : this.#link.request(this.#handle, (id) => this.#frame(id, item, length, nowait, options), options, onFull);
     return sent
       .then((answer) => {
@@ -87,9 +84,9 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   /** A put's answer came: its slot is free again; returns the error a refusal means (undefined: held). */
-  #answered(answer: Frame, askedMs: number | undefined): Error | undefined {
+  #answered(answer: AnswerFrame, askedMs: number | undefined): Error | undefined {
     this.#release();
-    return answer.type === kDone ? undefined : refusal(answer, 'put', askedMs);
+    return failure(answer, 'put', askedMs);
   }
 
   /** A put's own frame, built when the link sends it: a large item's file is named after the connection. */
@@ -97,8 +94,8 @@ export class LocalQueueBackend implements QueueBackend {
     const object = this.#handle.object;
     const file = length >= kSpillFrom && this.#spill ? this.#toFile(item, length, options) : undefined;
     return file === undefined
-      ? [encodeHead(nowait ? kPutNowait : kPut, id, object, length, 0), ...item]
-      : [encodeText(nowait ? kPutFileNowait : kPutFile, id, object, file)];
+      ? [encodeHead(nowait ? kRequest.PutNowait : kRequest.Put, id, object, length, 0), ...item]
+      : [encodeText(nowait ? kRequest.PutFileNowait : kRequest.PutFile, id, object, file)];
   }
 
   /**
@@ -124,9 +121,10 @@ export class LocalQueueBackend implements QueueBackend {
     const onEmpty = (): QueueEmpty => empty(timeoutMs);
     // Read-ahead gets travel together, in one frame (transport/bundle.ts).
     const answer = await (timeoutMs === 0
-      ? this.#link.ask(this.#handle, kGetNowait, options, onEmpty)
-      : this.#link.requestPart(this.#handle, kGetBundle, kNoPayload, options, onEmpty));
-    if (answer.type !== kDelivered && answer.type !== kDeliveredFile) throw refusal(answer, 'get', timeoutMs);
+      ? this.#link.ask(this.#handle, kRequest.GetNowait, options, onEmpty)
+      : this.#link.requestPart(this.#handle, kBundle.Get, kNoPayload, options, onEmpty));
+    const error = failure(answer, 'get', timeoutMs);
+    if (error !== undefined) throw error;
     return this.#delivery(answer);
   }
 
@@ -137,15 +135,16 @@ export class LocalQueueBackend implements QueueBackend {
     // One answer taker for the whole window: an answer frame carries its request id.
     const pending: Pending = {
       resolve: (answer) => {
-        if (answer.type === kDelivered || answer.type === kDeliveredFile) receiver.delivered(this.#delivery(answer));
-        else if (cancelled && answer.type === kRefused && answer.fn === 'cancelled') receiver.failed(new AbortError('the operation was aborted'));
-        else receiver.failed(refusal(answer, 'get', undefined));
+        const error = failure(answer, 'get', undefined);
+        if (error === undefined) receiver.delivered(this.#delivery(answer));
+        else if (cancelled && answer.type === kAnswer.Refused && decodeRefusal(answer).reason === 'cancelled') receiver.failed(new AbortError('the operation was aborted'));
+        else receiver.failed(error);
       },
       // Once per unanswered get (the link is lost).
       reject: (error) => receiver.failed(error),
     };
     return {
-      request: () => link.requestPartTo(handle, kGetBundle, kNoPayload, pending),
+      request: () => link.requestPartTo(handle, kBundle.Get, kNoPayload, pending),
       cancelAll: () => {
         cancelled = true;
         link.cancelAll(handle, pending);
@@ -153,44 +152,41 @@ export class LocalQueueBackend implements QueueBackend {
     };
   }
 
-  /** A delivery frame's item: its fn is "<deliveries> <id>". */
-  #delivery(answer: Frame): Delivery {
-    const space = answer.fn.indexOf(' ');
-    const deliveries = Number(answer.fn.slice(0, space));
-    const id = answer.fn.slice(space + 1);
-    if (answer.type === kDelivered) return { deliveries, id, payload: answer.payload };
+  /** A delivery answer's item, as the Queue takes it. */
+  #delivery(answer: AnswerFrame): Delivery {
+    const { deliveries, itemId: id, item, file } = decodeDelivery(answer);
+    if (item !== undefined) return { deliveries, id, payload: item };
     // Read at hand-over. Only someone deleting the owner's files by hand makes that fail.
-    const file = parseFileRef(answer.payload.toString('utf8'));
     return { deliveries, id, payload: () => readSpill(this.#spillDir, file) };
   }
 
   ack(id: string): Promise<void> | undefined {
-    return this.#link.sendNow(this.#handle, encodeText(kAck, 0, this.#handle.object, id));
+    return this.#link.sendNow(this.#handle, encodeText(kRequest.Ack, 0, this.#handle.object, id));
   }
 
   release(ids: readonly string[]): void {
-    if (ids.length > 0) this.#link.send(this.#handle, [encodeText(kRelease, 0, this.#handle.object, ids.join('\n'))]);
+    if (ids.length > 0) this.#link.send(this.#handle, [encodeText(kRequest.Release, 0, this.#handle.object, ids.join('\n'))]);
   }
 
   taskDone(id: string): void {
-    this.#link.send(this.#handle, [encodeText(kTaskDone, 0, this.#handle.object, id)]);
+    this.#link.send(this.#handle, [encodeText(kRequest.TaskDone, 0, this.#handle.object, id)]);
   }
 
   async join(options: WaitOptions): Promise<void> {
-    const answer = await this.#link.ask(this.#handle, kJoin, { signal: options.signal });
-    if (answer.type !== kDone) throw refusal(answer, 'join', undefined);
+    const error = failure(await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }), 'join', undefined);
+    if (error !== undefined) throw error;
   }
 
   async close(): Promise<void> {
-    await this.#link.ask(this.#handle, kClose);
+    await this.#link.ask(this.#handle, kRequest.Close);
   }
 
   async stats(): Promise<QueueStats> {
-    return this.#link.askValue<QueueStats>(this.#handle, kStats);
+    return this.#link.askValue<QueueStats>(this.#handle, kRequest.Stats);
   }
 
   async inspect(): Promise<QueueSnapshot> {
-    return this.#link.askValue<QueueSnapshot>(this.#handle, kInspect);
+    return this.#link.askValue<QueueSnapshot>(this.#handle, kRequest.Inspect);
   }
 
   /** Waits for a put slot, honouring the put's own timeout and signal while it waits here. */
@@ -224,10 +220,31 @@ function empty(timeoutMs: number | undefined): QueueEmpty {
     : `no item arrived within ${timeoutMs} ms`);
 }
 
-function refusal(answer: Frame, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error {
-  if (answer.type === kRefused && answer.fn === 'closed') {
-    return new QueueClosed(what === 'put' ? 'the queue is closed: no more puts are accepted' : 'the queue is closed and drained: there is nothing more to get');
+/**
+ * The error a queue request's answer stands for, or undefined for the answer it
+ * expects: Done for a put or a join, a delivery for a get.
+ */
+function failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error | undefined {
+  switch (answer.type) {
+    case kAnswer.Done: return what === 'get' ? unexpected(answer, what) : undefined;
+    case kAnswer.Delivered: case kAnswer.DeliveredFile: return what === 'get' ? undefined : unexpected(answer, what);
+    case kAnswer.Refused: return refused(decodeRefusal(answer), what, timeoutMs);
+    case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: case kAnswer.FileFree: return unexpected(answer, what);
+    default: return unreachable(answer.type, 'answer type');
   }
-  if (answer.type === kRefused && answer.fn === 'cancelled') return what === 'put' ? full(timeoutMs) : empty(timeoutMs);
+}
+
+function refused({ reason, message }: Refusal, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error {
+  switch (reason) {
+    case 'closed':
+      return new QueueClosed(what === 'put' ? 'the queue is closed: no more puts are accepted' : 'the queue is closed and drained: there is nothing more to get');
+    case 'cancelled': return what === 'put' ? full(timeoutMs) : empty(timeoutMs);
+    // A queue refuses these only to requests without an answer (a taskDone), and never breaks.
+    case 'broken': case 'invalid': return new Error(`procsafe: unexpected refusal '${reason}' (${message}) of a ${what}`);
+    default: return unreachable(reason, 'refusal reason');
+  }
+}
+
+function unexpected(answer: AnswerFrame, what: 'put' | 'get' | 'join'): Error {
   return new Error(`procsafe: unexpected answer ${answer.type} (${answer.payload.toString('utf8')}) to a ${what}`);
 }

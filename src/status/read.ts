@@ -6,7 +6,7 @@
  */
 import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
-import { kInspect, kValue } from '../transport/messages.js';
+import { kAnswer, kRequest } from '../broker/protocol.js';
 import type { Connection } from '../transport/connection.js';
 import { forgetOwner, readOwners } from './registry.js';
 import { kStatusObject } from './serve.js';
@@ -72,7 +72,7 @@ async function inspectBroker(path: string, secret: string, timeoutMs: number): P
       (connection as Connection).listen({
         frame: (frame) => {
           clearTimeout(timer);
-          if (frame.type !== kValue) return reject(new Error(`unexpected answer type ${frame.type}`));
+          if (frame.type !== kAnswer.Value) return reject(new Error(`unexpected answer type ${frame.type}`));
           resolve((JSON.parse(frame.payload.toString('utf8')) as { objects: unknown[] }).objects);
         },
         close: (reason) => {
@@ -80,7 +80,7 @@ async function inspectBroker(path: string, secret: string, timeoutMs: number): P
           reject(new Error(reason?.message ?? 'the broker closed the connection'));
         },
       });
-      connection.send([encodeHead(kInspect, 1, kStatusObject, 0)]);
+      connection.send([encodeHead(kRequest.Inspect, 1, kStatusObject, 0)]);
     });
   } finally {
     connection.destroy();

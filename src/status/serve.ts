@@ -7,7 +7,7 @@
  */
 import type { Connection } from '../transport/connection.js';
 import { encodeText, ProtocolViolation } from '../transport/frame.js';
-import { kInspect, kValue } from '../transport/messages.js';
+import { kAnswer, kRequest } from '../broker/protocol.js';
 
 /** The object name a status peer proves; real object ids are decimal numbers, so it cannot clash. */
 export const kStatusObject = 'status';
@@ -15,11 +15,11 @@ export const kStatusObject = 'status';
 export function serveStatus(connection: Connection, inspect: () => unknown): void {
   connection.listen({
     frame: (frame) => {
-      if (frame.type !== kInspect) {
+      if (frame.type !== kRequest.Inspect) {
         connection.destroy(new ProtocolViolation(`a status peer sent request type ${frame.type}`));
         return;
       }
-      connection.send([encodeText(kValue, frame.id, '', JSON.stringify({ pid: process.pid, objects: inspect() }))]);
+      connection.send([encodeText(kAnswer.Value, frame.id, '', JSON.stringify({ pid: process.pid, objects: inspect() }))]);
     },
     close: () => {},
   });

@@ -8,7 +8,7 @@ import type { Handle } from '../codec/handles.js';
 import { BarrierBroken } from '../errors.js';
 import { linkFor, type RequestOptions, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
-import { kAbort, kInspect, kPassed, kReset, kStats, kWait } from '../transport/messages.js';
+import { kAnswer, kRequest, type BarrierRequest } from '../broker/protocol.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
 import type { BarrierSnapshot } from './barrier-state.js';
@@ -43,37 +43,37 @@ export class Barrier {
   async wait(options?: WaitOptions): Promise<number> {
     const given = validateWait(options, 'wait()');
     const timeoutMs = options?.timeoutMs === undefined ? this.#timeoutMs : given.timeoutMs;
-    const answer = await this.#request(kWait, { ...given, timeoutMs, cancelAtOnce: true }, () => new BarrierBroken(timeoutMs === 0
+    const answer = await this.#request(kRequest.Wait, { ...given, timeoutMs, cancelAtOnce: true }, () => new BarrierBroken(timeoutMs === 0
       ? 'the barrier was not full when this party arrived with timeoutMs 0 (do not wait); it is now broken for every party (reset() to reuse it)'
       : `the barrier did not fill within ${timeoutMs} ms; it is now broken for every party (reset() to reuse it)`));
-    if (answer.type === kPassed) return answer.payload.readUInt32BE(0);
+    if (answer.type === kAnswer.Passed) return answer.payload.readUInt32BE(0);
     throw new BarrierBroken('the barrier is broken: a party died, timed out or aborted, or abort() was called; reset() to reuse it');
   }
 
   /** Breaks the barrier: current and future waiters reject BarrierBroken until `reset()`. */
-  async abort(): Promise<void> { await this.#request(kAbort); }
+  async abort(): Promise<void> { await this.#request(kRequest.Abort); }
 
   /** Back to empty and unbroken; parties waiting now reject BarrierBroken. */
-  async reset(): Promise<void> { await this.#request(kReset); }
+  async reset(): Promise<void> { await this.#request(kRequest.Reset); }
 
   async broken(): Promise<boolean> {
-    return (await linkFor(this.#handle).askValue<{ broken: boolean }>(this.#handle, kStats)).broken;
+    return (await linkFor(this.#handle).askValue<{ broken: boolean }>(this.#handle, kRequest.Stats)).broken;
   }
 
   /** How many parties are waiting now. */
   async nWaiting(): Promise<number> {
-    return (await linkFor(this.#handle).askValue<{ waiting: number }>(this.#handle, kStats)).waiting;
+    return (await linkFor(this.#handle).askValue<{ waiting: number }>(this.#handle, kRequest.Stats)).waiting;
   }
 
   async inspect(): Promise<BarrierSnapshot> {
-    return linkFor(this.#handle).askValue<BarrierSnapshot>(this.#handle, kInspect);
+    return linkFor(this.#handle).askValue<BarrierSnapshot>(this.#handle, kRequest.Inspect);
   }
 
   [utilInspect.custom](): string {
     return `Barrier { ${describeHandle(this.#handle)}, parties: ${this.#handle.size} }`;
   }
 
-  #request(type: number, wait: RequestOptions = {}, onTimeout?: () => Error) {
+  #request(type: BarrierRequest, wait: RequestOptions = {}, onTimeout?: () => Error) {
     return linkFor(this.#handle).ask(this.#handle, type, wait, onTimeout);
   }
 }

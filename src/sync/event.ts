@@ -4,7 +4,7 @@ import type { Handle } from '../codec/handles.js';
 import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { ProtocolViolation } from '../transport/frame.js';
-import { kClear, kDone, kInspect, kSet, kStats, kWait } from '../transport/messages.js';
+import { kAnswer, kRequest } from '../broker/protocol.js';
 import { validateArgumentCount } from '../internal/validate.js';
 import type { EventSnapshot } from './event-state.js';
 
@@ -22,13 +22,13 @@ export class Event {
    * resolves once the owner applied it; awaiting it is optional (a lost owner
    * then shows on the next awaited call).
    */
-  set(): Promise<void> { return this.#command(kSet); }
+  set(): Promise<void> { return this.#command(kRequest.Set); }
 
   /** Clears the flag; later waits block until the next `set()`. */
-  clear(): Promise<void> { return this.#command(kClear); }
+  clear(): Promise<void> { return this.#command(kRequest.Clear); }
 
   async isSet(): Promise<boolean> {
-    return linkFor(this.#handle).askValue<boolean>(this.#handle, kStats);
+    return linkFor(this.#handle).askValue<boolean>(this.#handle, kRequest.Stats);
   }
 
   /** Resolves true once the flag is set, or false if `timeoutMs` passes first (as Python's wait). */
@@ -37,7 +37,7 @@ export class Event {
     if (wait.timeoutMs === 0) return this.isSet();
     const timedOut = new Error('timed out');
     try {
-      await linkFor(this.#handle).ask(this.#handle, kWait, wait, () => timedOut);
+      await linkFor(this.#handle).ask(this.#handle, kRequest.Wait, wait, () => timedOut);
       return true;
     } catch (error) {
       if (error === timedOut) return false;
@@ -47,16 +47,16 @@ export class Event {
 
   /** The flag and who waits for it. */
   async inspect(): Promise<EventSnapshot> {
-    return linkFor(this.#handle).askValue<EventSnapshot>(this.#handle, kInspect);
+    return linkFor(this.#handle).askValue<EventSnapshot>(this.#handle, kRequest.Inspect);
   }
 
   [utilInspect.custom](): string {
     return `Event { ${describeHandle(this.#handle)} }`;
   }
 
-  #command(type: number): Promise<void> {
+  #command(type: typeof kRequest.Set | typeof kRequest.Clear): Promise<void> {
     const done = linkFor(this.#handle).ask(this.#handle, type).then((answer) => {
-      if (answer.type !== kDone) throw new ProtocolViolation(`the owner answered an event command with frame type ${answer.type}, not done`);
+      if (answer.type !== kAnswer.Done) throw new ProtocolViolation(`the owner answered an event command with frame type ${answer.type}, not done`);
     });
     // Not awaiting is fine: the rejection is marked handled here and still reaches whoever awaits.
     done.catch(() => {});

@@ -10,7 +10,7 @@ import { BoundedError, LockTimeout, ReleasedError } from '../errors.js';
 import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { encodeHead } from '../transport/frame.js';
-import { kAcquire, kAcquireNowait, kAddPermits, kDone, kGranted, kInspect, kReleaseLease, kStats } from '../transport/messages.js';
+import { kAnswer, kRequest } from '../broker/protocol.js';
 import { validateArgumentCount, validateInteger } from '../internal/validate.js';
 import type { SemaphoreSnapshot } from './semaphore-state.js';
 
@@ -71,11 +71,11 @@ export class Semaphore {
   async release(k = 1): Promise<void> {
     validateInteger(k, 'k', 1, 2 ** 32 - 1);
     const answer = await linkFor(this.#handle).request(this.#handle, (id) => {
-      const frame = encodeHead(kAddPermits, id, this.#handle.object, 4);
+      const frame = encodeHead(kRequest.AddPermits, id, this.#handle.object, 4);
       frame.writeUInt32BE(k, frame.length - 4);
       return [frame];
     });
-    if (answer.type === kDone) return;
+    if (answer.type === kAnswer.Done) return;
     const why = answer.payload.toString('utf8');
     throw new BoundedError(this.#handle.kind === 'lock'
       ? 'a Lock has one permit, so release() cannot add another; release the lease acquire() gave you (lease.release())'
@@ -84,7 +84,7 @@ export class Semaphore {
 
   /** Permits free now (Python's `get_value()`). */
   async getValue(): Promise<number> {
-    return linkFor(this.#handle).askValue<number>(this.#handle, kStats);
+    return linkFor(this.#handle).askValue<number>(this.#handle, kRequest.Stats);
   }
 
   /**
@@ -95,15 +95,15 @@ export class Semaphore {
     const wait = validateWait(options, 'acquire()');
     const link = linkFor(this.#handle);
     const what = this.#handle.kind;
-    const answer = await link.ask(this.#handle, wait.timeoutMs === 0 ? kAcquireNowait : kAcquire, wait,
+    const answer = await link.ask(this.#handle, wait.timeoutMs === 0 ? kRequest.AcquireNowait : kRequest.Acquire, wait,
       () => new LockTimeout(`could not acquire the ${what} within ${wait.timeoutMs} ms; it is held by another process (see inspect())`));
-    if (answer.type !== kGranted) {
+    if (answer.type !== kAnswer.Granted) {
       // Only a nowait acquire gets a refusal it did not ask for.
       throw new LockTimeout(`the ${what} is held by another process (acquire with timeoutMs: 0 does not wait)`);
     }
     const leaseId = answer.payload.readUInt32BE(0);
     return new Lease(answer.payload[4] === 1, () => {
-      const frame = encodeHead(kReleaseLease, 0, this.#handle.object, 4);
+      const frame = encodeHead(kRequest.ReleaseLease, 0, this.#handle.object, 4);
       frame.writeUInt32BE(leaseId, frame.length - 4);
       link.send(this.#handle, [frame]);
     });
@@ -111,7 +111,7 @@ export class Semaphore {
 
   /** Holders, waiters and how many permits were freed by a death. */
   async inspect(): Promise<SemaphoreSnapshot> {
-    return linkFor(this.#handle).askValue<SemaphoreSnapshot>(this.#handle, kInspect);
+    return linkFor(this.#handle).askValue<SemaphoreSnapshot>(this.#handle, kRequest.Inspect);
   }
 
   [utilInspect.custom](): string {

@@ -9,12 +9,11 @@
  * A part: u32 id | u8 fnLength | fn (utf8) | u32 length | payload.
  */
 import { encodeHead, type Frame, ProtocolViolation } from './frame.js';
-import { kDelivered, kDeliveredBundle, kDone, kDoneBundle, kGet, kGetBundle, kPut, kPutBundle } from './messages.js';
+import { type AnswerKind, type BundleKind, kAnswer, kBundle, kRequest, type RequestKind } from '../broker/protocol.js';
 
 /** A frame waiting in an outbox to travel in a bundle with its neighbours. */
 export interface Part {
-  /** The bundle's type (kPutBundle, …). */
-  readonly bundle: number;
+  readonly bundle: BundleKind;
   /** The bundle's fn: the object requests are about ('' for answers). */
   readonly object: string;
   readonly id: number;
@@ -26,7 +25,9 @@ export interface Part {
 export const kNoPayload: readonly Buffer[] = [];
 
 /** What each bundle type stands for. */
-const kSingle = new Map([[kPutBundle, kPut], [kGetBundle, kGet], [kDoneBundle, kDone], [kDeliveredBundle, kDelivered]]);
+const kSingle = new Map<number, RequestKind | AnswerKind>([
+  [kBundle.Put, kRequest.Put], [kBundle.Get, kRequest.Get], [kBundle.Done, kAnswer.Done], [kBundle.Delivered, kAnswer.Delivered],
+]);
 
 /**
  * A bundle stops growing here, or at the receiver's frame limit if that is
@@ -35,7 +36,7 @@ const kSingle = new Map([[kPutBundle, kPut], [kGetBundle, kGet], [kDoneBundle, k
 const kBundleBytes = 256 * 1024;
 const kPartHead = 4 + 1 + 4;
 
-export function isBundle(type: number): boolean {
+export function isBundle(type: number): type is BundleKind {
   return kSingle.has(type);
 }
 
@@ -143,7 +144,7 @@ function bundleInto(out: Buffer[], parts: readonly Part[], start: number, count:
   if (count === 1) {
     let length = 0;
     for (const chunk of first.payload) length += chunk.length;
-    out.push(encodeHead(kSingle.get(first.bundle) as number, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
+    out.push(encodeHead(kSingle.get(first.bundle) as RequestKind | AnswerKind, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
     return;
   }
   // At most kBundleBytes: one buffer, one copy of each (small) payload.

@@ -4,7 +4,7 @@ import { BrokerLost } from '../errors.js';
 import { proof } from './auth.js';
 import { Connection } from './connection.js';
 import { encodeHead } from './frame.js';
-import { kAuth, kHello, kWelcome } from './messages.js';
+import { kHandshake } from './handshake.js';
 
 export interface Proven {
   readonly connection: Connection;
@@ -29,10 +29,10 @@ export function connect(path: string, object: string, secret: string, maxMessage
     let nonce = Buffer.alloc(0);
     connection.listen({
       frame: (frame) => {
-        if (frame.type === kHello) {
+        if (frame.type === kHandshake.Hello) {
           nonce = Buffer.from(frame.payload);
           connection.send([authFrame(object, secret, nonce)]);
-        } else if (frame.type === kWelcome) {
+        } else if (frame.type === kHandshake.Welcome) {
           clearTimeout(timer);
           connection.pause();
           resolve({ connection, nonce });
@@ -47,7 +47,7 @@ export function connect(path: string, object: string, secret: string, maxMessage
 
 /** The frame that opens `object` on a link: its name and HMAC(secret, the link's nonce). */
 export function authFrame(object: string, secret: string, nonce: Buffer): Buffer {
-  const head = encodeHead(kAuth, 0, object, 32);
+  const head = encodeHead(kHandshake.Auth, 0, object, 32);
   proof(secret, nonce).copy(head, head.length - 32);
   return head;
 }

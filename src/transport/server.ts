@@ -10,7 +10,7 @@ import { newNonce } from './auth.js';
 import { Connection, isPeerFault } from './connection.js';
 import { newSocketPath } from './endpoint.js';
 import { encodeBare } from './frame.js';
-import { kAuth, kHello, kWelcome } from './messages.js';
+import { kHandshake } from './handshake.js';
 
 const kHandshakeTimeoutMs = 5_000;
 /** Until a peer proves a secret it may send only the handshake: a few bytes. */
@@ -98,14 +98,14 @@ export class Server {
       frame: (frame) => {
         if (proven) return;
         clearTimeout(timer);
-        if (frame.type !== kAuth || !this.#options.verify(frame.fn, nonce, frame.payload)) {
-          connection.destroy(new Error(frame.type === kAuth ? 'wrong proof of the secret' : `frame type ${frame.type} before the handshake`));
+        if (frame.type !== kHandshake.Auth || !this.#options.verify(frame.fn, nonce, frame.payload)) {
+          connection.destroy(new Error(frame.type === kHandshake.Auth ? 'wrong proof of the secret' : `frame type ${frame.type} before the handshake`));
           return;
         }
         proven = true;
         connection.maxMessageBytes = this.#options.maxMessageBytes;
         connection.pause();
-        connection.send([encodeBare(kWelcome, 0)]);
+        connection.send([encodeBare(kHandshake.Welcome, 0)]);
         this.#options.onPeer(connection, this.#nextPeerId++, { object: frame.fn, nonce });
       },
       close: (reason) => {
@@ -114,7 +114,7 @@ export class Server {
         if (!proven && isPeerFault(reason)) this.#log(`refused a peer on ${this.path}: ${reason.message}`);
       },
     });
-    const hello = encodeBare(kHello, 0, nonce.length);
+    const hello = encodeBare(kHandshake.Hello, 0, nonce.length);
     nonce.copy(hello, hello.length - nonce.length);
     connection.send([hello]);
   }

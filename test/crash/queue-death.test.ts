@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { BrokerLost, JoinableQueue, Queue } from 'procsafe';
 import { connect } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
-import { kPut, kPutBundle } from '../../dist/transport/messages.js';
+import { kBundle, kRequest } from '../../dist/broker/protocol.js';
 import { Outbox, unbundle } from '../../dist/transport/bundle.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
 import { fixture, startChild, tempDir, waitForExit } from '../helpers/index.js';
@@ -102,7 +102,7 @@ test('guarantee 5: a half-written item from a dying writer is dropped with its c
   // A writer that proves the secret, sends half of a put frame and vanishes.
   const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
   const item = Buffer.alloc(1000, 1);
-  const frame = Buffer.concat([encodeHead(kPut, 1, handle.object, item.length, 0), item]);
+  const frame = Buffer.concat([encodeHead(kRequest.Put, 1, handle.object, item.length, 0), item]);
   connection.send([frame.subarray(0, 500)]);
   await new Promise((resolve) => setTimeout(resolve, 50));
   connection.destroy();
@@ -118,7 +118,7 @@ test('guarantee 5, bundled puts: a whole bundle is accepted; a half-written one 
   const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
   const bundle = (first: number, items: string[]): Buffer => {
     const box = new Outbox();
-    items.forEach((item, i) => box.pushPart({ bundle: kPutBundle, object: handle.object, id: first + i, fn: '', payload: [encodeSimple(item) as Buffer] }));
+    items.forEach((item, i) => box.pushPart({ bundle: kBundle.Put, object: handle.object, id: first + i, fn: '', payload: [encodeSimple(item) as Buffer] }));
     return Buffer.concat(box.take(1 << 20));
   };
   // A whole bundle of two puts: both answered (in one bundle of acceptances).

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { JoinableQueue, Process, Queue } from 'procsafe';
 import { connect } from '../../dist/transport/client.js';
 import { encodeHead, encodeText, type Frame } from '../../dist/transport/frame.js';
-import { kDelivered, kGet, kPutFile } from '../../dist/transport/messages.js';
+import { kAnswer, kRequest } from '../../dist/broker/protocol.js';
 import { deserialize } from '../../dist/codec/v8.js';
 import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
 import { remainingAfter as from } from '../../dist/internal/chunks.js';
@@ -180,7 +180,7 @@ test('a put by file that lies (its size, another connection\'s file, a path) cut
     // A file of the peer's own, 100 bytes long.
     const file = `${spillPrefix(nonce)}-0`;
     writeFileSync(join(dir, file), Buffer.alloc(100));
-    return { send: (text) => connection.send([encodeText(kPutFile, 1, handle.object, text)]), closed, file, destroy: () => connection.destroy() };
+    return { send: (text) => connection.send([encodeText(kRequest.PutFile, 1, handle.object, text)]), closed, file, destroy: () => connection.destroy() };
   };
   const bystander = await peer();
   for (const lie of ['OWN 5', `${bystander.file} 100`, '../../etc/passwd 10', 'garbage']) {
@@ -204,9 +204,9 @@ test('a reader that cannot see the owner\'s directory (it never said it can) is 
   await q.put(Buffer.alloc(48 * 1024, 4));
   const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
   const answer = new Promise<Frame>((resolve) => { connection.listen({ frame: resolve, close: () => {} }); });
-  connection.send([encodeHead(kGet, 1, handle.object, 0)]);
+  connection.send([encodeHead(kRequest.Get, 1, handle.object, 0)]);
   const frame = await answer;
-  assert.equal(frame.type, kDelivered);
+  assert.equal(frame.type, kAnswer.Delivered);
   const value = deserialize(frame.payload) as Buffer;
   assert.equal(value.length, 48 * 1024);
   assert.equal(value[48 * 1024 - 1], 4);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { BrokerLost, Queue } from 'procsafe';
 import { authFrame, connect } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
-import { kClose, kGet } from '../../dist/transport/messages.js';
+import { kRequest } from '../../dist/broker/protocol.js';
 import { prng } from '../helpers/prng.js';
 
 interface HandleShape { path: string; object: string; secret: string }
@@ -62,7 +62,7 @@ test('fuzz: 10k random inputs from proven and unproven peers; the owner cuts the
         if (kind < 0.5) {
           // A well-framed request of a random type (never a real close), random id, object and payload.
           let type = 40 + Math.floor(random() * 40);
-          if (type === kClose) type++;
+          if (type === kRequest.Close) type++;
           const payload = Buffer.alloc(Math.floor(random() * 48), 0);
           for (let j = 0; j < payload.length; j++) payload[j] = byte();
           const fn = random() < 0.7 ? handle.object : String(Math.floor(random() * 1000));
@@ -114,7 +114,7 @@ test('a peer without the secret is refused; a proven peer naming another object 
     // Proven for q, then claims `other` with q's secret: cut off before any request is served.
     const { connection, nonce } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
     const closed = new Promise<void>((resolve) => connection.listen({ frame: () => {}, close: () => resolve() }));
-    connection.send([authFrame(otherHandle.object, handle.secret, nonce), encodeHead(kGet, 1, otherHandle.object, 0)]);
+    connection.send([authFrame(otherHandle.object, handle.secret, nonce), encodeHead(kRequest.Get, 1, otherHandle.object, 0)]);
     await closed;
     assert.equal(await other.get(), 'secret stuff', 'the item was not given to the impostor');
     assert.equal(await q.get(), 'safe');

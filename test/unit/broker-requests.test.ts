@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { Broker } from '../../dist/broker/broker.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
 import { OwnerSpills } from '../../dist/queue/spill.js';
-import { unbundle } from '../../dist/transport/bundle.js';
+import { isBundle, unbundle } from '../../dist/transport/bundle.js';
 import { encodeHead, type Frame, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
-import { kCancelRequest, kDelivered, kDone, kGet, kInspect, kPut, kRefused, kValue } from '../../dist/transport/messages.js';
+import { decodeDelivery, decodeRefusal, kAnswer, kRequest } from '../../dist/broker/protocol.js';
 
 const kObject = '3';
 
@@ -52,7 +52,7 @@ function setup(): { broker: Broker; peer: (id: number) => Fake } {
 const frame = (chunks: readonly Buffer[]): Frame => parseFrame(Buffer.concat(chunks as Buffer[]).subarray(4));
 const put = (id: number, value: unknown): Frame => {
   const item = encodeSimple(value) as Buffer;
-  return frame([encodeHead(kPut, id, kObject, item.length, 0), item]);
+  return frame([encodeHead(kRequest.Put, id, kObject, item.length, 0), item]);
 };
 const bare = (type: number, id: number): Frame => frame([encodeHead(type, id, kObject, 0)]);
 
@@ -63,16 +63,16 @@ async function answers(connection: Fake): Promise<{ type: number; id: number; fn
   const take = (f: Frame): void => { out.push({ type: f.type, id: f.id, fn: f.fn, payload: f.payload }); };
   new FrameDecoder(1 << 30).push(Buffer.concat(connection.sent.splice(0)), (body) => {
     const f = parseFrame(body);
-    if (f.type >= 73 && f.type <= 89 && f.id === 0 && f.type !== kDone) unbundle(f, take);
+    if (isBundle(f.type)) unbundle(f, take);
     else take(f);
   });
   return out;
 }
 
 async function inspect(connection: Fake, id: number): Promise<{ gets: unknown[]; puts: unknown[]; qsize: number; leased: number }> {
-  connection.events?.frame(bare(kInspect, id));
+  connection.events?.frame(bare(kRequest.Inspect, id));
   const [answer] = await answers(connection);
-  assert.equal(answer?.type, kValue);
+  assert.equal(answer?.type, kAnswer.Value);
   return JSON.parse((answer as { payload: Buffer }).payload.toString('utf8'));
 }
 
@@ -81,14 +81,14 @@ test('a put and a get answered at once leave no waiting request behind: their id
   const a = peer(1);
   a.events?.frame(put(7, 'first'));
   a.events?.frame(put(7, 'second')); // the first put 7 was answered already: not a reuse
-  assert.deepEqual((await answers(a)).map(({ type, id }) => [type, id]), [[kDone, 7], [kDone, 7]]);
-  a.events?.frame(bare(kGet, 9));
-  a.events?.frame(bare(kGet, 9));
+  assert.deepEqual((await answers(a)).map(({ type, id }) => [type, id]), [[kAnswer.Done, 7], [kAnswer.Done, 7]]);
+  a.events?.frame(bare(kRequest.Get, 9));
+  a.events?.frame(bare(kRequest.Get, 9));
   const got = await answers(a);
-  assert.deepEqual(got.map(({ type, id }) => [type, id]), [[kDelivered, 9], [kDelivered, 9]]);
+  assert.deepEqual(got.map(({ type, id }) => [type, id]), [[kAnswer.Delivered, 9], [kAnswer.Delivered, 9]]);
   assert.equal(a.destroyedWith, undefined);
   // A cancel of an answered request changes nothing: no refusal comes back.
-  a.events?.frame(bare(kCancelRequest, 9));
+  a.events?.frame(bare(kRequest.CancelRequest, 9));
   assert.deepEqual(await answers(a), []);
   const state = await inspect(a, 10);
   assert.deepEqual([state.gets, state.puts, state.qsize, state.leased], [[], [], 0, 2]);
@@ -97,14 +97,17 @@ test('a put and a get answered at once leave no waiting request behind: their id
 test('a parked get is booked: reusing its id while it waits cuts the peer off; a cancel answers it', async () => {
   const { peer } = setup();
   const a = peer(1);
-  a.events?.frame(bare(kGet, 5));
+  a.events?.frame(bare(kRequest.Get, 5));
   assert.deepEqual(await answers(a), [], 'nothing queued: the get waits');
-  a.events?.frame(bare(kCancelRequest, 5));
-  assert.deepEqual((await answers(a)).map(({ type, id, fn }) => [type, id, fn]), [[kRefused, 5, 'cancelled']]);
+  a.events?.frame(bare(kRequest.CancelRequest, 5));
+  const [refused, ...more] = await answers(a);
+  assert.deepEqual(more, []);
+  assert.equal(refused?.id, 5);
+  assert.equal(decodeRefusal(refused as Frame).reason, 'cancelled');
   // Answered (cancelled): the id is free again.
-  a.events?.frame(bare(kGet, 5));
+  a.events?.frame(bare(kRequest.Get, 5));
   assert.equal(a.destroyedWith, undefined);
-  a.events?.frame(bare(kGet, 5));
+  a.events?.frame(bare(kRequest.Get, 5));
   assert.match(String(cutWith(a)?.message), /request id 5 reused while that request still waits/);
 });
 
@@ -112,18 +115,20 @@ test('a parked get is answered by a later put from another peer, under the id it
   const { peer } = setup();
   const reader = peer(1);
   const writer = peer(2);
-  reader.events?.frame(bare(kGet, 41));
+  reader.events?.frame(bare(kRequest.Get, 41));
   assert.deepEqual(await answers(reader), []);
   writer.events?.frame(put(1, 'hello'));
   const [delivered] = await answers(reader);
-  assert.equal(delivered?.type, kDelivered);
+  assert.equal(delivered?.type, kAnswer.Delivered);
   assert.equal(delivered?.id, 41);
-  assert.deepEqual((await answers(writer)).map(({ type, id }) => [type, id]), [[kDone, 1]]);
+  assert.deepEqual((await answers(writer)).map(({ type, id }) => [type, id]), [[kAnswer.Done, 1]]);
   // The reader dies holding it: the item goes back, and another reader gets it at once.
   reader.events?.close(new Error('gone'));
   const other = peer(3);
-  other.events?.frame(bare(kGet, 1));
+  other.events?.frame(bare(kRequest.Get, 1));
   const [again] = await answers(other);
-  assert.equal(again?.type, kDelivered);
-  assert.equal(again?.fn.split(' ')[0], '2', 'a second delivery');
+  const delivery = decodeDelivery(again as Frame);
+  assert.equal(delivery.deliveries, 2, 'a second delivery');
+  assert.equal(delivery.itemId, decodeDelivery(delivered as Frame).itemId);
+  assert.equal(delivery.item?.toString('latin1'), (delivered as Frame).payload.toString('latin1'));
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Outbox, unbundle } from '../../dist/transport/bundle.js';
 import { encodeHead, type Frame, FrameDecoder, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
-import { kDelivered, kDeliveredBundle, kDone, kGet, kGetBundle, kPut, kPutBundle } from '../../dist/transport/messages.js';
+import { kAnswer, kBundle, kRequest } from '../../dist/broker/protocol.js';
 
 /** What a receiver sees: every frame, bundles opened into their parts. */
 function received(buffers: readonly Buffer[]): { type: number; id: number; fn: string; payload: string }[] {
@@ -12,7 +12,7 @@ function received(buffers: readonly Buffer[]): { type: number; id: number; fn: s
   const take = (frame: Frame): void => { out.push({ type: frame.type, id: frame.id, fn: frame.fn, payload: frame.payload.toString('latin1') }); };
   decoder.push(Buffer.concat(buffers), (body) => {
     const frame = parseFrame(body);
-    if (frame.type === kPutBundle || frame.type === kGetBundle || frame.type === kDeliveredBundle) unbundle(frame, take);
+    if (frame.type === kBundle.Put || frame.type === kBundle.Get || frame.type === kBundle.Delivered) unbundle(frame, take);
     else take(frame);
   });
   return out;
@@ -25,7 +25,7 @@ function frameCount(buffers: readonly Buffer[]): number {
   return count;
 }
 
-const put = (id: number, text: string, object = 'q1') => ({ bundle: kPutBundle, object, id, fn: '', payload: [Buffer.from(text)] });
+const put = (id: number, text: string, object = 'q1') => ({ bundle: kBundle.Put, object, id, fn: '', payload: [Buffer.from(text)] });
 
 test('a run of puts for one object leaves as one frame and arrives as the same puts, in order', () => {
   const box = new Outbox();
@@ -33,21 +33,21 @@ test('a run of puts for one object leaves as one frame and arrives as the same p
   const wire = box.take(1 << 20);
   assert.equal(frameCount(wire), 1);
   assert.equal(box.empty, true);
-  assert.deepEqual(received(wire), Array.from({ length: 100 }, (_, i) => ({ type: kPut, id: i + 1, fn: 'q1', payload: `item ${i + 1}` })));
+  assert.deepEqual(received(wire), Array.from({ length: 100 }, (_, i) => ({ type: kRequest.Put, id: i + 1, fn: 'q1', payload: `item ${i + 1}` })));
 });
 
 test('other frames, other objects and other kinds end a run, so the order on the wire is the order queued', () => {
   const box = new Outbox();
   box.pushPart(put(1, 'a'));
   box.pushPart(put(2, 'b'));
-  box.push(encodeHead(kGet, 3, 'q1', 0));
+  box.push(encodeHead(kRequest.Get, 3, 'q1', 0));
   box.pushPart(put(4, 'c'));
   box.pushPart(put(5, 'd', 'q2'));
-  box.pushPart({ bundle: kGetBundle, object: 'q2', id: 6, fn: '', payload: [] });
-  box.pushBuild(() => [encodeHead(kGet, 7, 'q2', 0)]);
+  box.pushPart({ bundle: kBundle.Get, object: 'q2', id: 6, fn: '', payload: [] });
+  box.pushBuild(() => [encodeHead(kRequest.Get, 7, 'q2', 0)]);
   const wire = box.take(1 << 20);
   assert.deepEqual(received(wire).map((frame) => [frame.type, frame.id, frame.fn, frame.payload]), [
-    [kPut, 1, 'q1', 'a'], [kPut, 2, 'q1', 'b'], [kGet, 3, 'q1', ''], [kPut, 4, 'q1', 'c'], [kPut, 5, 'q2', 'd'], [kGet, 6, 'q2', ''], [kGet, 7, 'q2', ''],
+    [kRequest.Put, 1, 'q1', 'a'], [kRequest.Put, 2, 'q1', 'b'], [kRequest.Get, 3, 'q1', ''], [kRequest.Put, 4, 'q1', 'c'], [kRequest.Put, 5, 'q2', 'd'], [kRequest.Get, 6, 'q2', ''], [kRequest.Get, 7, 'q2', ''],
   ]);
   // A lone part goes as its plain frame: 1-2 bundled, then 3, then 4, 5, 6 and 7 each alone.
   assert.equal(frameCount(wire), 6);
@@ -57,7 +57,7 @@ test('a bundle stays under the receiver\'s frame limit; a part too large for any
   const box = new Outbox();
   for (let i = 1; i <= 40; i++) box.pushPart(put(i, 'x'.repeat(100)));
   const large = Buffer.alloc(300 * 1024, 1);
-  box.pushPart({ bundle: kPutBundle, object: 'q1', id: 41, fn: '', payload: [large] });
+  box.pushPart({ bundle: kBundle.Put, object: 'q1', id: 41, fn: '', payload: [large] });
   const wire = box.take(1024);
   for (const buffer of wire) if (buffer !== large) assert.ok(buffer.length <= 1024 + 64, `a frame of ${buffer.length} bytes`);
   assert.ok(wire.includes(large), 'the large payload is sent as it is');
@@ -68,11 +68,11 @@ test('a bundle stays under the receiver\'s frame limit; a part too large for any
 
 test('answers: a delivered part keeps its own fn (deliveries and item id)', () => {
   const box = new Outbox();
-  box.pushPart({ bundle: kDeliveredBundle, object: '', id: 9, fn: '1 q1:0', payload: [Buffer.from('first')] });
-  box.pushPart({ bundle: kDeliveredBundle, object: '', id: 10, fn: '2 q1:1', payload: [Buffer.from('second')] });
+  box.pushPart({ bundle: kBundle.Delivered, object: '', id: 9, fn: '1 q1:0', payload: [Buffer.from('first')] });
+  box.pushPart({ bundle: kBundle.Delivered, object: '', id: 10, fn: '2 q1:1', payload: [Buffer.from('second')] });
   assert.deepEqual(received(box.take(1 << 20)), [
-    { type: kDelivered, id: 9, fn: '1 q1:0', payload: 'first' },
-    { type: kDelivered, id: 10, fn: '2 q1:1', payload: 'second' },
+    { type: kAnswer.Delivered, id: 9, fn: '1 q1:0', payload: 'first' },
+    { type: kAnswer.Delivered, id: 10, fn: '2 q1:1', payload: 'second' },
   ]);
 });
 
@@ -91,5 +91,5 @@ test('a malformed bundle is refused whole, before any part is acted on', () => {
   lying.writeUInt32BE(1000, lying.length - 5);
   assert.throws(() => unbundle({ ...frame, payload: lying }, (part) => seen.push(part.id)), /claims 1000 bytes/);
   assert.deepEqual(seen, [], 'no part of a malformed bundle was handed on');
-  assert.throws(() => unbundle({ ...frame, type: kDone }, () => {}), /not a bundle/);
+  assert.throws(() => unbundle({ ...frame, type: kAnswer.Done }, () => {}), /not a bundle/);
 });

@@ -1,0 +1,205 @@
+/**
+ * What a peer and an owner's broker say to each other once the handshake
+ * (transport/handshake.ts) is done: the frame kinds, and the typed payloads of
+ * the answers whose fields share a frame's `fn` (deliveries, refusals). The
+ * frames are transport/frame.ts's; docs/wire.md has the table.
+ */
+import { encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
+import { parseFileRef } from '../queue/spill.js';
+import type { FileItem } from '../queue/state.js';
+
+/**
+ * Requests, peer -> owner. fn: the object id; id: the peer's request id (0 for
+ * those that get no answer).
+ */
+export const kRequest = {
+  /** payload: the item as serialized; answer Done (or a refusal: closed, cancelled). */
+  Put: 50,
+  PutNowait: 51,
+  /** answer Delivered or DeliveredFile. */
+  Get: 52,
+  GetNowait: 53,
+  /** payload: utf8 item id; the item reached user code. No answer. */
+  Ack: 54,
+  /** payload: utf8 item ids, '\n'-separated; back to the queue unread. No answer. */
+  Release: 55,
+  /** payload: utf8 item id, or empty for the oldest this client holds. No answer unless refused. */
+  TaskDone: 56,
+  Join: 57,
+  Close: 58,
+  /** answer Value (a semaphore's: its free permits). */
+  Stats: 59,
+  /** id: the parked request to give up; it is answered with a 'cancelled' refusal, unless already answered. */
+  CancelRequest: 60,
+  /** answer Granted. */
+  Acquire: 61,
+  AcquireNowait: 62,
+  /** payload: u32 lease id. No answer. */
+  ReleaseLease: 63,
+  Set: 64,
+  Clear: 65,
+  /** event: answer Done; barrier: answer Passed. */
+  Wait: 66,
+  Abort: 67,
+  Reset: 68,
+  /** Any object; answer Value. */
+  Inspect: 69,
+  /**
+   * Sent once by a link, first after its handshake, so the owner can name its clients
+   * by pid (`procsafe status`): fn '', id 0, payload u32 pid, u8 sees the files (1 or 0).
+   */
+  PeerPid: 70,
+  /** A large item its writer wrote into a file of the owner's (queue/spill.ts): payload utf8 "<file> <length>". */
+  PutFile: 71,
+  PutFileNowait: 72,
+  /** Semaphore permits no one holds (Python's sem.release(k)): payload u32 k; answer Done, or 'invalid' past a bounded one's permits. */
+  AddPermits: 75,
+} as const;
+
+export type RequestKind = (typeof kRequest)[keyof typeof kRequest];
+
+/** Answers, owner -> peer; id: the request id (0: unasked). */
+export const kAnswer = {
+  /** payload: nothing. */
+  Done: 80,
+  /** fn and payload: see deliveryFn and decodeDelivery. */
+  Delivered: 81,
+  /** fn: the RefusalReason; payload: utf8 message. */
+  Refused: 82,
+  /** payload: u32 lease id, u8 previousOwnerDied. */
+  Granted: 83,
+  /** payload: u32 arrival index. */
+  Passed: 84,
+  /** payload: utf8 JSON. */
+  Value: 85,
+  /** As Delivered, for an item kept in a file; payload utf8 "<file> <length>". */
+  DeliveredFile: 86,
+  /** id 0, unasked: the owner let go of this link's file "<file> <length>"; reuse or delete it. */
+  FileFree: 87,
+} as const;
+
+export type AnswerKind = (typeof kAnswer)[keyof typeof kAnswer];
+
+/** A frame from an owner, checked to be an answer (broker/link.ts): a switch over its type can be exhaustive. */
+export interface AnswerFrame extends Frame {
+  readonly type: AnswerKind;
+}
+
+/**
+ * Several frames of one kind in one frame (transport/bundle.ts): requests for one
+ * object (fn) in one turn, or one peer's answers of a turn (id 0, fn '').
+ */
+export const kBundle = {
+  Put: 73,
+  Get: 74,
+  Done: 88,
+  Delivered: 89,
+} as const;
+
+export type BundleKind = (typeof kBundle)[keyof typeof kBundle];
+/** The bundles a link sends. */
+export type RequestBundle = typeof kBundle.Put | typeof kBundle.Get;
+
+const kRequests: ReadonlySet<number> = new Set(Object.values(kRequest));
+const kAnswers: ReadonlySet<number> = new Set(Object.values(kAnswer));
+
+export function isRequest(type: number): type is RequestKind {
+  return kRequests.has(type);
+}
+
+export function isAnswer(type: number): type is AnswerKind {
+  return kAnswers.has(type);
+}
+
+/** The requests each kind of object takes, besides CancelRequest and Inspect, which all take. */
+export const kQueueRequests = [
+  kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait,
+  kRequest.Ack, kRequest.Release, kRequest.TaskDone, kRequest.Join, kRequest.Close, kRequest.Stats,
+] as const;
+export const kLockRequests = [kRequest.Acquire, kRequest.AcquireNowait, kRequest.ReleaseLease, kRequest.AddPermits, kRequest.Stats] as const;
+export const kEventRequests = [kRequest.Set, kRequest.Clear, kRequest.Wait, kRequest.Stats] as const;
+export const kBarrierRequests = [kRequest.Wait, kRequest.Abort, kRequest.Reset, kRequest.Stats] as const;
+
+export type QueueRequest = (typeof kQueueRequests)[number];
+export type LockRequest = (typeof kLockRequests)[number];
+export type EventRequest = (typeof kEventRequests)[number];
+export type BarrierRequest = (typeof kBarrierRequests)[number];
+/** A request about one object, past those every object takes (CancelRequest, Inspect) and PeerPid (about none). */
+export type ObjectRequest = Exclude<RequestKind, typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>;
+/** Compiles only while every request kind is taken by some object, or is one of those all take (or none: PeerPid). */
+export const kEveryRequestPlaced: [Exclude<RequestKind, QueueRequest | LockRequest | EventRequest | BarrierRequest |
+  typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>] extends [never] ? true : never = true;
+
+/** A type guard for one of `kinds`. */
+function oneOf<T extends number>(kinds: readonly T[]): (type: number) => type is T {
+  const set: ReadonlySet<number> = new Set(kinds);
+  return (type): type is T => set.has(type);
+}
+
+export const isQueueRequest = oneOf(kQueueRequests);
+export const isLockRequest = oneOf(kLockRequests);
+export const isEventRequest = oneOf(kEventRequests);
+export const isBarrierRequest = oneOf(kBarrierRequests);
+/** The requests that may wait for their answer: the owner books them if they cannot be answered at once. */
+export const mayWait = oneOf([
+  kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait, kRequest.Join,
+  kRequest.Acquire, kRequest.AcquireNowait, kRequest.Wait,
+]);
+
+
+/** For a switch's `default`: the compiler proves it unreachable, and a value that gets there anyway is named. */
+export function unreachable(kind: never, what: string): never {
+  throw new ProtocolViolation(`${what} ${String(kind)} is not handled`);
+}
+
+/** An item handed to a reader, as its answer's fn and payload say. */
+export type Delivery = {
+  /** 1 on the first delivery; more when a reader died holding it or gave it back. */
+  readonly deliveries: number;
+  readonly itemId: string;
+} & (
+  /** Delivered: the item as serialized. */
+  | { readonly item: Buffer; readonly file: undefined }
+  /** DeliveredFile: the item's file, for its reader to read (queue/spill.ts). */
+  | { readonly item: undefined; readonly file: FileItem }
+);
+
+/** A Delivered or DeliveredFile answer's fn: "<deliveries> <item id>" (the payload is the item, or its file). */
+export function deliveryFn(deliveries: number, itemId: string): string {
+  return `${deliveries} ${itemId}`;
+}
+
+/** A Delivered or DeliveredFile answer (or a part of a bundle of them), decoded; throws ProtocolViolation if malformed. */
+export function decodeDelivery(answer: Frame): Delivery {
+  const { fn } = answer;
+  const space = fn.indexOf(' ');
+  const deliveries = space > 0 ? Number(fn.slice(0, space)) : NaN;
+  if (!Number.isSafeInteger(deliveries) || deliveries < 1 || space === fn.length - 1) {
+    throw new ProtocolViolation(`a delivery's fn must be "<deliveries> <item id>", got ${JSON.stringify(fn)}`);
+  }
+  const itemId = fn.slice(space + 1);
+  if (answer.type === kAnswer.Delivered) return { deliveries, itemId, item: answer.payload, file: undefined };
+  if (answer.type === kAnswer.DeliveredFile) return { deliveries, itemId, item: undefined, file: parseFileRef(answer.payload.toString('utf8')) };
+  throw new ProtocolViolation(`frame type ${answer.type} is not a delivery`);
+}
+
+/** Why the owner refused a request (kAnswer.Refused's fn). */
+export const kRefusalReasons = ['closed', 'cancelled', 'broken', 'invalid'] as const;
+export type RefusalReason = (typeof kRefusalReasons)[number];
+const kReasons: ReadonlySet<string> = new Set(kRefusalReasons);
+
+export interface Refusal {
+  readonly reason: RefusalReason;
+  readonly message: string;
+}
+
+export function encodeRefusal(id: number, reason: RefusalReason, message: string): Buffer {
+  return encodeText(kAnswer.Refused, id, reason, message);
+}
+
+/** A Refused answer, decoded; throws ProtocolViolation if malformed. */
+export function decodeRefusal(answer: Frame): Refusal {
+  if (answer.type !== kAnswer.Refused) throw new ProtocolViolation(`frame type ${answer.type} is not a refusal`);
+  if (!kReasons.has(answer.fn)) throw new ProtocolViolation(`unknown refusal reason ${JSON.stringify(answer.fn)}`);
+  return { reason: answer.fn as RefusalReason, message: answer.payload.toString('utf8') };
+}
