@@ -14,8 +14,8 @@ import type { Handle } from '../codec/handles.js';
 import { authFrame, connect } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
 import { isBundle, Outbox, unbundle } from '../transport/bundle.js';
-import { encodeHead, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
-import { type AnswerFrame, decodeRefusal, isAnswer, kAnswer, kRequest, type RequestBundle, type RequestKind, unreachable } from './protocol.js';
+import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
+import { type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind, unreachable } from './protocol.js';
 import { pidExists } from '../internal/proc.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
 import { resolveTimeout } from '../internal/timeout.js';
@@ -313,16 +313,16 @@ export class Link {
     // Objects opened while connecting may allow larger frames than the first.
     connection.maxMessageBytes = frameLimit(this.#maxBytes);
     const answer = (frame: Frame): void => {
-      // Anything else means the owner is not what we think it is: the link is cut (BrokerLost).
-      if (!isAnswer(frame.type)) throw new ProtocolViolation(`the owner sent frame type ${frame.type}, which is not an answer`);
+      // A malformed one cuts the link (BrokerLost): the owner is not what we take it for.
+      checkAnswer(frame);
       const pending = this.#pending.get(frame.id);
       if (pending !== undefined) {
         this.#pending.delete(frame.id);
         if (this.#pending.size === 0) this.#refresh();
-        pending.resolve(frame as AnswerFrame);
+        pending.resolve(frame);
         return;
       }
-      this.#unasked(frame as AnswerFrame);
+      this.#unasked(frame);
     };
     connection.listen({
       frame: (frame) => (isBundle(frame.type) ? unbundle(frame, answer) : answer(frame)),

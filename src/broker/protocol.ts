@@ -172,12 +172,18 @@ export function deliveryFn(deliveries: number, itemId: string): string {
 /** A Delivered or DeliveredFile answer (or a part of a bundle of them), decoded; throws ProtocolViolation if malformed. */
 export function decodeDelivery(answer: Frame): Delivery {
   const { fn } = answer;
-  const space = fn.indexOf(' ');
-  const deliveries = space > 0 ? Number(fn.slice(0, space)) : NaN;
-  if (!Number.isSafeInteger(deliveries) || deliveries < 1 || space === fn.length - 1) {
+  // Exactly what deliveryFn writes: a decimal count from 1 (no sign, exponent or leading zero), a space, an id.
+  let deliveries = 0;
+  let at = 0;
+  for (; at < fn.length && at < 15; at++) {
+    const digit = fn.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9 || (digit === 0 && at === 0)) break;
+    deliveries = deliveries * 10 + digit;
+  }
+  if (at === 0 || fn.charCodeAt(at) !== 32 || at === fn.length - 1) {
     throw new ProtocolViolation(`a delivery's fn must be "<deliveries> <item id>", got ${JSON.stringify(fn)}`);
   }
-  const itemId = fn.slice(space + 1);
+  const itemId = fn.slice(at + 1);
   if (answer.type === kAnswer.Delivered) return { deliveries, itemId, item: answer.payload, file: undefined };
   if (answer.type === kAnswer.DeliveredFile) return { deliveries, itemId, item: undefined, file: parseFileRef(answer.payload.toString('utf8')) };
   throw new ProtocolViolation(`frame type ${answer.type} is not a delivery`);
@@ -202,4 +208,20 @@ export function decodeRefusal(answer: Frame): Refusal {
   if (answer.type !== kAnswer.Refused) throw new ProtocolViolation(`frame type ${answer.type} is not a refusal`);
   if (!kReasons.has(answer.fn)) throw new ProtocolViolation(`unknown refusal reason ${JSON.stringify(answer.fn)}`);
   return { reason: answer.fn as RefusalReason, message: answer.payload.toString('utf8') };
+}
+
+/**
+ * Throws ProtocolViolation unless `frame` is an answer its consumer can decode: a
+ * link checks each as it arrives, so a malformed one cuts the link (its leased
+ * items go back to the queue) rather than failing one request and leaving them held.
+ */
+export function checkAnswer(frame: Frame): asserts frame is AnswerFrame {
+  const { type } = frame;
+  if (!isAnswer(type)) throw new ProtocolViolation(`the owner sent frame type ${type}, which is not an answer`);
+  switch (type) {
+    case kAnswer.Delivered: case kAnswer.DeliveredFile: decodeDelivery(frame); return;
+    case kAnswer.Refused: decodeRefusal(frame); return;
+    case kAnswer.Done: case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: case kAnswer.FileFree: return;
+    default: unreachable(type, 'answer type');
+  }
 }
