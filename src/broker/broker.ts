@@ -51,9 +51,9 @@ interface Peer {
   readonly out: Outbox;
   /** The largest maxMessageBytes of the objects it opened: what its link takes in one frame. */
   maxBytes: number;
-  /** The peer's process id, as its link announced it (kPeerPid): only for `procsafe status`. */
+  /** The peer's process id, as its link announced it (kRequest.PeerPid): only for `procsafe status`. */
   pid: number | undefined;
-  /** Whether the peer can read the files of large items (kPeerPid says); if not, it gets their bytes. */
+  /** Whether the peer can read the files of large items (kRequest.PeerPid says); if not, it gets their bytes. */
   seesFiles: boolean;
 }
 

@@ -150,7 +150,7 @@ const kMaxOpen = 64;
  * A writer's files at one owner (one per link, whose connection prefix they
  * carry). Writing into a fresh tmpfs file makes the kernel find and zero every
  * page first, which costs five times the copy itself; so the owner gives a
- * consumed item's file back to the writer that wrote it (kFileFree), and the
+ * consumed item's file back to the writer that wrote it (kAnswer.FileFree), and the
  * next large item overwrites it. Those files are still this connection's: if
  * the writer dies, the owner sweeps them with its other orphans.
  */
@@ -335,7 +335,7 @@ export class OwnerSpills {
     this.#unlink(item.file);
   }
 
-  /** As drop, but the file stays: its writer, still connected, gets it back to reuse (kFileFree). */
+  /** As drop, but the file stays: its writer, still connected, gets it back to reuse (kAnswer.FileFree). */
   giveBack(item: FileItem): void {
     this.#held.delete(item.file);
   }
