@@ -8,7 +8,8 @@ import { writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { remainingAfter } from '../internal/chunks.js';
-import { type ChildPort, WorkerRuntime } from './runtime.js';
+import type { ChildPort } from './port.js';
+import { WorkerRuntime } from './runtime.js';
 
 const kFromParentFd = 3;
 const kToParentFd = 4;

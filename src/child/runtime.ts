@@ -4,9 +4,8 @@
  * they arrived, and writes each result durably before the next task starts.
  * That ordering is what lets the parent know, when a worker dies, exactly
  * which task was running (the oldest unanswered) and which never started.
- * A kRun message instead makes the child a Process: it runs one function, then exits.
+ * A kRun message instead makes the child a Process (process-runner.ts).
  */
-import { inspect } from 'node:util';
 import { describeError } from '../codec/remote-error.js';
 import { deserialize, findUncopyable } from '../codec/v8.js';
 import { SerializationError } from '../errors.js';
@@ -20,32 +19,10 @@ import {
 } from '../transport/messages.js';
 import './shareables.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
+import type { ChildPort } from './port.js';
+import { runProcess } from './process-runner.js';
 
-/** Where the child writes: `send` must have handed the bytes to the parent's side when it returns. */
-export interface ChildPort {
-  /** One frame, as the chunks encodeFrame made (or a single buffer). */
-  send(frame: Buffer | readonly Buffer[]): void;
-  /**
-   * A thread's answers are posted in batches, so a thread also marks the task it
-   * starts in shared memory: if it dies, the parent still knows which one ran.
-   */
-  started?(id: number): void;
-  /** Hands over what `send` batched. */
-  flush?(): void;
-  /** Called once the worker has told the parent it is ready. */
-  ready?(): void;
-  /**
-   * Called when the child becomes a Process (kRun), before its module loads: a
-   * daemon dies with its parent; any other keeps running when the parent is gone.
-   */
-  becomeProcess?(daemon: boolean): void;
-  /**
-   * Ends the worker (process or thread) with this exit code once its stdout and
-   * stderr have handed over what was written: a worker's last lines are never
-   * dropped by its exit. Returns before the exit happens: callers stop after it.
-   */
-  exit(code: number): void;
-}
+export type { ChildPort } from './port.js';
 
 const kMaxChildFrameBytes = 2 ** 32 - 1;
 
@@ -109,7 +86,7 @@ export class WorkerRuntime {
       }
       case kStop: this.#stopping = true; break;
       case kInit: void this.#init(deserialize(frame.payload) as InitMessage); break;
-      case kRun: void this.#run(deserialize(frame.payload) as RunMessage); break;
+      case kRun: void runProcess(this.#port, deserialize(frame.payload) as RunMessage); break;
       default: break;
     }
   }
@@ -140,49 +117,6 @@ export class WorkerRuntime {
     this.#port.ready?.();
     this.#busy = false;
     this.#pump();
-  }
-
-  /**
-   * A Process: import, say ready, run `fn` once. Returning leaves the exit to the
-   * event loop, as a Node program's main does (pending timers and sockets finish);
-   * throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
-   */
-  async #run(message: RunMessage): Promise<void> {
-    this.#port.becomeProcess?.(message.daemon);
-    let fn: (...args: unknown[]) => unknown;
-    let phase: BootErrorMessage['phase'] = 'import';
-    try {
-      const module = await loadWorkerModule(message.module);
-      phase = 'function';
-      fn = lookupFunction(module, message.module, message.fn);
-    } catch (error) {
-      const boot: BootErrorMessage = { phase, error: describeError(error) };
-      this.#answer(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
-      return this.#port.exit(1);
-    }
-    // The parent needs only the signal, not the list of exports.
-    this.#answer(encodeFrame(kReady, 0, '', { exports: [] } satisfies ReadyMessage, 'ready', 'the ready message'));
-    try {
-      await fn(...message.args);
-    } catch (error) {
-      this.#answer(encodeFrame(kError, 0, '', describeError(error), 'error', 'the error'));
-      try {
-        process.stderr.write(`Process ${message.name} (pid ${process.pid}) failed: ${inspect(error)}\n`);
-      } catch {
-        // stderr closed
-      }
-      return this.#port.exit(1);
-    }
-    this.#answer(encodeBare(kOkUndefined, 0));
-  }
-
-  /** A Process answers if it can: a parent that died (EPIPE) is no reason for it to stop. */
-  #answer(frame: Buffer | readonly Buffer[]): void {
-    try {
-      this.#port.send(frame);
-    } catch {
-      // the parent is gone; a Process outlives it
-    }
   }
 
   /** Runs queued tasks until one goes async; that one calls #pump again when it settles. */

@@ -1,0 +1,55 @@
+/**
+ * The child side of a Process: a kRun message makes the bootstrap run one
+ * exported function once, then leave, as Python's Process runs its target.
+ * Uncaught errors are still reported by the WorkerRuntime that received kRun.
+ */
+import { inspect } from 'node:util';
+import { describeError } from '../codec/remote-error.js';
+import { encodeBare, encodeFrame } from '../transport/frame.js';
+import {
+  type BootErrorMessage, kBootError, kError, kOkUndefined, kReady, type ReadyMessage, type RunMessage,
+} from '../transport/messages.js';
+import { loadWorkerModule, lookupFunction } from './loader.js';
+import type { ChildPort } from './port.js';
+
+/**
+ * Imports, says ready, runs `fn` once. Returning leaves the exit to the event
+ * loop, as a Node program's main does (pending timers and sockets finish);
+ * throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
+ */
+export async function runProcess(port: ChildPort, message: RunMessage): Promise<void> {
+  port.becomeProcess?.(message.daemon);
+  // A Process answers if it can: a parent that died (EPIPE) is no reason for it to stop.
+  const answer = (frame: Buffer | readonly Buffer[]): void => {
+    try {
+      port.send(frame);
+    } catch {
+      // the parent is gone; a Process outlives it
+    }
+  };
+  let fn: (...args: unknown[]) => unknown;
+  let phase: BootErrorMessage['phase'] = 'import';
+  try {
+    const module = await loadWorkerModule(message.module);
+    phase = 'function';
+    fn = lookupFunction(module, message.module, message.fn);
+  } catch (error) {
+    const boot: BootErrorMessage = { phase, error: describeError(error) };
+    answer(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
+    return port.exit(1);
+  }
+  // The parent needs only the signal, not the list of exports.
+  answer(encodeFrame(kReady, 0, '', { exports: [] } satisfies ReadyMessage, 'ready', 'the ready message'));
+  try {
+    await fn(...message.args);
+  } catch (error) {
+    answer(encodeFrame(kError, 0, '', describeError(error), 'error', 'the error'));
+    try {
+      process.stderr.write(`Process ${message.name} (pid ${process.pid}) failed: ${inspect(error)}\n`);
+    } catch {
+      // stderr closed
+    }
+    return port.exit(1);
+  }
+  answer(encodeBare(kOkUndefined, 0));
+}
