@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { FrameDecoder } from '../transport/frame.js';
 import { routeOutput } from '../process/output.js';
-import { coalesce, type HostEvents, type HostOptions, kBootstrapUrl, type WorkerHost } from './host.js';
+import { coalesce, type HostEvents, type HostOptions, kBootstrapUrl, spawnFailedFrame, type WorkerHost } from './host.js';
 
 /** After the exit, how long to wait for the thread's output to drain. */
 const kDrainGraceMs = 1000;
@@ -44,7 +44,11 @@ export class ThreadHost implements WorkerHost {
         events.protocolError(error as Error);
       }
     });
-    this.#worker.on('error', (error) => { this.#error = error; });
+    this.#worker.on('error', (error) => {
+      this.#error = error;
+      // Node could not start the thread (EMFILE …): no code of ours ran, and 'exit' (code 0) follows.
+      if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_INIT_FAILED') events.frame(spawnFailedFrame(withErrno(error), 'its thread'));
+    });
     // Node delivers every message the thread posted before 'exit'; its output may still be in flight.
     this.#worker.on('exit', (code) => {
       this.#exited = true;
@@ -77,10 +81,6 @@ export class ThreadHost implements WorkerHost {
     if (!this.#exited) void this.#worker.terminate();
   }
 
-  stop(): void {
-    this.kill();
-  }
-
   #report(exitCode: number): void {
     if (this.#reported) return;
     this.#reported = true;
@@ -88,4 +88,10 @@ export class ThreadHost implements WorkerHost {
     const running = Atomics.load(this.#progress, 0) >>> 0;
     this.#events.exit({ exitCode, signal: null, error: this.#error, outOfMemory, runningTaskId: running === 0 ? undefined : running });
   }
+}
+
+/** Node words a failed thread start "Worker initialization failure: EMFILE": that errno as the error's code. */
+function withErrno(error: Error): Error {
+  const errno = /\b(E[A-Z]+)$/.exec(error.message)?.[1];
+  return errno === undefined ? error : Object.assign(new Error(error.message, { cause: error }), { code: errno });
 }

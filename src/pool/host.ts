@@ -4,7 +4,11 @@
  * slot above it knows tasks; the host knows neither tasks nor pools.
  */
 import type { Writable } from 'node:stream';
+import { describeSpawnFailure } from '../child/spawn.js';
+import { describeError } from '../codec/remote-error.js';
 import type { OutputMode } from '../process/output.js';
+import { encodeFrame, kLengthBytes } from '../transport/frame.js';
+import { type BootErrorMessage, kBootError } from '../transport/messages.js';
 
 export interface HostExit {
   readonly exitCode: number | null;
@@ -49,10 +53,18 @@ export interface WorkerHost {
   send(frames: readonly Buffer[]): void;
   /** Ends it now (SIGKILL, or `worker.terminate()`). */
   kill(): void;
-  /** Asks it to end (SIGTERM) and kills it after `graceMs`. */
-  stop(graceMs: number): void;
 }
 
 export { coalesce } from '../transport/frame.js';
 
 export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);
+
+/**
+ * A worker that could not even be started (EMFILE …) says so as one whose module
+ * failed to load: the pool fails waiting work with this frame body and backs off.
+ */
+export function spawnFailedFrame(error: Error, subject: string): Buffer {
+  const described = describeSpawnFailure(error, subject, '; the pool tries again when work arrives');
+  const boot: BootErrorMessage = { phase: 'import', error: describeError(described) };
+  return Buffer.concat(encodeFrame(kBootError, 0, '', boot, 'error', 'the spawn error')).subarray(kLengthBytes);
+}

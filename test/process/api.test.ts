@@ -136,6 +136,19 @@ test('join({ timeoutMs }) returns with the process still running, as Python\'s j
   assert.equal(p.isAlive, false);
 });
 
+test('join({ timeoutMs }) reads timeouts as everywhere: <= 0 returns the state at once, Infinity waits for the exit', { timeout: 20_000 }, async (t) => {
+  const p = create(t, { fn: 'hang' });
+  await p.start();
+  assert.deepEqual(await p.join({ timeoutMs: -1 }), { exitCode: null, signal: null });
+  assert.deepEqual(await p.join({ timeoutMs: 0 }), { exitCode: null, signal: null });
+  assert.equal(p.isAlive, true);
+  await assert.rejects(p.join({ timeoutMs: Number.NaN }), TypeError);
+  const joined = p.join({ timeoutMs: Infinity });
+  p.kill('SIGKILL');
+  assert.deepEqual(await joined, { exitCode: null, signal: 'SIGKILL' });
+  assert.deepEqual(await p.join({ timeoutMs: -1 }), { exitCode: null, signal: 'SIGKILL' }, 'once ended, the end at once');
+});
+
 test('an unknown export rejects start() with a RemoteError naming module and export; the child is gone', { timeout: 20_000 }, async (t) => {
   const p = create(t, { fn: 'noSuchExport' });
   await assert.rejects(p.start(), (error: unknown) => {
