@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
+import { typeScriptSibling } from '../internal/module-file.js';
 
 export type WorkerModule = Record<string, unknown>;
 
@@ -13,6 +14,7 @@ export async function loadWorkerModule(url: string): Promise<WorkerModule> {
   try {
     return (await import(url)) as WorkerModule;
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return loadTypeScriptSibling(url, error);
     if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
     // Before Node 22.22 / 24.11, `--import tsx` registers tsx's hooks on the main thread only: register them
     // here and import again. Node keeps the failed import of `url` itself, so the retry asks for the same
@@ -26,6 +28,21 @@ export async function loadWorkerModule(url: string): Promise<WorkerModule> {
       : "it needs a loader, and on Node 20 a loader's hooks do not reach worker threads (procsafe registers tsx's itself when the parent runs under --import tsx): run the parent under node --import tsx, use isolation 'process' (the default), or compile the module to JavaScript";
     throw Object.assign(new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error }), { code: kNoTypeScriptLoader });
   }
+}
+
+/**
+ * `new URL('./tasks.js', import.meta.url)` beside a tasks.ts, as tsx lets a
+ * program name it: a thread whose tsx hooks Node did not install (Node 20)
+ * registers them and loads the .ts file; without tsx, the error says what to write.
+ */
+async function loadTypeScriptSibling(url: string, notFound: unknown): Promise<WorkerModule> {
+  const ts = typeScriptSibling(url);
+  if (ts === undefined) throw notFound;
+  if (!isMainThread && underTsx() && await registerTsxHere()) return (await import(ts)) as WorkerModule;
+  throw Object.assign(new TypeError(
+    `cannot load the worker module ${url}: there is no such file, but there is ${ts}; run the parent under tsx ` +
+    "(node --import tsx main.ts), which loads it in the file's place, or name the .ts file itself: " +
+    `new URL('./${ts.slice(ts.lastIndexOf('/') + 1)}', import.meta.url) under any TypeScript loader`, { cause: notFound }), { code: kNoTypeScriptLoader });
 }
 
 /** Whether this thread was started with tsx as its loader (`--import tsx`, `--import=tsx`, tsx/esm …). */

@@ -5,10 +5,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { Pool, RemoteError } from 'procsafe';
 import { repoRoot, tempDir } from '../helpers/index.js';
 
 const run = promisify(execFile);
@@ -59,6 +60,33 @@ for (const isolation of ['process', 'thread'] as const) {
       if (isolation === 'process') assert.notEqual(report.place.pid, report.parentPid, 'ran in a child process');
       else assert.equal(report.place.pid, report.parentPid, 'ran in a thread of the parent');
       assert.doesNotMatch(stderr, /Error/, stderr);
+    });
+
+    test("new URL('./tasks.js', import.meta.url) beside a tasks.ts runs, as tsx maps .js to .ts", { timeout: 60_000 }, async (t) => {
+      const dir = tempDir(t);
+      writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+      copyFileSync(tsModule, join(dir, 'tasks.ts'));
+      const script = join(dir, 'parent.mjs');
+      writeFileSync(script, kScript);
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, pathToFileURL(join(dir, 'tasks.js')).href, isolation], {
+        cwd: root, timeout: 45_000, killSignal: 'SIGKILL',
+      });
+      assert.match(stdout, /"result":15,"all":\[3,6\]/, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+      assert.doesNotMatch(stderr, /Error/, stderr);
+    });
+
+    test('without tsx, a .js URL beside a .ts file fails saying what to write', { timeout: 30_000 }, async (t) => {
+      const dir = tempDir(t);
+      copyFileSync(tsModule, join(dir, 'tasks.ts'));
+      const pool = new Pool({ module: pathToFileURL(join(dir, 'tasks.js')), workers: 1, isolation, execArgv: [], stderr: 'ignore' });
+      t.after(() => pool.terminate());
+      await assert.rejects(pool.apply('triple', [5]), (error: unknown) => {
+        assert.ok(error instanceof RemoteError);
+        assert.equal(error.remoteCode, 'ERR_PROCSAFE_NO_TS_LOADER');
+        assert.match(error.message, /tasks\.js: there is no such file, but there is .*tasks\.ts; run the parent under tsx/);
+        assert.match(error.message, /new URL\('\.\/tasks\.ts', import\.meta\.url\)/);
+        return true;
+      });
     });
 
     test('a .ts module outside a "type": "module" package (CommonJS to tsx) runs too', { timeout: 60_000 }, async (t) => {
