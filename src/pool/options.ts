@@ -5,6 +5,7 @@ import {
 } from '../internal/validate.js';
 import { type OutputMode, kOutputModes } from '../process/output.js';
 import { inheritedExecArgv, toModuleUrl } from '../internal/worker-module.js';
+import { checkModuleFile, validateEnv } from '../internal/child-options.js';
 
 export interface PoolOptions {
   /**
@@ -112,6 +113,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     name = 'worker', maxMessageBytes = 256 * 1024 * 1024,
   } = options;
   const module = toModuleUrl(options.module);
+  checkModuleFile(module);
   validateInteger(workers, 'workers', 1, kMaxWorkers);
   validateOneOf(isolation, 'isolation', ['process', 'thread']);
   if (initializer !== undefined) validateString(initializer, 'initializer');
@@ -126,7 +128,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === 'string'))) {
     throw new TypeError('Expected `execArgv` to be an array of strings');
   }
-  if (env !== undefined) validateObject(env, 'env');
+  if (env !== undefined) validateEnv(env);
   validateString(name, 'name');
   validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 1);
   return Object.freeze({

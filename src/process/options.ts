@@ -1,5 +1,6 @@
 /** Process options: documented, validated and defaulted in one place. */
 import { inheritedExecArgv, toModuleUrl } from '../internal/worker-module.js';
+import { checkModuleFile, validateEnv } from '../internal/child-options.js';
 import {
   validateArray, validateKnownKeys, validateObject, validateOneOf, validateString, validateStringArray,
 } from '../internal/validate.js';
@@ -71,9 +72,10 @@ export function resolveProcessOptions(options: ProcessOptions): ResolvedProcessO
   validateKnownKeys(options as unknown as Record<string, unknown>, 'Process options', kKnown);
   const { fn, args = [], env, execArgv, stdout = 'prefix', stderr = 'prefix', daemon = false } = options;
   const module = toModuleUrl(options.module);
+  checkModuleFile(module);
   validateString(fn, 'fn');
   validateArray(args, 'args');
-  if (env !== undefined) validateObject(env, 'env');
+  if (env !== undefined) validateEnv(env);
   if (execArgv !== undefined) validateStringArray(execArgv, 'execArgv');
   validateOneOf(stdout, 'stdout', kOutputModes);
   validateOneOf(stderr, 'stderr', kOutputModes);

@@ -119,11 +119,9 @@ describe('broken worker modules', () => {
     });
   }
 
-  test('a missing module file fails the work with the import error', { timeout: 20_000 }, async (t) => {
-    const pool = new Pool({ module: fixture('does-not-exist.mjs'), workers: 1, stderr: 'ignore' });
-    t.after(() => pool.terminate());
-    await assert.rejects(pool.apply('x'), (error: unknown) => error instanceof RemoteError && /failed to load: .*Cannot find module/.test(error.message));
-    await pool.terminate();
+  test('a missing module file is refused by the constructor, naming it', { timeout: 20_000 }, () => {
+    assert.throws(() => new Pool({ module: fixture('does-not-exist.mjs'), workers: 1, stderr: 'ignore' }),
+      /`module` to name an existing file, but there is no such file \/.*does-not-exist\.mjs/);
   });
 
   test('an initializer that throws fails the waiting work with its error', { timeout: 20_000 }, async (t) => {
