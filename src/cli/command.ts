@@ -9,11 +9,18 @@ export interface CommandIo {
 /** Runs with the arguments after the command name and resolves with the exit code. */
 export type Command = (args: string[], io: CommandIo) => Promise<number>;
 
-/** Bad command line: main prints `procsafe: <message>` and the usage, and exits 2. */
+/**
+ * Bad command line: main prints `procsafe <command>: <message>`, one line, and
+ * where to read more (`procsafe <command> --help`), and exits 2. `command` is
+ * undefined for the binary's own options.
+ */
 export class UsageError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  readonly command: string | undefined;
+
+  constructor(command: string | undefined, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'UsageError';
+    this.command = command;
   }
 }
 
@@ -21,4 +28,14 @@ export class UsageError extends Error {
 export function isParseArgsError(error: unknown): error is Error {
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}
+
+/**
+ * util.parseArgs's message, first sentence only ("Unknown option '--x'"; the
+ * advice about `--` that follows is noise for a typo), lower-cased to read as
+ * the rest of our usage lines.
+ */
+export function parseArgsMessage(error: Error): string {
+  const first = error.message.split(/\.\s/)[0] ?? error.message;
+  return first.charAt(0).toLowerCase() + first.slice(1);
 }

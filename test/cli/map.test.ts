@@ -1,6 +1,6 @@
 // `procsafe map` end to end: the real binary, real workers, real signals.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -32,11 +32,14 @@ interface StartOptions {
   /** Own process group, as a shell gives a foreground job: `process.kill(-pid)` then reaches the workers too. */
   readonly detached?: boolean;
   readonly nodeArgs?: readonly string[];
+  /** The program and arguments that start procsafe, instead of `node [nodeArgs] dist/cli/main.js`. */
+  readonly command?: readonly string[];
 }
 
 /** Starts the built binary; it (and its process group, if detached) is SIGKILLed when the test ends. */
 function start(t: TestContext, args: readonly string[], options: StartOptions = {}): Started {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, ...args], {
+  const [file, ...argv] = options.command ?? [process.execPath, ...(options.nodeArgs ?? []), bin];
+  const child = spawn(file as string, [...argv, ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
@@ -140,26 +143,27 @@ test('--unordered writes each result as it finishes, still exactly one per input
   assertOnePerInput(out, 60);
 });
 
-test('bad command lines exit 2, name the argument at fault and show the usage', { timeout: 30_000 }, async (t) => {
+test('bad command lines exit 2 with one line naming the argument at fault and where to look, not the whole usage', { timeout: 30_000 }, async (t) => {
   const cases: [string[], RegExp][] = [
-    [['map'], /^procsafe: map: missing MODULE#FN/],
-    [['map', tasks], /^procsafe: map: MODULE#FN must name a module and an export, as tasks\.mjs#resize; got "test\/fixtures\/map-tasks\.mjs"/],
-    [['map', `${tasks}#double`, '-j', '0'], /^procsafe: map: -j must be a whole number from 1 to 1024; got "0"/],
-    [['map', `${tasks}#double`, '--retries', 'two'], /^procsafe: map: --retries must be a whole number from 0 to 1000; got "two"/],
-    [['map', `${tasks}#double`, '--timeout=-1'], /^procsafe: map: --timeout must be a number of seconds above 0 \(as 30 or 0\.5\); got "-1"/],
-    [['map', `${tasks}#double`, '--timeout', 'soon'], /^procsafe: map: --timeout must be a number of seconds above 0 \(as 30 or 0\.5\); got "soon"/],
-    [['map', `${tasks}#double`, '--resume'], /^procsafe: map: --resume needs -o OUT/],
-    [['map', `${tasks}#double`, 'a', 'b'], /^procsafe: map: unexpected argument "b"/],
-    [['map', `${tasks}#double`, 'no-such-input.jsonl'], /^procsafe: map: INPUT "no-such-input\.jsonl": no such file /],
-    [['map', `${tasks}#double`, '--bogus'], /^procsafe: Unknown option '--bogus'/],
-    [['map', `${tasks}#double`, tasks, '-o', tasks], /^procsafe: map: -o ".*" is INPUT itself/],
+    [['map'], /^procsafe map: missing MODULE#FN/],
+    [['map', tasks], /^procsafe map: MODULE#FN must name a module and an export, as tasks\.mjs#resize; got "test\/fixtures\/map-tasks\.mjs"/],
+    [['map', `${tasks}#double`, '-j', '0'], /^procsafe map: -j expects a whole number from 1 to 1024, got "0"\n/],
+    [['map', `${tasks}#double`, '--retries', 'x'], /^procsafe map: --retries expects a whole number from 0 to 1000, got "x"\n/],
+    [['map', `${tasks}#double`, '--timeout=-1'], /^procsafe map: --timeout expects a number of seconds above 0 \(as 30 or 0\.5\), got "-1"\n/],
+    [['map', `${tasks}#double`, '--timeout', 'soon'], /^procsafe map: --timeout expects a number of seconds above 0 \(as 30 or 0\.5\), got "soon"\n/],
+    [['map', `${tasks}#double`, '--resume'], /^procsafe map: --resume needs -o OUT/],
+    [['map', `${tasks}#double`, 'a', 'b'], /^procsafe map: unexpected argument "b"/],
+    [['map', `${tasks}#double`, 'no-such-input.jsonl'], /^procsafe map: INPUT "no-such-input\.jsonl": no such file /],
+    [['map', `${tasks}#double`, '--bogus'], /^procsafe map: unknown option '--bogus'\n/],
+    [['map', `${tasks}#double`, tasks, '-o', tasks], /^procsafe map: -o ".*" is INPUT itself/],
   ];
   const results = await Promise.all(cases.map(([args]) => run(t, args, { stdin: '1\n' })));
   for (const [index, result] of results.entries()) {
     const [args, message] = cases[index] as [string[], RegExp];
     assert.equal(result.code, 2, `${args.join(' ')}: ${describeRun(result)}`);
     assert.match(result.stderr, message, args.join(' '));
-    assert.match(result.stderr, /\n\nUsage: procsafe <command>[^]*\n {2}map MODULE#FN \[INPUT\]/, args.join(' '));
+    const lines = result.stderr.split('\n');
+    assert.deepEqual(lines.slice(1), ['See procsafe map --help.', ''], `${args.join(' ')}: one line, then where to look: ${result.stderr}`);
     assert.equal(result.stdout, '', args.join(' '));
   }
   const help = await run(t, ['map', '--help']);
@@ -193,13 +197,13 @@ test('a missing module or export fails at once, before any input is read, with a
     run(t, ['map', 'test/fixtures/broken-syntax.mjs#anything'], { stdin: 'open' }),
   ]);
   assert.equal(noFile.code, 2, describeRun(noFile));
-  assert.match(noFile.stderr, /^procsafe: map: MODULE "test\/fixtures\/no-such-module\.mjs": no such file \/.*no-such-module\.mjs\n/);
+  assert.match(noFile.stderr, /^procsafe map: MODULE "test\/fixtures\/no-such-module\.mjs": no such file \/.*no-such-module\.mjs\n/);
   assert.equal(noExport.code, 2, describeRun(noExport));
-  assert.match(noExport.stderr, /^procsafe: map: MODULE "test\/fixtures\/map-tasks\.mjs" has no exported function "tripple"; its exported functions are: [^\n]*\bdouble\b/);
+  assert.match(noExport.stderr, /^procsafe map: MODULE "test\/fixtures\/map-tasks\.mjs" has no exported function "tripple"; its exported functions are: [^\n]*\bdouble\b/);
   assert.equal(notFunction.code, 2, describeRun(notFunction));
   assert.match(notFunction.stderr, /has no exported function "notAFunction"/);
   assert.equal(broken.code, 1, describeRun(broken));
-  assert.match(broken.stderr, /^procsafe: map: MODULE "test\/fixtures\/broken-syntax\.mjs" failed to load: SyntaxError/);
+  assert.match(broken.stderr, /^procsafe map: MODULE "test\/fixtures\/broken-syntax\.mjs" failed to load: SyntaxError/);
   for (const result of [noFile, noExport, notFunction, broken]) assert.equal(result.stdout, '');
 });
 
@@ -271,6 +275,10 @@ test('a task that kills its worker runs again with --retries; without, it fails 
   const [late] = parseLines(slow.stdout);
   assert.equal(late?.error?.name, 'TaskTimeout');
   assert.equal(late?.error?.code, 'ETASKTIMEOUT');
+  // A CLI user has no taskTimeoutMs to raise: the message speaks of the flag.
+  assert.match(late?.error?.message ?? '', /ran longer than --timeout 0\.3 s; its worker was stopped and replaced\. If it needs longer, raise --timeout S/);
+  assert.doesNotMatch(`${late?.error?.message} ${slow.stderr}`, /taskTimeoutMs/);
+  assert.match(slow.stderr, /first failure: input 0: TaskTimeout: .*--timeout S/);
 });
 
 test('worker output goes to stderr, never among the results; a result JSON cannot hold is an error line', { timeout: 30_000 }, async (t) => {
@@ -316,7 +324,7 @@ test('Ctrl-C (SIGINT to the process group) lets running tasks finish; a second k
   assert.equal(interrupted.code, 130, describeRun(interrupted));
   assert.match(interrupted.stderr, /procsafe map: stopping: waiting for the \d+ tasks? already started \(Ctrl-C again to kill them\)/);
   assert.match(interrupted.stderr, /^procsafe map: interrupted: \d+ of 40 inputs answered in .*out\.jsonl \(\d+ ok, 0 failed; 0 worker crashes, 0 retries\)\.$/m);
-  assert.ok(interrupted.stderr.includes(`Resume with: procsafe map 'test/fixtures/map-tasks.mjs#slowDouble' ${input} -o ${out} -j 2 --resume\n`), interrupted.stderr);
+  assert.ok(interrupted.stderr.includes(`Resume with: node dist/cli/main.js map 'test/fixtures/map-tasks.mjs#slowDouble' ${input} -o ${out} -j 2 --resume\n`), interrupted.stderr);
   const afterFirst = parseLines(readFileSync(out, 'utf8'));
   assert.ok(afterFirst.length < count, `the run was not interrupted: ${afterFirst.length} lines`);
   // Every task that started also finished and was written: the workers ignored the group's SIGINT.
@@ -344,6 +352,42 @@ test('Ctrl-C (SIGINT to the process group) lets running tasks finish; a second k
   assert.ok(twice.every(([, runs]) => runs === 2), `ran more than twice: ${JSON.stringify(twice)}`);
   assert.ok(twice.length <= Number(stopped?.[1] ?? 0), `ran twice: ${JSON.stringify(twice)}, stopped: ${stopped?.[0]}`);
   assert.equal(runsPerInput(runLog).size, count);
+});
+
+test('the resume command printed at Ctrl-C is the command that was run: its launcher, node options and NODE_OPTIONS, shell-quoted', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const input = join(dir, 'in put.jsonl');
+  writeFileSync(input, numbers(30));
+  // A `procsafe` on PATH as a global install gives it, and one in node_modules/.bin as npm run and npx give it.
+  const binDir = join(dir, 'bin');
+  const npmBin = join(dir, 'node_modules', '.bin');
+  mkdirSync(binDir);
+  mkdirSync(npmBin, { recursive: true });
+  // npm makes a package's bin executable when it installs it; tsc does not.
+  chmodSync(join(root, bin), 0o755);
+  symlinkSync(join(root, bin), join(binDir, 'procsafe'));
+  symlinkSync(join(root, bin), join(npmBin, 'procsafe'));
+  const path = `${binDir}:${process.env['PATH'] ?? ''}`;
+  const env = { MAP_TASKS_SLEEP_MS: '100', PROCSAFE_MAP_PROGRESS_MS: '60000', PATH: path, NODE_OPTIONS: '' };
+  const quotedInput = `'${input}'`;
+  const cases: { name: string; options: StartOptions; expected: string }[] = [
+    { name: 'on PATH, with NODE_OPTIONS', options: { command: ['procsafe'], env: { ...env, NODE_OPTIONS: '--import tsx' } },
+      expected: `NODE_OPTIONS='--import tsx' procsafe map` },
+    { name: 'npx', options: { command: [join(npmBin, 'procsafe')], env: { ...env, npm_command: 'exec', npm_lifecycle_event: 'npx' } },
+      expected: 'npx procsafe map' },
+    { name: 'node with options', options: { nodeArgs: ['--stack-size=2000'], env }, expected: 'node --stack-size=2000 dist/cli/main.js map' },
+  ];
+  await Promise.all(cases.map(async ({ name, options, expected }, k) => {
+    const out = join(dir, `out-${k}.jsonl`);
+    const args = ['map', `${tasks}#slowDouble`, input, '-o', out, '-j', '1'];
+    const started = start(t, args, options);
+    await waitForLines(out, 1);
+    started.child.kill('SIGINT');
+    const result = await started.done;
+    assert.equal(result.code, 130, `${name}: ${describeRun(result)}`);
+    const again = `${expected} 'test/fixtures/map-tasks.mjs#slowDouble' ${quotedInput} -o ${out} -j 1 --resume`;
+    assert.ok(result.stderr.includes(`Resume with: ${again}\n`), `${name}: ${result.stderr}`);
+  }));
 });
 
 test('after SIGKILL of the CLI itself, --resume drops a cut-off last line and completes with one line per input', { timeout: 60_000 }, async (t) => {
@@ -380,7 +424,7 @@ test('after SIGKILL of the CLI itself, --resume drops a cut-off last line and co
   closeSync(fd);
   const refused = await run(t, ['map', `${tasks}#double`, input, '-o', other, '--resume']);
   assert.equal(refused.code, 2, describeRun(refused));
-  assert.match(refused.stderr, /^procsafe: map: -o ".*other\.jsonl": line 2 is not a result line of procsafe map: hello; --resume continues only a file procsafe map wrote/);
+  assert.match(refused.stderr, /^procsafe map: -o ".*other\.jsonl": line 2 is not a result line of procsafe map: hello; --resume continues only a file procsafe map wrote/);
   assert.equal(readFileSync(other, 'utf8'), '{"i":0,"ok":true,"value":0}\nhello\n');
 
   // A large file of something else (8 GiB of zeros, sparse: no line end, nothing JSON) is refused

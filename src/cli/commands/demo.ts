@@ -51,7 +51,7 @@ export const demo: Command = async (args, io) => {
   const only = values.only;
   const names: readonly string[] = [...kScenarioNames, ...kQueueScenarioNames, kFreshStartName];
   if (only !== undefined && !names.includes(only)) {
-    throw new UsageError(`unknown scenario "${only}" for --only; choose one of ${names.join(', ')}`);
+    throw new UsageError('demo', `unknown scenario "${only}" for --only; choose one of ${names.join(', ')}`);
   }
   const scenarios = kScenarios.filter((s) => only === undefined || s.name === only);
   const queueScenarios = kQueueScenarios.filter((s) => only === undefined || s.name === only);

@@ -7,24 +7,23 @@
  * with exactly one line per input in the end.
  */
 import { availableParallelism } from 'node:os';
-import { createReadStream, realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { WriteStream } from 'node:tty';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { PoolClosed, RemoteError } from '../../errors.js';
 import { kNoTypeScriptLoader } from '../../child/loader.js';
 import { InOrder } from '../../internal/in-order.js';
 import { inheritedExecArgv } from '../../internal/worker-module.js';
-import { kMaxRetries, kMaxTimeoutMs, kMaxWorkers } from '../../pool/options.js';
 import { kModuleExports, Pool } from '../../pool/pool.js';
 import { forEachLine } from '../../process/output.js';
 import { type Command, type CommandIo, UsageError } from '../command.js';
+import { type MapArgs, parseMapArgs } from '../map/args.js';
 import { countLines, type InputLine, kMaxLineBytes, readLines } from '../map/input.js';
 import { type Answered, LineWriter, NotAResultFile, scanAnswered } from '../map/output.js';
 import { type Counts, createReporter, formatRate, type ProgressMode, type ProgressReporter } from '../map/progress.js';
-import { describeForJson, type ErrorJson, errorLine, kInputNotJson, okLine, type ResultLine, stackOf } from '../map/results.js';
+import { commandLine } from '../map/invocation.js';
+import { describeForJson, type ErrorJson, errorLine, inCliTerms, kInputNotJson, okLine, type ResultLine, stackOf } from '../map/results.js';
 
 export const kMapUsage =
   '  map MODULE#FN [INPUT] [-o OUT] [-j N] [--retries N] [--timeout S] [--resume] [--unordered] [--quiet]\n' +
@@ -61,113 +60,6 @@ const kDefaultIntervalMs = 2_000;
  */
 const kQueuedWorkMs = 100;
 const kMaxAheadPerWorker = 64;
-
-interface MapArgs {
-  readonly moduleSpec: string;
-  readonly modulePath: string;
-  readonly fn: string;
-  /** undefined: stdin. */
-  readonly inputPath: string | undefined;
-  /** undefined: stdout. */
-  readonly outPath: string | undefined;
-  readonly jobs: number;
-  readonly retries: number;
-  readonly timeoutMs: number | undefined;
-  readonly resume: boolean;
-  readonly ordered: boolean;
-  readonly quiet: boolean;
-}
-
-function parseMapArgs(args: string[]): MapArgs | 'help' {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      output: { type: 'string', short: 'o' },
-      jobs: { type: 'string', short: 'j' },
-      retries: { type: 'string' },
-      timeout: { type: 'string' },
-      resume: { type: 'boolean' },
-      unordered: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
-  if (values.help === true) return 'help';
-  if (positionals.length === 0) throw new UsageError('map: missing MODULE#FN, the module and the name of the function to run');
-  if (positionals.length > 2) throw new UsageError(`map: unexpected argument "${positionals[2]}" (takes MODULE#FN and at most one INPUT)`);
-  const spec = positionals[0] as string;
-  const hash = spec.lastIndexOf('#');
-  if (hash <= 0 || hash === spec.length - 1) {
-    throw new UsageError(`map: MODULE#FN must name a module and an export, as tasks.mjs#resize; got "${spec}"`);
-  }
-  const moduleSpec = spec.slice(0, hash);
-  const fn = spec.slice(hash + 1);
-  let modulePath: string;
-  try {
-    modulePath = moduleSpec.startsWith('file:') ? fileURLToPath(moduleSpec) : resolve(moduleSpec);
-  } catch (error) {
-    throw new UsageError(`map: MODULE "${moduleSpec}" is not a path or a file: URL (${(error as Error).message})`);
-  }
-  checkFile(modulePath, `MODULE "${moduleSpec}"`);
-
-  const inputArg = positionals[1];
-  const inputPath = inputArg === undefined || inputArg === '-' ? undefined : resolve(inputArg);
-  if (inputPath !== undefined) checkFile(inputPath, `INPUT "${inputArg}"`);
-  const outPath = values.output === undefined ? undefined : resolve(values.output);
-  if (values.output === '') throw new UsageError('map: -o needs a file name');
-  if (outPath !== undefined && inputPath !== undefined && sameFile(outPath, inputPath)) {
-    throw new UsageError(`map: -o "${values.output}" is INPUT itself: the results would overwrite the inputs`);
-  }
-  if (values.resume === true && outPath === undefined) {
-    throw new UsageError('map: --resume needs -o OUT, the file of results to continue');
-  }
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0 || timeout * 1000 > kMaxTimeoutMs)) {
-    throw new UsageError(`map: --timeout must be a number of seconds above 0 (as 30 or 0.5); got "${values.timeout}"`);
-  }
-  return {
-    moduleSpec, modulePath, fn, inputPath, outPath,
-    jobs: wholeNumber(values.jobs, '-j', 1, kMaxWorkers) ?? availableParallelism(),
-    retries: wholeNumber(values.retries, '--retries', 0, kMaxRetries) ?? 0,
-    timeoutMs: timeout === undefined ? undefined : Math.max(1, Math.round(timeout * 1000)),
-    resume: values.resume === true,
-    ordered: values.unordered !== true,
-    quiet: values.quiet === true,
-  };
-}
-
-function wholeNumber(text: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`map: ${flag} must be a whole number from ${min} to ${max}; got "${text}"`);
-  return n;
-}
-
-function checkFile(path: string, what: string): void {
-  let isFile: boolean;
-  try {
-    isFile = statSync(path).isFile();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`map: ${what}: ${code === 'ENOENT' ? `no such file ${path}` : (error as Error).message}`);
-  }
-  if (!isFile) throw new UsageError(`map: ${what}: ${path} is not a file`);
-}
-
-function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
-}
-
-/** A word as a POSIX shell reads it back, for the resume command we print. */
-function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
-}
 
 /** Is the module TypeScript that Node could not load (no loader)? Then the fix is on the command line. */
 function isTypeScriptWithoutLoader(error: unknown): boolean {
@@ -291,18 +183,18 @@ class MapRun {
     } catch (error) {
       if (isTypeScriptWithoutLoader(error)) {
         throw new UsageError(
-          `map: MODULE "${this.#args.moduleSpec}" is TypeScript and Node needs a loader for it: run procsafe under tsx, ` +
+          'map', `MODULE "${this.#args.moduleSpec}" is TypeScript and Node needs a loader for it: run procsafe under tsx, ` +
           `as NODE_OPTIONS='--import tsx' procsafe map … (the workers inherit it), or compile the module to JavaScript`);
       }
-      this.#io.stderr.write(`procsafe: map: MODULE "${this.#args.moduleSpec}" failed to load: ${loadFailure(error)}\n`);
+      this.#io.stderr.write(`procsafe map: MODULE "${this.#args.moduleSpec}" failed to load: ${loadFailure(error)}\n`);
       return 1;
     }
     if (exports === 'stop') {
-      this.#io.stderr.write('procsafe: map: interrupted before any input was read\n');
+      this.#io.stderr.write('procsafe map: interrupted before any input was read\n');
       return 130;
     }
     if (!exports.includes(fn)) {
-      throw new UsageError(`map: MODULE "${this.#args.moduleSpec}" has no exported function "${fn}"; ` +
+      throw new UsageError('map', `MODULE "${this.#args.moduleSpec}" has no exported function "${fn}"; ` +
         `its exported functions are: ${exports.join(', ') || '(none)'}`);
     }
 
@@ -312,7 +204,7 @@ class MapRun {
         this.#earlier = await scanAnswered(outPath as string);
       } catch (error) {
         if (error instanceof NotAResultFile) {
-          throw new UsageError(`map: -o "${outPath}": ${error.message}; --resume continues only a file procsafe map wrote`);
+          throw new UsageError('map', `-o "${outPath}": ${error.message}; --resume continues only a file procsafe map wrote`);
         }
         throw error;
       }
@@ -326,7 +218,7 @@ class MapRun {
         this.#kill();
       });
     } catch (error) {
-      throw new UsageError(`map: -o "${outPath}": cannot write it: ${(error as Error).message}`);
+      throw new UsageError('map', `-o "${outPath}": cannot write it: ${(error as Error).message}`);
     }
 
     const stderrTty = (this.#io.stderr as Partial<WriteStream>).isTTY === true;
@@ -404,7 +296,10 @@ class MapRun {
           (error: unknown) => {
             // Killed by the second Ctrl-C: not an answer. Left out of OUT, the input runs again on --resume.
             if (this.#terminated && error instanceof PoolClosed) this.#settle(seq, i, null);
-            else this.#settle(seq, i, errorLine(i, describeForJson(error)), error);
+            else {
+              const reported = inCliTerms(error, i, this.#args.timeoutMs);
+              this.#settle(seq, i, errorLine(i, describeForJson(reported)), reported);
+            }
           });
       }
     } finally {
@@ -527,10 +422,10 @@ class MapRun {
     const earlier = this.#earlier?.count ?? 0;
     const writeError = (this.#writer as LineWriter).error;
     if (writeError !== undefined) {
-      out(`procsafe: map: writing ${outPath ?? 'stdout'} failed: ${writeError.message}\n`);
+      out(`procsafe map: writing ${outPath ?? 'stdout'} failed: ${writeError.message}\n`);
     }
     if (this.#inputError !== undefined) {
-      out(`procsafe: map: reading ${inputPath ?? 'stdin'} failed: ${this.#inputError.message}\n`);
+      out(`procsafe map: reading ${inputPath ?? 'stdin'} failed: ${this.#inputError.message}\n`);
     }
     const interrupted = this.#presses > 0 && writeError === undefined;
     if (!quiet || interrupted) {
@@ -544,7 +439,7 @@ class MapRun {
         out(`procsafe map: interrupted: ${counts.done}${total === undefined ? '' : ` of ${total}`} inputs answered${where}` +
           ` (${counts.done - counts.failed} ok, ${counts.failed} failed; ${trouble})` +
           `${this.#abandoned > 0 ? `; ${this.#abandoned} task${this.#abandoned === 1 ? '' : 's'} in flight ${this.#abandoned === 1 ? 'was' : 'were'} stopped and will run again` : ''}.\n`);
-        const command = ['procsafe', 'map', ...this.#argv.filter((arg) => arg !== '--resume')].map(shellQuote).join(' ');
+        const command = commandLine(['map', ...this.#argv.filter((arg) => arg !== '--resume')]);
         const again = `${command} --resume`;
         if (outPath === undefined) {
           out('The results went to stdout, so there is no file to resume: next time use -o OUT. If stdout went to a file,\n' +

@@ -2,7 +2,7 @@
  * The JSON line written for each input of `procsafe map`. `i` and `ok` always
  * come first, in that order: scanAnswered() reads them without parsing the rest.
  */
-import { ProcsafeError, RemoteError, WorkerCrashed } from '../../errors.js';
+import { ProcsafeError, RemoteError, TaskTimeout, WorkerCrashed } from '../../errors.js';
 
 /** Codes of the errors the CLI itself gives an input (the pool's own are on its error classes). */
 export const kInputNotJson = 'EINPUTJSON';
@@ -87,4 +87,11 @@ function copyFields(out: ErrorJson, fields: Readonly<Record<string, unknown>>): 
 export function stackOf(error: unknown): string | undefined {
   if (error instanceof RemoteError) return error.remoteStack;
   return undefined;
+}
+
+/** The pool's TaskTimeout tells to raise taskTimeoutMs, an option a CLI user never set: this one names the flag. */
+export function inCliTerms(error: unknown, index: number, timeoutMs: number | undefined): unknown {
+  if (!(error instanceof TaskTimeout) || timeoutMs === undefined) return error;
+  return new TaskTimeout(`input ${index} ran longer than --timeout ${timeoutMs / 1000} s; its worker was stopped and replaced. ` +
+    'If it needs longer, raise --timeout S (seconds)');
 }
