@@ -137,7 +137,8 @@ export class Broker {
    * by its pid where its link announced one (as in each object's `inspect()`).
    */
   inspect(): unknown {
-    return [...this.#entries.values()].map(({ spec, state }) => withPids({ object: spec.object, ...state.inspect() }, this.#peers));
+    // spec.kind last: a Lock is a semaphore of one inside, but status must call it a lock.
+    return [...this.#entries.values()].map(({ spec, state }) => withPids({ object: spec.object, ...state.inspect(), kind: spec.kind }, this.#peers));
   }
 
   #entry(object: string): Entry | undefined {

@@ -1,14 +1,16 @@
 /**
- * The reading side of `procsafe status`: every registered owner of this user,
- * alive or dead, with its pools (the owner's last pushed snapshot, dated) and
+ * The reading side of `procsafe status`: every registered owner of this user
+ * that still runs, with its pools (the owner's last pushed snapshot, dated) and
  * its queues and locks (read live from its broker thread, with a deadline).
- * A dead owner's file (and socket) is removed after it has been reported once.
+ * Entries of owners that ended without removing them (killed, or ended by a
+ * signal that skips exit handlers) are removed, with their sockets, and
+ * returned apart as `cleaned`.
  */
 import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
 import { kAnswer, kRequest } from '../broker/protocol.js';
 import type { Connection } from '../transport/connection.js';
-import { forgetOwner, readOwners } from './registry.js';
+import { forgetOwner, forgetStaleSockets, type OwnerRecord, readOwners } from './registry.js';
 import { kStatusObject } from './serve.js';
 import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
 
@@ -16,14 +18,18 @@ export interface PoolStatus extends Omit<PoolSnapshot, 'workers'> {
   readonly workers: (WorkerSnapshot & { readonly runningMs: number | null })[];
 }
 
-export interface OwnerStatus {
+/** Who an owner is: its pid, thread, Process name (null when not a named Process) and command line. */
+export interface OwnerIdentity {
   readonly pid: number;
   readonly threadId: number | null;
-  readonly alive: boolean;
+  readonly name: string | null;
   /** 'pool', 'queue', 'lock', … : what it created. */
   readonly kinds: string[];
   readonly argv: string[];
   readonly startedAt: number;
+}
+
+export interface OwnerStatus extends OwnerIdentity {
   /** Pools with each worker's running task (`runningMs`), as of `poolsAgeMs` ago. */
   readonly pools: PoolStatus[];
   readonly poolsAgeMs: number;
@@ -33,23 +39,36 @@ export interface OwnerStatus {
   readonly error: string | null;
 }
 
-export async function readStatus(options: { timeoutMs?: number } = {}): Promise<OwnerStatus[]> {
+export interface StatusReport {
+  /** The owners that run, by pid then thread (the main thread first). */
+  readonly owners: OwnerStatus[];
+  /** Owners found gone, whose entries (and sockets) were just removed. */
+  readonly cleaned: OwnerIdentity[];
+  /** Sockets of gone processes that no entry named any more, just removed. */
+  readonly staleSockets: number;
+}
+
+export async function readStatus(options: { timeoutMs?: number } = {}): Promise<StatusReport> {
   const now = Date.now();
-  const owners = await Promise.all(readOwners().map(async (owner): Promise<OwnerStatus> => {
-    const { record, alive } = owner;
+  const all = readOwners().sort((a, b) => byPidThenThread(a.record, b.record));
+  const cleaned: OwnerIdentity[] = [];
+  for (const owner of all) {
+    if (owner.alive) continue;
+    forgetOwner(owner);
+    cleaned.push(identity(owner.record));
+  }
+  const live = all.filter((owner) => owner.alive);
+  const named = new Set(live.flatMap((owner) => (owner.record.broker === null ? [] : [owner.record.broker.path])));
+  const staleSockets = forgetStaleSockets(named);
+  const owners = await Promise.all(live.map(async ({ record }): Promise<OwnerStatus> => {
     const base = {
-      pid: record.pid, threadId: record.threadId ?? null, alive, kinds: record.kinds, argv: record.argv, startedAt: record.startedAt,
+      ...identity(record),
       poolsAgeMs: now - record.poolsAt,
       pools: record.pools.map((pool) => ({
         ...pool,
         workers: pool.workers.map((w) => ({ ...w, runningMs: w.task === null ? null : Math.max(0, now - w.task.startedAt) })),
       })),
     };
-    if (!alive) {
-      // Shown dead this once, then forgotten: its file and its socket go.
-      forgetOwner(owner);
-      return { ...base, objects: null, error: null };
-    }
     if (record.broker === null) return { ...base, objects: null, error: null };
     try {
       const objects = await inspectBroker(record.broker.path, record.broker.secret, options.timeoutMs ?? 2_000);
@@ -58,7 +77,19 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
       return { ...base, objects: null, error: (error as Error).message };
     }
   }));
-  return owners;
+  return { owners, cleaned, staleSockets };
+}
+
+function identity(record: OwnerRecord): OwnerIdentity {
+  return {
+    pid: record.pid, threadId: record.threadId ?? null, name: typeof record.name === 'string' ? record.name : null,
+    kinds: record.kinds, argv: record.argv, startedAt: record.startedAt,
+  };
+}
+
+/** Numbers as numbers: the file names they come from sort "10" before "9". */
+function byPidThenThread(a: OwnerRecord, b: OwnerRecord): number {
+  return a.pid - b.pid || (a.threadId ?? -1) - (b.threadId ?? -1);
 }
 
 /** One kInspect to the owner's broker thread, proving its status secret. */

@@ -17,7 +17,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { processAlive, procStat } from '../internal/proc.js';
+import { pidExists, processAlive, procStat } from '../internal/proc.js';
 import { runtimeDir } from '../transport/endpoint.js';
 import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js';
 
@@ -34,6 +34,8 @@ export interface OwnerRecord {
   /** Set when the owner is a worker thread (its objects and pools are its own). */
   readonly threadId: number | null;
   readonly argv: string[];
+  /** The owner's Process name ('resizer-2'), when it is a Process child (setOwnerName); absent or null otherwise. */
+  readonly name?: string | null;
   readonly startedAt: number;
   /**
    * The kernel's start time of the owner process (/proc/<pid>/stat, field 22), so that
@@ -58,6 +60,7 @@ let timer: NodeJS.Timeout | undefined;
 let lastPools = '';
 let lastWrite = 0;
 let failed = false;
+let ownerName: string | null = null;
 
 /** Notes that this process owns something of `kind`; the first call creates the file. */
 export function registerOwner(kind: string): void {
@@ -72,7 +75,7 @@ function ensure(): void {
   if (failed) return;
   if (record === undefined) {
     record = {
-      version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1),
+      version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1), name: ownerName,
       startedAt: Date.now(), procStart: procStat(process.pid)?.startTime ?? null, kinds: [], broker: null, pools: [], poolsAt: Date.now(),
     };
     try {
@@ -87,6 +90,18 @@ function ensure(): void {
     }
     process.on('exit', unregister);
   }
+}
+
+/**
+ * Names this process for `procsafe status` (a Process child's `name`): kept for
+ * the entry it will write, or written into the one it has. The child runtime
+ * calls it when told to run, before the module can create anything.
+ */
+export function setOwnerName(name: string): void {
+  ownerName = name;
+  if (record === undefined) return;
+  record.name = name;
+  write();
 }
 
 /** The broker's socket and the secret status proves to read it (broker/owner.ts). */
@@ -198,4 +213,36 @@ export function forgetOwner({ file, record }: OwnerFile): void {
     if (path === undefined) continue;
     try { unlinkSync(path); } catch { /* already gone */ }
   }
+}
+
+/** How owners name their sockets (transport/endpoint.ts newSocketPath): `<pid>-<12 hex>.sock`. */
+const kSocketName = /^(\d+)-[0-9a-f]{12}\.sock$/;
+
+/**
+ * Removes the sockets in `dir` that no entry in `named` points to and whose
+ * process is gone (an owner SIGKILLed after its entry was pruned, or before it
+ * wrote one). A pid that exists keeps its socket, even if it may be a later
+ * process with the same pid: a stale file costs nothing, a live socket lost does.
+ * Returns how many went. Best effort.
+ */
+export function forgetStaleSockets(named: ReadonlySet<string>, dir: string = runtimeDir()): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const pid = kSocketName.exec(name)?.[1];
+    const path = join(dir, name);
+    if (pid === undefined || named.has(path) || pidExists(Number(pid))) continue;
+    try {
+      unlinkSync(path);
+      removed++;
+    } catch {
+      // already gone
+    }
+  }
+  return removed;
 }

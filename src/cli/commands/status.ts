@@ -2,37 +2,59 @@
  * `procsafe status [--json]`: every procsafe owner of this user on this machine
  * (a process that created a Pool or a Queue, Lock, Semaphore, Event or
  * Barrier): its pools' workers and their running tasks, its queues' depths and
- * in-flight items by reader pid, its locks' holders and waiters. Owners killed
- * without a chance to clean up are shown dead once, then forgotten.
+ * in-flight items by reader pid, its locks' holders and waiters. Owners that
+ * ended without removing their entry are cleaned up and counted in one line.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { type OwnerStatus, readStatus } from '../../status/read.js';
+import { type OwnerIdentity, type OwnerStatus, readStatus } from '../../status/read.js';
 import { formatTable } from '../table.js';
 
 export const kStatusUsage =
   `  status [--json]      every procsafe owner of this user: pools, workers and their tasks,\n` +
   `                       queues, in-flight items by reader pid, lock holders and waiters\n`;
 
+const kStatusHelp =
+  'Usage: procsafe status [--json]\n\n' +
+  'Lists every procsafe owner of this user on this machine (a process that created a Pool,\n' +
+  'Queue, Lock, Semaphore, Event or Barrier): its pools, workers and their running tasks,\n' +
+  'its queues with the items in flight by reader pid, its locks\' holders and waiters.\n' +
+  'Entries left by owners that ended without removing them are cleaned up on the way.\n\n' +
+  'Options:\n' +
+  '  --json      the same as one JSON document\n' +
+  '  -h, --help  show this help\n';
+
 export const status: Command = async (args, io) => {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: false });
-  const owners = await readStatus();
+  const { values } = parseArgs({
+    args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false,
+  });
+  if (values.help === true) {
+    io.stdout.write(kStatusHelp);
+    return 0;
+  }
+  const report = await readStatus();
   if (values.json === true) {
-    io.stdout.write(`${JSON.stringify({ now: Date.now(), owners }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ now: Date.now(), ...report }, null, 2)}\n`);
     return 0;
   }
-  if (owners.length === 0) {
-    io.stdout.write('no procsafe owners running\n');
-    return 0;
-  }
-  io.stdout.write(owners.map(describeOwner).join('\n'));
+  const { owners, cleaned } = report;
+  let out = owners.length === 0 ? 'no procsafe owners running\n' : owners.map(describeOwner).join('\n');
+  if (cleaned.length > 0) out += describeCleaned(cleaned);
+  io.stdout.write(out);
   return 0;
 };
 
+/** All the owners found gone in one line: they are history, not status. */
+function describeCleaned(cleaned: readonly OwnerIdentity[]): string {
+  const pids = [...new Set(cleaned.map((o) => o.pid))].sort((a, b) => a - b);
+  const shown = pids.slice(0, 5).join(', ');
+  const list = pids.length === 1 ? `pid ${shown}` : `pids ${shown}${pids.length > 5 ? ` and ${pids.length - 5} more` : ''}`;
+  return `cleaned up after ${cleaned.length} owner${cleaned.length === 1 ? '' : 's'} that ended without cleaning up (${list})\n`;
+}
+
 function describeOwner(owner: OwnerStatus): string {
-  const who = `pid ${owner.pid}${owner.threadId === null ? '' : ` (thread ${owner.threadId})`}`;
+  const who = `pid ${owner.pid}${owner.name === null ? '' : ` ${JSON.stringify(owner.name)}`}${owner.threadId === null ? '' : ` (thread ${owner.threadId})`}`;
   const kinds = owner.kinds.join(', ');
-  if (!owner.alive) return `${who}  DEAD  (${kinds}; ${owner.argv.join(' ')}): killed without cleaning up; entry removed\n`;
   let out = `${who}  ${kinds}  ${owner.argv.join(' ')}  (up ${duration(Date.now() - owner.startedAt)})\n`;
   for (const pool of owner.pools) {
     const s = pool.stats;
@@ -72,6 +94,10 @@ function describeObject(o: Obj): string {
         `unfinished ${String(o['unfinished'])}${o['closed'] === true ? ', closed' : ''}\n` +
         `    in flight: ${clients.length === 0 ? 'none' : clients.join('; ')}\n` +
         `    waiting gets: ${pids(o['gets'])}; waiting puts: ${pids(o['puts'])}${o.kind === 'joinable-queue' ? `; joins: ${pids(o['joins'])}` : ''}`;
+    }
+    case 'lock': {
+      const state = o['free'] === 1 ? 'free' : `held by ${pids(o['holders'])}`;
+      return `${id}: ${state}${Number(o['orphaned']) > 0 ? ' (freed by a death)' : ''}; waiters: ${pids(o['waiters'])}`;
     }
     case 'semaphore':
       return `${id}: ${String(o['free'])}/${String(o['permits'])} free${Number(o['orphaned']) > 0 ? ` (${String(o['orphaned'])} freed by a death)` : ''}; ` +
