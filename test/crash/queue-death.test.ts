@@ -2,16 +2,17 @@
 // scenarios of seeds 000 and 001 (Python's multiprocessing.Queue hanging or
 // leaking when a reader or writer dies).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BrokerLost, JoinableQueue, Queue } from 'procsafe';
+import { BrokerLost, JoinableQueue, Process, Queue } from 'procsafe';
 import { connect } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
 import { kBundle, kRequest } from '../../dist/broker/protocol.js';
 import { Outbox, unbundle } from '../../dist/transport/bundle.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
-import { fixture, startChild, tempDir, waitForExit } from '../helpers/index.js';
+import { spillDirFor } from '../../dist/queue/spill.js';
+import { fixture, startChild, tempDir, waitForExit, waitUntil } from '../helpers/index.js';
 
 const child = startChild;
 
@@ -75,25 +76,60 @@ test('guarantee 2 / seed 001: a writer SIGKILLed while waiting for space leaks n
   assert.equal(await q.qsize(), 0);
 });
 
-test('guarantee 2 and 5: a writer SIGKILLed while sending a 64 MiB item: nothing half-written is delivered, capacity is whole', { timeout: 60_000 }, async (t) => {
-  const q = new Queue<unknown>({ maxsize: 2 });
-  const ready = new Queue<unknown>();
-  const writer = await child(t, 'putBlocking', [q, ready, 64 * 1024 * 1024]);
-  await ready.get();
-  // Kill it while the item is on its way (the put has not resolved: 'put returned' never arrives).
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  writer.kill('SIGKILL');
-  await writer.join();
-  const afterKill = await q.qsize();
-  // Either the whole item arrived before the kill (then it is whole) or nothing did.
-  if (afterKill === 1) assert.equal(((await q.get()) as Buffer).length, 64 * 1024 * 1024);
-  assert.equal(await q.qsize(), 0);
-  assert.equal(await q.full(), false);
-  await q.putMany(['a', 'b']);
-  assert.equal(await q.full(), true);
-  assert.deepEqual([await q.get(), await q.get()], ['a', 'b']);
-  assert.equal((await ready.getNowait().catch(() => 'none')), 'none', 'the killed put never returned');
-});
+/** Bytes this process has read through system calls so far (/proc/self/io): the owner's broker thread reads the writer's socket here. */
+function bytesRead(): number {
+  return Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
+}
+
+/** Sizes of the files in `dir` (the owner's spill directory), none if it does not exist. */
+function fileSizes(dir: string): number[] {
+  try {
+    return readdirSync(dir).map((name) => { try { return statSync(join(dir, name)).size; } catch { return 0; } });
+  } catch {
+    return [];
+  }
+}
+
+for (const via of ['socket', 'file'] as const) {
+  test(`guarantee 2 and 5: a writer SIGKILLed mid-transfer of a 64 MiB item (through the ${via}): it is never delivered, capacity is whole, a waiting reader gets the next item`, { timeout: 60_000 }, async (t) => {
+    const total = 64 * 1024 * 1024;
+    const q = new Queue<unknown>({ maxsize: 2 });
+    const handle = (q as unknown as Record<string, { path: string }>)['__procsafe_handle__'] as { path: string };
+    const ready = new Queue<unknown>();
+    await q.qsize(); // the owner listens, with its spill directory
+    const spillDir = spillDirFor(handle.path);
+    // PROCSAFE_SHM=0: the writer sends the item's bytes through its socket instead of a file.
+    const env = via === 'socket' ? { ...process.env, PROCSAFE_SHM: '0' } as Record<string, string> : undefined;
+    const writer = new Process({ module: fixture('queue-tasks.mjs'), fn: 'putBlocking', args: [q, ready, total], env, stdout: 'ignore', stderr: 'inherit' });
+    t.after(() => { writer.kill('SIGKILL'); });
+    // A reader already waiting: it must not get the half item, nor stay blocked behind it.
+    const waiting = q.get({ timeoutMs: 30_000 });
+    const before = bytesRead();
+    await writer.start();
+    await ready.get();
+    // Kill only once part of the item, not all of it, has reached the owner: read by its broker thread
+    // (socket), or written into the owner's spill directory (file). Sampled without yielding, so the
+    // transfer cannot finish unseen between two looks.
+    let seen = 0;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+      seen = via === 'socket' ? bytesRead() - before : Math.max(0, ...fileSizes(spillDir));
+      if (seen > 1024 * 1024) break;
+      if (via === 'socket') await new Promise((resolve) => setImmediate(resolve)); // the broker thread reads on its own; only the main loop waits
+    }
+    writer.kill('SIGKILL');
+    assert.deepEqual(await writer.join(), { exitCode: null, signal: 'SIGKILL' });
+    assert.ok(seen > 1024 * 1024 && seen < total, `killed mid-transfer: ${seen} of ${total} bytes had reached the owner`);
+    assert.equal(await q.qsize(), 0, 'the half item was never accepted');
+    assert.equal(await q.full(), false);
+    await q.put('whole');
+    assert.equal(await waiting, 'whole', 'the waiting reader got the next item, not the half one, and was not blocked');
+    await q.putMany(['a', 'b']);
+    assert.equal(await q.full(), true, 'maxsize 2 is whole: the dead writer holds no slot');
+    assert.deepEqual([await q.get(), await q.get()], ['a', 'b']);
+    assert.equal(await ready.getNowait().catch(() => 'none'), 'none', 'the killed put never returned');
+    if (via === 'file') await waitUntil(() => fileSizes(spillDir).length === 0, 'the owner deleted the dead writer\'s partial file');
+  });
+}
 
 test('guarantee 5: a half-written item from a dying writer is dropped with its connection and never blocks a reader', { timeout: 30_000 }, async () => {
   const q = new Queue<string>();
