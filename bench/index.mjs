@@ -1,10 +1,11 @@
 // Runs every scenario in one process, prints the tables and writes BENCHMARKS.md.
-// Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,
+// Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,cold,
 // BENCH_OUT (default ../BENCHMARKS.md), plus each scenario's own parameters (see its header).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { cold } from './cold.mjs';
 import { crashLatency } from './crash-latency.mjs';
 import { log, pythonVersion, quick } from './lib/common.mjs';
 import { payload } from './payload.mjs';
@@ -18,6 +19,7 @@ const kScenarios = [
   { id: 'crash-latency', file: 'bench/crash-latency.mjs', run: crashLatency },
   { id: 'payload', file: 'bench/payload.mjs', run: payload },
   { id: 'queue', file: 'bench/queue.mjs', run: queue },
+  { id: 'cold', file: 'bench/cold.mjs', run: cold },
 ];
 
 /** The targets, in the order BENCHMARKS.md lists them; ratio rows name theirs in `goal`. */
@@ -43,7 +45,7 @@ function sh(cmd, args) {
 
 function version(pkg) {
   try {
-    const where = pkg === 'procsafe' ? 'package.json' : `node_modules/${pkg}/package.json`;
+    const where = pkg === 'procsafe' ? 'package.json' : `bench/node_modules/${pkg}/package.json`;
     return JSON.parse(readFileSync(new URL(where, kRoot), 'utf8')).version;
   } catch {
     return '?';
@@ -146,7 +148,7 @@ async function main() {
     '```',
     '',
     `Run on ${started.toISOString()}, ${total} s in all. Parameters come from the environment ` +
-    '(BENCH_N, BENCH_WARMUP, BENCH_RT_N, BENCH_KILLS, BENCH_PEER_KILLS, BENCH_PAYLOAD_MIB, BENCH_PAYLOAD_BYTES, BENCH_QUEUE_*, ' +
+    '(BENCH_N, BENCH_WARMUP, BENCH_RT_N, BENCH_KILLS, BENCH_PEER_KILLS, BENCH_PAYLOAD_MIB, BENCH_PAYLOAD_BYTES, BENCH_QUEUE_*, BENCH_COLD_*, ' +
     'BENCH_QUICK=1, BENCH_ONLY); see the header of each `bench/*.mjs`. Timings are never asserted in `npm test`.',
     '',
     '## Machine',
@@ -157,7 +159,7 @@ async function main() {
       { item: 'peers', value: m.peers }, { item: 'procsafe', value: `${m.procsafe} (dist/ built by this run)` },
       { item: 'load average (1, 5, 15 min) before / after', value: `${loadBefore} / ${loadAfter}` },
     ]),
-    'Every pool runs with 2 workers. Ratios compare numbers from this same run.',
+    'Every pool runs with 2 workers (the cold scenario: 1). Ratios compare numbers from this same run.',
     '',
     ...(busy ? [`> The machine was not idle: the 1-minute load average was ${loadBefore.split(' ')[0]} at the start and ` +
       `${loadAfter.split(' ')[0]} at the end on ${m.nproc} CPUs (other work shared them), so absolute numbers are noisy; ` +

@@ -301,102 +301,6 @@ async function profiledStream(tmp, size, n, warmup, prefetch) {
     .map(([side, p]) => ({ case: what, side, ...summarizeProfile(p, 5, fromUs, toUs) }));
 }
 
-/**
- * What profiling showed when this bench was written (by hand: node --cpu-prof in the children, the
- * inspector on the broker thread, strace -f, patched copies of dist/). Static text, printed with the
- * notes; the automatic summary of each run's own profiles is printed beside it.
- */
-export const kProfileFindings = [
-  'What the profiles and `strace -f` showed when this bench was written (several runs, 2 shared vCPUs): ' +
-  '**8 B / 1 KiB items are CPU-bound on per-item work, not on bytes.** Producer, broker thread and consumer together use ' +
-  'both cores; the producer is the busiest (90-98%): garbage collection (about a third of its time), `serializeAfter` ' +
-  '(a new v8 serializer per item, about a fifth; 3-4 µs per 8-byte Buffer timed alone, against 1.5 µs for Python\'s ' +
-  '`ForkingPickler.dumps`) and the promise/closure machinery of `Queue.put` → `LocalQueueBackend.put` → ' +
-  '`Link.request`: about 25-30 µs of CPU per put under the profiler. Since then numbers, booleans, null, Latin-1 ' +
-  'strings and Buffers under 64 KiB are written in v8\'s bytes without a serializer (`codec/fast-value.ts`) and puts ' +
-  'without a timeout or signal take no timer or listener: the 8 B stream went from about 35k to 54k items/s, and the ' +
-  'producer\'s profile is now GC and the per-put request (a promise and a frame each). Puts and read-ahead gets made in ' +
-  'one turn, and the broker\'s answers to them in one turn, now travel as one frame each (bundles, src/transport/bundle.ts): ' +
-  'an A/B of that change (`node bench/queue-ab.mjs stream 8 200000`, three alternating runs, CPU from `/usr/bin/time`) ' +
-  'took total CPU from 10.1-11.4 s to 9.4-10.7 s, a few percent. Counting the socket writes of each side over a ' +
-  '100k-item stream after it: the consumer makes one write per item (its ack, which must be in the kernel before the ' +
-  'item reaches user code) plus one bundle of gets per 8 items; the broker reads about 0.4 times per item (acks, two or ' +
-  'three per read) and writes one bundle of about 8.5 deliveries per cycle. CPU per item, from `queue-ab.mjs`: producer ' +
-  '7-9 µs, broker 17-23 µs, consumer 12-17 µs, about 40 µs in all, on two cores. With acks removed entirely (a patched ' +
-  'dist/, for measurement only) the consumer drops by about 5 µs and the broker by 2-4, and the rate rises 20-27%; with ' +
-  'a read-ahead window of 256 instead of 16, about 15%. So neither alone explains the gap to Python (89-93k items/s): ' +
-  'the per-item work in each of three event loops (a promise per put and per get, state updates, answers) adds up, and ' +
-  'every write that wakes an idle peer costs the writer tens of µs on this VM.',
-  '**Since then: allocations and promises per item.** A sampling allocation profile (the inspector\'s HeapProfiler, ' +
-  'collected objects included) of `bench/queue-broker-alone.mjs` put 16% of the bytes the broker allocated per item ' +
-  'in Map deletions: every put and get was booked in two Maps and deleted a moment later, and V8 kept rebuilding ' +
-  'their hash tables. Now only a request still unanswered once handled is booked; QueueState accepts a put that ' +
-  'finds room and answers a get that finds an item without parking either; a reader\'s read-ahead window takes ' +
-  'every answer through one receiver instead of a promise, a timer and a listener per item; a streaming producer\'s ' +
-  'put costs one promise; an ack is written before hand-over returns. Broker alone: 9-13 µs → 4.0-4.3 µs per item. ' +
-  '`node bench/queue-ab.mjs stream 8 200000` (which now also prints each side\'s system calls per item), CPU per ' +
-  'item: producer 7-9 → 2.5-4.4 µs, broker 17-23 → 7-11 µs, consumer 12-17 → 7-11 µs; 47-55k → 80-131k items/s, ' +
-  'depending on the machine\'s load. The broker now reads 0.3-0.45 times and writes 0.12 times per item, the ' +
-  'producer almost never; the consumer\'s one write per item, its ack, is the largest single cost left on its side ' +
-  '(about 3 µs).',
-  '**100 KiB and 10 MiB items: bound by copies into fresh memory; now through files.** Relayed by the broker, a large ' +
-  'item was copied into fresh memory in the broker and again in the consumer (at 10 MiB each spent 75-85% of its busy time ' +
-  'in that copy; on this VM writing 10 MiB into fresh memory takes 20-35 ms against 0.3-2 ms into a reused buffer), and ' +
-  'crossed the kernel four times. Items of 32 KiB or more now go through a file in the owner\'s /dev/shm directory ' +
-  '(src/queue/spill.ts): one copy in, one out, and the broker only checks a name. Timed alone, writing 100 KiB into a ' +
-  'fresh tmpfs file costs 76 µs (the kernel allocates and clears every page) against 14.5 µs overwriting an existing ' +
-  'one, so a consumed item\'s file goes back to its writer to be overwritten. A/B with `node bench/queue-ab.mjs stream`: ' +
-  '10 MiB from about 550 to 1450-1630 MB/s, past the raw socket; 100 KiB from about 550 to 680-890 MB/s (900-930 MB/s ' +
-  'with `maxsize: 64`, where files are reused; in an unbounded stream the producer runs ahead and every file is new). ' +
-  'The profiles now show the producer in `writeBuffer` (the file write) and the consumer in `read` and in allocating ' +
-  'the fresh Buffer it reads into; the broker is nearly idle. Python\'s rate at 100 KiB varies the most between runs ' +
-  '(from about 260 MB/s to 1.9 GB/s while this bench was written).',
-  '**Ping-pong and latency: wake-ups on a serial path.** At low load every hop wakes an idle process: the latency ' +
-  'floor (the same producer → thread → consumer path on bare sockets, one message per ms) is 139-181 µs one way, ' +
-  'against about 20 µs per hop when the same relay runs back to back; Python, with one process hop fewer, takes about ' +
-  '92-111 µs, and procsafe 2.1-3 times its own floor. The raw relay of the ping-pong (the same topology, back to back) is ' +
-  'about as fast as Python, so the extra hop through the broker thread is not what costs; procsafe takes 4 to 5 times as ' +
-  'long. During a run the three procsafe threads are each only 20-30% busy (a chain of wake-ups, no saturated core), ' +
-  'most of it in `writeBuffer`: a round trip makes 8 socket writes against 4 for the relay (each receiver writes its ack ' +
-  'alone, then its next put/get, because the ack must be in the kernel before user code gets the item; and the broker ' +
-  'answers every put with an acceptance). Flushing the ack with the next request, or ' +
-  'writing deliveries before acceptances, each tried on a patched copy of dist/, changed the round trip by less than the ' +
-  'run-to-run noise; what remains is the summed per-message work (frame encoding and parsing, promises, state updates, ' +
-  'extra writes and wake-ups) along the chain. The profiler itself inflates every write here (the raw relay goes from ' +
-  'about 90 to 310 µs under it), so the profiles of these runs show where time goes, not how much.',  '**What the guarantees cost at the least, and the targets they rule out.** Three floors, measured with `node ' +
-  'bench/queue-ab.mjs` in the same minutes as Python\'s runs. (1) Small items: the commit floor row (bare sockets, ' +
-  'the reader writing one 4-byte commit per item, `relay-stream`) gave 442-457k items/s at 8 B against Python\'s ' +
-  '167-168k, 2.6-2.7 times, and 212-263k at 1 KiB against 139-164k, 1.3-1.9 times; without the commits ' +
-  '(`relay-stream 8 200000 0`) the same relay moves 15-18 million items/s, so the commit is the floor. No reader ' +
-  'that keeps guarantee 3 can pass this row, so 3 times Python at 1 KiB is out of reach, and at 8 B it is only ' +
-  'possible when Python\'s own run is slow. (2) Ping-pong: the bare relay of procsafe\'s layout (`relay`) against ' +
-  'Python in five interleaved triples of 10000 round trips: relay 90-121 µs, Python 50-114 µs, Python faster in ' +
-  'four of the five; any protocol on that path only adds time. (3) Warm-up: timed in windows of 100 from the start, ' +
-  'procsafe\'s round trip falls from 600-800 µs over the first thousand to 100-110 µs after five thousand. In the ' +
-  'slow phase the children were 72-74% idle and the broker thread spent 24% of its samples in socket writes, about ' +
-  '37 µs each, against about 3 µs for the reader\'s ack write in a busy stream: on this VM a write that wakes an ' +
-  'idle process costs the writer far more. Holding a put\'s acceptance until the next frame to that peer (or 2 ms), ' +
-  'tried on a patched dist/ to save a wake-up per put, made the round trip slower: 251-287 µs became 292-412 µs. At ' +
-  '100 KiB the producer is the busiest side (92% busy in one profile). In a 20000-item run, 9359 of its 25000 files ' +
-  'were fresh and 1609 given back were deleted over the 64 MiB cap of files kept for reuse. Timed alone, opening a ' +
-  '100 KiB tmpfs file, reading it into a fresh Buffer and closing it costs 31-48 µs, against 17 µs for the read ' +
-  'alone into a reused buffer and 2.4-3.9 µs for a memcpy of the same bytes. The consumer\'s ack, which wakes the ' +
-  'mostly idle broker, costs about 18 µs (16% of the consumer\'s samples). Writing that ack to a file instead ' +
-  '(no wake-up; the acks then travelling with the reader\'s next frame), tried on a patched dist/ in three ' +
-  'interleaved pairs each: 8 B 94-97k → 90k items/s (no gain), 100 KiB 8.5-11.1k → 10.8-12.5k items/s (about 15%), ' +
-  'while Python\'s 100 KiB runs in the same minutes gave 7.7k, 9.4k and 18.4k items/s. A writer now keeps up to 64 of ' +
-  'its files open, so a reused file costs no open and close (they were 12% of the producer\'s samples at 100 KiB). ' +
-  'The warm-up, measured again: it is V8\'s tier-up, not the machine. `PING_WARMUP=300 node bench/queue-ab.mjs ping ' +
-  '1000 1` gave 467-650 µs; with `node --interrupt-budget=4000` (V8\'s budget of bytecode before it optimizes a ' +
-  'function, 67584 by default; the children inherit the flag) 146-180 µs; the flag on the two children alone ' +
-  '277-289 µs, on the owner alone 419-438 µs. `--always-sparkplug` changed nothing, and the warm round trip stayed ' +
-  'at 110-119 µs either way. The 37 µs socket writes of the slow phase were the writer preempted by the reader it ' +
-  'woke, which ran slowly unoptimized: under the flag the broker\'s samples in writes halved. In that cold phase ' +
-  'each child spent about twice as long in Node\'s own JavaScript (socket streams, ticks, microtasks) as in ' +
-  'procsafe\'s; reading the queue client\'s socket through Node\'s `onread` callback instead of its Readable stream ' +
-  '(a patched dist/, three interleaved pairs) gave 578-666 µs against 581-713: no gain.',
-];
-
 /** One sentence per profiled case, from this run's numbers: which side was busiest. */
 function profileReading(profiles) {
   const cases = [...new Set(profiles.filter((p) => p.side).map((p) => p.case))];
@@ -664,7 +568,7 @@ export async function queue() {
       'thread was not idle, `topSelfTime` its top self-time functions with their share of its busy time. The profiler slows ' +
       'every side, so its items/s are lower than the timed ones.',
       ...profileReading(profiles),
-      ...kProfileFindings,
+      'What profiling showed when this bench was written (by hand: --cpu-prof, the inspector, strace -f, patched builds): docs/performance.md.',
     );
   }
   if (!hasPython) notes.push('python3 not found: the Python rows were skipped.');
