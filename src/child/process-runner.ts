@@ -11,6 +11,7 @@ import {
 } from '../transport/messages.js';
 import { loadWorkerModule, lookupFunction } from './loader.js';
 import type { ChildPort } from './port.js';
+import { setOwnName } from '../internal/identity.js';
 
 /**
  * Imports, says ready, runs `fn` once. Returning leaves the exit to the event
@@ -19,6 +20,7 @@ import type { ChildPort } from './port.js';
  */
 export async function runProcess(port: ChildPort, message: RunMessage): Promise<void> {
   port.becomeProcess?.(message.daemon);
+  setOwnName(message.name);
   // A Process answers if it can: a parent that died (EPIPE) is no reason for it to stop.
   const answer = (frame: Buffer | readonly Buffer[]): void => {
     try {

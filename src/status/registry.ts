@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { pidExists, processAlive, procStat } from '../internal/proc.js';
 import { runtimeDir } from '../transport/endpoint.js';
+import { onOwnName, ownName } from '../internal/identity.js';
 import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js';
 
 export const kRegistryVersion = 1;
@@ -34,7 +35,7 @@ export interface OwnerRecord {
   /** Set when the owner is a worker thread (its objects and pools are its own). */
   readonly threadId: number | null;
   readonly argv: string[];
-  /** The owner's Process name ('resizer-2'), when it is a Process child (setOwnerName); absent or null otherwise. */
+  /** The owner's Process name ('resizer-2'), when it is a Process child (internal/identity.ts); absent or null otherwise. */
   readonly name?: string | null;
   readonly startedAt: number;
   /**
@@ -60,7 +61,6 @@ let timer: NodeJS.Timeout | undefined;
 let lastPools = '';
 let lastWrite = 0;
 let failed = false;
-let ownerName: string | null = null;
 
 /** Notes that this process owns something of `kind`; the first call creates the file. */
 export function registerOwner(kind: string): void {
@@ -75,7 +75,7 @@ function ensure(): void {
   if (failed) return;
   if (record === undefined) {
     record = {
-      version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1), name: ownerName,
+      version: kRegistryVersion, pid: process.pid, threadId: isMainThread ? null : threadId, argv: process.argv.slice(1), name: ownName(),
       startedAt: Date.now(), procStart: procStat(process.pid)?.startTime ?? null, kinds: [], broker: null, pools: [], poolsAt: Date.now(),
     };
     try {
@@ -92,17 +92,12 @@ function ensure(): void {
   }
 }
 
-/**
- * Names this process for `procsafe status` (a Process child's `name`): kept for
- * the entry it will write, or written into the one it has. The child runtime
- * calls it when told to run, before the module can create anything.
- */
-export function setOwnerName(name: string): void {
-  ownerName = name;
+// A Process child learns its name after this module loaded: rewrite the entry it may have written.
+onOwnName((name) => {
   if (record === undefined) return;
   record.name = name;
   write();
-}
+});
 
 /** The broker's socket and the secret status proves to read it (broker/owner.ts). */
 export function registerBroker(path: string, secret: string): void {

@@ -229,7 +229,7 @@ test('an owner entry that carries a Process name shows it', { timeout: 30_000 },
   assert.match(text.stdout, new RegExp(`^pid ${process.pid} "resizer-2"  queue  `, 'm'), text.stdout);
 });
 
-test('a Process that owns a queue is shown by its name', { timeout: 30_000, todo: 'needs the child runtime to hand the name to the registry (setOwnerName)' }, async (t) => {
+test('a Process that owns a queue is shown by its name', { timeout: 30_000 }, async (t) => {
   const { dir, env } = setup(t);
   const script = "import { Process } from 'procsafe'; const p = new Process({ name: 'resizer-2', module: process.argv[1], fn: 'ownQueue' });" +
     " await p.start(); process.stdout.write(p.pid + '\\n'); setInterval(() => {}, 1000);";
