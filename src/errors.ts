@@ -114,7 +114,8 @@ const kReserved = new Set(['name', 'message', 'stack', 'code', 'cause', 'remote'
  * A task threw (or rejected) in its worker. `message` is the remote message,
  * `remoteName` and `remoteStack` the remote name and stack; the remote error's
  * own enumerable properties are copied onto this error (except the few names
- * this class owns: a remote `code` is kept as `remoteCode`) and are all in
+ * this class owns, a remote `code` is kept as `remoteCode`, and names it has
+ * already, such as `toString`, so that `${error}` works) and are all in
  * `properties`. A remote `cause` arrives as a RemoteError `cause`.
  */
 export class RemoteError extends ProcsafeError {
@@ -131,7 +132,7 @@ export class RemoteError extends ProcsafeError {
     this.properties = info.properties;
     this.remoteCode = info.properties['code'];
     for (const [key, value] of Object.entries(info.properties)) {
-      if (!kReserved.has(key)) Object.defineProperty(this, key, { value, enumerable: true, configurable: true, writable: true });
+      if (!kReserved.has(key) && !(key in this)) Object.defineProperty(this, key, { value, enumerable: true, configurable: true, writable: true });
     }
     // The stack that helps is where it was thrown, in the worker.
     if (info.stack !== undefined) {

@@ -7,12 +7,12 @@
  * enumerable; the receiver turns such objects back into instances.
  */
 
+import { setOwn, someIndex } from './elements.js';
+import { isEscapedKey, unescapeKey } from './reserved-keys.js';
 import { asErrorRecord, rebuildError } from './rich-errors.js';
 
-/** The one own enumerable property of a shareable object, and how the receiver spots it. */
+/** The one own enumerable property of a shareable object, and how the receiver spots it (reserved-keys.ts). */
 export const kHandleKey = '__procsafe_handle__';
-/** What the handle key and a carried error's key (rich-errors.ts) start with. */
-const kRecordPrefixBytes = Buffer.from('__procsafe_', 'latin1');
 /** On the prototype of every shareable class: findUncopyable lets them through. */
 export const kShareable = Symbol.for('procsafe.shareable');
 
@@ -45,14 +45,6 @@ export function isShareable(value: object): boolean {
   return (value as { [kShareable]?: unknown })[kShareable] === true;
 }
 
-/**
- * Whether serialized v8 bytes may hold a handle or a carried error (their keys
- * appear verbatim: v8 writes one-byte strings as is).
- */
-export function mayHoldRecords(v8Bytes: Buffer): boolean {
-  return v8Bytes.indexOf(kRecordPrefixBytes) !== -1;
-}
-
 function asHandle(value: object): Handle | undefined {
   const keys = Object.keys(value);
   if (keys.length !== 1 || keys[0] !== kHandleKey) return undefined;
@@ -62,7 +54,9 @@ function asHandle(value: object): Handle | undefined {
 
 /**
  * Replaces, in place, every handle inside a freshly deserialized value by a
- * working object, and every carried error by the Error it stands for.
+ * working object, every carried error by the Error it stands for, and every
+ * escaped key of user data by the key it was sent with. Writes only what
+ * changes: an array's holes stay holes.
  */
 export function reviveRecords(value: unknown, seen = new Map<object, unknown>()): unknown {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
@@ -78,18 +72,59 @@ export function reviveRecords(value: unknown, seen = new Map<object, unknown>())
   const carried = asErrorRecord(value);
   if (carried !== undefined) return rebuildError(carried, (inner) => reviveRecords(inner, seen), (error) => seen.set(value, error));
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveRecords(value[i], seen);
+    const array = value as unknown[];
+    someIndex(array, (i) => {
+      const item = array[i];
+      const revived = reviveRecords(item, seen);
+      if (revived !== item) array[i] = revived;
+      return false;
+    });
   } else if (value instanceof Map) {
-    for (const [k, v] of value) value.set(k, reviveRecords(v, seen));
+    reviveMap(value, seen);
   } else if (value instanceof Set) {
     const items = [...value];
-    value.clear();
-    for (const item of items) value.add(reviveRecords(item, seen));
+    const revived = items.map((item) => reviveRecords(item, seen));
+    if (revived.some((item, i) => item !== items[i])) {
+      value.clear();
+      for (const item of revived) value.add(item);
+    }
   } else {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = reviveRecords(record[key], seen);
+    reviveProperties(value as Record<string, unknown>, seen);
     // An Error v8 copied itself: its cause is its own, but not enumerable.
-    if (value instanceof Error && 'cause' in value) value.cause = reviveRecords(value.cause, seen);
+    if (value instanceof Error && 'cause' in value) {
+      const revived = reviveRecords(value.cause, seen);
+      if (revived !== value.cause) value.cause = revived;
+    }
   }
   return value;
+}
+
+function reviveMap(map: Map<unknown, unknown>, seen: Map<object, unknown>): void {
+  const entries = [...map];
+  let keyChanged = false;
+  for (const entry of entries) {
+    const key = reviveRecords(entry[0], seen);
+    keyChanged ||= key !== entry[0];
+    entry[0] = key;
+    entry[1] = reviveRecords(entry[1], seen);
+  }
+  // A changed key would move to the end if set alone: rebuild, to keep the order.
+  if (keyChanged) map.clear();
+  for (const [key, item] of entries) map.set(key, item);
+}
+
+function reviveProperties(record: Record<string, unknown>, seen: Map<object, unknown>): void {
+  const keys = Object.keys(record);
+  let escaped = false;
+  for (const key of keys) {
+    escaped ||= isEscapedKey(key);
+    const item = record[key];
+    const revived = reviveRecords(item, seen);
+    if (revived !== item) setOwn(record, key, revived);
+  }
+  if (!escaped) return;
+  // Renamed in place, each would move to the end: define them all again in their order.
+  const values = keys.map((key) => record[key]);
+  for (const key of keys) delete record[key];
+  keys.forEach((key, i) => setOwn(record, isEscapedKey(key) ? unescapeKey(key) : key, values[i]));
 }

@@ -1,5 +1,6 @@
 /** Errors thrown in a worker travel as plain descriptors and become RemoteError on arrival. */
 import { RemoteError, type RemoteErrorInfo } from '../errors.js';
+import { setOwn } from './elements.js';
 import { findUncopyable } from './v8.js';
 
 /** Turns anything a worker threw into a descriptor that is always copyable. */
@@ -11,16 +12,34 @@ export function describeError(thrown: unknown, depth = 0): RemoteErrorInfo {
   }
   const properties: Record<string, unknown> = {};
   copyProps(thrown, properties);
-  const cause = depth < 8 && thrown.cause !== undefined ? describeError(thrown.cause, depth + 1) : undefined;
-  return { name: String(thrown.name), message: String(thrown.message), stack: thrown.stack, properties, cause };
+  const cause = depth < 8 && read(thrown, 'cause') !== undefined ? describeError(thrown.cause, depth + 1) : undefined;
+  const stack = read(thrown, 'stack');
+  return { name: text(read(thrown, 'name')), message: text(read(thrown, 'message')), stack: stack === undefined ? undefined : text(stack), properties, cause };
 }
 
 function copyProps(from: object, to: Record<string, unknown>): void {
   for (const key of Object.keys(from)) {
     if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
-    const value = (from as Record<string, unknown>)[key];
-    // A property that cannot be copied is described rather than dropped silently.
-    to[key] = findUncopyable(value, key) ? `[uncopyable: ${preview(value)}]` : value;
+    const value = read(from, key);
+    // A property that cannot be copied is described rather than dropped silently; `__proto__` stays a key.
+    setOwn(to, key, findUncopyable(value, key) ? `[uncopyable: ${preview(value)}]` : value);
+  }
+}
+
+/** A property as it reads, or a description of what its getter threw: describing an error must not throw. */
+function read(from: object, key: string): unknown {
+  try {
+    return (from as Record<string, unknown>)[key];
+  } catch (error) {
+    return `[threw when read: ${preview(error instanceof Error ? error.message : error)}]`;
+  }
+}
+
+function text(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }
 
@@ -34,6 +53,29 @@ function preview(value: unknown): string {
   }
 }
 
+/**
+ * Remote name, message and stack end up on a terminal (an uncaught RemoteError,
+ * a WorkerCrashed message, the CLI's report): their control characters other
+ * than newline and tab are shown escaped (`\x1b`), so a worker cannot move the
+ * cursor, clear the screen or retitle the window. `properties` stay as sent.
+ */
 export function toRemoteError(info: RemoteErrorInfo, prefix = ''): RemoteError {
-  return new RemoteError(info, prefix);
+  return new RemoteError(printable(info), prefix);
+}
+
+function printable(info: RemoteErrorInfo): RemoteErrorInfo {
+  return {
+    name: neutralize(text(info.name)),
+    message: neutralize(text(info.message)),
+    stack: info.stack === undefined ? undefined : neutralize(text(info.stack)),
+    properties: info.properties,
+    cause: info.cause ? printable(info.cause) : undefined,
+  };
+}
+
+// C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals).
+const kControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+export function neutralize(message: string): string {
+  return message.replace(kControl, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -8,11 +8,11 @@
  * revives both kinds of record in one walk).
  */
 
-/** The one key of a carried error's record; shares its prefix with the handle key (handles.ts). */
-export const kErrorKey = '__procsafe_error__';
+import { isElementKey, setOwn, someIndex } from './elements.js';
+import { escapeKey, isReservedKey } from './reserved-keys.js';
 
-/** An array index as Object.keys lists it (the other keys of an array are its named properties). */
-export const kIndexKey = /^(?:0|[1-9]\d*)$/;
+/** The one key of a carried error's record; shares its prefix with the handle key (reserved-keys.ts). */
+export const kErrorKey = '__procsafe_error__';
 
 const kStandard = new Map<string, ErrorConstructor>([
   ['Error', Error], ['EvalError', EvalError], ['RangeError', RangeError], ['ReferenceError', ReferenceError],
@@ -43,41 +43,48 @@ export function isRichError(error: Error): boolean {
 
 /**
  * `value`, with every Error that v8 would copy with a loss replaced by its
- * record. The containers on the way (arrays, plain objects, Maps, Sets) are
- * copied, keeping shared references and cycles; `value` itself is not touched.
- * Returns `value` as it is when it holds no such Error. An array's named
- * properties are copied but not searched: the receiver's walk (handles.ts)
- * reads an array by index only, as listing its keys costs a copy of it, so an
- * Error there travels as v8 copies it.
+ * record and every reserved key of user data escaped (reserved-keys.ts). The
+ * containers on the way (arrays, plain objects, Maps, Sets) are copied, keeping
+ * shared references, cycles and holes; `value` itself is not touched. Returns
+ * `value` as it is when it needs neither. An array's named properties are
+ * copied but not searched: the receiver's walk (handles.ts) reads an array by
+ * index only, as listing its keys costs a copy of it, so an Error there travels
+ * as v8 copies it, and a key there as it is.
  */
 export function carryErrors(value: unknown, holdsOne = false): unknown {
   // `holdsOne`: the caller's own walk met such an Error in `value`, so there is no need to look again.
-  return holdsOne || holdsRichError(value, new Set()) ? copy(value, new Map()) : value;
+  return holdsOne || needsCarrying(value, new Set()) ? copy(value, new Map()) : value;
 }
 
 function isPlainContainer(value: object): boolean {
   if (Array.isArray(value) || value instanceof Map || value instanceof Set) return true;
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto === Object.prototype || proto === null) return true;
+  // Another realm's plain object (findUncopyable lets it through): v8 writes it as a plain one.
+  return Object.getPrototypeOf(proto) === null && (value as { constructor?: { name?: unknown } }).constructor?.name === 'Object';
 }
 
-function holdsRichError(value: unknown, seen: Set<object>): boolean {
+/** Whether `value` holds an Error to carry or a plain object with a reserved key. */
+function needsCarrying(value: unknown, seen: Set<object>): boolean {
   if (typeof value !== 'object' || value === null || seen.has(value)) return false;
   seen.add(value);
   if (value instanceof Error) {
     if (isRichError(value)) return true;
-    return 'cause' in value && holdsRichError(value.cause, seen);
+    return 'cause' in value && needsCarrying(value.cause, seen);
   }
   if (!isPlainContainer(value)) return false;
   if (value instanceof Map) {
-    for (const [k, v] of value) if (holdsRichError(k, seen) || holdsRichError(v, seen)) return true;
+    for (const [k, v] of value) if (needsCarrying(k, seen) || needsCarrying(v, seen)) return true;
     return false;
   }
   if (value instanceof Set) {
-    for (const v of value) if (holdsRichError(v, seen)) return true;
+    for (const v of value) if (needsCarrying(v, seen)) return true;
     return false;
   }
-  for (const v of Array.isArray(value) ? value : Object.values(value)) if (holdsRichError(v, seen)) return true;
+  if (Array.isArray(value)) return someIndex(value, (i) => needsCarrying(value[i], seen));
+  for (const key of Object.keys(value)) {
+    if (isReservedKey(key) || needsCarrying((value as Record<string, unknown>)[key], seen)) return true;
+  }
   return false;
 }
 
@@ -87,12 +94,13 @@ function copy(value: unknown, done: Map<object, unknown>): unknown {
   if (value instanceof Error) {
     if (!isRichError(value)) {
       // v8 copies it faithfully, unless its cause needs carrying: then it is carried too.
-      if (!('cause' in value) || !holdsRichError(value.cause, new Set())) return value;
+      if (!('cause' in value) || !needsCarrying(value.cause, new Set())) return value;
     }
     const record: Record<string, ErrorRecord> = {};
     done.set(value, record);
+    // The record's own containers: their keys are read as they are, never as records.
     const props: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) props[key] = copy((value as unknown as Record<string, unknown>)[key], done);
+    for (const key of Object.keys(value)) setOwn(props, key, copy((value as unknown as Record<string, unknown>)[key], done));
     const kind = value instanceof AggregateError ? 'AggregateError' : value instanceof DOMException ? 'DOMException'
       : kStandard.has(value.constructor?.name) ? value.constructor.name : 'Error';
     record[kErrorKey] = {
@@ -120,14 +128,17 @@ function copy(value: unknown, done: Map<object, unknown>): unknown {
     for (const v of value) out.add(copy(v, done));
     return out;
   }
-  const isArray = Array.isArray(value);
-  const out: Record<string, unknown> = isArray ? new Array(value.length) as unknown as Record<string, unknown> : {};
-  done.set(value, out);
-  for (const key of Object.keys(value)) {
-    const v = (value as Record<string, unknown>)[key];
-    // An array's named properties go as they are: the receiver would not look there for a record.
-    out[key] = isArray && !kIndexKey.test(key) ? v : copy(v, done);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    done.set(value, out);
+    someIndex(value, (i) => { out[i] = copy(value[i], done); return false; });
+    // Named properties go as they are: the receiver would not look there for a record.
+    for (const key of Object.keys(value)) if (!isElementKey(key, value.length)) setOwn(out, key, (value as unknown as Record<string, unknown>)[key]);
+    return out;
   }
+  const out: Record<string, unknown> = {};
+  done.set(value, out);
+  for (const key of Object.keys(value)) setOwn(out, escapeKey(key), copy((value as Record<string, unknown>)[key], done));
   return out;
 }
 

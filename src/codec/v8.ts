@@ -5,10 +5,13 @@
  * fields); both are bugs waiting to happen, so values are checked first and a
  * SerializationError names the exact path of the offending part.
  */
+import { types } from 'node:util';
 import v8 from 'node:v8';
 import { SerializationError } from '../errors.js';
-import { isShareable, mayHoldRecords, reviveRecords } from './handles.js';
-import { carryErrors, isRichError, kIndexKey } from './rich-errors.js';
+import { isElementKey, someIndex } from './elements.js';
+import { isShareable, reviveRecords } from './handles.js';
+import { mayHoldReservedKeys } from './reserved-keys.js';
+import { carryErrors, isRichError } from './rich-errors.js';
 
 /** Prototypes whose instances v8 copies faithfully. */
 const kCloneable = new Set<unknown>([
@@ -36,6 +39,13 @@ function className(value: object): string {
 let richErrorsMet = 0;
 
 /**
+ * How deep values may nest. v8's serializer recurses per level and runs out of
+ * stack somewhere past 1,900 levels of objects (less deep in a deep call), so a
+ * limit well below it names the problem instead of a RangeError.
+ */
+const kMaxDepth = 1000;
+
+/**
  * Walks a value and returns the first part that cannot be copied faithfully, if
  * any. An array's named properties (v8 copies those too) are walked only when
  * `thorough`: listing an array's keys costs as much as a copy of it, so the
@@ -43,6 +53,10 @@ let richErrorsMet = 0;
  * refused a value, to name the part.
  */
 export function findUncopyable(value: unknown, path: string, seen = new Set<object>(), thorough = false): Uncopyable | undefined {
+  return walk(value, path, seen, thorough, 0);
+}
+
+function walk(value: unknown, path: string, seen: Set<object>, thorough: boolean, depth: number): Uncopyable | undefined {
   switch (typeof value) {
     case 'string': case 'number': case 'boolean': case 'undefined': case 'bigint': return undefined;
     case 'function': return { path, reason: `is a function${value.name ? ` (${value.name})` : ''}; functions cannot be copied to another process: pass data, and name the worker function to run instead` };
@@ -51,6 +65,9 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
   if (value === null) return undefined;
   const object = value as object;
   if (seen.has(object)) return undefined;
+  // Before anything reads it: a trap could throw or lie, and v8 refuses every Proxy anyway.
+  if (types.isProxy(object)) return { path, reason: 'is a Proxy, which cannot be copied to another process: pass the plain object or array it stands for' };
+  if (depth >= kMaxDepth) return { path, reason: `is nested more than ${kMaxDepth} levels deep, too deep to copy to another process: flatten it (a list of items instead of items nested in each other)` };
   if (ArrayBuffer.isView(object)) return undefined;
   // A Queue, Lock … travels as its handle (codec/handles.ts).
   if (isShareable(object)) return undefined;
@@ -69,23 +86,34 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
   }
   seen.add(object);
   if (object instanceof Error && isRichError(object)) richErrorsMet++;
+  const next = depth + 1;
   if (Array.isArray(object)) {
-    for (let i = 0; i < object.length; i++) {
-      const found = findUncopyable(object[i], `${path}[${i}]`, seen, thorough);
-      if (found) return found;
-    }
-    if (thorough) {
-      for (const key of Object.keys(object)) {
-        if (kIndexKey.test(key)) continue;
-        const found = findUncopyable((object as unknown as Record<string, unknown>)[key], `${path}${propLabel(key)}`, seen, thorough);
+    const length = object.length;
+    let i = 0;
+    let found: Uncopyable | undefined;
+    // Read in one try per array, not per element: the walk costs what it did without the check.
+    try {
+      for (; i < length; i++) {
+        const item: unknown = object[i];
+        if (item === undefined && !(i in object)) break;
+        found = walk(item, `${path}[${i}]`, seen, thorough, next);
         if (found) return found;
       }
+    } catch (error) {
+      return threwWhenRead(`${path}[${i}]`, error);
+    }
+    if (i < length) found = walkAfterHole(object, i, path, seen, thorough, next);
+    if (found || !thorough) return found;
+    for (const key of Object.keys(object)) {
+      if (isElementKey(key, length)) continue;
+      found = readAndWalk(object, key, `${path}${propLabel(key)}`, seen, thorough, next);
+      if (found) return found;
     }
     return undefined;
   }
   if (object instanceof Map) {
     for (const [k, v] of object) {
-      const found = findUncopyable(k, `${path}<Map key>`, seen, thorough) ?? findUncopyable(v, `${path}.get(${keyLabel(k)})`, seen, thorough);
+      const found = walk(k, `${path}<Map key>`, seen, thorough, next) ?? walk(v, `${path}.get(${keyLabel(k)})`, seen, thorough, next);
       if (found) return found;
     }
     return undefined;
@@ -93,17 +121,52 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
   if (object instanceof Set) {
     let i = 0;
     for (const v of object) {
-      const found = findUncopyable(v, `${path}<Set item ${i++}>`, seen, thorough);
+      const found = walk(v, `${path}<Set item ${i++}>`, seen, thorough, next);
       if (found) return found;
     }
     return undefined;
   }
-  for (const key of Object.keys(object)) {
-    const found = findUncopyable((object as Record<string, unknown>)[key], `${path}${propLabel(key)}`, seen, thorough);
-    if (found) return found;
+  let key = '';
+  try {
+    for (key of Object.keys(object)) {
+      const found = walk((object as Record<string, unknown>)[key], `${path}${propLabel(key)}`, seen, thorough, next);
+      if (found) return found;
+    }
+  } catch (error) {
+    return threwWhenRead(`${path}${propLabel(key)}`, error);
   }
-  if (object instanceof Error && 'cause' in object) return findUncopyable(object.cause, `${path}.cause`, seen, thorough);
+  if (object instanceof Error && 'cause' in object) return readAndWalk(object, 'cause', `${path}.cause`, seen, thorough, next);
   return undefined;
+}
+
+/** An array's elements from its first hole on, by its own keys (elements.ts); apart, so walk() captures nothing. */
+function walkAfterHole(array: unknown[], hole: number, path: string, seen: Set<object>, thorough: boolean, depth: number): Uncopyable | undefined {
+  let found: Uncopyable | undefined;
+  someIndex(array, (j) => j > hole && (found = readAndWalk(array, j, `${path}[${j}]`, seen, thorough, depth)) !== undefined);
+  return found;
+}
+
+/** Reads a property as v8 would, and names a getter that throws. */
+function readAndWalk(object: object, key: string | number, path: string, seen: Set<object>, thorough: boolean, depth: number): Uncopyable | undefined {
+  let item: unknown;
+  try {
+    item = (object as Record<string | number, unknown>)[key];
+  } catch (error) {
+    return threwWhenRead(path, error);
+  }
+  return walk(item, path, seen, thorough, depth);
+}
+
+function threwWhenRead(path: string, error: unknown): Uncopyable {
+  return { path, reason: `threw when read (${describeThrown(error)}); a getter that throws cannot be copied: pass the value it stands for` };
+}
+
+function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return 'an unprintable value';
+  }
 }
 
 function keyLabel(key: unknown): string {
@@ -193,12 +256,23 @@ export function serializeAfter(prefix: Buffer, value: unknown, path: string, wha
     assertCopyable(value, path, what);
     carry = richErrorsMet > before;
   }
+  // carryErrors escapes reserved keys as it copies; a value it did not look at is looked at only if its bytes hold one.
+  const chunks = writeValue(prefix, carry ? carryErrors(value, !checked) : value, value, path, what);
+  if (carry) return chunks;
+  const head = chunks[0] as Buffer;
+  const v8Start = prefix.length + 4;
+  if (!mayHoldReservedKeys(head.subarray(v8Start, v8Start + head.readUInt32BE(prefix.length)))) return chunks;
+  const escaped = carryErrors(value);
+  return escaped === value ? chunks : writeValue(prefix, escaped, value, path, what);
+}
+
+function writeValue(prefix: Buffer, input: unknown, value: unknown, path: string, what: string): Buffer[] {
   const serializer = new OutOfBandSerializer();
   serializer.writeRawBytes(prefix);
   serializer.writeRawBytes(kZero32);
   serializer.writeHeader();
   try {
-    serializer.writeValue(carry ? carryErrors(value, !checked) : value);
+    serializer.writeValue(input);
   } catch (error) {
     // A part the everyday walk skips (an array's named property) …
     const found = findUncopyable(value, path, new Set(), true);
@@ -264,5 +338,5 @@ export function deserialize(payload: Buffer): unknown {
   const deserializer = new OutOfBandDeserializer(v8Bytes, regions);
   deserializer.readHeader();
   const value = deserializer.readValue();
-  return mayHoldRecords(v8Bytes) ? reviveRecords(value) : value;
+  return mayHoldReservedKeys(v8Bytes) ? reviveRecords(value) : value;
 }
