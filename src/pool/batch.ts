@@ -36,12 +36,22 @@ export function encodeBatch(tasks: readonly Task[], maxMessageBytes: number, fai
       try {
         encodeFrame(kBatch, 0, '', flatten([task]), 'args', 'the arguments', true);
       } catch (error) {
-        fail(task, new SerializationError(
+        fail(task, refusalOf(task) ?? new SerializationError(
           `Cannot copy the arguments of "${task.fn}": ${(error as Error).message}`, 'args', { cause: error }));
       }
     }
     return encodeFrame(kBatch, 0, '', flatten(tasks), 'args', 'the arguments', true);
   }
+}
+
+/** Why the task's own arguments, walked again alone, cannot go: an error that names their path and says what once. */
+function refusalOf(task: Task): SerializationError | undefined {
+  try {
+    encodeFrame(kBatch, 0, '', task.args, 'args', `the arguments of "${task.fn}"`);
+  } catch (error) {
+    if (error instanceof SerializationError) return error;
+  }
+  return undefined;
 }
 
 function frameBytes(chunks: readonly Buffer[]): number {
