@@ -62,6 +62,8 @@ export class ReleasedError extends ProcsafeError { static override readonly code
 export class BoundedError extends ProcsafeError { static override readonly code: string = 'EBOUNDED'; }
 /** `taskDone()` with no item left to finish in this process (Python's "task_done() called too many times"). */
 export class TaskDoneError extends ProcsafeError { static override readonly code: string = 'ETASKDONE'; }
+/** A `Process` call its state does not allow: a second `start()`, or `join()` before `start()`. */
+export class ProcessStateError extends ProcsafeError { static override readonly code: string = 'EPROCESSSTATE'; }
 
 /** What a pool knows of a worker death, carried by {@link WorkerCrashed}. */
 export interface CrashInfo {

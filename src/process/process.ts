@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { ChildPipes, type ChildEnd, describeSpawnFailure } from '../child/spawn.js';
 import { toRemoteError } from '../codec/remote-error.js';
 import { assertCopyable, deserialize } from '../codec/v8.js';
-import { ProcsafeError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
+import { ProcessStateError, ProcsafeError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { validateKnownKeys, validateObject } from '../internal/validate.js';
 import { encodeFrame, parseFrame } from '../transport/frame.js';
@@ -110,7 +110,7 @@ export class Process {
    */
   async start(): Promise<void> {
     if (this.#pipes !== undefined) {
-      throw new Error(`${this.name} was already started; a Process starts only once: create a new Process to run again`);
+      throw new ProcessStateError(`${this.name} was already started; a Process starts only once: create a new Process to run again`);
     }
     const { execArgv, env, stdout, stderr, daemon } = this.#options;
     const stdio = (mode: OutputMode) => (mode === 'prefix' ? 'pipe' : mode);
@@ -158,7 +158,7 @@ export class Process {
     validateKnownKeys(options as unknown as Record<string, unknown>, 'join options', ['timeoutMs']);
     const timeoutMs = resolveTimeout(options.timeoutMs, 'timeoutMs');
     if (this.#pipes === undefined) {
-      throw new Error(`${this.name} has not been started; call start() before join()`);
+      throw new ProcessStateError(`${this.name} has not been started; call start() before join()`);
     }
     if (timeoutMs === undefined) {
       await this.#held(this.#done.promise);

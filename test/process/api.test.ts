@@ -209,9 +209,10 @@ test('invalid options throw TypeError naming the option', { timeout: 10_000 }, (
 
 test('join() before start() rejects; start() twice rejects', { timeout: 20_000 }, async (t) => {
   const p = create(t, { fn: 'noop' });
-  await assert.rejects(p.join(), new RegExp(`${p.name} has not been started; call start\\(\\) before join\\(\\)`));
+  await assert.rejects(p.join(), (error: Error) => error instanceof ProcsafeError && (error as ProcsafeError).code === 'EPROCESSSTATE' &&
+    new RegExp(`${p.name} has not been started; call start\\(\\) before join\\(\\)`).test(error.message));
   await p.start();
-  await assert.rejects(p.start(), /already started; a Process starts only once/);
+  await assert.rejects(p.start(), { code: 'EPROCESSSTATE', message: /already started; a Process starts only once/ });
   assert.deepEqual(await p.join(), { exitCode: 0, signal: null });
   await assert.rejects(p.start(), /already started/);
 });
