@@ -7,7 +7,7 @@ export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';
 export type { ApplyOptions, MapOptions, Outcome } from './pool/pool.js';
 export type { PoolOptions } from './pool/options.js';
-export type { PoolStats } from './pool/scheduler.js';
+export type { PoolStats } from './pool/stats.js';
 export type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './pool/types.js';
 export { Process } from './process/process.js';
 export type { JoinOptions, ProcessResult } from './process/process.js';

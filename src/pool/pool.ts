@@ -8,7 +8,9 @@ import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../erro
 import { InOrder } from '../internal/in-order.js';
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
 import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
-import { type PoolStats, Scheduler } from './scheduler.js';
+import type { PoolEngine } from './engine.js';
+import { LocalEngine } from './local-engine.js';
+import type { PoolStats } from './stats.js';
 import { trackPool, untrackPool } from '../status/registry.js';
 import type { PoolSource } from '../status/snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
@@ -46,7 +48,7 @@ const kMaxFnBytes = 255;
 
 export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncDisposable {
   readonly #options: ResolvedPoolOptions;
-  readonly #scheduler: Scheduler;
+  readonly #engine: PoolEngine;
   #closing: Promise<void> | undefined;
   #terminating: Promise<void> | undefined;
   /** Whole lines of all workers' stdout, when `stdout: 'pipe'`; otherwise null. */
@@ -62,9 +64,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     const stderr = this.#options.stderr === 'pipe' ? new PassThrough() : undefined;
     this.stdout = stdout ?? null;
     this.stderr = stderr ?? null;
-    this.#scheduler = new Scheduler(this.#options, { stdout, stderr });
-    const scheduler = this.#scheduler;
-    this.#status = { name: this.#options.name, module: this.#options.module, stats: () => scheduler.stats(), workers: () => scheduler.workers() };
+    const engine: PoolEngine = new LocalEngine(this.#options, { stdout, stderr });
+    this.#engine = engine;
+    this.#status = { name: this.#options.name, module: this.#options.module, stats: () => engine.stats(), workers: () => engine.workers() };
     trackPool(this.#status);
   }
 
@@ -125,17 +127,17 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
    * FN with it before reading input, without a second pool.
    */
   [kModuleExports](): Promise<readonly string[]> {
-    return this.#scheduler.moduleExports();
+    return this.#engine.moduleExports();
   }
 
   /** A snapshot of the pool's counters. */
   stats(): PoolStats {
-    return this.#scheduler.stats();
+    return this.#engine.stats();
   }
 
   /** Finishes every accepted task (retries included), then stops the workers. A second call joins the first. */
   close(): Promise<void> {
-    this.#closing ??= this.#scheduler.drain().then(() => this.#shutdown(true));
+    this.#closing ??= this.#engine.drain().then(() => this.#shutdown(true));
     return this.#closing;
   }
 
@@ -149,7 +151,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   #shutdown(graceful: boolean): Promise<void> {
-    this.#terminating ??= this.#scheduler.shutdown(graceful).then(() => {
+    this.#terminating ??= this.#engine.shutdown(graceful).then(() => {
       untrackPool(this.#status);
       // end(), not push(null): lines written a moment ago may still be on their way through.
       (this.stdout as PassThrough | null)?.end();
@@ -159,7 +161,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   #checkOpen(): void {
-    if (this.#scheduler.closed || this.#terminating !== undefined) {
+    if (this.#engine.closed || this.#terminating !== undefined) {
       throw new PoolClosed(`the pool is ${this.#terminating ? 'terminated' : 'closing'} and accepts no new tasks; create a new Pool`);
     }
   }
@@ -178,12 +180,12 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => this.#scheduler.cancel(task, new TaskTimeout(
+        timer = setTimeout(() => this.#engine.cancel(task, new TaskTimeout(
           `task ${id} ("${fn}") did not finish within timeoutMs (${timeoutMs} ms of being submitted); ` +
           'if it was running, its worker was stopped and replaced')), timeoutMs);
       }
       if (signal !== undefined) {
-        onAbort = () => this.#scheduler.cancel(task, abortError(signal, id, fn));
+        onAbort = () => this.#engine.cancel(task, abortError(signal, id, fn));
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (timer !== undefined || onAbort !== undefined) {
@@ -192,7 +194,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
           if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
         };
       }
-      this.#scheduler.submit(task);
+      this.#engine.submit(task);
     });
   }
 

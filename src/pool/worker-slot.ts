@@ -4,7 +4,7 @@
  * order), and the timer of the running task.
  */
 import { Fifo } from '../internal/fifo.js';
-import type { HostExit, WorkerHost } from './host.js';
+import type { WorkerHost } from './host.js';
 import type { Task } from './task.js';
 
 /** starting: loading the module; ready: takes tasks; retiring: finishing its last tasks; dead: exited. */
@@ -28,7 +28,6 @@ export class WorkerSlot {
   killedFor: Task | undefined;
   /** The uncaught error the worker reported just before dying. */
   fatal: Error | undefined;
-  exit: HostExit | undefined;
   /** Resolves when the worker has exited and everything it sent was read. */
   readonly exited: Promise<void>;
   readonly markExited: () => void;

@@ -3,7 +3,7 @@
  * JSON-safe, and stable while nothing changes (times are absolute, so an
  * unchanged pool gives the same snapshot and costs no write).
  */
-import type { PoolStats } from '../pool/scheduler.js';
+import type { PoolStats, WorkerInfo } from '../pool/stats.js';
 
 export interface WorkerSnapshot {
   /** The pool's number for the worker (1, 2, …; a replacement gets a new one). */
@@ -21,15 +21,6 @@ export interface PoolSnapshot {
   readonly module: string;
   readonly stats: PoolStats;
   readonly workers: WorkerSnapshot[];
-}
-
-/** One worker and the task at its head, as a Pool reports it (`since` is performance.now()). */
-export interface WorkerInfo {
-  readonly id: number;
-  readonly pid: number | undefined;
-  readonly state: string;
-  readonly task: { readonly id: number; readonly fn: string; readonly items: number | undefined; readonly since: number } | undefined;
-  readonly pipelined: number;
 }
 
 /** What a Pool hands the registry: read only by its throttled timer. */
