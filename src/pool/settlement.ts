@@ -57,10 +57,19 @@ export class Ledger {
     clearInterval(this.#keepAlive);
   }
 
+  /** Tasks, not chunks, are counted (SPEC): each item of a chunk counts once. */
   #count(task: Task, ok: boolean, value: unknown): void {
-    void task; void value;
-    if (ok) this.counts.completed++;
-    else this.counts.failed++;
+    if (!task.chunk) {
+      if (ok) this.counts.completed++;
+      else this.counts.failed++;
+    } else if (!ok) {
+      this.counts.failed += task.args.length;
+    } else {
+      for (const outcome of value as readonly { readonly ok: boolean }[]) {
+        if (outcome.ok) this.counts.completed++;
+        else this.counts.failed++;
+      }
+    }
   }
 
   #owedOneLess(): void {
