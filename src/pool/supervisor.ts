@@ -120,7 +120,7 @@ export class Supervisor {
       });
       const waiter = { promise, pending: true, settle };
       this.#exports = waiter;
-      this.ensureWorkers();
+      this.#ensureWorkers();
     }
     return this.#exports.promise;
   }
@@ -131,55 +131,58 @@ export class Supervisor {
       this.#rejectQueued(this.#bootError);
       return;
     }
-    this.ensureWorkers();
+    this.#ensureWorkers();
   }
 
   /**
    * Starts replacements on the next turn: spawn() blocks for 10-100 ms, and the
    * WorkerCrashed (or TaskTimeout) just settled should reach its caller first.
    */
-  ensureWorkersSoon(): void {
+  #ensureWorkersSoon(): void {
     if (this.#ensureScheduled) return;
     this.#ensureScheduled = true;
     setImmediate(() => {
       this.#ensureScheduled = false;
-      this.ensureWorkers();
+      this.#ensureWorkers();
       this.#hooks.changed();
     });
   }
 
-  ensureWorkers(): void {
+  #ensureWorkers(): void {
     if (this.mode === 'stopping') return;
     if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) return;
-    let live = 0;
-    for (const slot of this.#slots) if (slot.state === 'starting' || slot.state === 'ready') live++;
-    while (live < this.#options.workers) {
-      this.#spawn(true);
-      live++;
-    }
+    // A worker retiring or killed counts until its exit is reported: its replacement never runs beside it.
+    const live = this.#slots.size;
+    for (let i = live; i < this.#options.workers; i++) this.#spawn(true);
   }
 
   /** The worker has been sent its last task (maxTasksPerWorker): it exits once that is answered. */
   retire(slot: WorkerSlot): void {
     slot.state = 'retiring';
-    this.ensureWorkers();
     if (slot.inflight.length === 0) this.stop(slot);
   }
 
-  /** Asks a worker to exit once it has run what it holds; kills it if it has not after a grace period. */
+  /**
+   * Asks a worker to exit once it has run what it holds; kills it if it has not after a
+   * grace period. One still starting finishes its start first (the initializer runs, as
+   * Python's does in every started worker); its grace counts from when it is ready.
+   */
   stop(slot: WorkerSlot): void {
     slot.stopping = true;
     slot.queueRaw(encodeBare(kStop, 0));
     this.#hooks.flush(slot);
+    if (slot.state !== 'starting') this.#killAfterGrace(slot);
+  }
+
+  #killAfterGrace(slot: WorkerSlot): void {
     setTimeout(() => slot.host.kill(), kStopGraceMs).unref();
   }
 
-  /** Stops a worker whose running task was given up on, and starts its replacement now, not at its exit. */
+  /** Stops a worker whose running task was given up on; its exit starts the replacement. */
   killFor(slot: WorkerSlot, task: Task): void {
     slot.killedFor = task;
     slot.state = 'retiring';
     slot.host.kill();
-    this.ensureWorkersSoon();
   }
 
   /** Stops every worker (their tasks are settled by now); with `graceful`, each exits by itself. */
@@ -190,7 +193,7 @@ export class Supervisor {
     const exits: Promise<void>[] = [];
     for (const slot of this.#slots) {
       exits.push(slot.exited);
-      if (graceful && slot.state !== 'starting') {
+      if (graceful) {
         this.stop(slot);
       } else {
         slot.stopping = true;
@@ -239,7 +242,8 @@ export class Supervisor {
     }
     switch (frame.type) {
       case kReady:
-        slot.state = 'ready';
+        if (slot.stopping) this.#killAfterGrace(slot);
+        slot.state = slot.stopping ? 'retiring' : 'ready';
         this.#bootFailures = 0;
         this.#bootError = undefined;
         if (this.#exports?.pending === true) this.#exports.settle((deserialize(frame.payload) as ReadyMessage).exports);
@@ -278,7 +282,7 @@ export class Supervisor {
     }
     if (!slot.stopping && slot.killedFor === undefined) this.#ledger.counts.crashed++;
     this.#queue.requeue(attributeExit(slot, info, this.#options, this.#ledger));
-    if (this.#ledger.pending > 0 || this.mode === 'open') this.ensureWorkersSoon();
+    if (this.#ledger.pending > 0 || this.mode === 'open') this.#ensureWorkersSoon();
     this.#hooks.changed();
   }
 
@@ -302,7 +306,7 @@ export class Supervisor {
     clearTimeout(this.#bootTimer);
     // Back off, then try again only if someone is waiting: a broken module must not burn CPU respawning.
     this.#bootTimer = setTimeout(() => {
-      if (this.#queue.size > 0 || this.#queue.waiting > 0) this.ensureWorkers();
+      if (this.#queue.size > 0 || this.#queue.waiting > 0) this.#ensureWorkers();
     }, delay);
     this.#bootTimer.unref();
   }
