@@ -120,7 +120,9 @@ export class Supervisor {
       });
       const waiter = { promise, pending: true, settle };
       this.#exports = waiter;
-      this.#ensureWorkers();
+      // Asked after the module failed to load, within the back-off: no worker will start to answer.
+      if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) waiter.settle(this.#bootError);
+      else this.#ensureWorkers();
     }
     return this.#exports.promise;
   }
