@@ -5,10 +5,11 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { assertCopyable, findUncopyable } from '../codec/v8.js';
 import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../errors.js';
-import { InOrder } from '../internal/in-order.js';
+import { resolveTimeout } from '../internal/timeout.js';
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
-import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
+import { kMaxTimeoutMs, type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { PoolEngine } from './engine.js';
+import { type ChunkTracker, feed } from './feed.js';
 import { LocalEngine } from './local-engine.js';
 import type { PoolStats } from './stats.js';
 import { trackPool, untrackPool } from '../status/registry.js';
@@ -27,7 +28,8 @@ export interface ApplyOptions {
   /**
    * A deadline for this call, counted from the call: past it the task rejects
    * with TaskTimeout, dropped if still queued, its worker stopped and replaced
-   * if running.
+   * if running. Infinity is no limit; 0 or less leaves no time to run: the task
+   * rejects TaskTimeout at once and never starts.
    */
   readonly timeoutMs?: number;
 }
@@ -59,7 +61,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   readonly #status: PoolSource;
 
   constructor(options: PoolOptions) {
-    this.#options = resolvePoolOptions(options);
+    this.#options = resolvePoolOptions(unlimitedAsAbsent(options));
     const stdout = this.#options.stdout === 'pipe' ? new PassThrough() : undefined;
     const stderr = this.#options.stderr === 'pipe' ? new PassThrough() : undefined;
     this.stdout = stdout ?? null;
@@ -77,9 +79,15 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       this.#checkOpen();
       checkFn(fn);
       if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array of arguments for "${fn}", got ${typeof args}; write apply('${fn}', [value])`);
-      checkApplyOptions(options);
+      const timeoutMs = checkApplyOptions(options);
       assertCopyable(args, 'args', `the arguments of "${fn}"`);
-      return this.#submit(nextTaskId(), fn, args, false, options);
+      const id = nextTaskId();
+      if (timeoutMs === 0) {
+        // "Do not wait" leaves a task no time to run: it is not started at all.
+        throw new TaskTimeout(`task ${id} ("${fn}") was given timeoutMs ${options.timeoutMs}, no time to run, and was not started; ` +
+          'give a positive timeoutMs, or Infinity for no limit');
+      }
+      return this.#submit(id, fn, args, false, { signal: options.signal, timeoutMs });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -166,13 +174,15 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     }
   }
 
-  #submit(id: number, fn: string, args: readonly unknown[], chunk: boolean, options: ApplyOptions): Promise<unknown> {
+  /** `timeoutMs` is resolved already (resolveTimeout), never 0 here. A `tracker` stands in for a listener of the task's own. */
+  #submit(id: number, fn: string, args: readonly unknown[], chunk: boolean, options: ApplyOptions, tracker?: ChunkTracker): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const task: Task = {
         id, fn, args, chunk, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
         done: (ok, value) => (ok ? resolve(value) : reject(value)),
       };
-      const { signal, timeoutMs } = options;
+      const { timeoutMs } = options;
+      const signal = tracker?.signal ?? options.signal;
       if (signal?.aborted) {
         reject(abortError(signal, id, fn));
         return;
@@ -184,14 +194,17 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
           `task ${id} ("${fn}") did not finish within timeoutMs (${timeoutMs} ms of being submitted); ` +
           'if it was running, its worker was stopped and replaced')), timeoutMs);
       }
-      if (signal !== undefined) {
+      if (tracker !== undefined) {
+        tracker.add(task);
+      } else if (signal !== undefined) {
         onAbort = () => this.#engine.cancel(task, abortError(signal, id, fn));
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      if (timer !== undefined || onAbort !== undefined) {
+      if (timer !== undefined || signal !== undefined) {
         task.cleanup = () => {
           clearTimeout(timer);
           if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          tracker?.delete(task);
         };
       }
       this.#engine.submit(task);
@@ -199,7 +212,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   /** One chunk of a map: a plain task for one item, a chunk task for more. */
-  #submitChunk(fn: string, items: unknown[], firstIndex: number, signal: AbortSignal | undefined): Promise<Outcome[]> {
+  #submitChunk(fn: string, items: unknown[], firstIndex: number, tracker: ChunkTracker | undefined): Promise<Outcome[]> {
     if (this.#terminating !== undefined) {
       const error = new PoolClosed('the pool was terminated while this map was still feeding it; the remaining items did not run');
       return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
@@ -212,12 +225,11 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       }
     }
     const id = nextTaskId();
-    const options = signal === undefined ? {} : { signal };
     if (items.length === 1) {
-      return this.#submit(id, fn, items, false, options).then(
+      return this.#submit(id, fn, items, false, {}, tracker).then(
         (value) => [{ ok: true, value }], (error: Error) => [{ ok: false, error }]);
     }
-    return this.#submit(id, fn, items, true, options).then(
+    return this.#submit(id, fn, items, true, {}, tracker).then(
       (outcomes) => outcomes as Outcome[], (error: Error) => items.map(() => ({ ok: false, error }) as const));
   }
 
@@ -240,71 +252,27 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     return out;
   }
 
-  /**
-   * Feeds items to the pool in chunks, keeping at most `ahead` chunks out, and
-   * yields each item's outcome, in input order or as they finish.
-   */
-  async *#stream(fn: string, input: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions,
+  /** Feeds items to the pool in chunks (feed.ts), keeping at most `ahead` chunks out. */
+  #stream(fn: string, input: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions,
     ordered: boolean, defaultChunk: number, defaultAhead: number): AsyncGenerator<Outcome, void, undefined> {
     this.#checkOpen();
     checkFn(fn);
     checkMapOptions(options);
-    const chunksize = options.chunksize ?? defaultChunk;
-    const ahead = options.concurrency ?? defaultAhead;
-    const isAsync = Symbol.asyncIterator in Object(input);
-    const iterator = isAsync ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]() : (input as Iterable<unknown>)[Symbol.iterator]();
-    const finished = new InOrder<Outcome[]>();
-    const arrivals: Outcome[][] = [];
-    let wake: (() => void) | undefined;
-    let nextChunk = 0;
-    let nextIndex = 0;
-    // Chunks sent and not yet yielded: bounds both work in flight and results held for order.
-    let outstanding = 0;
-    let exhausted = false;
-    try {
-      for (;;) {
-        while (!exhausted && outstanding < ahead) {
-          const items: unknown[] = [];
-          while (items.length < chunksize) {
-            const step = isAsync ? await (iterator as AsyncIterator<unknown>).next() : (iterator as Iterator<unknown>).next();
-            if (step.done) {
-              exhausted = true;
-              break;
-            }
-            items.push(step.value);
-          }
-          if (items.length === 0) break;
-          const chunkNo = nextChunk++;
-          outstanding++;
-          void this.#submitChunk(fn, items, nextIndex, options.signal).then((outcomes) => {
-            if (ordered) finished.add(chunkNo, outcomes);
-            else arrivals.push(outcomes);
-            wake?.();
-          });
-          nextIndex += items.length;
-        }
-        if (ordered) {
-          for (let chunk = finished.take(); chunk !== undefined; chunk = finished.take()) {
-            outstanding--;
-            yield* chunk;
-          }
-        } else {
-          while (arrivals.length > 0) {
-            outstanding--;
-            yield* arrivals.shift() as Outcome[];
-          }
-        }
-        if (exhausted && outstanding === 0) return;
-        // Yielding freed room in the window, or results are waiting: go round again instead of sleeping.
-        if (!exhausted && outstanding < ahead) continue;
-        if (ordered ? finished.ready : arrivals.length > 0) continue;
-        await new Promise<void>((resolve) => { wake = resolve; });
-        wake = undefined;
-      }
-    } finally {
-      if (!exhausted) await (iterator as AsyncIterator<unknown>).return?.();
-    }
+    return feed(input, {
+      chunksize: options.chunksize ?? defaultChunk, ahead: options.concurrency ?? defaultAhead, ordered, signal: options.signal,
+      cancel: (task, signal) => this.#engine.cancel(task, abortError(signal, task.id, task.fn)),
+    }, (items, firstIndex, tracker) => this.#submitChunk(fn, items, firstIndex, tracker));
   }
+}
+
+/**
+ * taskTimeoutMs read as every timeoutMs is (resolveTimeout): Infinity, or more than a
+ * timer holds, is no limit, which options.ts spells as absent.
+ */
+function unlimitedAsAbsent(options: PoolOptions): PoolOptions {
+  const limit = (options as { taskTimeoutMs?: unknown } | null)?.taskTimeoutMs;
+  if (typeof limit !== 'number' || !(limit > kMaxTimeoutMs)) return options;
+  return { ...options, taskTimeoutMs: undefined };
 }
 
 function checkFn(fn: unknown): asserts fn is string {
@@ -312,10 +280,11 @@ function checkFn(fn: unknown): asserts fn is string {
   if (Buffer.byteLength(fn) > kMaxFnBytes) throw new RangeError(`Expected \`fn\` to be an export name of at most ${kMaxFnBytes} bytes, got ${Buffer.byteLength(fn)} bytes`);
 }
 
-function checkApplyOptions(options: ApplyOptions): void {
+/** Returns the call's deadline as resolveTimeout reads it: undefined for none, 0 for no time at all. */
+function checkApplyOptions(options: ApplyOptions): number | undefined {
   validateObject(options, 'apply options');
   validateAbortSignal(options.signal, 'signal');
-  if (options.timeoutMs !== undefined) validateInteger(options.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+  return resolveTimeout(options.timeoutMs, 'timeoutMs');
 }
 
 function checkMapOptions(options: MapOptions): void {

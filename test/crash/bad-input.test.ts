@@ -65,7 +65,7 @@ describe('bad input to a working pool', () => {
     const pool = new Pool({ module: tasks, workers: 1 });
     t.after(() => pool.terminate());
     await assert.rejects(pool.apply('square', 3 as unknown as [number]), /Expected `args` to be an array/);
-    await assert.rejects(pool.apply('square', [1], { timeoutMs: -5 }), RangeError);
+    await assert.rejects(pool.apply('square', [1], { timeoutMs: Number.NaN }), TypeError);
     await assert.rejects(pool.apply('', []), /`fn`/);
     await assert.rejects(pool.map('square', [1], { chunksize: 0 }), /`chunksize`/);
   });

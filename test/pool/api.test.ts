@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { AbortError, Pool, PoolClosed, RemoteError, TaskTimeout } from 'procsafe';
-import { tasks, tempDir, waitUntil } from '../helpers/index.js';
+import { fixture, tasks, tempDir, waitUntil } from '../helpers/index.js';
 
 for (const isolation of ['process', 'thread'] as const) {
   describe(`Pool API (${isolation})`, () => {
@@ -270,3 +273,107 @@ for (const isolation of ['process', 'thread'] as const) {
     assert.equal(big.length, 8 * 2 ** 20);
   });
 }
+
+describe('Pool edge cases', () => {
+  for (const isolation of ['process', 'thread'] as const) {
+    test(`imap and imapUnordered yield the results of the items read before the input threw, then reject with its error (${isolation})`, { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const broken = new SyntaxError('input broke');
+      function* input(): Generator<number> {
+        for (let i = 0; ; i++) {
+          if (i === 6) throw broken;
+          yield i;
+        }
+      }
+      async function* asyncInput(): AsyncGenerator<number> { yield* input(); }
+      for (const [name, ordered, options] of [['imap', true, {}], ['imap', true, { chunksize: 4 }], ['imapUnordered', false, {}], ['imapUnordered', false, { chunksize: 4 }]] as const) {
+        for (const source of [input, asyncInput]) {
+          const seen: number[] = [];
+          const iterate = ordered ? pool.imap('square', source(), options) : pool.imapUnordered('square', source(), options);
+          await assert.rejects(async () => { for await (const value of iterate) seen.push(value as number); }, (error) => error === broken);
+          const expected = [0, 1, 4, 9, 16, 25];
+          assert.deepEqual(ordered ? seen : [...seen].sort((a, b) => a - b), expected, `${name} ${JSON.stringify(options)} ${source.name}`);
+        }
+      }
+    });
+
+    test(`close() right after construction still runs the initializer in every started worker (${isolation})`, { timeout: 20_000 }, async (t) => {
+      const file = join(tempDir(t), 'inits');
+      const pool = new Pool({ module: tasks, workers: 2, isolation, initializer: 'appendLine', initArgs: [file, 'init'] });
+      t.after(() => pool.terminate());
+      await pool.close();
+      assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n'), ['init', 'init']);
+    });
+
+    test(`stats() counts tasks, not chunks: a map item is a task (${isolation})`, { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: tasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      await pool.map('square', Array.from({ length: 1000 }, (_, i) => i));
+      assert.equal(pool.stats().completed, 1000);
+      await pool.mapSettled('fail', ['a', 'b', 'c'], { chunksize: 3 });
+      assert.equal(pool.stats().failed, 3);
+      assert.equal(pool.stats().completed, 1000);
+    });
+  }
+
+  test('a settled call leaves no listener on its signal: apply, map, mapSettled, imap, imapUnordered; success, error and abort', { timeout: 60_000 }, async (t) => {
+    const pool = new Pool({ module: tasks, workers: 2 });
+    t.after(() => pool.terminate());
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => { warnings.push(warning.name); };
+    process.on('warning', onWarning);
+    t.after(() => { process.off('warning', onWarning); });
+    const drain = async (iterable: AsyncIterable<unknown>): Promise<void> => { for await (const value of iterable) void value; };
+    const calls: Record<string, (fn: string, args: unknown[], signal: AbortSignal) => Promise<unknown>> = {
+      apply: (fn, args, signal) => pool.apply(fn, args, { signal }),
+      map: (fn, args, signal) => pool.map(fn, Array.from({ length: 40 }, () => args[0]), { signal }),
+      mapSettled: (fn, args, signal) => pool.mapSettled(fn, Array.from({ length: 40 }, () => args[0]), { signal }),
+      imap: (fn, args, signal) => drain(pool.imap(fn, Array.from({ length: 40 }, () => args[0]), { signal })),
+      imapUnordered: (fn, args, signal) => drain(pool.imapUnordered(fn, Array.from({ length: 40 }, () => args[0]), { signal })),
+    };
+    const shared = new AbortController().signal;
+    for (const [name, call] of Object.entries(calls)) {
+      await call('square', [3], shared);
+      assert.equal(getEventListeners(shared, 'abort').length, 0, `${name} succeeded`);
+      await call('fail', ['no'], shared).catch(() => undefined);
+      assert.equal(getEventListeners(shared, 'abort').length, 0, `${name} failed`);
+      const controller = new AbortController();
+      const pending = call('sleep', [5000], controller.signal);
+      setImmediate(() => controller.abort());
+      const outcome = await pending.then((value) => value, (error: unknown) => error);
+      if (name !== 'mapSettled') assert.ok(outcome instanceof AbortError, `${name} aborted: ${String(outcome)}`);
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0, `${name} aborted`);
+    }
+    for (let i = 0; i < 20; i++) await drain(pool.imap('square', Array.from({ length: 50 }, (_, j) => j), { signal: shared }));
+    assert.equal(getEventListeners(shared, 'abort').length, 0, '20 imap loops');
+    assert.ok(!warnings.includes('MaxListenersExceededWarning'), `warnings: ${warnings.join(', ')}`);
+  });
+
+  test('apply timeoutMs follows the one reading of timeouts; taskTimeoutMs: Infinity is no limit', { timeout: 20_000 }, async (t) => {
+    const pool = new Pool({ module: tasks, workers: 1 });
+    t.after(() => pool.terminate());
+    const file = join(tempDir(t), 'ran');
+    for (const timeoutMs of [0, -5]) {
+      await assert.rejects(pool.apply('appendLine', [file, 'ran'], { timeoutMs }), TaskTimeout);
+    }
+    assert.equal(await pool.apply('square', [3], { timeoutMs: Infinity }), 9);
+    assert.equal(await pool.apply('square', [4], { timeoutMs: 2 ** 40 }), 16);
+    assert.equal(await pool.apply('square', [5], { timeoutMs: 12.5 }), 25);
+    for (const timeoutMs of [Number.NaN, '100', null]) {
+      await assert.rejects(pool.apply('square', [1], { timeoutMs: timeoutMs as number }), TypeError);
+    }
+    assert.throws(() => statSync(file), /ENOENT/, 'a task with no time to run never ran');
+    const unlimited = new Pool({ module: tasks, workers: 1, taskTimeoutMs: Infinity });
+    t.after(() => unlimited.terminate());
+    assert.equal(await unlimited.apply('slowSquare', [6, 30]), 36);
+  });
+
+  test('recycling never runs more worker processes than `workers`', { timeout: 60_000 }, async (t) => {
+    const pool = new Pool({ module: fixture('pool-recycle.mjs'), workers: 2, maxTasksPerWorker: 1 });
+    t.after(() => pool.terminate());
+    const counts = await Promise.all(Array.from({ length: 40 }, () => pool.apply('siblings') as Promise<number>));
+    assert.ok(Math.max(...counts) <= 2, `a task saw ${Math.max(...counts)} worker processes: ${counts.join(' ')}`);
+    assert.equal(pool.stats().crashed, 0);
+  });
+});
