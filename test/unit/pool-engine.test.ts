@@ -56,7 +56,6 @@ class FakeHost implements WorkerHost {
   }
 
   kill(): void { this.die({ exitCode: null, signal: 'SIGKILL' }); }
-  stop(): void { this.kill(); }
 
   /** Exits, as a host reports it: on a later turn. */
   die(info: HostExit): void {
