@@ -6,11 +6,19 @@
 // 20000), SOAK_QUEUE_ROUNDS times (default 3; the last with 64 KiB items, which
 // travel as /dev/shm files: every one whole, none left behind). Then `procsafe map` over
 // SOAK_MAP_LINES (default 1 million) lines of 1 KiB, stdin to stdout, under a 48 MiB
-// heap: the CLI's peak RSS must stay flat. Not part of npm test.
+// heap: the CLI's peak RSS must stay flat. Last, the long resource run: for
+// SOAK_RESOURCE_MS (default 120 s), and until at least SOAK_RESOURCE_ITEMS queue items
+// (default 200000) reached 2 child readers and SOAK_RESOURCE_TASKS tasks (default
+// 200000) ran in a 4-worker pool (not done 60 s later: a failure), the RSS and open
+// descriptors of the owner, readers and workers are sampled every second; after
+// SOAK_RESOURCE_WARMUP_MS (default 20 s) none may grow by more than +50% or +64 MiB of
+// RSS, nor by more than 16 descriptors. A part is skipped by setting its count to 0
+// (SOAK_ROUNDS, SOAK_QUEUE_ROUNDS, SOAK_MAP_LINES, SOAK_RESOURCE_MS). Not part of npm test.
 import { spawn } from 'node:child_process';
 import { crashStorm } from '../dist-test/helpers/crash-storm.js';
 import { samplePeakRss } from '../dist-test/helpers/index.js';
 import { queueChaos } from '../dist-test/helpers/queue-chaos.js';
+import { resourceSoak } from '../dist-test/helpers/resource-soak.js';
 
 const rounds = Number(process.env.SOAK_ROUNDS ?? 20);
 const limitMs = Number(process.env.SOAK_ROUND_MS ?? 120_000);
@@ -60,6 +68,20 @@ if (mapLines > 0) {
   const outcome = await mapMillion(mapLines);
   if (outcome.error !== undefined) failures++;
   console.log(`map over ${mapLines} lines: ${outcome.error ?? 'ok'} in ${outcome.seconds.toFixed(1)} s, ${outcome.lines} output lines, CLI peak RSS ${outcome.peakMiB} MiB`);
+}
+const resourceMs = Number(process.env.SOAK_RESOURCE_MS ?? 120_000);
+if (resourceMs > 0) {
+  const outcome = await resourceSoak({
+    items: Number(process.env.SOAK_RESOURCE_ITEMS ?? 200_000), tasks: Number(process.env.SOAK_RESOURCE_TASKS ?? 200_000),
+    durationMs: resourceMs, limitMs: resourceMs + 60_000, bigEvery: 50, everyMs: 1000,
+    warmupMs: Number(process.env.SOAK_RESOURCE_WARMUP_MS ?? 20_000),
+    stallMs: 30_000, rssGrowth: 0.5, rssGrowthKb: 64 * 1024, fdGrowth: 16,
+  });
+  for (const line of outcome.lines) console.log(`  ${line}`);
+  for (const failure of outcome.failures) console.log(`  FAILED: ${failure}`);
+  if (outcome.failures.some((failure) => failure.startsWith('HANG'))) hangs++;
+  else if (outcome.failures.length > 0) failures++;
+  console.log(`resource run: ${outcome.failures.length === 0 ? 'ok' : 'FAILED'} in ${outcome.seconds.toFixed(1)} s, ${outcome.items} queue items, ${outcome.tasks} pool tasks`);
 }
 console.log(`soak: ${rounds * 2} pool rounds and ${queueRounds} queue chaos rounds, ${hangs} hangs, ${failures} failures`);
 process.exit(hangs + failures === 0 ? 0 : 1);
