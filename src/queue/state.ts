@@ -9,10 +9,13 @@
  * - acked (JoinableQueue only): handed to user code, not yet `taskDone`.
  * A Queue item is consumed by `ack`, a JoinableQueue item by `taskDone`. When a
  * client disconnects, everything it leased (and, for a JoinableQueue, acked)
- * goes back to the front of the queue with the same id, so nothing is lost.
+ * goes back to the front of the queue with the same id, so nothing is lost,
+ * except an item that kQuarantineAfterDeaths readers died holding: it is
+ * quarantined (dropped, and the next get is told so once), or it would kill
+ * every reader in turn and the items behind it would never be reached.
  *
  * Invariants kept after every method:
- * - queued + leased + acked === accepted − consumed (never lost, never doubled);
+ * - queued + leased + acked === accepted − consumed − quarantined (never lost silently, never doubled);
  * - `full()` === (maxsize > 0 && queued + leased >= maxsize);
  * - a put is parked only while the queue is open and full (FIFO, no barging);
  * - a get is parked only while nothing is queued and the queue is not drained;
@@ -76,7 +79,28 @@ export interface JoinedEvent {
   readonly client: ClientId;
 }
 
-export type QueueEvent = PutAcceptedEvent | DeliveredEvent | ClosedEvent | JoinedEvent | CancelledEvent;
+/**
+ * A `get` is answered with the news that an item was quarantined: reject it with
+ * ItemQuarantined. Each quarantined item is told to one get, the next after it.
+ */
+export interface QuarantinedEvent {
+  readonly type: 'quarantined';
+  readonly requestId: number;
+  readonly client: ClientId;
+  /** The quarantined item's id, and how many readers died holding it. */
+  readonly id: string;
+  readonly deaths: number;
+}
+
+export type QueueEvent = PutAcceptedEvent | DeliveredEvent | ClosedEvent | JoinedEvent | CancelledEvent | QuarantinedEvent;
+
+/**
+ * Readers that may die holding one item before it is quarantined. Deaths are
+ * rare and a poison item kills at once, so 5 lets an unlucky item survive
+ * several unrelated deaths while a poison one is dropped within 5 readers.
+ * Not an option: SPEC fixes the Queue options.
+ */
+export const kQuarantineAfterDeaths = 5;
 
 /**
  * An `ack`, `release` or `taskDone` that does not match what the client holds.
@@ -145,6 +169,9 @@ export interface QueueSnapshot {
   readonly accepted: number;
   readonly consumed: number;
   readonly redeliveries: number;
+  /** Items dropped because kQuarantineAfterDeaths readers died holding each, and those of them no get was told of yet. */
+  readonly quarantined: number;
+  readonly untold: number;
   readonly clients: ClientSnapshot[];
   readonly puts: WaiterSnapshot[];
   readonly gets: WaiterSnapshot[];
@@ -159,6 +186,8 @@ interface Held {
   owner: ClientId | undefined;
   acked: boolean;
   deliveries: number;
+  /** Readers that died while it was the item they were reading or processing (see blame). */
+  deaths: number;
 }
 
 /** A client's debts, each Set in the order they arose (so "oldest" is the first). */
@@ -189,6 +218,9 @@ export class QueueState {
   #seq = 0;
   #consumed = 0;
   #redeliveries = 0;
+  #quarantined = 0;
+  /** Quarantined items no get was told of yet, oldest first (not their bytes: those are dropped). */
+  readonly #untold = new Fifo<{ readonly id: string; readonly deaths: number }>();
   #closed = false;
   readonly #onDrop: ((item: Payload) => void) | undefined;
 
@@ -246,12 +278,14 @@ export class QueueState {
 
   /**
    * Parks a get behind any older one and delivers the oldest queued item to it,
-   * now or from a later call. The item is then leased by `client`. On a closed
+   * now or from a later call (a quarantined item not told of yet comes first,
+   * as a `quarantined` answer). The item is then leased by `client`. On a closed
    * queue with nothing queued or leased it returns `closed`. Read-ahead is
    * several gets. For `getNowait`, call `cancel(requestId)` when this returned no event.
    */
   get(client: ClientId, requestId: number): QueueEvent[] {
     this.#validateRequest(client, requestId);
+    if (this.#gets.size === 0 && this.#untold.length > 0) return [this.#tell(requestId, client)];
     const held = this.#gets.size === 0 ? this.#queued.shift() : undefined;
     // Nothing parked ahead and an item queued: delivered at once. Queued plus leased stays
     // the same, so no put gets room and nothing finishes: nothing else to settle.
@@ -370,7 +404,8 @@ export class QueueState {
    * (a parked put was never accepted, so it leaks no capacity). Every item it
    * leased, and for a JoinableQueue every item it acked but did not finish,
    * goes back to the front of the queue in put order, with its id, and may be
-   * delivered to parked gets at once.
+   * delivered to parked gets at once; an item this is the
+   * kQuarantineAfterDeaths-th reader death of (see blame) is quarantined instead.
    */
   disconnect(client: ClientId): QueueEvent[] {
     validateInteger(client, 'client', 0);
@@ -386,7 +421,9 @@ export class QueueState {
       this.#books.delete(client);
       this.#leased -= books.leased.size;
       this.#acked -= books.acked.size;
-      this.#requeue([...books.leased, ...books.acked]);
+      const back = [...books.leased, ...books.acked];
+      for (const held of blame(books)) if (++held.deaths >= kQuarantineAfterDeaths) this.#quarantine(held, back);
+      this.#requeue(back);
     }
     return this.#settle();
   }
@@ -417,6 +454,8 @@ export class QueueState {
       accepted: this.#seq,
       consumed: this.#consumed,
       redeliveries: this.#redeliveries,
+      quarantined: this.#quarantined,
+      untold: this.#untold.length,
       clients: [...this.#books].map(([client, books]) => ({ client, leased: books.leased.size, acked: books.acked.size })),
       puts: [...this.#puts].map(([requestId, { client }]) => ({ client, requestId })),
       gets: waiters(this.#gets),
@@ -429,6 +468,7 @@ export class QueueState {
     const events: QueueEvent[] = [];
     // Most calls change nothing parked (an ack with no put waiting): skip the maps then.
     if (this.#puts.size > 0) this.#acceptPuts(events);
+    if (this.#gets.size > 0 && this.#untold.length > 0) this.#tellParked(events);
     if (this.#gets.size > 0 && this.#queued.length > 0) this.#deliver(events);
     // Drained means nothing queued and nothing leased: a leased item may still come back.
     if (this.#closed && this.#gets.size > 0 && this.#queued.length === 0 && this.#leased === 0) {
@@ -459,7 +499,7 @@ export class QueueState {
   /** The owner holds the item from now on: queued, with its id. */
   #accept(requestId: number, client: ClientId, item: Payload): PutAcceptedEvent {
     const seq = this.#seq++;
-    const held: Held = { seq, id: `${this.#queueId}:${seq}`, item, owner: undefined, acked: false, deliveries: 0 };
+    const held: Held = { seq, id: `${this.#queueId}:${seq}`, item, owner: undefined, acked: false, deliveries: 0, deaths: 0 };
     this.#queued.push(held);
     return { type: 'put-accepted', requestId, client, id: held.id };
   }
@@ -471,6 +511,29 @@ export class QueueState {
       if (held === undefined) break;
       this.#gets.delete(requestId);
       events.push({ type: 'delivered', requestId, client, entry: this.#lease(held, client) });
+    }
+  }
+
+  /** Takes a dead reader's item out for good: it is no longer owed, and the next get hears of it. */
+  #quarantine(held: Held, back: Held[]): void {
+    back.splice(back.indexOf(held), 1);
+    this.#out.delete(held.id);
+    this.#quarantined++;
+    this.#untold.push({ id: held.id, deaths: held.deaths });
+    this.#onDrop?.(held.item);
+  }
+
+  #tell(requestId: number, client: ClientId): QuarantinedEvent {
+    const { id, deaths } = this.#untold.shift() as { id: string; deaths: number };
+    return { type: 'quarantined', requestId, client, id, deaths };
+  }
+
+  /** Tells parked gets, oldest first, of quarantined items, before any item is delivered. */
+  #tellParked(events: QueueEvent[]): void {
+    for (const [requestId, client] of this.#gets) {
+      if (this.#untold.length === 0) break;
+      this.#gets.delete(requestId);
+      events.push(this.#tell(requestId, client));
     }
   }
 
@@ -530,6 +593,18 @@ export class QueueState {
       throw new Error(`queue: requestId ${requestId} is already waiting; the broker must give every pending request its own id`);
     }
   }
+}
+
+/**
+ * The items a dead reader may have died of. A reader decodes its items in the
+ * order they were leased and acks each before its code sees it, so it was in
+ * the code of its acked, unfinished items (JoinableQueue) or, holding none,
+ * decoding its oldest leased one. Read-ahead behind that was never touched.
+ */
+function blame(books: Books): Iterable<Held> {
+  if (books.acked.size > 0) return books.acked;
+  const oldest = books.leased.values().next().value;
+  return oldest === undefined ? [] : [oldest];
 }
 
 function isPayload(item: unknown): item is Payload {
