@@ -25,6 +25,22 @@ export class ProcsafeError extends Error {
   }
 }
 
+/**
+ * An item was taken out of the queue because every reader that took it died
+ * (kQuarantineAfterDeaths of them, queue/state.ts). The next get of one reader
+ * rejects with this, once per item; the queue then carries on with the next items.
+ */
+export class ItemQuarantined extends ProcsafeError {
+  static override readonly code: string = 'EITEMQUARANTINED';
+  /** The quarantined item's id (as `getEntry().id`), and how many readers died holding it. */
+  readonly itemId: string;
+  readonly deaths: number;
+  constructor(message: string, info: { readonly itemId: string; readonly deaths: number }, options?: ErrorOptions) {
+    super(message, options);
+    this.itemId = info.itemId;
+    this.deaths = info.deaths;
+  }
+}
 /** `put` could not find space within its timeout (or at once, for `putNowait`). */
 export class QueueFull extends ProcsafeError { static override readonly code: string = 'EQUEUEFULL'; }
 /** `get` found no item within its timeout (or at once, for `getNowait`). */

@@ -1,7 +1,7 @@
 /** procsafe: Python's multiprocessing for Node.js, where no participant's death can wedge, leak or drop anything. */
 export {
-  AbortError, BarrierBroken, BoundedError, BrokerLost, LockTimeout, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull,
-  ProcessStateError, ReleasedError, RemoteError, SerializationError, TaskDoneError, TaskTimeout, WorkerCrashed,
+  AbortError, BarrierBroken, BoundedError, BrokerLost, ItemQuarantined, LockTimeout, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty,
+  QueueFull, ProcessStateError, ReleasedError, RemoteError, SerializationError, TaskDoneError, TaskTimeout, WorkerCrashed,
 } from './errors.js';
 export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';

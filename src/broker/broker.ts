@@ -23,7 +23,7 @@ import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } fro
 import { kHandshake } from '../transport/handshake.js';
 import {
   type BarrierRequest, deliveryFn, encodeRefusal, type EventRequest, isBarrierRequest, isEventRequest, isLockRequest, isQueueRequest, isRequest,
-  kAnswer, kBundle, kRequest, type LockRequest, mayWait, type ObjectRequest, type QueueRequest, unreachable,
+  kAnswer, kBundle, kRequest, type LockRequest, mayWait, type ObjectRequest, quarantineRefusal, type QueueRequest, unreachable,
 } from './protocol.js';
 
 /** What the owner's main thread tells the broker about a new object. */
@@ -380,6 +380,7 @@ export class Broker {
         case 'joined': case 'woken': this.#send(peer, [done(requestId)]); break;
         case 'closed': this.#send(peer, [encodeRefusal(requestId, 'closed', `the queue is closed${event.request === 'get' ? ' and drained' : ''}`)]); break;
         case 'cancelled': this.#send(peer, [encodeRefusal(requestId, 'cancelled', 'cancelled')]); break;
+        case 'quarantined': this.#send(peer, [quarantineRefusal(requestId, event.id, event.deaths)]); break;
         case 'broken': this.#send(peer, [encodeRefusal(requestId, 'broken', 'the barrier is broken')]); break;
         case 'granted': {
           const frame = encodeHead(kAnswer.Granted, requestId, '', 5);

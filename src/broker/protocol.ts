@@ -4,6 +4,7 @@
  * the answers whose fields share a frame's `fn` (deliveries, refusals). The
  * frames are transport/frame.ts's; docs/wire.md has the table.
  */
+import { ItemQuarantined } from '../errors.js';
 import { encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
 import { parseFileRef } from '../queue/spill.js';
 import type { FileItem } from '../queue/state.js';
@@ -189,8 +190,12 @@ export function decodeDelivery(answer: Frame): Delivery {
   throw new ProtocolViolation(`frame type ${answer.type} is not a delivery`);
 }
 
-/** Why the owner refused a request (kAnswer.Refused's fn). */
-export const kRefusalReasons = ['closed', 'cancelled', 'broken', 'invalid'] as const;
+/**
+ * Why the owner refused a request (kAnswer.Refused's fn). `quarantined`, to a get:
+ * an item was dropped because its readers kept dying (queue/state.ts); the
+ * payload is "<deaths> <item id>" (quarantineRefusal), not a message.
+ */
+export const kRefusalReasons = ['closed', 'cancelled', 'broken', 'invalid', 'quarantined'] as const;
 export type RefusalReason = (typeof kRefusalReasons)[number];
 const kReasons: ReadonlySet<string> = new Set(kRefusalReasons);
 
@@ -207,7 +212,27 @@ export function encodeRefusal(id: number, reason: RefusalReason, message: string
 export function decodeRefusal(answer: Frame): Refusal {
   if (answer.type !== kAnswer.Refused) throw new ProtocolViolation(`frame type ${answer.type} is not a refusal`);
   if (!kReasons.has(answer.fn)) throw new ProtocolViolation(`unknown refusal reason ${JSON.stringify(answer.fn)}`);
-  return { reason: answer.fn as RefusalReason, message: answer.payload.toString('utf8') };
+  const message = answer.payload.toString('utf8');
+  if (answer.fn === 'quarantined' && !kQuarantine.test(message)) {
+    throw new ProtocolViolation(`a quarantine refusal must carry "<deaths> <item id>", got ${JSON.stringify(message)}`);
+  }
+  return { reason: answer.fn as RefusalReason, message };
+}
+
+const kQuarantine = /^([1-9][0-9]{0,8}) (\S+)$/;
+
+/** The answer to a get that a quarantined item is told to. */
+export function quarantineRefusal(id: number, itemId: string, deaths: number): Buffer {
+  return encodeRefusal(id, 'quarantined', `${deaths} ${itemId}`);
+}
+
+/** The error a `quarantined` refusal's message (checked by decodeRefusal) stands for. */
+export function quarantineError(message: string): ItemQuarantined {
+  const [, count = '0', itemId = ''] = kQuarantine.exec(message) ?? [];
+  const deaths = Number(count);
+  return new ItemQuarantined(`item ${itemId} was taken out of the queue: ${deaths} readers died holding it, each before finishing it, ` +
+    'so it would have killed every reader in turn; it will not be delivered again. Find out why it kills its reader ' +
+    '(a native crash, running out of memory) and put it again once that is fixed; the next get() goes on with the next item', { itemId, deaths });
 }
 
 /**

@@ -4,7 +4,9 @@
  */
 import type { Handle } from '../codec/handles.js';
 import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
-import { type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, type Refusal, unreachable } from '../broker/protocol.js';
+import {
+  type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, quarantineError, type Refusal, unreachable,
+} from '../broker/protocol.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { kNoPayload } from '../transport/bundle.js';
 import { encodeHead, encodeText } from '../transport/frame.js';
@@ -239,6 +241,7 @@ function refused({ reason, message }: Refusal, what: 'put' | 'get' | 'join', tim
     case 'closed':
       return new QueueClosed(what === 'put' ? 'the queue is closed: no more puts are accepted' : 'the queue is closed and drained: there is nothing more to get');
     case 'cancelled': return what === 'put' ? full(timeoutMs) : empty(timeoutMs);
+    case 'quarantined': return quarantineError(message);
     // A queue refuses these only to requests without an answer (a taskDone), and never breaks.
     case 'broken': case 'invalid': return new Error(`procsafe: unexpected refusal '${reason}' (${message}) of a ${what}`);
     default: return unreachable(reason, 'refusal reason');

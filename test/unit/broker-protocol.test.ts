@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   checkAnswer, decodeDelivery, decodeRefusal, deliveryFn, encodeRefusal, isAnswer, isBarrierRequest, isEventRequest, isLockRequest,
-  isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest,
+  isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError, quarantineRefusal,
 } from '../../dist/broker/protocol.js';
+import { ItemQuarantined } from '../../dist/errors.js';
 import { encodeText, type Frame, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
 import { kHandshake } from '../../dist/transport/handshake.js';
 
@@ -41,9 +42,18 @@ test('a delivery whose fn is not exactly "<deliveries> <item id>", or a frame of
 });
 
 test('a refusal decodes to its reason and message; an unknown reason or another type is a protocol violation', () => {
-  for (const reason of kRefusalReasons) {
+  for (const reason of kRefusalReasons.filter((r) => r !== 'quarantined')) {
     assert.deepEqual(decodeRefusal(parse(encodeRefusal(4, reason, `why: ${reason} ✓`))), { reason, message: `why: ${reason} ✓` });
   }
+  // A quarantine carries "<deaths> <item id>" and nothing else.
+  assert.deepEqual(decodeRefusal(parse(quarantineRefusal(4, 'q1:0', 5))), { reason: 'quarantined', message: '5 q1:0' });
+  for (const message of ['why', '0 q1:0', '5', '5 ', '5 q1:0 x', '-5 q1:0']) {
+    assert.throws(() => checkAnswer(parse(encodeRefusal(4, 'quarantined', message))), ProtocolViolation);
+  }
+  const error = quarantineError('5 q1:0');
+  assert.ok(error instanceof ItemQuarantined);
+  assert.deepEqual([error.code, error.itemId, error.deaths], ['EITEMQUARANTINED', 'q1:0', 5]);
+  assert.match(error.message, /^item q1:0 was taken out of the queue: 5 readers died holding it/);
   for (const fn of ['', 'Closed', 'closed ', 'timeout']) {
     assert.throws(() => decodeRefusal(parse(encodeText(kAnswer.Refused, 4, fn, 'm'))), /unknown refusal reason/);
     assert.throws(() => checkAnswer(parse(encodeText(kAnswer.Refused, 4, fn, 'm'))), ProtocolViolation);

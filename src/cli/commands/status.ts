@@ -91,7 +91,7 @@ function describeObject(o: Obj): string {
         .filter((c) => c.leased > 0 || c.acked > 0)
         .map((c) => `${c.pid === null ? `client ${c.client}` : `pid ${c.pid}`}: ${c.leased} leased${o.kind === 'joinable-queue' ? `, ${c.acked} unfinished` : ''}`);
       return `${id}: qsize ${String(o['qsize'])}, maxsize ${o['maxsize'] === 0 ? '∞' : String(o['maxsize'])}, leased ${String(o['leased'])}, ` +
-        `unfinished ${String(o['unfinished'])}${o['closed'] === true ? ', closed' : ''}\n` +
+        `unfinished ${String(o['unfinished'])}${Number(o['quarantined']) > 0 ? `, quarantined ${String(o['quarantined'])}` : ''}${o['closed'] === true ? ', closed' : ''}\n` +
         `    in flight: ${clients.length === 0 ? 'none' : clients.join('; ')}\n` +
         `    waiting gets: ${pids(o['gets'])}; waiting puts: ${pids(o['puts'])}${o.kind === 'joinable-queue' ? `; joins: ${pids(o['joins'])}` : ''}`;
     }
