@@ -284,8 +284,9 @@ export class Broker {
       case kRequest.Acquire: case kRequest.AcquireNowait:
         return this.#answer(nowait(state.acquire(peer.id, id), state, id, type === kRequest.AcquireNowait));
       case kRequest.ReleaseLease: {
-        if (payload.length !== 4) throw new ProtocolViolation('a lease release carries a 4-byte lease id');
-        return this.#answer(state.release(peer.id, payload.readUInt32BE(0)));
+        // A 5th byte 1: a late grant handed back unseen (broker/link.ts), its previousOwnerDied kept for the next holder.
+        if (payload.length !== 4 && payload.length !== 5) throw new ProtocolViolation('a lease release carries a 4-byte lease id and an optional flag byte');
+        return this.#answer(state.release(peer.id, payload.readUInt32BE(0), payload[4] === 1));
       }
       case kRequest.AddPermits: {
         if (payload.length !== 4) throw new ProtocolViolation('a release of permits carries a 4-byte count');

@@ -9,55 +9,22 @@
  * request rejects with BrokerLost at once (the kernel closes the socket).
  */
 import { existsSync } from 'node:fs';
-import { AbortError, BrokerLost } from '../errors.js';
+import { BrokerLost } from '../errors.js';
 import type { Handle } from '../codec/handles.js';
-import { authFrame, connect } from '../transport/client.js';
+import { authFrame, connect, type HandshakeFailed } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
 import { isBundle, Outbox, unbundle } from '../transport/bundle.js';
 import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
 import { type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind, unreachable } from './protocol.js';
-import { pidExists } from '../internal/proc.js';
+import { kHandshakeDeadlineMs } from '../transport/handshake.js';
+import { processAlive, procStat } from '../internal/proc.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
-import { resolveTimeout } from '../internal/timeout.js';
-import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';
+import { abortError, type RequestOptions, watchWait } from './wait.js';
 
-export interface WaitOptions {
-  /** Give up after this long; absent or Infinity: no limit; 0 or negative: do not wait at all. */
-  readonly timeoutMs?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
-}
+export { CancelGroup, type RequestOptions, validateWait, type WaitOptions, watchWait } from './wait.js';
 
-/**
- * Cancels many requests at once without an AbortSignal listener each (an
- * iterator's read-ahead gets, cancelled when its loop ends).
- */
-export class CancelGroup {
-  readonly #cancels = new Set<() => void>();
-  #cancelled = false;
-  /** Why, for the AbortError's `cause` (a caller's signal's reason). */
-  reason: unknown;
-
-  get cancelled(): boolean { return this.#cancelled; }
-  add(cancel: () => void): void { this.#cancels.add(cancel); }
-  delete(cancel: () => void): void { this.#cancels.delete(cancel); }
-
-  cancel(reason?: unknown): void {
-    this.reason = reason;
-    this.#cancelled = true;
-    for (const cancel of this.#cancels) cancel();
-    this.#cancels.clear();
-  }
-}
-
-/** WaitOptions plus what only procsafe itself passes. */
-export interface RequestOptions extends WaitOptions {
-  readonly group?: CancelGroup | undefined;
-  /**
-   * For a request with no *Nowait kind (a barrier wait): with `timeoutMs` 0 its
-   * cancel follows it at once, so the owner answers it now, one way or the other.
-   */
-  readonly cancelAtOnce?: boolean | undefined;
-}
+/** Returns what the owner granted a request whose caller already gave up (an item, a lease); a no-op where nothing is held. */
+export type GiveBack = (answer: AnswerFrame) => void;
 
 /** Who takes a request's answer: its answer frame, or the error that ends it (BrokerLost). */
 export interface Pending {
@@ -65,7 +32,12 @@ export interface Pending {
   readonly reject: (error: Error) => void;
 }
 
-/** How long a client waits for an owner that is alive but not listening yet (its broker thread is starting). */
+/**
+ * How long a client retries an owner that is alive but not listening yet (its
+ * broker thread is starting), counted in the delays between attempts: each
+ * attempt runs only once this thread's loop ran, so time it was blocked (or
+ * the owner was stopped) never counts.
+ */
 const kStartupGraceMs = 10_000;
 
 const links = new Map<string, Link>();
@@ -91,6 +63,12 @@ export class Link {
   #connection: Connection | undefined;
   #nonce: Buffer | undefined;
   #lost: BrokerLost | undefined;
+  /** The owner was alive when this link gave up (it never served us): said so, not "gone". */
+  #lostAlive = false;
+  /** The owner's start time, to tell it from a later process given its pid (null: unknown). */
+  readonly #startTime: string | null;
+  /** Requests whose caller already settled (timeout, abort): their late answers are handed back, and keep no process alive. */
+  readonly #late = new Set<number>();
   /** Frames to send, requests to build once connected (see send), parts to bundle. */
   readonly #out = new Outbox();
   /** The largest maxMessageBytes of the objects opened: what the owner takes in one frame, and sends. */
@@ -108,18 +86,21 @@ export class Link {
     this.#first = first;
     this.#opened.add(first.object);
     this.#maxBytes = first.maxMessageBytes;
+    this.#startTime = procStat(first.pid)?.startTime ?? null;
     void this.#connect();
   }
 
   /**
    * Sends a request and resolves with its answer frame. With `wait`, a timeout
-   * or abort asks the owner to cancel it: the answer is then either the real one
-   * (it came first) or a `cancelled` refusal, which rejects with `onTimeout()`
-   * or an AbortError.
+   * or abort asks the owner to cancel it. Without `giveBack`, the answer is then
+   * either the real one (it came first) or a `cancelled` refusal, which rejects
+   * with `onTimeout()` or an AbortError. With `giveBack`, the call rejects at
+   * once, whatever the owner is doing (a stopped owner answers nothing), and a
+   * real answer that arrives later goes to `giveBack` to be returned.
    */
-  request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<AnswerFrame> {
+  request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
     // Built now when connected; otherwise once the handshake is done (see send).
-    return this.#request(handle, (id) => this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id)), wait, onTimeout);
+    return this.#request(handle, (id) => this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id)), wait, onTimeout, giveBack);
   }
 
   /**
@@ -127,8 +108,8 @@ export class Link {
    * kind made in this turn (transport/bundle.ts): a streaming producer's puts,
    * a reader's read-ahead gets.
    */
-  requestPart(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error): Promise<AnswerFrame> {
-    return this.#request(handle, (id) => this.#sendPart(handle, bundle, id, payload), wait, onTimeout);
+  requestPart(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
+    return this.#request(handle, (id) => this.#sendPart(handle, bundle, id, payload), wait, onTimeout, giveBack);
   }
 
   /**
@@ -174,33 +155,43 @@ export class Link {
     return id;
   }
 
-  #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error): Promise<AnswerFrame> {
+  #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
     if (this.#lost !== undefined) return Promise.reject(this.#brokerLost(handle));
     const { signal, timeoutMs, group } = wait;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
     if (group?.cancelled) return Promise.reject(abortError(group.reason));
     const id = this.#newId();
     enqueue(id);
-    const answer = new Promise<AnswerFrame>((resolve, reject) => { this.#pending.set(id, { resolve, reject }); });
+    let settleNow: ((error: Error) => void) | undefined;
+    const answer = new Promise<AnswerFrame>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      settleNow = reject;
+    });
     this.#refresh();
     const timed = timeoutMs !== undefined && timeoutMs > 0;
     const atOnce = timeoutMs === 0 && wait.cancelAtOnce === true;
     // The common case (no timeout, no signal) needs nothing more: the answer settles it.
     if (signal === undefined && group === undefined && !timed && !atOnce) return answer;
     let why: 'timeout' | 'abort' | undefined;
+    const failure = (): Error => (why === 'abort' ? abortError(signal !== undefined ? signal.reason : group?.reason) : (onTimeout as () => Error)());
     const cancel = (reason: 'timeout' | 'abort'): void => {
       if (why !== undefined || !this.#pending.has(id)) return;
       why = reason;
       this.send(handle, [encodeHead(kRequest.CancelRequest, id, handle.object, 0)]);
+      if (giveBack === undefined) return;
+      // Settled on time on our side: a stopped owner would otherwise hold the caller
+      // until it resumes. What it grants meanwhile is returned when it arrives.
+      this.#pending.set(id, { resolve: (frame) => { if (!isCancelled(frame)) giveBack(frame); }, reject: () => {} });
+      this.#late.add(id);
+      this.#refresh();
+      (settleNow as (error: Error) => void)(failure());
     };
     // timeoutMs 0 is the owner's business (a *Nowait request): nothing to time here.
     const done = watchWait({ timeoutMs: timed ? timeoutMs : undefined, signal, group }, () => cancel('timeout'), () => cancel('abort'));
     if (atOnce) cancel('timeout');
     return answer.then((frame) => {
       done();
-      if (why !== undefined && frame.type === kAnswer.Refused && decodeRefusal(frame).reason === 'cancelled') {
-        throw why === 'abort' ? abortError(signal !== undefined ? signal.reason : group?.reason) : (onTimeout as () => Error)();
-      }
+      if (why !== undefined && isCancelled(frame)) throw failure();
       return frame;
     }, (error: unknown) => {
       done();
@@ -218,8 +209,8 @@ export class Link {
   }
 
   /** A request that is only its type (no payload) about `handle`'s object. */
-  ask(handle: Handle, type: RequestKind, wait?: RequestOptions, onTimeout?: () => Error): Promise<AnswerFrame> {
-    return this.request(handle, (id) => [encodeHead(type, id, handle.object, 0)], wait, onTimeout);
+  ask(handle: Handle, type: RequestKind, wait?: RequestOptions, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
+    return this.request(handle, (id) => [encodeHead(type, id, handle.object, 0)], wait, onTimeout, giveBack);
   }
 
   /** A question whose answer is a JSON value (stats, inspect). */
@@ -280,25 +271,35 @@ export class Link {
     }
   }
 
+  /**
+   * Connects, deciding the owner's death by evidence only: its pid gone (or now
+   * another process's), or its socket refusing us for kStartupGraceMs of this
+   * thread's own time. A live owner that is stopped or slow is waited for: the
+   * calls made meanwhile keep their own timeouts.
+   */
   async #connect(): Promise<void> {
-    const started = Date.now();
+    let grace = kStartupGraceMs;
+    let delay = 5;
     const first = this.#first;
     for (;;) {
       try {
+        // No limit of its own: a connection to a live owner ends only when the owner ends it.
         const { connection, nonce } = await connect(this.#path, first.object, first.secret, frameLimit(this.#maxBytes));
         this.#connection = connection;
         this.#nonce = nonce;
         this.#files = new WriterFiles(spillDirFor(this.#path), nonce);
         break;
       } catch (error) {
-        // The owner is alive but its broker thread is not listening yet: wait for it.
-        // (A dead owner fails at once: its pid is gone, whatever its socket file says.)
-        if (pidExists(this.#pid) && Date.now() - started < kStartupGraceMs) {
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          continue;
-        }
-        this.#lose((error as Error).message);
-        return;
+        const failed = error as HandshakeFailed;
+        if (!processAlive(this.#pid, this.#startTime)) return this.#lose(failed.message);
+        if (failed.stage === 'garbage') return this.#lose(failed.message);
+        // Cut after the owner's deadline: we were too slow (this thread blocked), not refused. Connect again.
+        if (failed.stage === 'cut' && failed.afterMs >= kHandshakeDeadlineMs) continue;
+        // Not listening yet (its broker thread starts), or refusing us: only time the owner could run counts.
+        if (procStat(this.#pid)?.state !== 'T') grace -= delay;
+        if (grace <= 0) return this.#lose(failed.message, true);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 100);
       }
     }
     const connection = this.#connection;
@@ -318,7 +319,8 @@ export class Link {
       const pending = this.#pending.get(frame.id);
       if (pending !== undefined) {
         this.#pending.delete(frame.id);
-        if (this.#pending.size === 0) this.#refresh();
+        if (this.#late.size > 0) this.#late.delete(frame.id);
+        if (this.#pending.size <= this.#late.size) this.#refresh();
         pending.resolve(frame);
         return;
       }
@@ -349,65 +351,39 @@ export class Link {
     this.#connection.send(this.#out.take(this.#maxBytes));
   }
 
-  /** The socket keeps the process alive only while a request waits for its answer. */
+  /** The socket keeps the process alive only while a caller waits for an answer. */
   #refresh(): void {
     const connection = this.#connection;
-    const wanted = this.#pending.size > 0;
+    const wanted = this.#pending.size > this.#late.size;
     if (connection === undefined || connection.closed || this.#lost !== undefined || wanted === this.#refed) return;
     this.#refed = wanted;
     if (wanted) connection.ref();
     else connection.unref();
   }
 
-  #lose(why: string): void {
+  #lose(why: string, alive = false): void {
     if (this.#lost !== undefined) return;
     this.#lost = new BrokerLost(why);
+    this.#lostAlive = alive;
     this.#files?.close();
     this.#out.clear();
     this.#toOpen.length = 0;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    this.#late.clear();
     for (const request of pending) request.reject(this.#brokerLost(this.#first, why));
   }
 
   #brokerLost(handle: Handle, why = this.#lost?.message ?? ''): BrokerLost {
+    if (this.#lostAlive) {
+      return new BrokerLost(`the owner of this ${handle.kind} (pid ${handle.pid}) is alive but did not let this process connect ` +
+        `for ${kStartupGraceMs / 1000} s (${why}); its broker thread may have failed (see the owner's warnings)`);
+    }
     return new BrokerLost(`the owner of this ${handle.kind} (pid ${handle.pid}) is gone (${why}); ` +
       `the process that created the ${handle.kind} exited or was killed, and what it held is lost with it`);
   }
 }
 
-/**
- * Calls `onTimeout` after `timeoutMs` (when set) and `onAbort` when the signal or
- * the group cancels; returns what stops both watches. One place for the wiring
- * every waiting request needs, whoever does the waiting.
- */
-export function watchWait({ timeoutMs, signal, group }: RequestOptions, onTimeout: () => void, onAbort: () => void): () => void {
-  const timer = timeoutMs !== undefined ? setTimeout(onTimeout, timeoutMs) : undefined;
-  signal?.addEventListener('abort', onAbort, { once: true });
-  group?.add(onAbort);
-  return () => {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-    group?.delete(onAbort);
-  };
+function isCancelled(frame: AnswerFrame): boolean {
+  return frame.type === kAnswer.Refused && decodeRefusal(frame).reason === 'cancelled';
 }
-
-function abortError(reason: unknown): AbortError {
-  return new AbortError('the operation was aborted', { cause: reason });
-}
-
-/** No timeout, no signal: shared, since most calls pass no options. */
-const kNoWait: WaitOptions = Object.freeze({});
-
-/** Checks the options every waiting call takes; `timeoutMs` as resolveTimeout reads it. */
-export function validateWait(options: unknown, name: string, known: readonly string[] = kWaitKeys): WaitOptions {
-  if (options === undefined) return kNoWait;
-  validateObject(options, `the options of ${name}`);
-  // A typo (`{ timeout: 100 }`) would otherwise wait for ever.
-  validateKnownKeys(options as Record<string, unknown>, `the options of ${name}`, known);
-  const { timeoutMs, signal } = options as WaitOptions;
-  validateAbortSignal(signal, 'signal');
-  return { timeoutMs: resolveTimeout(timeoutMs, 'timeoutMs'), signal };
-}
-
-const kWaitKeys = ['timeoutMs', 'signal'];

@@ -124,7 +124,7 @@ export class LocalQueueBackend implements QueueBackend {
     // Read-ahead gets travel together, in one frame (transport/bundle.ts).
     const answer = await (timeoutMs === 0
       ? this.#link.ask(this.#handle, kRequest.GetNowait, options, onEmpty)
-      : this.#link.requestPart(this.#handle, kBundle.Get, kNoPayload, options, onEmpty));
+      : this.#link.requestPart(this.#handle, kBundle.Get, kNoPayload, options, onEmpty, this.#giveBack));
     const error = failure(answer, 'get', timeoutMs);
     if (error !== undefined) throw error;
     return this.#delivery(answer);
@@ -154,6 +154,14 @@ export class LocalQueueBackend implements QueueBackend {
     };
   }
 
+  /**
+   * An item delivered after its get gave up (timeout, abort) goes back to the
+   * front of the queue, unread and not consumed, for another reader.
+   */
+  readonly #giveBack = (answer: AnswerFrame): void => {
+    if (answer.type === kAnswer.Delivered || answer.type === kAnswer.DeliveredFile) this.release([decodeDelivery(answer).itemId]);
+  };
+
   /** A delivery answer's item, as the Queue takes it. */
   #delivery(answer: AnswerFrame): Delivery {
     const { deliveries, itemId: id, item, file } = decodeDelivery(answer);
@@ -175,7 +183,8 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   async join(options: WaitOptions): Promise<void> {
-    const error = failure(await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }), 'join', undefined);
+    // Aborted, it settles at once; the owner's late Done holds nothing.
+    const error = failure(await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }, undefined, () => {}), 'join', undefined);
     if (error !== undefined) throw error;
   }
 

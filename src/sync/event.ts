@@ -37,7 +37,8 @@ export class Event {
     if (wait.timeoutMs === 0) return this.isSet();
     const timedOut = new Error('timed out');
     try {
-      await linkFor(this.#handle).ask(this.#handle, kRequest.Wait, wait, () => timedOut);
+      // A late answer holds nothing: it is dropped.
+      await linkFor(this.#handle).ask(this.#handle, kRequest.Wait, wait, () => timedOut, () => {});
       return true;
     } catch (error) {
       if (error === timedOut) return false;

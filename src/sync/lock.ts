@@ -95,18 +95,23 @@ export class Semaphore {
     const wait = validateWait(options, 'acquire()');
     const link = linkFor(this.#handle);
     const what = this.#handle.kind;
+    const release = (leaseId: number, unseenDeath = false): void => {
+      const frame = encodeHead(kRequest.ReleaseLease, 0, this.#handle.object, unseenDeath ? 5 : 4);
+      frame.writeUInt32BE(leaseId, frame.length - (unseenDeath ? 5 : 4));
+      if (unseenDeath) frame[frame.length - 1] = 1;
+      link.send(this.#handle, [frame]);
+    };
     const answer = await link.ask(this.#handle, wait.timeoutMs === 0 ? kRequest.AcquireNowait : kRequest.Acquire, wait,
-      () => new LockTimeout(`could not acquire the ${what} within ${wait.timeoutMs} ms; it is held by another process (see inspect())`));
+      () => new LockTimeout(`could not acquire the ${what} within ${wait.timeoutMs} ms; it is held by another process (see inspect())`),
+      // Granted after this acquire gave up (timeout, abort): released at once, never held unknowingly.
+      // If it came with news of a death, the owner keeps that for the next holder.
+      (late) => { if (late.type === kAnswer.Granted) release(late.payload.readUInt32BE(0), late.payload[4] === 1); });
     if (answer.type !== kAnswer.Granted) {
       // Only a nowait acquire gets a refusal it did not ask for.
       throw new LockTimeout(`the ${what} is held by another process (acquire with timeoutMs: 0 does not wait)`);
     }
     const leaseId = answer.payload.readUInt32BE(0);
-    return new Lease(answer.payload[4] === 1, () => {
-      const frame = encodeHead(kRequest.ReleaseLease, 0, this.#handle.object, 4);
-      frame.writeUInt32BE(leaseId, frame.length - 4);
-      link.send(this.#handle, [frame]);
-    });
+    return new Lease(answer.payload[4] === 1, () => release(leaseId));
   }
 
   /** Holders, waiters and how many permits were freed by a death. */

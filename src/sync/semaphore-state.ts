@@ -46,7 +46,7 @@ export interface SemaphoreSnapshot {
   readonly waiters: WaiterSnapshot[];
 }
 
-interface Lease { readonly client: ClientId; readonly requestId: number; }
+interface Lease { readonly client: ClientId; readonly requestId: number; readonly previousOwnerDied: boolean; }
 
 export class SemaphoreState implements SyncState {
   readonly #permits: number;
@@ -106,9 +106,11 @@ export class SemaphoreState implements SyncState {
 
   /**
    * Returns a lease's permit and hands it to the oldest parked request.
+   * `unseen`: the grant reached no code (its acquire had given up), so a death it
+   * reported is still news for the permit's next holder.
    * @throws InvalidRelease when `client` does not hold `leaseId`; nothing changes.
    */
-  release(client: ClientId, leaseId: number): SemaphoreEvent[] {
+  release(client: ClientId, leaseId: number, unseen = false): SemaphoreEvent[] {
     validateInteger(client, 'client', 0);
     validateInteger(leaseId, 'leaseId', 0);
     const lease = this.#leases.get(leaseId);
@@ -125,6 +127,7 @@ export class SemaphoreState implements SyncState {
     }
     this.#leases.delete(leaseId);
     this.#free++;
+    if (unseen && lease.previousOwnerDied) this.#orphaned++;
     return this.#grantWaiting();
   }
 
@@ -183,9 +186,9 @@ export class SemaphoreState implements SyncState {
       this.#free--;
       this.#waiters.delete(requestId);
       const leaseId = this.#nextLeaseId++;
-      this.#leases.set(leaseId, { client, requestId });
       const previousOwnerDied = this.#orphaned > 0;
       if (previousOwnerDied) this.#orphaned--;
+      this.#leases.set(leaseId, { client, requestId, previousOwnerDied });
       events.push({ type: 'granted', requestId, client, leaseId, previousOwnerDied });
     }
     return events;

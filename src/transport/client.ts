@@ -13,19 +13,45 @@ export interface Proven {
 }
 
 /**
- * Connects to an owner's socket and proves the secret of `object`. Resolves with
- * the proven link; rejects BrokerLost if the owner is gone or refuses.
+ * Where a handshake failed, for the link to weigh against what it knows of the
+ * owner's pid (broker/link.ts): `unreachable`, nothing accepted the connection
+ * (no socket file, nothing listening, a full backlog); `cut`, the owner closed
+ * it before welcoming us; `garbage`, it sent what no owner sends; `timeout`, the
+ * caller's own limit passed.
  */
-export function connect(path: string, object: string, secret: string, maxMessageBytes: number, timeoutMs = 5_000): Promise<Proven> {
+export type HandshakeStage = 'unreachable' | 'cut' | 'garbage' | 'timeout';
+
+export class HandshakeFailed extends BrokerLost {
+  readonly stage: HandshakeStage;
+  /** Wall time from our connect to the failure: a cut this late may be the owner's deadline, not a refusal. */
+  readonly afterMs: number;
+
+  constructor(message: string, stage: HandshakeStage, afterMs: number) {
+    super(message);
+    this.stage = stage;
+    this.afterMs = afterMs;
+  }
+}
+
+/**
+ * Connects to an owner's socket and proves the secret of `object`. Resolves with
+ * the proven link; rejects HandshakeFailed if the owner is unreachable or
+ * refuses. Without `timeoutMs` it waits for a live but silent owner (a stopped
+ * one) for as long as the connection stays open.
+ */
+export function connect(path: string, object: string, secret: string, maxMessageBytes: number, timeoutMs?: number): Promise<Proven> {
   return new Promise((resolve, reject) => {
+    const started = Date.now();
     const socket = netConnect(path);
+    let connected = false;
+    socket.once('connect', () => { connected = true; });
     const connection = new Connection(socket, maxMessageBytes);
-    const fail = (why: string): void => {
+    const fail = (why: string, stage: HandshakeStage): void => {
       clearTimeout(timer);
       connection.destroy();
-      reject(new BrokerLost(`cannot reach the owner at ${path}: ${why}; the process that created the object has probably exited`));
+      reject(new HandshakeFailed(`cannot reach the owner at ${path}: ${why}; the process that created the object has probably exited`, stage, Date.now() - started));
     };
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(`no answer within ${timeoutMs} ms`, 'timeout'), timeoutMs);
     let nonce = Buffer.alloc(0);
     connection.listen({
       frame: (frame) => {
@@ -37,10 +63,10 @@ export function connect(path: string, object: string, secret: string, maxMessage
           connection.pause();
           resolve({ connection, nonce });
         } else {
-          fail(`unexpected frame type ${frame.type} during the handshake`);
+          fail(`unexpected frame type ${frame.type} during the handshake`, 'garbage');
         }
       },
-      close: (reason) => fail(reason?.message ?? 'the connection was closed (wrong secret?)'),
+      close: (reason) => fail(reason?.message ?? 'the connection was closed (wrong secret?)', connected ? 'cut' : 'unreachable'),
     });
   });
 }

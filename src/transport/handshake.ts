@@ -17,3 +17,10 @@ export const kHandshake = {
 } as const;
 
 export type HandshakeKind = (typeof kHandshake)[keyof typeof kHandshake];
+
+/**
+ * How long the owner gives a peer to prove a secret before it cuts the
+ * connection. A peer whose own thread was blocked that long was cut for being
+ * late, not refused: it connects again (broker/link.ts).
+ */
+export const kHandshakeDeadlineMs = 5_000;

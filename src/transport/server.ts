@@ -10,9 +10,8 @@ import { newNonce } from './auth.js';
 import { Connection, isPeerFault } from './connection.js';
 import { newSocketPath } from './endpoint.js';
 import { encodeBare } from './frame.js';
-import { kHandshake } from './handshake.js';
+import { kHandshake, kHandshakeDeadlineMs } from './handshake.js';
 
-const kHandshakeTimeoutMs = 5_000;
 /** Until a peer proves a secret it may send only the handshake: a few bytes. */
 const kHandshakeMaxBytes = 1024;
 
@@ -92,7 +91,8 @@ export class Server {
     const connection = new Connection(socket, kHandshakeMaxBytes, this.#options.piecesFrom);
     const nonce = newNonce();
     let proven = false;
-    const timer = setTimeout(() => connection.destroy(new Error(`no proof of the secret within ${kHandshakeTimeoutMs} ms`)), kHandshakeTimeoutMs);
+    // Not an accusation: an honest peer whose thread was blocked is late too, and connects again.
+    const timer = setTimeout(() => connection.destroy(new Error(`did not complete the handshake within ${kHandshakeDeadlineMs / 1000} s`)), kHandshakeDeadlineMs);
     timer.unref();
     connection.listen({
       frame: (frame) => {
