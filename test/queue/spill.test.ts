@@ -83,6 +83,8 @@ test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed)
   assert.deepEqual(seen.map((item) => item[0]), [0, 1]);
   reader.kill('SIGKILL');
   await reader.join();
+  // Its exit reaches this thread before, or after, its closed socket reaches the owner's broker thread.
+  for (const deadline = Date.now() + 10_000; (await q.qsize()) < 6 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 5));
   const again: number[] = [];
   for (let i = 0; i < 6; i++) {
     const { id, value } = await q.getEntry({ timeoutMs: 5_000 });
