@@ -41,7 +41,9 @@ export function parseMapArgs(args: string[]): MapArgs | 'help' {
   });
   if (values.help === true) return 'help';
   if (positionals.length === 0) throw new UsageError('map', 'missing MODULE#FN, the module and the name of the function to run');
-  if (positionals.length > 2) throw new UsageError('map', `unexpected argument "${positionals[2]}" (takes MODULE#FN and at most one INPUT)`);
+  if (positionals.length > 2) {
+    throw new UsageError('map', `unexpected argument "${positionals[2]}" (takes MODULE#FN and at most one INPUT)`);
+  }
   const spec = positionals[0] as string;
   const hash = spec.lastIndexOf('#');
   if (hash <= 0 || hash === spec.length - 1) {

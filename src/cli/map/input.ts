@@ -9,7 +9,8 @@
  * character, so each line can be decoded on its own.
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { errorLine, kInputNotJson, type ResultLine } from './results.js';
 
 /** A line longer than this is answered with an error instead of being held whole in memory. */
 export const kMaxLineBytes = 64 * 1024 * 1024;
@@ -70,6 +71,13 @@ export async function* readLines(stream: Readable): AsyncGenerator<InputLine, vo
   if (partBytes > 0 || skipped > 0) yield finish();
 }
 
+/** INPUT, or stdin when there is none (with a hint when that is a terminal). */
+export function openInput(inputPath: string | undefined, quiet: boolean, stderr: Writable): Readable {
+  if (inputPath !== undefined) return createReadStream(inputPath, { highWaterMark: 64 * 1024 });
+  if (process.stdin.isTTY === true && !quiet) stderr.write('procsafe map: reading JSON lines from the terminal; end with Ctrl-D\n');
+  return process.stdin;
+}
+
 /**
  * Counts the lines of a file as readLines() would yield them, in one streaming
  * pass that holds a single chunk at a time: the progress bar's total.
@@ -83,4 +91,21 @@ export async function countLines(path: string, signal?: AbortSignal): Promise<nu
     if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
   }
   return last === 10 ? lines : lines + 1;
+}
+
+/** The JSON value of input `index`, or the error line that answers it: too long, empty or not JSON. */
+export function decodeLine(line: InputLine, index: number): { readonly value: unknown } | ResultLine {
+  if (line.text === undefined) {
+    return errorLine(index, {
+      name: 'RangeError',
+      message: `input ${index} (line ${index + 1}) is ${line.tooLong} bytes long, over the limit of ${kMaxLineBytes}`,
+      code: kInputNotJson,
+    });
+  }
+  try {
+    return { value: JSON.parse(line.text) as unknown };
+  } catch (error) {
+    const what = line.text.trim() === '' ? 'an empty line' : `not JSON: ${(error as Error).message}`;
+    return errorLine(index, { name: 'SyntaxError', message: `input ${index} (line ${index + 1}) is ${what}`, code: kInputNotJson });
+  }
 }

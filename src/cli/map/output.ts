@@ -10,6 +10,7 @@
  */
 import { closeSync, createReadStream, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { UsageError } from '../command.js';
 
 /** The set of answered input indices: one bit each, so a million inputs cost 128 KiB, in any order. */
 export class Bitset {
@@ -156,6 +157,15 @@ function checkFragment(parts: readonly Buffer[], lineNumber: number): void {
   if (!head.trimStart().startsWith('{')) throw new NotAResultFile(lineNumber, head);
 }
 
+/** OUT (appended to on --resume), or `stdout` when there is none. */
+export function openOutput(outPath: string | undefined, append: boolean, stdout: Writable, onError: (error: Error) => void): LineWriter {
+  try {
+    return new LineWriter(outPath === undefined ? { stream: stdout } : { path: outPath, append }, onError);
+  } catch (error) {
+    throw new UsageError('map', `-o "${outPath}": cannot write it: ${(error as Error).message}`);
+  }
+}
+
 /** How much to gather before a write even within one turn of the event loop. */
 const kBatchBytes = 64 * 1024;
 
@@ -175,7 +185,9 @@ export class LineWriter {
   #closed = false;
 
   /** Opens `path` to append (after --resume) or to replace, or writes to `stream`. */
-  constructor(target: { readonly path: string; readonly append: boolean } | { readonly stream: Writable }, onError: (error: Error) => void) {
+  constructor(
+    target: { readonly path: string; readonly append: boolean } | { readonly stream: Writable }, onError: (error: Error) => void,
+  ) {
     this.#onError = onError;
     if ('path' in target) {
       this.#fd = openSync(target.path, target.append ? 'a' : 'w');

@@ -6,6 +6,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Writable } from 'node:stream';
+import type { WriteStream } from 'node:tty';
 
 export interface Counts {
   /** Inputs answered, earlier runs (--resume) included. */
@@ -83,11 +84,24 @@ function formatTrouble(counts: Counts): string {
 function describe(counts: Counts, total: number | undefined, rate: number): { done: string; rate: string; eta: string; trouble: string } {
   const done = total === undefined ? `${counts.done} done` : `${counts.done}/${total}`;
   let eta = '';
-  if (total !== undefined) eta = counts.done >= total ? 'ETA 0s' : rate > 0 ? `ETA ${formatDuration((total - counts.done) / rate)}` : 'ETA ?';
+  if (total !== undefined) {
+    eta = counts.done >= total ? 'ETA 0s' : rate > 0 ? `ETA ${formatDuration((total - counts.done) / rate)}` : 'ETA ?';
+  }
   return { done, rate: formatRate(rate), eta, trouble: formatTrouble(counts) };
 }
 
-export function createReporter(mode: ProgressMode, options: ProgressOptions): ProgressReporter {
+/** Plain progress lines (stderr not a terminal): every 2 s unless the environment says otherwise (tests). */
+const kDefaultIntervalMs = 2_000;
+
+/** A bar on a terminal, plain lines otherwise, nothing when quiet. */
+export function reporterFor(stderr: Writable, quiet: boolean, label: string, initial: Counts): ProgressReporter {
+  const stderrTty = (stderr as Partial<WriteStream>).isTTY === true;
+  const mode: ProgressMode = quiet ? 'none' : stderrTty ? 'bar' : 'lines';
+  const intervalMs = Number(process.env['PROCSAFE_MAP_PROGRESS_MS']) || kDefaultIntervalMs;
+  return createReporter(mode, { stream: stderr, label, initial, intervalMs });
+}
+
+function createReporter(mode: ProgressMode, options: ProgressOptions): ProgressReporter {
   if (mode === 'bar') return new BarReporter(options);
   if (mode === 'lines') return new LineReporter(options);
   return {
@@ -144,7 +158,7 @@ class BarReporter implements ProgressReporter {
     this.#counts = options.initial;
     this.#rate = new Rate(options.initial.done);
     this.#multi = new cliProgress.MultiBar({
-      stream: options.stream as NodeJS.WritableStream,
+      stream: options.stream,
       // Our own SIGINT handler decides what Ctrl-C does; the library's would stop the bar on the first one.
       gracefulExit: false,
       hideCursor: true,
