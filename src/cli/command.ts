@@ -11,8 +11,7 @@ export type Command = (args: string[], io: CommandIo) => Promise<number>;
 
 /**
  * Bad command line: main prints `procsafe <command>: <message>`, one line, and
- * where to read more (`procsafe <command> --help`), and exits 2. `command` is
- * undefined for the binary's own options.
+ * `procsafe <command> --help`, and exits 2. `command` undefined: the binary's own options.
  */
 export class UsageError extends Error {
   readonly command: string | undefined;
@@ -30,11 +29,7 @@ export function isParseArgsError(error: unknown): error is Error {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
-/**
- * util.parseArgs's message, first sentence only ("Unknown option '--x'"; the
- * advice about `--` that follows is noise for a typo), lower-cased to read as
- * the rest of our usage lines.
- */
+/** The first sentence ("Unknown option '--x'"; the advice about `--` is noise for a typo), lower-cased as our usage lines. */
 export function parseArgsMessage(error: Error): string {
   const first = error.message.split(/\.\s/)[0] ?? error.message;
   return first.charAt(0).toLowerCase() + first.slice(1);

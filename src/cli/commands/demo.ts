@@ -16,11 +16,9 @@ import { type PythonRun, pythonCommand, runPython } from '../demo/python.js';
 import { kScenarioNames, kScenarios, runScenario, type ScenarioResult } from '../demo/scenarios.js';
 import { formatTable, wrap } from '../table.js';
 
-/** The worker module: dist/cli/demo/tasks.js, beside this file's folder. */
 const kTasks = new URL('../demo/tasks.js', import.meta.url);
 /** The Python reproductions, for the header (python.ts runs them). */
 const pythonScriptName = 'dist/cli/demo/python/seeds.py';
-/** The children's module of the Queue and Lock scenarios. */
 const kQueueTasks = new URL('../demo/queue-tasks.js', import.meta.url);
 /** Per scenario; the eight of them stay under a minute even if every one wedges. */
 const kScenarioDeadlineMs = 6_000;

@@ -1,7 +1,4 @@
-/**
- * What the demo's parent and its worker and process modules share: a clock
- * comparable across processes, and the wait a victim is killed in.
- */
+/** Shared by the demo's parent and its worker and child modules. */
 
 /** Wall-clock ms with sub-ms precision, comparable across processes (all read the same timeOrigin-based clock). */
 export function now(): number {

@@ -176,7 +176,6 @@ export interface QueueScenarioResult {
 }
 
 export interface QueueRunContext {
-  /** The children's module (dist/cli/demo/queue-tasks.js). */
   readonly module: URL;
   /** How long the scenario may take before it is abandoned and its children killed. */
   readonly deadlineMs: number;

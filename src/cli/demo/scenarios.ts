@@ -129,7 +129,6 @@ export interface ScenarioResult {
 }
 
 export interface RunContext {
-  /** The demo's worker module (dist/cli/demo/tasks.js). */
   readonly module: URL;
   /** A private temporary directory for the markers. */
   readonly dir: string;
@@ -222,9 +221,8 @@ export function describe(value: unknown): string {
 }
 
 /**
- * What a scenario that threw while waiting for `step` shows: the cell for the
- * first column it had not filled, and the problem to list below the table
- * (none when the user interrupted, since that is not a failure of procsafe).
+ * After a throw while waiting for `step`: the cell for the first column not filled, and the
+ * problem to list below the table (none on Ctrl-C: that is not a failure of procsafe).
  */
 export function failure(error: unknown, interrupt: AbortSignal, step: string): { cell: string; problem: string | undefined } {
   if (interrupt.aborted && !(error instanceof Deadline)) return { cell: 'interrupted', problem: undefined };
@@ -326,9 +324,8 @@ export async function runScenario(scenario: Scenario, context: RunContext): Prom
 }
 
 /**
- * close(), which must return promptly even after the fault: that is the point
- * (terminate() on Ctrl-C). Each is bounded, so a pool that wedges is reported
- * and terminated, never waited on.
+ * close() (terminate() on Ctrl-C), which must return promptly even after the fault: that is
+ * the point. Each is bounded, so a pool that wedges is reported and terminated, never waited on.
  */
 export async function shutDown(pool: Pick<DemoPool, 'close' | 'terminate'>, graceful: boolean, closeDeadlineMs: number, problems: string[]): Promise<number | undefined> {
   const started = now();

@@ -10,11 +10,10 @@ import { hangForever, now } from './clock.js';
 /** What a victim writes into its marker file. */
 export interface Marker {
   readonly pid: number;
-  /** Wall-clock ms with sub-ms precision (`performance.timeOrigin + performance.now()`), comparable across processes. */
+  /** now(): comparable across processes. */
   readonly at: number;
 }
 
-/** What the bystander returns: its answer, where it ran and when. */
 export interface BystanderResult {
   readonly value: number;
   readonly pid: number;
@@ -91,10 +90,7 @@ export function releaseModuleLock(): void {
   Atomics.notify(moduleLock, 0);
 }
 
-/**
- * Takes the module lock, holds it `holdMs` (so that a second call lands on another worker),
- * and releases it; throws if it is still held by someone else after `waitMs`.
- */
+/** Holds the module lock `holdMs` (a second call then lands on another worker); throws if still held by another after `waitMs`. */
 export async function takeModuleLock(waitMs: number, holdMs: number): Promise<{ pid: number }> {
   const deadline = Date.now() + waitMs;
   while (Atomics.compareExchange(moduleLock, 0, 0, 1) !== 0) {

@@ -78,10 +78,7 @@ export function openInput(inputPath: string | undefined, quiet: boolean, stderr:
   return process.stdin;
 }
 
-/**
- * Counts the lines of a file as readLines() would yield them, in one streaming
- * pass that holds a single chunk at a time: the progress bar's total.
- */
+/** The progress bar's total: the lines readLines() would yield, counted holding one chunk at a time. */
 export async function countLines(path: string, signal?: AbortSignal): Promise<number> {
   let lines = 0;
   let last = 10;

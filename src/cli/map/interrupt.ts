@@ -47,7 +47,6 @@ export class Interrupt {
     this.#hooks.closeInput();
   }
 
-  /** Kills the running tasks; their inputs stay unanswered. */
   kill(): void {
     this.stopReading();
     if (this.#terminated) return;

@@ -184,7 +184,6 @@ export class LineWriter {
   #error: Error | undefined;
   #closed = false;
 
-  /** Opens `path` to append (after --resume) or to replace, or writes to `stream`. */
   constructor(
     target: { readonly path: string; readonly append: boolean } | { readonly stream: Writable }, onError: (error: Error) => void,
   ) {
@@ -227,7 +226,6 @@ export class LineWriter {
     }
   }
 
-  /** Hands every queued line to the kernel (a file) or to the stream, now. */
   flush(): void {
     if (this.#batch.length === 0 || this.#error !== undefined) return;
     const text = `${this.#batch.join('\n')}\n`;

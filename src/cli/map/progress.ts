@@ -36,14 +36,12 @@ export interface ProgressOptions {
   /** Starts each plain line: which function runs. */
   readonly label: string;
   readonly initial: Counts;
-  /** Interval of the plain lines. */
   readonly intervalMs: number;
 }
 
 /** The rate over the last few seconds, not since the start: after a stall or a resume it recovers quickly. */
 const kRateWindowMs = 10_000;
 
-/** Tracks recent (time, done) samples to give a current rate and an ETA. */
 class Rate {
   readonly #samples: [number, number][] = [];
 
@@ -80,7 +78,6 @@ function formatTrouble(counts: Counts): string {
   return `${counts.failed} failed, ${plural(counts.crashed, 'crash', 'crashes')}, ${plural(counts.retried, 'retry', 'retries')}`;
 }
 
-/** The parts both forms share: done/total, rate, ETA, trouble. */
 function describe(counts: Counts, total: number | undefined, rate: number): { done: string; rate: string; eta: string; trouble: string } {
   const done = total === undefined ? `${counts.done} done` : `${counts.done}/${total}`;
   let eta = '';

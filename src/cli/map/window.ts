@@ -6,10 +6,7 @@
 const kQueuedWorkMs = 100;
 const kMaxAheadPerWorker = 64;
 
-/**
- * How many tasks may be handed to the pool and not yet answered: one running
- * and at least one waiting per worker, plus kQueuedWorkMs of work.
- */
+/** Tasks handed to the pool and not yet answered: one running and at least one waiting per worker, plus kQueuedWorkMs of work. */
 export class DispatchWindow {
   readonly #jobs: number;
   #cap: number;

@@ -28,11 +28,7 @@ export function startPool(args: MapArgs, log: (line: string) => void): Pool {
   return pool;
 }
 
-/**
- * Judges the module's exported functions as the first worker reports them:
- * undefined if FN is there, else the exit code. A mistake on the command line
- * is a UsageError.
- */
+/** The first worker's list of exports decides: undefined if FN is there, else the exit code or a UsageError. */
 export async function checkModule(
   exported: Promise<readonly string[] | 'stop'>, args: MapArgs, stderr: Writable,
 ): Promise<number | undefined> {
