@@ -5,10 +5,10 @@
  */
 import { inspect } from 'node:util';
 import { describeError } from '../codec/remote-error.js';
-import { encodeBare, encodeFrame } from '../transport/frame.js';
+import { encodeBare } from '../transport/frame.js';
 import {
-  type BootErrorMessage, kBootError, kError, kOkUndefined, kReady, type ReadyMessage, type RunMessage,
-} from '../transport/messages.js';
+  type BootErrorMessage, encodeBootError, encodeErrorInfo, encodeReady, kFromChild, type RunMessage,
+} from './protocol.js';
 import { loadWorkerModule, lookupFunction } from './loader.js';
 import type { ChildPort } from './port.js';
 import { setOwnName } from '../internal/identity.js';
@@ -36,16 +36,15 @@ export async function runProcess(port: ChildPort, message: RunMessage): Promise<
     phase = 'function';
     fn = lookupFunction(module, message.module, message.fn);
   } catch (error) {
-    const boot: BootErrorMessage = { phase, error: describeError(error) };
-    answer(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
+    answer(encodeBootError(phase, describeError(error)));
     return port.exit(1);
   }
   // The parent needs only the signal, not the list of exports.
-  answer(encodeFrame(kReady, 0, '', { exports: [] } satisfies ReadyMessage, 'ready', 'the ready message'));
+  answer(encodeReady([]));
   try {
     await fn(...message.args);
   } catch (error) {
-    answer(encodeFrame(kError, 0, '', describeError(error), 'error', 'the error'));
+    answer(encodeErrorInfo(kFromChild.Error, 0, describeError(error)));
     try {
       process.stderr.write(`Process ${message.name} (pid ${process.pid}) failed: ${inspect(error)}\n`);
     } catch {
@@ -53,5 +52,5 @@ export async function runProcess(port: ChildPort, message: RunMessage): Promise<
     }
     return port.exit(1);
   }
-  answer(encodeBare(kOkUndefined, 0));
+  answer(encodeBare(kFromChild.OkUndefined, 0));
 }

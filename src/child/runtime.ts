@@ -7,16 +7,16 @@
  * A kRun message instead makes the child a Process (process-runner.ts).
  */
 import { describeError } from '../codec/remote-error.js';
-import { deserialize, findUncopyable } from '../codec/v8.js';
+import { encodeResult, fitting } from '../codec/results.js';
+import { decodeBatch, type IncomingTask } from '../codec/task-args.js';
+import { findUncopyable } from '../codec/v8.js';
 import { SerializationError } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
-import { readSimpleBatch } from '../codec/simple-batch.js';
 import { encodeBare, encodeFrame, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
 import {
-  type BootErrorMessage, type ChunkEntry, type InitMessage, kBootError, kCancel, kChunkResult, kError,
-  kBatch, kBatchSimple, kFatal, kInit, kOk, kOkNumber, kOkString, kOkUndefined, kReady, kRun, kSkipped, kStop,
-  type ReadyMessage, type RunMessage,
-} from '../transport/messages.js';
+  type BootErrorMessage, type ChunkEntry, decodeInit, decodeRun, encodeBootError, encodeErrorInfo, encodeReady,
+  type InitMessage, isToChild, kFromChild, kToChild, unreachable,
+} from './protocol.js';
 import './shareables.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 import type { ChildPort } from './port.js';
@@ -27,12 +27,7 @@ export type { ChildPort } from './port.js';
 const kMaxChildFrameBytes = 2 ** 32 - 1;
 
 /** A task as the child holds it until its turn. */
-interface Entry {
-  readonly id: number;
-  readonly fn: string;
-  readonly chunk: boolean;
-  readonly args: unknown[];
-}
+type Entry = IncomingTask;
 
 export class WorkerRuntime {
   readonly #port: ChildPort;
@@ -62,18 +57,14 @@ export class WorkerRuntime {
   }
 
   #onFrame(frame: Frame): void {
-    switch (frame.type) {
-      case kBatchSimple:
-        readSimpleBatch(frame.payload, (id, fn, args) => this.#queue.push({ id, fn, chunk: false, args }));
+    const { type } = frame;
+    // The parent is this same build: a kind it does not know is not sent, and would be ignored.
+    if (!isToChild(type)) return;
+    switch (type) {
+      case kToChild.Batch: case kToChild.BatchSimple:
+        decodeBatch(type, frame.payload, (task) => this.#queue.push(task));
         break;
-      case kBatch: {
-        const flat = deserialize(frame.payload) as unknown[];
-        for (let i = 0; i < flat.length; i += 4) {
-          this.#queue.push({ id: flat[i] as number, fn: flat[i + 1] as string, chunk: flat[i + 2] === 1, args: flat[i + 3] as unknown[] });
-        }
-        break;
-      }
-      case kCancel: {
+      case kToChild.Cancel: {
         // Only a task still waiting here can be dropped; one that already ran (its answer crossed
         // the cancel on the way) is done with, and remembering its id would only leak it.
         for (const entry of this.#queue) {
@@ -84,10 +75,10 @@ export class WorkerRuntime {
         }
         break;
       }
-      case kStop: this.#stopping = true; break;
-      case kInit: void this.#init(deserialize(frame.payload) as InitMessage); break;
-      case kRun: void runProcess(this.#port, deserialize(frame.payload) as RunMessage); break;
-      default: break;
+      case kToChild.Stop: this.#stopping = true; break;
+      case kToChild.Init: void this.#init(decodeInit(frame)); break;
+      case kToChild.Run: void runProcess(this.#port, decodeRun(frame)); break;
+      default: unreachable(type, 'frame type');
     }
   }
 
@@ -103,16 +94,14 @@ export class WorkerRuntime {
         await lookupFunction(this.#module, message.module, message.initializer)(...message.initArgs);
       }
     } catch (error) {
-      const boot: BootErrorMessage = { phase, error: describeError(error) };
-      this.#port.send(encodeFrame(kBootError, 0, '', boot, 'error', 'the bootstrap error'));
+      this.#port.send(encodeBootError(phase, describeError(error)));
       this.#port.flush?.();
       this.#exiting = true;
       this.#port.exit(1);
       return;
     }
     const exports = Object.keys(this.#module).filter((key) => typeof this.#module?.[key] === 'function');
-    const ready: ReadyMessage = { exports };
-    this.#port.send(encodeFrame(kReady, 0, '', ready, 'ready', 'the ready message'));
+    this.#port.send(encodeReady(exports));
     this.#port.flush?.();
     this.#port.ready?.();
     this.#busy = false;
@@ -125,7 +114,7 @@ export class WorkerRuntime {
       const entry = this.#queue.shift();
       if (entry === undefined) break;
       if (this.#cancelled.delete(entry.id) || entry.fn === '') {
-        this.#port.send(encodeBare(kSkipped, entry.id));
+        this.#port.send(encodeBare(kFromChild.Skipped, entry.id));
         continue;
       }
       this.#port.started?.(entry.id);
@@ -185,43 +174,17 @@ export class WorkerRuntime {
     }
     try {
       // Each result was checked above, and each error is a descriptor made to be copyable: no second walk.
-      const encoded = encodeFrame(kChunkResult, frame.id, '', entries, 'result', 'the chunk results', true);
-      this.#port.send(this.#fitting(encoded, `the results of "${frame.fn}" for ${entries.length} items`));
+      const encoded = encodeFrame(kFromChild.ChunkResult, frame.id, '', entries, 'result', 'the chunk results', true);
+      this.#port.send(fitting(encoded, this.#maxMessageBytes, `the results of "${frame.fn}" for ${entries.length} items`));
     } catch (error) {
       this.#sendError(frame.id, error);
     }
   }
 
-  /** Refuses a message the parent would cut us off for, as a SerializationError of that task instead. */
-  #fitting(chunks: Buffer[], what: string): Buffer[] {
-    let bytes = 0;
-    for (const chunk of chunks) bytes += chunk.length;
-    if (bytes <= this.#maxMessageBytes) return chunks;
-    throw new SerializationError(`${what} takes ${bytes} bytes, over maxMessageBytes (${this.#maxMessageBytes}); return less, or raise maxMessageBytes`, 'result');
-  }
-
   #sendOk(frame: Entry, value: unknown): void {
     let encoded: Buffer | Buffer[];
-    // The commonest results skip the v8 serializer: it costs more than the task.
-    if (typeof value === 'number') {
-      const bare = encodeBare(kOkNumber, frame.id, 8);
-      bare.writeDoubleLE(value, bare.length - 8);
-      this.#port.send(bare);
-      return;
-    }
-    if (value === undefined) {
-      this.#port.send(encodeBare(kOkUndefined, frame.id));
-      return;
-    }
-    if (typeof value === 'string' && value.length <= 1024) {
-      const bytes = Buffer.byteLength(value);
-      const bare = encodeBare(kOkString, frame.id, bytes);
-      bare.write(value, bare.length - bytes, 'utf8');
-      this.#port.send(bare);
-      return;
-    }
     try {
-      encoded = this.#fitting(encodeFrame(kOk, frame.id, '', value, 'result', `the result of "${frame.fn}"`), `the result of "${frame.fn}"`);
+      encoded = encodeResult(frame.id, value, frame.fn, this.#maxMessageBytes);
     } catch (error) {
       this.#sendError(frame.id, error);
       return;
@@ -230,13 +193,13 @@ export class WorkerRuntime {
   }
 
   #sendError(id: number, error: unknown): void {
-    this.#port.send(encodeFrame(kError, id, '', describeError(error), 'error', 'the error'));
+    this.#port.send(encodeErrorInfo(kFromChild.Error, id, describeError(error)));
   }
 
   /** An uncaught error (a throwing timer, an unhandled rejection): tell the parent why, then die as Node would. */
   #fatal(error: unknown): void {
     try {
-      this.#port.send(encodeFrame(kFatal, 0, '', describeError(error), 'error', 'the uncaught error'));
+      this.#port.send(encodeErrorInfo(kFromChild.Fatal, 0, describeError(error)));
       this.#port.flush?.();
     } catch {
       // the parent is gone or the pipe is full: the exit code still tells

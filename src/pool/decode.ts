@@ -1,22 +1,14 @@
 /** A worker's answer to a task, from its frame on the wire to the value (or error) the task settles with. */
-import { deserialize } from '../codec/v8.js';
-import { type RemoteErrorInfo, SerializationError } from '../errors.js';
-import {
-  type ChunkEntry, kChunkResult, kError, kOk, kOkNumber, kOkString, kOkUndefined, kSkipped,
-} from '../transport/messages.js';
+import { decodeChunkEntries, decodeErrorInfo, kFromChild, type TaskAnswerFrame, unreachable } from '../child/protocol.js';
+import { decodeResult } from '../codec/results.js';
+import { SerializationError } from '../errors.js';
 import { fromWire } from './crash-report.js';
 import type { Outcome, Task } from './task.js';
 
-/** Frame types that answer the task at the head of a worker's pipeline. */
-export function isAnswer(type: number): boolean {
-  return type === kOk || type === kOkNumber || type === kOkString || type === kOkUndefined ||
-    type === kError || type === kChunkResult || type === kSkipped;
-}
-
 /** What `task` settles with; a garbled answer fails its own task, never the pool. */
-export function decodeAnswer(task: Task, type: number, payload: Buffer): { ok: boolean; value: unknown } {
+export function decodeAnswer(task: Task, frame: TaskAnswerFrame): { ok: boolean; value: unknown } {
   try {
-    return decode(task, type, payload);
+    return decode(task, frame);
   } catch (error) {
     return {
       ok: false,
@@ -26,20 +18,19 @@ export function decodeAnswer(task: Task, type: number, payload: Buffer): { ok: b
   }
 }
 
-function decode(task: Task, type: number, payload: Buffer): { ok: boolean; value: unknown } {
+function decode(task: Task, frame: TaskAnswerFrame): { ok: boolean; value: unknown } {
+  const { type } = frame;
   switch (type) {
-    case kOkNumber: return { ok: true, value: payload.readDoubleLE(0) };
-    case kOkString: return { ok: true, value: payload.toString('utf8') };
-    case kOkUndefined: return { ok: true, value: undefined };
-    case kOk: return { ok: true, value: deserialize(payload) };
-    case kError: return { ok: false, value: fromWire(deserialize(payload) as RemoteErrorInfo) };
-    case kChunkResult: {
-      const entries = deserialize(payload) as ChunkEntry[];
-      const outcomes: Outcome[] = entries.map((entry) => (entry[0] ? { ok: true, value: entry[1] } : { ok: false, error: fromWire(entry[1]) }));
+    case kFromChild.Ok: case kFromChild.OkNumber: case kFromChild.OkString: case kFromChild.OkUndefined:
+      return { ok: true, value: decodeResult(type, frame.payload) };
+    case kFromChild.Error: return { ok: false, value: fromWire(decodeErrorInfo(frame)) };
+    case kFromChild.ChunkResult: {
+      const outcomes: Outcome[] = decodeChunkEntries(frame).map((entry) => (entry[0] ? { ok: true, value: entry[1] } : { ok: false, error: fromWire(entry[1]) }));
       return { ok: true, value: outcomes };
     }
-    default:
-      // kSkipped answers a task that was already settled; reaching here would mean it was not.
+    case kFromChild.Skipped:
+      // Skipped answers a task that was already settled; reaching here would mean it was not.
       return { ok: false, value: new Error(`task ${task.id} was skipped by its worker`) };
+    default: return unreachable(type, 'answer type');
   }
 }

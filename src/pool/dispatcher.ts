@@ -3,10 +3,10 @@
  * worker's pipe behind the running one, the running task's deadline, and the
  * answers coming back, in order.
  */
+import type { TaskAnswerFrame } from '../child/protocol.js';
+import { encodeBatch } from '../codec/task-args.js';
 import { TaskTimeout } from '../errors.js';
-import { type Frame } from '../transport/frame.js';
 import type { ResolvedPoolOptions } from './options.js';
-import { encodeBatch } from './batch.js';
 import { describeWorker } from './crash-report.js';
 import { decodeAnswer } from './decode.js';
 import type { Ledger } from './settlement.js';
@@ -69,7 +69,7 @@ export class Dispatcher {
   }
 
   /** The worker answered the task at the head of its pipeline. */
-  answer(slot: WorkerSlot, frame: Frame): void {
+  answer(slot: WorkerSlot, frame: TaskAnswerFrame): void {
     const task = slot.inflight.peek();
     if (task === undefined || task.id !== frame.id) {
       // The task stays owed: the worker's exit settles it like any crash.
@@ -86,7 +86,7 @@ export class Dispatcher {
     if (slot.inflight.length > 0) this.#startHead(slot);
     task.slot = undefined;
     if (task.state !== 'settled') {
-      const { ok, value } = decodeAnswer(task, frame.type, frame.payload);
+      const { ok, value } = decodeAnswer(task, frame);
       this.#ledger.settle(task, ok, value);
     }
     if (slot.state === 'retiring' && slot.inflight.length === 0) this.#supervisor().stop(slot);

@@ -7,8 +7,8 @@ import type { Writable } from 'node:stream';
 import { describeSpawnFailure } from '../child/spawn.js';
 import { describeError } from '../codec/remote-error.js';
 import type { OutputMode } from '../process/output.js';
-import { encodeFrame, kLengthBytes } from '../transport/frame.js';
-import { type BootErrorMessage, kBootError } from '../transport/messages.js';
+import { kLengthBytes } from '../transport/frame.js';
+import { encodeBootError } from '../child/protocol.js';
 
 export interface HostExit {
   readonly exitCode: number | null;
@@ -65,6 +65,5 @@ export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);
  */
 export function spawnFailedFrame(error: Error, subject: string): Buffer {
   const described = describeSpawnFailure(error, subject, '; the pool tries again when work arrives');
-  const boot: BootErrorMessage = { phase: 'import', error: describeError(described) };
-  return Buffer.concat(encodeFrame(kBootError, 0, '', boot, 'error', 'the spawn error')).subarray(kLengthBytes);
+  return Buffer.concat(encodeBootError('import', describeError(described))).subarray(kLengthBytes);
 }

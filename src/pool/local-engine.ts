@@ -6,7 +6,7 @@
 import type { PassThrough } from 'node:stream';
 import { PoolClosed } from '../errors.js';
 import { encodeBare } from '../transport/frame.js';
-import { kCancel } from '../transport/messages.js';
+import { kToChild } from '../child/protocol.js';
 import { Dispatcher } from './dispatcher.js';
 import type { PoolEngine } from './engine.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -87,7 +87,7 @@ export class LocalEngine implements PoolEngine {
     if (slot.inflight.peek() === task) {
       this.#supervisor.killFor(slot, task);
     } else {
-      slot.queueRaw(encodeBare(kCancel, task.id));
+      slot.queueRaw(encodeBare(kToChild.Cancel, task.id));
       this.#dispatcher.flush(slot);
     }
   }

@@ -3,20 +3,20 @@
  * reading their control messages, recycling, replacing the dead, and stopping
  * them all at shutdown. Which task pays for a death is attribution.ts's call.
  */
-import { assertCopyable, deserialize } from '../codec/v8.js';
-import { toRemoteError } from '../codec/remote-error.js';
-import { PoolClosed, type RemoteErrorInfo, WorkerCrashed } from '../errors.js';
-import { encodeBare, encodeFrame, type Frame, parseFrame } from '../transport/frame.js';
 import {
-  type BootErrorMessage, type InitMessage, type ReadyMessage, kBootError, kFatal, kInit, kReady, kStop,
-} from '../transport/messages.js';
+  decodeBootError, decodeErrorInfo, decodeReady, type InitMessage, isControl, isTaskAnswer, kFromChild, kToChild,
+  type TaskAnswerFrame, unreachable,
+} from '../child/protocol.js';
+import { assertCopyable } from '../codec/v8.js';
+import { toRemoteError } from '../codec/remote-error.js';
+import { PoolClosed, WorkerCrashed } from '../errors.js';
+import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
 import { ProcessHost } from './host-process.js';
 import { ThreadHost } from './host-thread.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { attributeExit } from './attribution.js';
 import { describeExit, describeWorker } from './crash-report.js';
-import { isAnswer } from './decode.js';
 import type { Ledger } from './settlement.js';
 import type { WorkerInfo } from './stats.js';
 import type { Task } from './task.js';
@@ -39,7 +39,7 @@ export const defaultHostFactory: HostFactory = (isolation, options, events) =>
 /** What the supervisor needs of the dispatcher. */
 export interface SupervisorHooks {
   /** A worker answered the task at the head of its pipeline. */
-  answer(slot: WorkerSlot, frame: Frame): void;
+  answer(slot: WorkerSlot, frame: TaskAnswerFrame): void;
   /** Workers or tasks changed: dispatch again soon. */
   changed(): void;
   /** Sends what the slot has queued. */
@@ -80,7 +80,7 @@ export class Supervisor {
       maxMessageBytes: options.maxMessageBytes,
     };
     assertCopyable(options.initArgs, 'initArgs', 'the initializer arguments');
-    this.#initFrame = encodeFrame(kInit, 0, '', init, 'initArgs', 'the initializer arguments', true);
+    this.#initFrame = encodeFrame(kToChild.Init, 0, '', init, 'initArgs', 'the initializer arguments', true);
   }
 
   get slots(): ReadonlySet<WorkerSlot> { return this.#slots; }
@@ -171,7 +171,7 @@ export class Supervisor {
    */
   stop(slot: WorkerSlot): void {
     slot.stopping = true;
-    slot.queueRaw(encodeBare(kStop, 0));
+    slot.queueRaw(encodeBare(kToChild.Stop, 0));
     this.#hooks.flush(slot);
     if (slot.state !== 'starting') this.#killAfterGrace(slot);
   }
@@ -238,32 +238,36 @@ export class Supervisor {
 
   #onFrame(slot: WorkerSlot, body: Buffer): void {
     const frame = parseFrame(body);
-    if (isAnswer(frame.type)) {
+    if (isTaskAnswer(frame)) {
       this.#hooks.answer(slot, frame);
       return;
     }
-    switch (frame.type) {
-      case kReady:
+    const { type } = frame;
+    if (!isControl(type)) {
+      slot.bootError ??= new Error(`unknown frame type ${type}`);
+      slot.host.kill();
+      return;
+    }
+    switch (type) {
+      case kFromChild.Ready:
         if (slot.stopping) this.#killAfterGrace(slot);
         slot.state = slot.stopping ? 'retiring' : 'ready';
         this.#bootFailures = 0;
         this.#bootError = undefined;
-        if (this.#exports?.pending === true) this.#exports.settle((deserialize(frame.payload) as ReadyMessage).exports);
+        if (this.#exports?.pending === true) this.#exports.settle(decodeReady(frame).exports);
         this.#hooks.changed();
         return;
-      case kBootError: {
-        const boot = deserialize(frame.payload) as BootErrorMessage;
+      case kFromChild.BootError: {
+        const boot = decodeBootError(frame);
         slot.bootError = boot.phase === 'import'
           ? toRemoteError(boot.error, `worker module ${this.#options.module} failed to load: `)
           : toRemoteError(boot.error, `initializer "${this.#options.initializer}" failed in ${describeWorker(slot)}: `);
         return;
       }
-      case kFatal:
-        slot.fatal = toRemoteError(deserialize(frame.payload) as RemoteErrorInfo);
+      case kFromChild.Fatal:
+        slot.fatal = toRemoteError(decodeErrorInfo(frame));
         return;
-      default:
-        slot.bootError ??= new Error(`unknown frame type ${frame.type}`);
-        slot.host.kill();
+      default: unreachable(type, 'frame type');
     }
   }
 

@@ -6,14 +6,14 @@
 import type { Readable } from 'node:stream';
 import { ChildPipes, type ChildEnd, describeSpawnFailure } from '../child/spawn.js';
 import { toRemoteError } from '../codec/remote-error.js';
-import { assertCopyable, deserialize } from '../codec/v8.js';
-import { ProcessStateError, ProcsafeError, type RemoteError, type RemoteErrorInfo } from '../errors.js';
+import { assertCopyable } from '../codec/v8.js';
+import { ProcessStateError, ProcsafeError, type RemoteError } from '../errors.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { validateKnownKeys, validateObject } from '../internal/validate.js';
 import { encodeFrame, parseFrame } from '../transport/frame.js';
 import {
-  type BootErrorMessage, kBootError, kError, kFatal, kOkUndefined, kReady, kRun, type RunMessage,
-} from '../transport/messages.js';
+  decodeBootError, decodeErrorInfo, isFromChild, kFromChild, kToChild, type RunMessage, unreachable,
+} from '../child/protocol.js';
 import { type ProcessOptions, type ResolvedProcessOptions, resolveProcessOptions } from './options.js';
 import { type OutputMode, routeOutput } from './output.js';
 
@@ -77,7 +77,7 @@ export class Process {
     const { module, fn, args, name, daemon } = this.#options;
     assertCopyable(args, 'args', `the arguments of "${fn}"`);
     const message: RunMessage = { module, fn, args, name, daemon };
-    this.#runFrame = encodeFrame(kRun, 0, '', message, 'args', `the arguments of "${fn}"`, true);
+    this.#runFrame = encodeFrame(kToChild.Run, 0, '', message, 'args', `the arguments of "${fn}"`, true);
     // Nobody may await start(); its failure is also reported by join().
     this.#started.promise.catch(() => {});
   }
@@ -181,30 +181,38 @@ export class Process {
 
   #onFrame(body: Buffer): void {
     const frame = parseFrame(body);
-    switch (frame.type) {
-      case kReady:
+    const { type } = frame;
+    if (!isFromChild(type)) {
+      process.emitWarning(`${this.name} sent an unknown frame type ${type}; ignored`, 'ProcsafeWarning');
+      return;
+    }
+    switch (type) {
+      case kFromChild.Ready:
         this.#ready = true;
         this.#started.resolve();
         return;
-      case kBootError: {
-        const boot = deserialize(frame.payload) as BootErrorMessage;
+      case kFromChild.BootError: {
+        const boot = decodeBootError(frame);
         const { module, fn } = this.#options;
         this.#error = toRemoteError(boot.error, boot.phase === 'import'
           ? `${this.name} could not start "${fn}": worker module ${module} failed to load: `
           : `${this.name} could not start: `);
         return;
       }
-      case kError:
-        this.#error = toRemoteError(deserialize(frame.payload) as RemoteErrorInfo);
+      case kFromChild.Error:
+        this.#error = toRemoteError(decodeErrorInfo(frame));
         return;
-      case kFatal:
+      case kFromChild.Fatal:
         // An uncaught error after fn returned, or while it ran: it is what ended the process.
-        this.#error = toRemoteError(deserialize(frame.payload) as RemoteErrorInfo);
+        this.#error = toRemoteError(decodeErrorInfo(frame));
         return;
-      case kOkUndefined:
+      case kFromChild.OkUndefined:
         return;
-      default:
-        process.emitWarning(`${this.name} sent an unknown frame type ${frame.type}; ignored`, 'ProcsafeWarning');
+      // A pool worker's answers: a Process child never sends them.
+      case kFromChild.Ok: case kFromChild.OkNumber: case kFromChild.OkString: case kFromChild.ChunkResult: case kFromChild.Skipped:
+        process.emitWarning(`${this.name} sent an unknown frame type ${type}; ignored`, 'ProcsafeWarning');
+        return;
+      default: unreachable(type, 'frame type');
     }
   }
 

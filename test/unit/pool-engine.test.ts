@@ -5,7 +5,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deserialize } from '../../dist/codec/v8.js';
 import { PoolClosed, RemoteError, WorkerCrashed } from 'procsafe';
 import { tasks } from '../helpers/index.js';
 import { LocalEngine } from '../../dist/pool/local-engine.js';
@@ -15,10 +14,8 @@ import { resolvePoolOptions, type PoolOptions } from '../../dist/pool/options.js
 import { nextTaskId, type Outcome, type Task } from '../../dist/pool/task.js';
 import { encodeFrame, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
 import { describeError } from '../../dist/codec/remote-error.js';
-import { readSimpleBatch } from '../../dist/codec/simple-batch.js';
-import {
-  kBatch, kBatchSimple, kBootError, kCancel, kChunkResult, kInit, kOk, kReady, kStop,
-} from '../../dist/transport/messages.js';
+import { decodeBatch } from '../../dist/codec/task-args.js';
+import { kFromChild, kToChild } from '../../dist/child/protocol.js';
 
 const kT = { timeout: 10_000 };
 
@@ -68,7 +65,7 @@ class FakeHost implements WorkerHost {
 
   ready(): void {
     this.booted = true;
-    this.#emit(encodeFrame(kReady, 0, '', { exports: ['square', 'hold', 'crash'] }, 'ready', 'ready'));
+    this.#emit(encodeFrame(kFromChild.Ready, 0, '', { exports: ['square', 'hold', 'crash'] }, 'ready', 'ready'));
     // As the real child: a stop that came while it was starting is acted on once it has started.
     if (this.stopAsked && this.holding.length === 0) this.die({ exitCode: 0, signal: null });
   }
@@ -77,9 +74,9 @@ class FakeHost implements WorkerHost {
   answer(value?: unknown): void {
     const task = this.holding.shift() as Received;
     if (task.chunk) {
-      this.#emit(encodeFrame(kChunkResult, task.id, '', task.args.map((x) => [true, (x as number) ** 2]), 'result', 'result'));
+      this.#emit(encodeFrame(kFromChild.ChunkResult, task.id, '', task.args.map((x) => [true, (x as number) ** 2]), 'result', 'result'));
     } else {
-      this.#emit(encodeFrame(kOk, task.id, '', value ?? (task.args[0] as number) ** 2, 'result', 'result'));
+      this.#emit(encodeFrame(kFromChild.Ok, task.id, '', value ?? (task.args[0] as number) ** 2, 'result', 'result'));
     }
   }
 
@@ -89,22 +86,19 @@ class FakeHost implements WorkerHost {
 
   #onFrame(body: Buffer): void {
     const frame = parseFrame(body);
-    if (frame.type === kInit) {
+    if (frame.type === kToChild.Init) {
       const boot = this.#world.script.boot ?? 'ready';
       if (boot === 'ready') queueMicrotask(() => this.ready());
       if (boot === 'boot-error') {
-        this.#emit(encodeFrame(kBootError, 0, '', { phase: 'import', error: describeError(new SyntaxError('bad module')) }, 'e', 'e'));
+        this.#emit(encodeFrame(kFromChild.BootError, 0, '', { phase: 'import', error: describeError(new SyntaxError('bad module')) }, 'e', 'e'));
         this.die({ exitCode: 1, signal: null });
       }
       if (boot === 'die') this.die({ exitCode: 1, signal: null });
-    } else if (frame.type === kBatchSimple) {
-      readSimpleBatch(frame.payload, (id, fn, args) => this.#take({ id, fn, chunk: false, args }));
-    } else if (frame.type === kBatch) {
-      const flat = deserialize(frame.payload) as unknown[];
-      for (let i = 0; i < flat.length; i += 4) this.#take({ id: flat[i] as number, fn: flat[i + 1] as string, chunk: flat[i + 2] === 1, args: flat[i + 3] as unknown[] });
-    } else if (frame.type === kCancel) {
+    } else if (frame.type === kToChild.Batch || frame.type === kToChild.BatchSimple) {
+      decodeBatch(frame.type, frame.payload, (task) => this.#take(task));
+    } else if (frame.type === kToChild.Cancel) {
       this.cancelled.add(frame.id);
-    } else if (frame.type === kStop) {
+    } else if (frame.type === kToChild.Stop) {
       this.stopAsked = true;
       queueMicrotask(() => { if (this.booted && this.holding.length === 0) this.die({ exitCode: 0, signal: null }); });
     }

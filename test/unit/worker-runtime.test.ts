@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerRuntime } from '../../dist/child/runtime.js';
 import { encodeBare, encodeFrame, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
-import { encodeBatch } from '../../dist/pool/batch.js';
-import { kCancel, kInit, kOkNumber, kReady, kSkipped } from '../../dist/transport/messages.js';
+import { encodeBatch } from '../../dist/codec/task-args.js';
+import { kFromChild, kToChild } from '../../dist/child/protocol.js';
 import type { Task } from '../../dist/pool/task.js';
 import { fixture } from '../helpers/index.js';
 
@@ -33,11 +33,11 @@ async function started(): Promise<{ runtime: WorkerRuntime; answers: { type: num
   });
   const next = (): Promise<void> => new Promise<void>((resolve) => { wake = resolve; });
   const ready = next();
-  runtime.receive(Buffer.concat(encodeFrame(kInit, 0, '', {
+  runtime.receive(Buffer.concat(encodeFrame(kToChild.Init, 0, '', {
     module: fixture('tasks.mjs').href, initializer: undefined, initArgs: [], workerId: 1, name: 'test', maxMessageBytes: 1 << 20,
   }, 'init', 'init')));
   await ready;
-  assert.equal(answers.shift()?.type, kReady);
+  assert.equal(answers.shift()?.type, kFromChild.Ready);
   return { runtime, answers, next };
 }
 
@@ -47,13 +47,13 @@ test('a cancel that arrives after its task ran is forgotten: a later task with t
   let answered = next();
   runtime.receive(Buffer.concat(encodeBatch([task(7, 'inc', [1])], 1 << 20, fail)));
   await answered;
-  assert.deepEqual(answers.splice(0), [{ type: kOkNumber, id: 7 }]);
+  assert.deepEqual(answers.splice(0), [{ type: kFromChild.OkNumber, id: 7 }]);
   // The cancel crossed the answer: task 7 is done with.
-  runtime.receive(encodeBare(kCancel, 7));
+  runtime.receive(encodeBare(kToChild.Cancel, 7));
   answered = next();
   runtime.receive(Buffer.concat(encodeBatch([task(7, 'inc', [2])], 1 << 20, fail)));
   await answered;
-  assert.deepEqual(answers.splice(0), [{ type: kOkNumber, id: 7 }], 'run, not skipped');
+  assert.deepEqual(answers.splice(0), [{ type: kFromChild.OkNumber, id: 7 }], 'run, not skipped');
 });
 
 test('a cancel of a task still waiting behind a running one skips it, and only it', kT, async () => {
@@ -61,9 +61,9 @@ test('a cancel of a task still waiting behind a running one skips it, and only i
   const fail = (): void => assert.fail('the batch could not be encoded');
   // Three tasks in one batch; the first sleeps, so the cancel reaches the second while it waits.
   runtime.receive(Buffer.concat(encodeBatch([task(1, 'sleep', [50]), task(2, 'inc', [1]), task(3, 'inc', [2])], 1 << 20, fail)));
-  runtime.receive(encodeBare(kCancel, 2));
+  runtime.receive(encodeBare(kToChild.Cancel, 2));
   while (answers.length < 3) await next();
   assert.deepEqual(answers.map((a) => a.id), [1, 2, 3]);
-  assert.equal(answers[1]?.type, kSkipped);
-  assert.equal(answers[2]?.type, kOkNumber);
+  assert.equal(answers[1]?.type, kFromChild.Skipped);
+  assert.equal(answers[2]?.type, kFromChild.OkNumber);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSimpleBatch, simpleBatchSize, writeSimpleBatch, type SimpleTask } from '../../dist/codec/simple-batch.js';
+import { readSimpleBatch, simpleBatchSize, writeSimpleBatch, type SimpleTask } from '../../dist/codec/task-args.js';
 
 function roundTrip(tasks: SimpleTask[]): SimpleTask[] {
   const size = simpleBatchSize(tasks);

@@ -1,0 +1,56 @@
+/**
+ * A task's result on its way back from a worker, both sides. The commonest
+ * results (a number, undefined, a short string) skip the v8 serializer, whose
+ * setup costs more than such a task; anything else is an Ok frame with a v8
+ * value. A map chunk's results always go as one ChunkResult (child/protocol.ts).
+ *
+ * OkNumber: f64 LE | OkString: utf8 | OkUndefined: nothing | Ok: a v8 value.
+ */
+import { kFromChild, unreachable } from '../child/protocol.js';
+import { SerializationError } from '../errors.js';
+import { encodeBare, encodeFrame } from '../transport/frame.js';
+import { deserialize } from './v8.js';
+
+export type ResultKind = typeof kFromChild.Ok | typeof kFromChild.OkNumber | typeof kFromChild.OkString | typeof kFromChild.OkUndefined;
+
+const kMaxFastString = 1024;
+
+/**
+ * The frame answering task `id` with `value`. Throws SerializationError if the
+ * value cannot be copied or is over `maxMessageBytes`: the task fails with it.
+ */
+export function encodeResult(id: number, value: unknown, fn: string, maxMessageBytes: number): Buffer | Buffer[] {
+  if (typeof value === 'number') {
+    const bare = encodeBare(kFromChild.OkNumber, id, 8);
+    bare.writeDoubleLE(value, bare.length - 8);
+    return bare;
+  }
+  if (value === undefined) return encodeBare(kFromChild.OkUndefined, id);
+  if (typeof value === 'string' && value.length <= kMaxFastString) {
+    const bytes = Buffer.byteLength(value);
+    const bare = encodeBare(kFromChild.OkString, id, bytes);
+    bare.write(value, bare.length - bytes, 'utf8');
+    return bare;
+  }
+  const what = `the result of "${fn}"`;
+  return fitting(encodeFrame(kFromChild.Ok, id, '', value, 'result', what), maxMessageBytes, what);
+}
+
+/** A result frame's value. */
+export function decodeResult(type: ResultKind, payload: Buffer): unknown {
+  switch (type) {
+    case kFromChild.OkNumber: return payload.readDoubleLE(0);
+    case kFromChild.OkString: return payload.toString('utf8');
+    case kFromChild.OkUndefined: return undefined;
+    case kFromChild.Ok: return deserialize(payload);
+    default: return unreachable(type, 'result type');
+  }
+}
+
+/** Refuses a frame the parent would cut the worker off for, as a SerializationError of its task instead. */
+export function fitting(chunks: Buffer[], maxMessageBytes: number, what: string): Buffer[] {
+  let bytes = 0;
+  for (const chunk of chunks) bytes += chunk.length;
+  if (bytes <= maxMessageBytes) return chunks;
+  throw new SerializationError(`${what} takes ${bytes} bytes, over maxMessageBytes (${maxMessageBytes}); return less, or raise maxMessageBytes`, 'result');
+}
