@@ -4,12 +4,13 @@
  * setup costs more than such a task; anything else is an Ok frame with a v8
  * value. A map chunk's results always go as one ChunkResult (child/protocol.ts).
  *
- * OkNumber: f64 LE | OkString: utf8 | OkUndefined: nothing | Ok: a v8 value.
+ * OkNumber: f64 LE | OkString: utf8 (well-formed strings only) | OkUndefined: nothing | Ok: a v8 value.
  */
 import { kFromChild, unreachable } from '../child/protocol.js';
 import { SerializationError } from '../errors.js';
 import { encodeBare, encodeFrame } from '../transport/frame.js';
 import { deserialize } from './v8.js';
+import { isWellFormed } from './well-formed.js';
 
 export type ResultKind = typeof kFromChild.Ok | typeof kFromChild.OkNumber | typeof kFromChild.OkString | typeof kFromChild.OkUndefined;
 
@@ -26,7 +27,8 @@ export function encodeResult(id: number, value: unknown, fn: string, maxMessageB
     return bare;
   }
   if (value === undefined) return encodeBare(kFromChild.OkUndefined, id);
-  if (typeof value === 'string' && value.length <= kMaxFastString) {
+  // UTF-8 cannot carry a lone surrogate: such a string goes by v8, which keeps it.
+  if (typeof value === 'string' && value.length <= kMaxFastString && isWellFormed(value)) {
     const bytes = Buffer.byteLength(value);
     const bare = encodeBare(kFromChild.OkString, id, bytes);
     bare.write(value, bare.length - bytes, 'utf8');

@@ -11,13 +11,14 @@
  * both sides.
  *
  * BatchSimple, per task: u32 id | u8 fnLength | fn | u8 argc | argc × (u8 tag | data)
- * tags: 0 f64 | 1 u32 byteLength + utf8 | 2 undefined | 3 null | 4 true | 5 false
+ * tags: 0 f64 | 1 u32 byteLength + utf8 (well-formed strings only) | 2 undefined | 3 null | 4 true | 5 false
  * Batch: a v8 value, the flat array [id, fn, isChunk (0|1), args, id, fn, …].
  */
 import { kToChild } from '../child/protocol.js';
 import { SerializationError } from '../errors.js';
 import { encodeBare, encodeFrame } from '../transport/frame.js';
 import { deserialize } from './v8.js';
+import { isWellFormed } from './well-formed.js';
 
 const kMaxStringChars = 4096;
 const kMaxArgs = 255;
@@ -135,13 +136,14 @@ function asSimple(task: OutgoingTask): SimpleTask {
 export function simpleBatchSize(tasks: readonly SimpleTask[]): number {
   let size = 0;
   for (const task of tasks) {
-    if (task.args.length > kMaxArgs) return -1;
+    if (task.args.length > kMaxArgs || !isWellFormed(task.fn)) return -1;
     size += 4 + 1 + Buffer.byteLength(task.fn) + 1;
     for (const arg of task.args) {
       switch (typeof arg) {
         case 'number': size += 9; break;
         case 'string':
-          if (arg.length > kMaxStringChars) return -1;
+          // UTF-8 cannot carry a lone surrogate: v8 keeps it.
+          if (arg.length > kMaxStringChars || !isWellFormed(arg)) return -1;
           size += 5 + Buffer.byteLength(arg);
           break;
         case 'boolean': case 'undefined': size += 1; break;

@@ -35,3 +35,10 @@ test('anything else is left to the v8 serializer', { timeout: 5000 }, () => {
   }
   assert.equal(simpleBatchSize([{ id: 1, fn: 'f', args: new Array(256).fill(0) }]), -1);
 });
+
+test('a string that is not well-formed UTF-16 is left to the v8 serializer, which keeps it', { timeout: 5000 }, () => {
+  for (const text of ['\uD800', 'a\uDC00b', '\uDE00\uD83D']) {
+    assert.equal(simpleBatchSize([{ id: 1, fn: 'f', args: [text] }]), -1, JSON.stringify(text));
+  }
+  assert.ok(simpleBatchSize([{ id: 1, fn: 'f', args: ['\uD83D\uDE00'] }]) > 0, 'a surrogate pair is fine');
+});
