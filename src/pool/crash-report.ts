@@ -1,5 +1,5 @@
 /** How the pool words what happened to a worker, and turns errors from the wire back into errors. */
-import { toRemoteError } from '../codec/remote-error.js';
+import { neutralize, toRemoteError } from '../codec/remote-error.js';
 import { type RemoteErrorInfo, SerializationError } from '../errors.js';
 import type { HostExit } from './host.js';
 import type { WorkerSlot } from './worker-slot.js';
@@ -14,10 +14,13 @@ export function describeExit(info: HostExit): string {
   return `exited with code ${info.exitCode}`;
 }
 
-/** Errors from the wire become RemoteError, except our own serialization failures, which keep their class. */
+/**
+ * Errors from the wire become RemoteError, except our own serialization failures,
+ * which keep their class; their text is escaped as every remote text is (toRemoteError).
+ */
 export function fromWire(info: RemoteErrorInfo): Error {
   if (info.name === 'SerializationError' && info.properties['code'] === 'ESERIALIZE') {
-    return new SerializationError(info.message, String(info.properties['path'] ?? 'result'));
+    return new SerializationError(neutralize(String(info.message)), neutralize(String(info.properties['path'] ?? 'result')));
   }
   return toRemoteError(info);
 }
