@@ -6,6 +6,7 @@ import {
 import { type OutputMode, kOutputModes } from '../process/output.js';
 import { inheritedExecArgv, toModuleUrl } from '../internal/worker-module.js';
 import { checkModuleFile, validateEnv } from '../internal/child-options.js';
+import { resolveTimeout } from '../internal/timeout.js';
 
 export interface PoolOptions {
   /**
@@ -36,7 +37,12 @@ export interface PoolOptions {
   readonly initArgs?: readonly unknown[];
   /** Replace a worker after it has run this many tasks (as Python's `maxtasksperchild`). */
   readonly maxTasksPerWorker?: number;
-  /** A task running longer than this has its worker stopped and rejects with TaskTimeout. */
+  /**
+   * A task running longer than this has its worker stopped and rejects with
+   * TaskTimeout. Read as every timeoutMs (a fraction rounds up), but 0 or less
+   * is a RangeError: it would fail every task.
+   * @default undefined (no limit; Infinity too)
+   */
   readonly taskTimeoutMs?: number;
   /**
    * Re-run a task whose worker died (SIGKILL, segfault, OOM, `process.exit()`)
@@ -94,7 +100,7 @@ export interface ResolvedPoolOptions {
   readonly maxMessageBytes: number;
 }
 
-/** The limits of `workers`, `retries` and `taskTimeoutMs` (a timer's range), shared with `procsafe map`. */
+/** The limits of `workers` and `retries`, and a timer's range (`procsafe map --timeout`), shared with `procsafe map`. */
 export const kMaxWorkers = 1024;
 export const kMaxRetries = 1000;
 export const kMaxTimeoutMs = 2 ** 31 - 1;
@@ -119,7 +125,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (initializer !== undefined) validateString(initializer, 'initializer');
   validateArray(initArgs, 'initArgs');
   if (maxTasksPerWorker !== undefined) validateInteger(maxTasksPerWorker, 'maxTasksPerWorker', 1);
-  if (taskTimeoutMs !== undefined) validateInteger(taskTimeoutMs, 'taskTimeoutMs', 1, kMaxTimeoutMs);
+  const taskLimit = resolveTaskTimeout(taskTimeoutMs);
   validateInteger(retries, 'retries', 0, kMaxRetries);
   if (maxQueue !== undefined) validateInteger(maxQueue, 'maxQueue', 1);
   if (maxMemoryMb !== undefined) validateInteger(maxMemoryMb, 'maxMemoryMb', 16);
@@ -133,7 +139,20 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 1);
   return Object.freeze({
     module, workers, isolation, initializer, initArgs, maxTasksPerWorker: maxTasksPerWorker ?? Infinity,
-    taskTimeoutMs, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
+    taskTimeoutMs: taskLimit, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
     execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes,
   });
+}
+
+/**
+ * As resolveTimeout reads a timeoutMs, except "do not wait": for a call it means
+ * give up at once, for a pool it would mean fail every task, so it is refused
+ * rather than read as no limit, which would hide the mistake.
+ */
+function resolveTaskTimeout(value: unknown): number | undefined {
+  const limit = resolveTimeout(value, 'taskTimeoutMs');
+  if (limit === 0) {
+    throw new RangeError(`Expected \`taskTimeoutMs\` to be more than 0 ms (or Infinity for no limit), got ${String(value)}`);
+  }
+  return limit;
 }

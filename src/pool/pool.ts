@@ -7,7 +7,7 @@ import { assertCopyable, findUncopyable } from '../codec/v8.js';
 import { AbortError, PoolClosed, SerializationError, TaskTimeout } from '../errors.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { validateAbortSignal, validateInteger, validateObject, validateString } from '../internal/validate.js';
-import { kMaxTimeoutMs, type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
+import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { PoolEngine } from './engine.js';
 import { type ChunkTracker, feed } from './feed.js';
 import { LocalEngine } from './local-engine.js';
@@ -61,7 +61,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   readonly #status: PoolSource;
 
   constructor(options: PoolOptions) {
-    this.#options = resolvePoolOptions(unlimitedAsAbsent(options));
+    this.#options = resolvePoolOptions(options);
     const stdout = this.#options.stdout === 'pipe' ? new PassThrough() : undefined;
     const stderr = this.#options.stderr === 'pipe' ? new PassThrough() : undefined;
     this.stdout = stdout ?? null;
@@ -263,16 +263,6 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       cancel: (task, signal) => this.#engine.cancel(task, abortError(signal, task.id, task.fn)),
     }, (items, firstIndex, tracker) => this.#submitChunk(fn, items, firstIndex, tracker));
   }
-}
-
-/**
- * taskTimeoutMs read as every timeoutMs is (resolveTimeout): Infinity, or more than a
- * timer holds, is no limit, which options.ts spells as absent.
- */
-function unlimitedAsAbsent(options: PoolOptions): PoolOptions {
-  const limit = (options as { taskTimeoutMs?: unknown } | null)?.taskTimeoutMs;
-  if (typeof limit !== 'number' || !(limit > kMaxTimeoutMs)) return options;
-  return { ...options, taskTimeoutMs: undefined };
 }
 
 function checkFn(fn: unknown): asserts fn is string {

@@ -2,6 +2,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool, SerializationError, type PoolOptions } from 'procsafe';
+import { resolvePoolOptions } from '../../dist/pool/options.js';
 import { childPids, tasks } from '../helpers/index.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof SerializationError;
@@ -41,9 +42,21 @@ describe('Pool options are validated at construction', () => {
   test('retries: -1 is a RangeError', kT, (t) => {
     expectRefused(t, { module: tasks, retries: -1 }, RangeError, /`retries`/, /-1/);
   });
-  test('taskTimeoutMs: 1.5 and 0', kT, (t) => {
-    expectRefused(t, { module: tasks, taskTimeoutMs: 1.5 }, TypeError, /`taskTimeoutMs`/, /1\.5/);
+  test('taskTimeoutMs: 0 and -1 are RangeErrors; NaN and a string TypeErrors', kT, (t) => {
     expectRefused(t, { module: tasks, taskTimeoutMs: 0 }, RangeError, /`taskTimeoutMs`/, /got 0/);
+    expectRefused(t, { module: tasks, taskTimeoutMs: -1 }, RangeError, /`taskTimeoutMs`/, /got -1/);
+    expectRefused(t, { module: tasks, taskTimeoutMs: -Infinity }, RangeError, /`taskTimeoutMs`/, /got -Infinity/);
+    expectRefused(t, { module: tasks, taskTimeoutMs: NaN }, TypeError, /`taskTimeoutMs`/, /NaN/);
+    expectRefused(t, { module: tasks, taskTimeoutMs: '5' }, TypeError, /`taskTimeoutMs`/, /"5"/);
+  });
+  test('taskTimeoutMs is read as every timeoutMs: Infinity or past a timer is no limit, a fraction rounds up', kT, () => {
+    const read = (taskTimeoutMs: number): number | undefined => resolvePoolOptions({ module: tasks, taskTimeoutMs }).taskTimeoutMs;
+    assert.equal(read(Infinity), undefined);
+    assert.equal(read(2 ** 31), undefined);
+    assert.equal(read(2 ** 31 - 1), 2 ** 31 - 1);
+    assert.equal(read(1.5), 2);
+    assert.equal(read(300), 300);
+    assert.equal(resolvePoolOptions({ module: tasks }).taskTimeoutMs, undefined);
   });
   test("maxMemoryMb: 'big'", kT, (t) => {
     expectRefused(t, { module: tasks, maxMemoryMb: 'big' }, TypeError, /`maxMemoryMb`/, /"big"/);
