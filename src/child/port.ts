@@ -13,7 +13,7 @@ export interface ChildPort {
   /** Called once the worker has told the parent it is ready. */
   ready?(): void;
   /**
-   * Called when the child becomes a Process (kRun), before its module loads: a
+   * Called when the child becomes a Process (Run), before its module loads: a
    * daemon dies with its parent; any other keeps running when the parent is gone.
    */
   becomeProcess?(daemon: boolean): void;

@@ -1,7 +1,7 @@
 /**
- * The child side of a Process: a kRun message makes the bootstrap run one
+ * The child side of a Process: a Run message makes the bootstrap run one
  * exported function once, then leave, as Python's Process runs its target.
- * Uncaught errors are still reported by the WorkerRuntime that received kRun.
+ * Uncaught errors are still reported by the WorkerRuntime that received Run.
  */
 import { inspect } from 'node:util';
 import { describeError } from '../codec/remote-error.js';

@@ -4,7 +4,7 @@
  * they arrived, and writes each result durably before the next task starts.
  * That ordering is what lets the parent know, when a worker dies, exactly
  * which task was running (the oldest unanswered) and which never started.
- * A kRun message instead makes the child a Process (process-runner.ts).
+ * A Run message instead makes the child a Process (process-runner.ts).
  */
 import { describeError } from '../codec/remote-error.js';
 import { encodeResult, fitting } from '../codec/results.js';
