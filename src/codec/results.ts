@@ -54,5 +54,6 @@ export function fitting(chunks: Buffer[], maxMessageBytes: number, what: string)
   let bytes = 0;
   for (const chunk of chunks) bytes += chunk.length;
   if (bytes <= maxMessageBytes) return chunks;
-  throw new SerializationError(`${what} takes ${bytes} bytes, over maxMessageBytes (${maxMessageBytes}); return less, or raise maxMessageBytes`, 'result');
+  throw new SerializationError(
+    `${what} takes ${bytes} bytes, over maxMessageBytes (${maxMessageBytes}); return less, or raise maxMessageBytes`, 'result');
 }

@@ -42,14 +42,17 @@ export interface IncomingTask {
 }
 
 /** The frame(s) carrying `tasks`; `fail` is called for each task that cannot go. */
-export function encodeBatch<T extends OutgoingTask>(tasks: readonly T[], maxMessageBytes: number, fail: (task: T, error: Error) => void): Buffer[] {
+export function encodeBatch<T extends OutgoingTask>(
+  tasks: readonly T[], maxMessageBytes: number, fail: (task: T, error: Error) => void,
+): Buffer[] {
   const simple = tasks.every((task) => !task.chunk) ? simpleBatchSize(tasks.map(asSimple)) : -1;
   if (simple >= 0) {
     const frame = encodeBare(kToChild.BatchSimple, 0, simple);
     writeSimpleBatch(tasks.map(asSimple), frame, frame.length - simple);
     return [frame];
   }
-  const encode = (some: readonly OutgoingTask[]): Buffer[] => encodeFrame(kToChild.Batch, 0, '', flatten(some), 'args', 'the arguments', true);
+  const encode = (some: readonly OutgoingTask[]): Buffer[] =>
+    encodeFrame(kToChild.Batch, 0, '', flatten(some), 'args', 'the arguments', true);
   try {
     const frame = encode(tasks);
     if (frameBytes(frame) <= maxMessageBytes) return frame;
@@ -147,9 +150,11 @@ export function simpleBatchSize(tasks: readonly SimpleTask[]): number {
           size += 5 + Buffer.byteLength(arg);
           break;
         case 'boolean': case 'undefined': size += 1; break;
-        default:
+        case 'object':
           if (arg !== null) return -1;
           size += 1;
+          break;
+        case 'bigint': case 'symbol': case 'function': return -1;
       }
     }
   }

@@ -20,7 +20,8 @@ export function describeExit(info: HostExit): string {
  */
 export function fromWire(info: RemoteErrorInfo): Error {
   if (info.name === 'SerializationError' && info.properties['code'] === 'ESERIALIZE') {
-    return new SerializationError(neutralize(String(info.message)), neutralize(String(info.properties['path'] ?? 'result')));
+    const path = info.properties['path'];
+    return new SerializationError(neutralize(String(info.message)), neutralize(typeof path === 'string' ? path : 'result'));
   }
   return toRemoteError(info);
 }

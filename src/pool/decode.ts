@@ -25,7 +25,8 @@ function decode(task: Task, frame: TaskAnswerFrame): { ok: boolean; value: unkno
       return { ok: true, value: decodeResult(type, frame.payload) };
     case kFromChild.Error: return { ok: false, value: fromWire(decodeErrorInfo(frame)) };
     case kFromChild.ChunkResult: {
-      const outcomes: Outcome[] = decodeChunkEntries(frame).map((entry) => (entry[0] ? { ok: true, value: entry[1] } : { ok: false, error: fromWire(entry[1]) }));
+      const outcomes: Outcome[] = decodeChunkEntries(frame)
+        .map((entry) => (entry[0] ? { ok: true, value: entry[1] } : { ok: false, error: fromWire(entry[1]) }));
       return { ok: true, value: outcomes };
     }
     case kFromChild.Skipped:

@@ -90,7 +90,8 @@ class FakeHost implements WorkerHost {
       const boot = this.#world.script.boot ?? 'ready';
       if (boot === 'ready') queueMicrotask(() => this.ready());
       if (boot === 'boot-error') {
-        this.#emit(encodeFrame(kFromChild.BootError, 0, '', { phase: 'import', error: describeError(new SyntaxError('bad module')) }, 'e', 'e'));
+        const error = describeError(new SyntaxError('bad module'));
+        this.#emit(encodeFrame(kFromChild.BootError, 0, '', { phase: 'import', error }, 'e', 'e'));
         this.die({ exitCode: 1, signal: null });
       }
       if (boot === 'die') this.die({ exitCode: 1, signal: null });
