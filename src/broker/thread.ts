@@ -4,6 +4,7 @@
  * before any handle can leave the process), and gets the broker's logs back.
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { rateLimited } from '../internal/log.js';
 import { kStatusObject, serveStatus } from '../status/serve.js';
 import { verifyProof } from '../transport/auth.js';
 import { Server } from '../transport/server.js';
@@ -18,6 +19,8 @@ export type FromBroker =
 
 const { path, port, statusSecret } = workerData as { path: string; port: MessagePort; statusSecret: string };
 const post = (message: FromBroker): void => port.postMessage(message);
+// Peers cut off by the broker (garbage, answers left unread) can come by the thousand: a few lines, then a count.
+const cutOff = rateLimited((message) => post({ type: 'log', message: `procsafe: ${message}` }));
 
 const broker = new Broker({
   // A peer may name an object whose announcement is still in the port: read it first.
@@ -26,7 +29,7 @@ const broker = new Broker({
       onMessage(message.message as ToBroker);
     }
   },
-  log: (message) => post({ type: 'log', message: `procsafe: ${message}` }),
+  log: cutOff,
   spills: new OwnerSpills(path),
 });
 
@@ -47,6 +50,7 @@ try {
       ? serveStatus(connection, () => broker.inspect())
       : broker.accept(connection, id, opened)),
     log: (message) => post({ type: 'log', message }),
+    reserved: (object) => object === kStatusObject,
   });
   post({ type: 'ready' });
 } catch (error) {

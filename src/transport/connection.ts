@@ -40,10 +40,15 @@ export class Connection {
   readonly #written = (): void => {
     if (--this.#queued === 0) this.#wakeWriters();
   };
+  /** See limitUnread; 0: no limit (a client's link to its owner). */
+  #unreadBytes = 0;
+  #unreadWrites = 0;
+  #frameLimit: number;
 
   /** `piecesFrom`: see FrameDecoder (a relay keeps large frames in the pieces they came in). */
   constructor(socket: Socket, maxMessageBytes: number, piecesFrom?: number) {
     this.#socket = socket;
+    this.#frameLimit = maxMessageBytes;
     this.#decoder = new FrameDecoder(maxMessageBytes, piecesFrom);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -86,7 +91,22 @@ export class Connection {
   get closed(): boolean { return this.#closed; }
 
   /** The largest frame accepted from now on. */
-  set maxMessageBytes(value: number) { this.#decoder.maxMessageBytes = value; }
+  set maxMessageBytes(value: number) {
+    this.#frameLimit = value;
+    this.#decoder.maxMessageBytes = value;
+  }
+
+  /**
+   * Cuts the link off once the peer leaves more than `bytes` (or two of its
+   * largest frames, if more) or `writes` writes of what it was sent unread: an
+   * owner would otherwise hold, for ever, every answer to requests a peer sends
+   * and never reads (Redis's client-output-buffer-limit). Its close then settles
+   * what it held, as a death does.
+   */
+  limitUnread(bytes: number, writes: number): void {
+    this.#unreadBytes = bytes;
+    this.#unreadWrites = writes;
+  }
 
   send(chunks: readonly Buffer[]): void {
     if (this.#closed || this.#socket.destroyed) return;
@@ -94,11 +114,20 @@ export class Connection {
     if (out.length === 1) {
       const rest = this.#trySync(out[0] as Buffer);
       if (rest !== undefined) this.#write(rest);
-      return;
+    } else {
+      this.#socket.cork();
+      for (const chunk of out) this.#write(chunk);
+      this.#socket.uncork();
     }
-    this.#socket.cork();
-    for (const chunk of out) this.#write(chunk);
-    this.#socket.uncork();
+    if (this.#unreadBytes > 0) this.#checkUnread();
+  }
+
+  #checkUnread(): void {
+    const bytes = this.#socket.writableLength;
+    const most = Math.max(this.#unreadBytes, 2 * this.#frameLimit);
+    if (bytes <= most && this.#queued <= this.#unreadWrites) return;
+    this.destroy(new Error(`it left ${bytes} bytes of answers in ${this.#queued} writes unread, over the limit of ${most} bytes ` +
+      `or ${this.#unreadWrites} writes; it is treated as dead`));
   }
 
   /**

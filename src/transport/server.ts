@@ -2,15 +2,19 @@
  * The owner's listening side: a Unix socket in the 0700 runtime directory.
  * A peer is handed to the owner only after it proves it holds the secret; one
  * that fails, stalls, or sends garbage is cut off with a logged reason and
- * never disturbs the others.
+ * never disturbs the others. Connections are capped (limits.ts) so that no flood
+ * can take the owner's file descriptors, and the caps are split so that a flood
+ * of peers that prove nothing never keeps out one that does, nor `procsafe status`.
  */
-import { unlinkSync } from 'node:fs';
+import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { newNonce } from './auth.js';
+import { rateLimited } from '../internal/log.js';
 import { Connection, isPeerFault } from './connection.js';
 import { newSocketPath } from './endpoint.js';
 import { encodeBare } from './frame.js';
 import { kHandshake, kHandshakeDeadlineMs } from './handshake.js';
+import { kUnreadBytes, kUnreadWrites, type PeerLimits, peerLimits } from './limits.js';
 
 /** Until a peer proves a secret it may send only the handshake: a few bytes. */
 const kHandshakeMaxBytes = 1024;
@@ -32,8 +36,12 @@ export interface ServerOptions {
   readonly onPeer: (connection: Connection, peerId: number, opened: { object: string; nonce: Buffer }) => void;
   /** Frames of at least this many bytes arrive in the pieces they came in (Frame.more). @default never */
   readonly piecesFrom?: number;
-  /** Where reasons for refused or cut-off peers go. @default process.emitWarning */
+  /** Where reasons for refused or cut-off peers go (at most 10 lines of a kind per 5 s). @default process.emitWarning */
   readonly log?: (message: string) => void;
+  /** Objects whose peers take the reserved slots (`procsafe status` readers). */
+  readonly reserved?: (object: string) => boolean;
+  /** @default from the soft limit on open files (limits.ts) */
+  readonly limits?: PeerLimits;
 }
 
 export class Server {
@@ -43,11 +51,20 @@ export class Server {
   readonly #sockets = new Set<Socket>();
   #nextPeerId = 1;
   #closing: Promise<void> | undefined;
+  readonly #limits: PeerLimits;
+  /** Connections still in the handshake, oldest first. */
+  readonly #unproven = new Set<Connection>();
+  readonly #reserved = new Set<Connection>();
+  #proven = 0;
+  readonly #warn: (message: string) => void;
 
   private constructor(path: string, server: NetServer, options: ServerOptions) {
     this.path = path;
     this.#server = server;
     this.#options = options;
+    this.#limits = options.limits ?? peerLimits();
+    const log = options.log ?? ((m: string) => process.emitWarning(m));
+    this.#warn = rateLimited((message) => log(`procsafe: ${message}`));
   }
 
   static listen(options: ServerOptions): Promise<Server> {
@@ -59,6 +76,17 @@ export class Server {
       net.once('error', reject);
       net.listen(path, () => {
         net.off('error', reject);
+        // bind() gives the socket 0777 less the umask, which a worker thread (the broker's) cannot set:
+        // so it is narrowed here; until then the 0700 directory keeps every other user out anyway.
+        try {
+          chmodSync(path, 0o600);
+        } catch (error) {
+          net.close();
+          reject(error as Error);
+          return;
+        }
+        // Out of descriptors despite the caps (the owner's own files took them): libuv drops the connection.
+        net.on('error', (error) => server.#warn(`could not accept a peer on ${path}: ${error.message}`));
         net.unref();
         resolve(server);
       });
@@ -80,15 +108,25 @@ export class Server {
     return this.#closing;
   }
 
-  #log(message: string): void {
-    (this.#options.log ?? ((m: string) => process.emitWarning(m)))(`procsafe: ${message}`);
-  }
-
   #accept(socket: Socket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
     socket.unref();
     const connection = new Connection(socket, kHandshakeMaxBytes, this.#options.piecesFrom);
+    // At the cap the oldest connection still in its handshake goes: a flood only ever evicts itself,
+    // while an honest peer proves its secret within a round trip.
+    if (this.#unproven.size >= this.#limits.unproven) {
+      const oldest = this.#unproven.values().next().value as Connection;
+      this.#unproven.delete(oldest);
+      oldest.destroy(new Error(`evicted: ${this.#limits.unproven} connections were waiting to prove a secret, the most this owner holds`));
+    }
+    this.#unproven.add(connection);
+    let counted = false;
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#unproven.delete(connection);
+      this.#reserved.delete(connection);
+      if (counted) this.#proven--;
+    });
     const nonce = newNonce();
     let proven = false;
     // Not an accusation: an honest peer whose thread was blocked is late too, and connects again.
@@ -98,12 +136,24 @@ export class Server {
       frame: (frame) => {
         if (proven) return;
         clearTimeout(timer);
+        this.#unproven.delete(connection);
         if (frame.type !== kHandshake.Auth || !this.#options.verify(frame.fn, nonce, frame.payload)) {
           connection.destroy(new Error(frame.type === kHandshake.Auth ? 'wrong proof of the secret' : `frame type ${frame.type} before the handshake`));
           return;
         }
+        if (this.#options.reserved?.(frame.fn) === true) {
+          this.#reserve(connection);
+        } else if (this.#proven >= this.#limits.proven) {
+          connection.destroy(new Error(`${this.#proven} peers are connected, the most this owner takes with its limit of ` +
+            `${this.#limits.fdLimit} open files; raise that limit (ulimit -n) in the owner`));
+          return;
+        } else {
+          this.#proven++;
+          counted = true;
+        }
         proven = true;
         connection.maxMessageBytes = this.#options.maxMessageBytes;
+        connection.limitUnread(kUnreadBytes, kUnreadWrites);
         connection.pause();
         connection.send([encodeBare(kHandshake.Welcome, 0)]);
         this.#options.onPeer(connection, this.#nextPeerId++, { object: frame.fn, nonce });
@@ -111,11 +161,21 @@ export class Server {
       close: (reason) => {
         clearTimeout(timer);
         // A peer that died mid-handshake is no news; one that failed the proof or sent garbage is.
-        if (!proven && isPeerFault(reason)) this.#log(`refused a peer on ${this.path}: ${reason.message}`);
+        if (!proven && isPeerFault(reason)) this.#warn(`refused a peer on ${this.path}: ${reason.message}`);
       },
     });
     const hello = encodeBare(kHandshake.Hello, 0, nonce.length);
     nonce.copy(hello, hello.length - nonce.length);
     connection.send([hello]);
+  }
+
+  /** A status reader: its own slots, where the oldest makes room for a new one. */
+  #reserve(connection: Connection): void {
+    if (this.#reserved.size >= this.#limits.reserved) {
+      const oldest = this.#reserved.values().next().value as Connection;
+      this.#reserved.delete(oldest);
+      oldest.destroy(new Error('evicted: a newer status reader came'));
+    }
+    this.#reserved.add(connection);
   }
 }
