@@ -5,8 +5,11 @@
  * secret are chosen here; a client that arrives before the thread listens
  * retries while this process is alive (broker/link.ts).
  */
+import { closeSync, openSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { Handle, HandleKind } from '../codec/handles.js';
+import { ProcsafeError } from '../errors.js';
 import { newSecret } from '../transport/auth.js';
 import { newSocketPath } from '../transport/endpoint.js';
 import { prepareSpillDir } from '../queue/spill.js';
@@ -24,7 +27,7 @@ let nextObject = 1;
 
 /** A new object owned by this process, served by its broker thread. */
 export function createObject(kind: HandleKind, size: number, maxMessageBytes: number): Handle {
-  const broker = start();
+  const broker = start(kind);
   registerOwner(kind); // for `procsafe status` (status/registry.ts)
   // Before the handle exists: a writer that finds no directory sends large items through the socket.
   if (kind === 'queue' || kind === 'joinable-queue') prepareSpillDir(broker.path);
@@ -34,9 +37,9 @@ export function createObject(kind: HandleKind, size: number, maxMessageBytes: nu
   return handle;
 }
 
-function start(): Running {
+function start(kind: HandleKind): Running {
   if (running !== undefined) return running;
-  const path = newSocketPath();
+  const path = bindablePath(kind);
   // `procsafe status` reads this owner's objects from the broker thread, proving this secret (status/serve.ts).
   const statusSecret = newSecret();
   registerBroker(path, statusSecret);
@@ -49,7 +52,8 @@ function start(): Running {
   port1.on('message', (message: FromBroker) => {
     switch (message.type) {
       case 'log': process.emitWarning(message.message, 'ProcsafeWarning'); break;
-      case 'failed': process.emitWarning(`procsafe: the broker could not listen on ${path}: ${message.message}`, 'ProcsafeWarning'); break;
+      case 'failed': process.emitWarning(`procsafe: the broker could not listen on ${path}: ${message.message}; ` +
+        'its objects are unreachable. Free space there, or point XDG_RUNTIME_DIR (or TMPDIR) at a directory with room', 'ProcsafeWarning'); break;
       case 'ready': break;
     }
   });
@@ -60,4 +64,31 @@ function start(): Running {
   worker.on('exit', () => { if (running === broker) running = undefined; });
   running = broker;
   return broker;
+}
+
+/** The longest socket path bind() takes (sun_path less its NUL). */
+const kMaxSocketPath = process.platform === 'linux' ? 107 : 103;
+
+/**
+ * A socket path the broker thread will be able to bind, checked now: the thread
+ * binds later, where a failure would reach clients only as BrokerLost once their
+ * startup grace ran out. A full, read-only or missing runtime directory fails
+ * the creating call at once instead, with the real cause.
+ */
+function bindablePath(kind: HandleKind): string {
+  let path: string | undefined;
+  try {
+    path = newSocketPath();
+    if (Buffer.byteLength(path) > kMaxSocketPath) {
+      throw Object.assign(new Error(`ENAMETOOLONG: the socket path ${path} is over the ${kMaxSocketPath} bytes a Unix socket takes`), { code: 'ENAMETOOLONG' });
+    }
+    // bind() needs a new inode in the directory: a file created and removed at once proves there is one.
+    closeSync(openSync(path, 'wx', 0o600));
+    unlinkSync(path);
+    return path;
+  } catch (error) {
+    const where = path === undefined ? 'the runtime directory' : dirname(path);
+    throw new ProcsafeError(`cannot create the socket of this ${kind} in ${where}: ${(error as Error).message}; ` +
+      'free space (or inodes) there, or point XDG_RUNTIME_DIR (or TMPDIR) at a directory with room', { cause: error });
+  }
 }

@@ -180,9 +180,12 @@ export interface OwnerFile {
  * meanwhile, or not of this registry's version and shape are skipped, so one
  * odd file never fails `procsafe status` as a whole.
  */
-export function readOwners(dir: string = ownersDir()): OwnerFile[] {
+export function readOwners(where?: string): OwnerFile[] {
+  let dir: string;
   let names: string[];
   try {
+    // Finding the runtime directory may fail (a full file system): then there is no owner to list.
+    dir = where ?? ownersDir();
     names = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
   } catch {
     return [];

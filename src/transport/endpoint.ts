@@ -10,18 +10,47 @@ import { join } from 'node:path';
 
 let cached: string | undefined;
 
+/** Fallbacks tried after a planted `<tmp>/procsafe-<uid>`: `-1` … `-8`. */
+const kFallbacks = 8;
+
 /**
- * The per-user runtime directory: $XDG_RUNTIME_DIR/procsafe, or <tmp>/procsafe-<uid>.
- * If it exists but is not ours or not 0700 (someone planted it), a private fresh
- * directory is used instead.
+ * Where this user's runtime directory may be, in the order every process of
+ * the user tries them: $XDG_RUNTIME_DIR/procsafe, then <tmp>/procsafe-<uid>,
+ * then <tmp>/procsafe-<uid>-1 … -8 (for when another user planted the first).
+ */
+function runtimeDirCandidates(): string[] {
+  const uid = process.getuid?.() ?? 0;
+  const base = process.env['XDG_RUNTIME_DIR'];
+  const tmp = join(tmpdir(), `procsafe-${uid}`);
+  return [...(base ? [join(base, 'procsafe')] : []), tmp, ...Array.from({ length: kFallbacks }, (_, i) => `${tmp}-${i + 1}`)];
+}
+
+/**
+ * The per-user runtime directory: the first candidate that is ours (created
+ * 0700 if missing). Every process of the user finds the same one, so `procsafe
+ * status` sees every owner and cleans up after dead ones. Throws what stopped it
+ * (ENOSPC, EACCES) if a candidate could not be created.
  */
 export function runtimeDir(): string {
   if (cached !== undefined) return cached;
-  const uid = process.getuid?.() ?? 0;
-  const base = process.env['XDG_RUNTIME_DIR'];
-  cached = privateDir(base ? join(base, 'procsafe') : join(tmpdir(), `procsafe-${uid}`))
-    ?? mkdtempSync(join(tmpdir(), `procsafe-${uid}-`));
-  return cached;
+  let planted: string | undefined;
+  for (const dir of runtimeDirCandidates()) {
+    if (privateDir(dir) === undefined) {
+      planted ??= dir;
+      continue;
+    }
+    if (planted !== undefined) warnPlanted(planted, dir);
+    return cached = dir;
+  }
+  // Every name taken by someone else: a private directory still works, but status cannot find it.
+  const fresh = mkdtempSync(join(tmpdir(), `procsafe-${process.getuid?.() ?? 0}-`));
+  warnPlanted(planted as string, fresh);
+  return cached = fresh;
+}
+
+function warnPlanted(planted: string, used: string): void {
+  process.emitWarning(`procsafe: ${planted} belongs to another user or is open to others (planted?); using ${used} instead. ` +
+    'Remove it, or set XDG_RUNTIME_DIR to a directory only you can enter', { code: 'PROCSAFE_RUNTIME_DIR' });
 }
 
 /**
