@@ -13,6 +13,7 @@ import type { Connection } from '../../dist/transport/connection.js';
 import { encodeBare, encodeFrame, type Frame } from '../../dist/transport/frame.js';
 import { Server } from '../../dist/transport/server.js';
 import { deserialize } from '../../dist/codec/v8.js';
+import { waitUntil } from '../helpers/index.js';
 import { prng } from '../helpers/prng.js';
 
 const kEcho = 99;
@@ -131,4 +132,55 @@ test('fuzz: 10k random inputs on the socket; the owner drops those peers and ser
   const got = await steady;
   assert.equal(got.length, 2000);
   got.forEach((value, i) => assert.deepEqual(value, { i }));
+});
+
+test('the socket itself is 0600: bind() follows the umask, which the broker thread cannot set', { timeout: 10_000 }, async (t) => {
+  const { server } = await echoServer(t);
+  assert.equal(statSync(server.path).mode & 0o777, 0o600);
+});
+
+test('caps: unproven connections beyond theirs evict the oldest; a proven peer beyond its cap is refused with a reason; a status peer still gets in', { timeout: 20_000 }, async (t) => {
+  const logs: string[] = [];
+  const secret = newSecret();
+  const statusSecret = newSecret();
+  const server = await Server.listen({
+    verify: (object, nonce, proof) => verifyProof(object === 'status' ? statusSecret : secret, nonce, proof),
+    maxMessageBytes: 1 << 20, log: (m) => logs.push(m),
+    reserved: (object) => object === 'status',
+    limits: { fdLimit: 64, unproven: 3, proven: 2, reserved: 1 },
+    onPeer: (connection) => connection.listen({ frame: () => {}, close: () => {} }),
+  });
+  t.after(() => server.close());
+  const sockets: Socket[] = [];
+  t.after(() => { for (const socket of sockets) socket.destroy(); });
+  const closed: boolean[] = [];
+  await Promise.all(Array.from({ length: 5 }, (_, i) => new Promise<void>((resolve) => {
+    const socket = netConnect(server.path);
+    sockets.push(socket);
+    closed[i] = false;
+    socket.on('data', () => resolve());
+    socket.on('error', () => {});
+    socket.on('close', () => { closed[i] = true; });
+  })));
+  const first = await link(server.path, secret, 1 << 20);
+  const second = await link(server.path, secret, 1 << 20);
+  t.after(() => { first.destroy(); second.destroy(); });
+  await assert.rejects(link(server.path, secret, 1 << 20), BrokerLost);
+  const status = (await connect(server.path, 'status', statusSecret, 1 << 20)).connection;
+  t.after(() => status.destroy());
+  assert.ok(logs.some((l) => /2 peers are connected, the most this owner takes/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => /evicted: 3 connections were waiting/.test(l)), logs.join('\n'));
+  assert.ok(closed.filter(Boolean).length >= 2, `the oldest idle ones went first: ${closed}`);
+  assert.equal(first.closed || second.closed || status.closed, false);
+});
+
+test('rate-limited log: N lines of a kind per interval, then one count; other kinds are not held back', { timeout: 10_000 }, async () => {
+  const { rateLimited } = await import('../../dist/internal/log.js');
+  const lines: string[] = [];
+  const log = rateLimited((m) => lines.push(m), { lines: 3, intervalMs: 50 });
+  for (let i = 0; i < 100; i++) log(`refused peer ${i}: "name ${i}" wrong proof`);
+  log('another kind');
+  assert.deepEqual(lines, ['refused peer 0: "name 0" wrong proof', 'refused peer 1: "name 1" wrong proof', 'refused peer 2: "name 2" wrong proof', 'another kind']);
+  await waitUntil(() => lines.length === 5, 'the count is logged when the interval ends');
+  assert.equal(lines[4], '…and 97 more in 0.05 s like: refused peer #: "…" wrong proof');
 });
