@@ -11,7 +11,7 @@ import { Queue } from 'procsafe';
 import { reviveRecords } from '../../dist/codec/handles.js';
 import { authFrame } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
-import { kGet, kStats } from '../../dist/transport/messages.js';
+import { kRequest } from '../../dist/broker/protocol.js';
 import { fixture, repoRoot, tempDir, waitUntil } from '../helpers/index.js';
 
 interface HandleShape { path: string; object: string; secret: string }
@@ -52,7 +52,7 @@ function rssBytes(pid: number): number {
 }
 
 /** Runs `procsafe status --json` with `env` and returns its owners. */
-function status(env: NodeJS.ProcessEnv): Promise<{ pid: number; alive: boolean; objects: unknown[] | null; error: string | null }[]> {
+function status(env: NodeJS.ProcessEnv): Promise<{ pid: number; objects: unknown[] | null; error: string | null }[]> {
   const child = spawn(process.execPath, ['dist/cli/main.js', 'status', '--json'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
@@ -138,9 +138,9 @@ test('a proven peer that sends kGet and a million kStats and never reads is cut 
   const closed = new Promise<void>((resolve) => peer.once('close', () => resolve()));
   let open = true;
   void closed.then(() => { open = false; });
-  peer.write(encodeHead(kGet, 1, owner.handle.object, 0));
+  peer.write(encodeHead(kRequest.Get, 1, owner.handle.object, 0));
   // Requests in batches of 10k, each written once the last one drained; stops when cut off.
-  const batch = Buffer.concat(Array.from({ length: 10_000 }, (_, i) => encodeHead(kStats, i + 2, owner.handle.object, 0)));
+  const batch = Buffer.concat(Array.from({ length: 10_000 }, (_, i) => encodeHead(kRequest.Stats, i + 2, owner.handle.object, 0)));
   let sent = 0;
   let peak = before;
   while (open && sent < 1_000_000) {
