@@ -7,9 +7,9 @@ import type { Readable } from 'node:stream';
 import { ChildPipes, type ChildEnd, describeSpawnFailure } from '../child/spawn.js';
 import { toRemoteError } from '../codec/remote-error.js';
 import { assertCopyable } from '../codec/v8.js';
-import { ProcessStateError, ProcsafeError, type RemoteError } from '../errors.js';
+import { AbortError, ProcessStateError, ProcsafeError, type RemoteError } from '../errors.js';
 import { resolveTimeout } from '../internal/timeout.js';
-import { validateKnownKeys, validateObject } from '../internal/validate.js';
+import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';
 import { encodeFrame, parseFrame } from '../transport/frame.js';
 import {
   decodeBootError, decodeErrorInfo, isFromChild, kFromChild, kToChild, type RunMessage, unreachable,
@@ -29,6 +29,8 @@ export interface JoinOptions {
    * @default undefined (wait for the exit; Infinity too)
    */
   readonly timeoutMs?: number;
+  /** Stop waiting when it aborts: `join()` rejects `AbortError` and the process runs on. */
+  readonly signal?: AbortSignal;
 }
 
 /** How a process ended, as `join()` reports it. */
@@ -155,20 +157,30 @@ export class Process {
    */
   async join(options: JoinOptions = {}): Promise<ProcessResult> {
     validateObject(options, 'join options');
-    validateKnownKeys(options as unknown as Record<string, unknown>, 'join options', ['timeoutMs']);
+    validateKnownKeys(options as unknown as Record<string, unknown>, 'join options', ['timeoutMs', 'signal']);
     const timeoutMs = resolveTimeout(options.timeoutMs, 'timeoutMs');
+    const abort = options.signal;
+    validateAbortSignal(abort, 'signal');
     if (this.#pipes === undefined) {
       throw new ProcessStateError(`${this.name} has not been started; call start() before join()`);
     }
-    if (timeoutMs === undefined) {
-      await this.#held(this.#done.promise);
-    } else if (timeoutMs > 0) {
+    if (abort?.aborted) throw new AbortError('join() was aborted', { cause: abort.reason });
+    if (timeoutMs !== 0) {
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+      let onAbort: (() => void) | undefined;
+      const stops: Promise<void>[] = [this.#done.promise];
+      if (timeoutMs !== undefined) stops.push(new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); }));
+      if (abort !== undefined) {
+        stops.push(new Promise<void>((_, reject) => {
+          onAbort = () => reject(new AbortError('join() was aborted', { cause: abort.reason }));
+          abort.addEventListener('abort', onAbort, { once: true });
+        }));
+      }
       try {
-        await this.#held(Promise.race([this.#done.promise, timedOut]));
+        await this.#held(stops.length === 1 ? this.#done.promise : Promise.race(stops));
       } finally {
         clearTimeout(timer);
+        if (onAbort !== undefined) abort?.removeEventListener('abort', onAbort);
       }
     }
     if (this.#end?.spawnError !== undefined) throw this.#end.spawnError;

@@ -1,6 +1,7 @@
 // Process: start, join, exit codes, errors, kill, join timeouts and output
 // pipes, against real child processes.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -147,6 +148,23 @@ test('join({ timeoutMs }) reads timeouts as everywhere: <= 0 returns the state a
   p.kill('SIGKILL');
   assert.deepEqual(await joined, { exitCode: null, signal: 'SIGKILL' });
   assert.deepEqual(await p.join({ timeoutMs: -1 }), { exitCode: null, signal: 'SIGKILL' }, 'once ended, the end at once');
+});
+
+test('join({ signal }) rejects AbortError on abort, leaves the process running and no listener behind', { timeout: 20_000 }, async (t) => {
+  const p = create(t, { fn: 'hang' });
+  await p.start();
+  const controller = new AbortController();
+  const joined = p.join({ signal: controller.signal });
+  controller.abort();
+  await assert.rejects(joined, { name: 'AbortError', code: 'ABORT_ERR' });
+  assert.equal(p.isAlive, true);
+  await assert.rejects(p.join({ signal: controller.signal }), { code: 'ABORT_ERR' }, 'an aborted signal rejects at once');
+  const quiet = new AbortController();
+  for (let i = 0; i < 20; i++) assert.deepEqual(await p.join({ timeoutMs: 1, signal: quiet.signal }), { exitCode: null, signal: null });
+  assert.equal(getEventListeners(quiet.signal, 'abort').length, 0);
+  p.kill('SIGKILL');
+  assert.deepEqual(await p.join({ signal: quiet.signal }), { exitCode: null, signal: 'SIGKILL' });
+  assert.equal(getEventListeners(quiet.signal, 'abort').length, 0);
 });
 
 test('an unknown export rejects start() with a RemoteError naming module and export; the child is gone', { timeout: 20_000 }, async (t) => {
