@@ -1,7 +1,4 @@
-/**
- * A queue whose state lives in the broker of the process that created it,
- * reached over this thread's link to that owner (broker/link.ts).
- */
+/** A queue whose state lives in the broker of the process that created it, reached over this thread's link (broker/link.ts). */
 import type { Handle } from '../codec/handles.js';
 import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
 import {
@@ -14,11 +11,7 @@ import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGet
 import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
 import type { QueueSnapshot } from './state.js';
 
-/**
- * Puts one client keeps unanswered at once. More wait here, in the producer's
- * memory: the owner holds at most this many parked puts per client, however
- * fast a producer streams into a full queue.
- */
+/** Puts a client keeps unanswered at once; more wait in the producer's memory, so the owner parks at most this many per client. */
 const kPutWindow = 1024;
 
 export class LocalQueueBackend implements QueueBackend {
@@ -26,9 +19,8 @@ export class LocalQueueBackend implements QueueBackend {
   readonly #link: Link;
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
-  /** The owner's directory of large items' files (queue/spill.ts). */
+  /** The owner's directory of large items' files (spill.ts), and whether to write there: false once that proved impossible. */
   readonly #spillDir: string;
-  /** Whether to write large items there: false once that proved impossible. */
   #spill: boolean;
 
   constructor(handle: Handle) {
@@ -44,7 +36,8 @@ export class LocalQueueBackend implements QueueBackend {
     const started = Date.now();
     return this.#slot(options).then(() => {
       const { timeoutMs } = options;
-      return this.#send(item, timeoutMs === undefined ? options : { ...options, timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)) }, timeoutMs);
+      const left = timeoutMs === undefined ? options : { ...options, timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)) };
+      return this.#send(item, left, timeoutMs);
     });
   }
 
@@ -100,10 +93,7 @@ export class LocalQueueBackend implements QueueBackend {
       : [encodeText(nowait ? kRequest.PutFileNowait : kRequest.PutFile, id, object, file)];
   }
 
-  /**
-   * Writes a large item into a file of the owner's, and returns what the put
-   * says of it ("<name> <length>"); undefined to send it through the socket.
-   */
+  /** The put's text for the item written into a file of the owner's; undefined to send it through the socket. */
   #toFile(item: readonly Buffer[], length: number, { signal, group }: RequestOptions): string | undefined {
     // A put that will not be sent must not leave a file behind.
     if (signal?.aborted || group?.cancelled) return undefined;
@@ -112,7 +102,7 @@ export class LocalQueueBackend implements QueueBackend {
     return outcome === 'full' || outcome === 'unusable' ? undefined : outcome;
   }
 
-  /** A put was answered: its slot goes to the oldest put waiting for one. */
+  /** A put's slot goes to the oldest put waiting for one. */
   #release(): void {
     this.#inFlight--;
     this.#waiting.shift()?.();
@@ -139,8 +129,9 @@ export class LocalQueueBackend implements QueueBackend {
       resolve: (answer) => {
         const error = failure(answer, 'get', undefined);
         if (error === undefined) receiver.delivered(this.#delivery(answer));
-        else if (cancelled && answer.type === kAnswer.Refused && decodeRefusal(answer).reason === 'cancelled') receiver.failed(new AbortError('the operation was aborted'));
-        else receiver.failed(error);
+        else if (cancelled && answer.type === kAnswer.Refused && decodeRefusal(answer).reason === 'cancelled') {
+          receiver.failed(new AbortError('the operation was aborted'));
+        } else receiver.failed(error);
       },
       // Once per unanswered get (the link is lost).
       reject: (error) => receiver.failed(error),
@@ -154,15 +145,11 @@ export class LocalQueueBackend implements QueueBackend {
     };
   }
 
-  /**
-   * An item delivered after its get gave up (timeout, abort) goes back to the
-   * front of the queue, unread and not consumed, for another reader.
-   */
+  /** An item delivered after its get gave up (timeout, abort) goes back to the front, unread, for another reader. */
   readonly #giveBack = (answer: AnswerFrame): void => {
     if (answer.type === kAnswer.Delivered || answer.type === kAnswer.DeliveredFile) this.release([decodeDelivery(answer).itemId]);
   };
 
-  /** A delivery answer's item, as the Queue takes it. */
   #delivery(answer: AnswerFrame): Delivery {
     const { deliveries, itemId: id, item, file } = decodeDelivery(answer);
     if (item !== undefined) return { deliveries, id, payload: item };
@@ -184,7 +171,8 @@ export class LocalQueueBackend implements QueueBackend {
 
   async join(options: WaitOptions): Promise<void> {
     // Aborted, it settles at once; the owner's late Done holds nothing.
-    const error = failure(await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }, undefined, () => {}), 'join', undefined);
+    const answer = await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }, undefined, () => {});
+    const error = failure(answer, 'join', undefined);
     if (error !== undefined) throw error;
   }
 
@@ -200,7 +188,7 @@ export class LocalQueueBackend implements QueueBackend {
     return this.#link.askValue<QueueSnapshot>(this.#handle, kRequest.Inspect);
   }
 
-  /** Waits for a put slot, honouring the put's own timeout and signal while it waits here. */
+  /** Honours the put's own timeout and signal while it waits here. */
   #slot(options: RequestOptions): Promise<void> {
     const { timeoutMs, signal, group } = options;
     return new Promise((resolve, reject) => {
@@ -231,10 +219,7 @@ function empty(timeoutMs: number | undefined): QueueEmpty {
     : `no item arrived within ${timeoutMs} ms`);
 }
 
-/**
- * The error a queue request's answer stands for, or undefined for the answer it
- * expects: Done for a put or a join, a delivery for a get.
- */
+/** The error an answer stands for; undefined for the one expected (Done for a put or a join, a delivery for a get). */
 function failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error | undefined {
   switch (answer.type) {
     case kAnswer.Done: return what === 'get' ? unexpected(answer, what) : undefined;
@@ -248,7 +233,9 @@ function failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: n
 function refused({ reason, message }: Refusal, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error {
   switch (reason) {
     case 'closed':
-      return new QueueClosed(what === 'put' ? 'the queue is closed: no more puts are accepted' : 'the queue is closed and drained: there is nothing more to get');
+      return new QueueClosed(what === 'put'
+        ? 'the queue is closed: no more puts are accepted'
+        : 'the queue is closed and drained: there is nothing more to get');
     case 'cancelled': return what === 'put' ? full(timeoutMs) : empty(timeoutMs);
     case 'quarantined': return quarantineError(message);
     // A queue refuses these only to requests without an answer (a taskDone), and never breaks.

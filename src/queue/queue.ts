@@ -1,8 +1,6 @@
 /**
- * Queue and JoinableQueue: Python's multiprocessing queues, with state that
- * lives in the process that created them (its broker thread) and clients that
- * hold nothing a death could leak. See docs/guarantees.md for what each death
- * does, and queue/state.ts for the rules the owner keeps.
+ * Queue and JoinableQueue, as Python's: state lives in the creating process's broker thread, clients hold nothing a death
+ * could leak. What each death does: docs/guarantees.md; the rules the owner keeps: queue/state.ts.
  */
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
@@ -17,11 +15,7 @@ import { LocalQueueBackend } from './local-backend.js';
 import type { QueueSnapshot } from './state.js';
 
 export interface QueueOptions {
-  /**
-   * How many items the queue holds before `put` waits; 0 means unbounded.
-   * Items a reader has received but not yet handed to its code count too.
-   * @default 0
-   */
+  /** Items held before `put` waits (0: unbounded), counting those readers received but not yet handed to their code. @default 0 */
   readonly maxsize?: number;
   /** The largest item, serialized; a bigger one is refused with SerializationError. @default 268435456 (256 MiB) */
   readonly maxMessageBytes?: number;
@@ -81,9 +75,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   }
 
   /**
-   * Puts every item, in order, travelling together. Resolves when the owner holds
-   * them all. If one cannot be copied, none is sent. On a timeout the items
-   * accepted before it stay in the queue, and the error says how many.
+   * Puts every item, in order, travelling together; resolves when the owner holds them all. If one cannot be copied,
+   * none is sent. On a timeout the items accepted before it stay in the queue, and the error says how many.
    */
   async putMany(items: Iterable<T>, options?: QueuePutOptions): Promise<void> {
     const wait = validateWait(options, 'putMany()');
@@ -137,10 +130,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   }
 
   /**
-   * Iterates until the queue is closed and drained, reading up to `prefetch`
-   * items ahead. Read-ahead items are handed out one per step; those not handed
-   * out when the loop ends go back to the queue (and to another reader if this
-   * process dies).
+   * Iterates until the queue is closed and drained, reading up to `prefetch` items ahead. Those not handed out when the
+   * loop ends go back to the queue (and to another reader if this process dies).
    */
   iterate(options: QueueIterateOptions = {}): AsyncIterableIterator<T> {
     validateObject(options, 'options');
@@ -172,17 +163,14 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     let length = 0;
     for (const chunk of chunks) length += chunk.length;
     if (length > this.#handle.maxMessageBytes) {
-      throw new SerializationError(`the queue item is ${length} bytes serialized, over this queue's maxMessageBytes (${this.#handle.maxMessageBytes}); ` +
+      throw new SerializationError(
+        `the queue item is ${length} bytes serialized, over this queue's maxMessageBytes (${this.#handle.maxMessageBytes}); ` +
         'send it in parts, or create the queue with a larger maxMessageBytes', path);
     }
     return chunks;
   }
 
-  /**
-   * Hands a leased item to user code: the owner hears (ack) before user code runs.
-   * A promise only when the ack had to wait behind this link's earlier writes: the
-   * item then reaches user code once the ack is in the kernel.
-   */
+  /** The owner hears (ack) before user code runs; a promise when the ack waits behind this link's earlier writes (till in the kernel). */
   #hand(delivery: Delivery): QueueEntry<T> | Promise<QueueEntry<T>> {
     let value: T;
     try {
@@ -191,9 +179,11 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       value = (simple === kNotSimple ? deserialize(payload) : simple) as T;
     } catch (error) {
       // Giving it back would hand the same unreadable bytes to every reader in turn, for ever.
-      this.#backend.ack(delivery.id);
+      void this.#backend.ack(delivery.id);
       if (this.#handle.kind === 'joinable-queue') this.#backend.taskDone(delivery.id);
-      throw new SerializationError(`item ${delivery.id} could not be read (${(error as Error).message}); it was removed from the queue`, 'item', { cause: error });
+      const why = (error as Error).message;
+      throw new SerializationError(`item ${delivery.id} could not be read (${why}); it was removed from the queue`, 'item',
+        { cause: error });
     }
     const written = this.#backend.ack(delivery.id);
     if (this.#handle.kind === 'joinable-queue') this.#unfinished.add(delivery.id);
@@ -203,15 +193,13 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 }
 
 /**
- * A Queue whose items stay owed until `taskDone()`: `join()` waits for all of
- * them, and an item whose reader dies before `taskDone()` is delivered again
- * (at-least-once; dedupe with `getEntry().id`).
+ * A Queue whose items stay owed until `taskDone()`: `join()` waits for all of them, and an item whose reader dies before
+ * `taskDone()` is delivered again (at-least-once; dedupe with `getEntry().id`).
  */
 export class JoinableQueue<T = unknown> extends Queue<T> {
   /**
-   * Marks an item finished. With no id: the oldest item handed to user code in
-   * this process and not yet finished. Throws if there is none (Python's
-   * "task_done() called too many times").
+   * Marks an item finished; with no id, the oldest handed to user code in this process and not yet finished. Throws if
+   * there is none (Python's "task_done() called too many times").
    */
   taskDone(id?: string): void {
     if (id === undefined) {
@@ -223,7 +211,9 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       this.backend.taskDone(oldest);
       return;
     }
-    if (typeof id !== 'string' || id === '') throw new TypeError(`Expected the id given to taskDone() to be an item id from getEntry(), got ${String(id)}`);
+    if (typeof id !== 'string' || id === '') {
+      throw new TypeError(`Expected the id given to taskDone() to be an item id from getEntry(), got ${String(id)}`);
+    }
     // An id handed out in another process is fine: the owner checks it, and warns if it is not owed.
     this.finish(id);
     this.backend.taskDone(id);
@@ -236,7 +226,6 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 }
 
-/** The iterator behind `for await` and `iterate()`. */
 class ReadAhead<T> implements AsyncIterableIterator<T> {
   readonly #backend: QueueBackend;
   readonly #gets: ReadAheadGets;
@@ -250,7 +239,10 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
   #wake: (() => void) | undefined;
   #unlisten: (() => void) | undefined;
 
-  constructor(backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined, hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>) {
+  constructor(
+    backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined,
+    hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>,
+  ) {
     this.#backend = backend;
     this.#gets = backend.readAhead({ delivered: (delivery) => this.#delivered(delivery), failed: (error) => this.#failed(error) });
     this.#prefetch = prefetch;
@@ -280,7 +272,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
       const delivery = this.#buffer.shift();
       if (delivery !== undefined) {
         this.#refill();
-        // A promise only in the rare case Queue#hand describes; awaiting always would cost every item a turn.
+        // Awaiting only the rare promise (see Queue#hand): awaiting always would cost every item a turn.
         const entry = this.#hand(delivery);
         return { value: (entry instanceof Promise ? await entry : entry).value, done: false };
       }
@@ -300,10 +292,7 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
     return { value: undefined, done: true };
   }
 
-  /**
-   * Tops the window up once it is half empty, so gets (and the owner's
-   * answers) travel in batches rather than one per item handed out.
-   */
+  /** Only once the window is half empty, so gets (and answers) travel in batches, not one per item handed out. */
   #refill(): void {
     if (this.#outstanding + this.#buffer.length > this.#prefetch / 2) return;
     while (!this.#finished && !this.#drained && this.#failure === undefined && this.#outstanding + this.#buffer.length < this.#prefetch) {
@@ -352,4 +341,5 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
 }
 
 shareable(Queue, ['queue'], (handle) => new Queue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
-shareable(JoinableQueue, ['joinable-queue'], (handle) => new JoinableQueue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
+shareable(JoinableQueue, ['joinable-queue'],
+  (handle) => new JoinableQueue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));

@@ -4,10 +4,7 @@ import { validateInteger, validateKnownKeys, validateObject, validateString } fr
 import type { Held } from './books.js';
 import type { FileItem, Payload, QueueStateOptions } from './state-types.js';
 
-/**
- * An `ack`, `release` or `taskDone` that does not match what the client holds. `not-unfinished`
- * is Python's "task_done() called too many times"; `not-joinable` is `taskDone` on a plain Queue.
- */
+/** `not-unfinished` is Python's "task_done() called too many times"; `not-joinable`, `taskDone` on a plain Queue. */
 export class InvalidQueueRequest extends InvalidRequest<'not-leased' | 'not-unfinished' | 'not-joinable'> {
   static override readonly code: string = 'EINVALIDQUEUEREQUEST';
 }

@@ -1,16 +1,15 @@
 /**
- * The owner-side state of a Queue or JoinableQueue. Pure and synchronous: the broker
- * sends back the events each call returns, in order (no outbox to forget to drain).
- * An accepted item is held in exactly one place: queued, leased (delivered, not yet handed
- * to user code) or acked (JoinableQueue: handed over, not yet `taskDone`). A dead client's
- * items go back to the front with the same id, except one kQuarantineAfterDeaths readers
- * died holding: it is quarantined, or it would kill every reader in turn and block the rest.
- * Invariants kept after every method:
+ * The owner-side state of a Queue or JoinableQueue. Pure and synchronous: the broker sends back the events each call
+ * returns, in order (no outbox to forget to drain). An accepted item is held in exactly one place: queued, leased
+ * (delivered, not yet handed to user code) or acked (JoinableQueue: handed over, not yet `taskDone`). A dead client's items
+ * go back to the front in put order with the same id, except one kQuarantineAfterDeaths readers died holding: it is
+ * quarantined, or it would kill every reader in turn and block the rest. Invariants kept after every method:
  * - queued + leased + acked === accepted − consumed − quarantined (never lost silently, never doubled);
  * - `full()` === (maxsize > 0 && queued + leased >= maxsize);
  * - a put is parked only while the queue is open and full (FIFO, no barging);
  * - a get is parked only while nothing is queued and the queue is not drained;
- * - a join is parked only while something is unfinished.
+ * - a join is parked only while something is unfinished;
+ * - a refused request (InvalidQueueRequest: not what the client holds, or taskDone on a plain Queue) changes nothing.
  */
 import type { ClientId } from '../internal/owner-state.js';
 import { Fifo } from '../internal/fifo.js';
@@ -43,7 +42,7 @@ export class QueueState {
   /** Leased and acked items by id. */
   readonly #out = new Map<string, Held>();
   readonly #books = new Map<ClientId, Books>();
-  // Parked requests by requestId; a Map keeps arrival order and removes in O(1) on cancel.
+  // Parked requests by requestId, in arrival order (as sync's Waiters).
   readonly #puts = new Map<number, ParkedPut>();
   readonly #gets = new Map<number, ClientId>();
   readonly #joins = new Map<number, ClientId>();
@@ -74,10 +73,8 @@ export class QueueState {
   /** Items queued for a reader; leased and acked items are not counted (as Python's `qsize`). */
   qsize(): number { return this.#queued.length; }
   empty(): boolean { return this.#queued.length === 0; }
-  /**
-   * Leased items count until acked, so a reader dying mid-read cannot make the owner hold more than `maxsize`.
-   * Only a dead JoinableQueue reader's acked items (owed, never dropped) push it above; puts park until below.
-   */
+  // Leased items count until acked, so a reader dying mid-read cannot make the owner hold more than `maxsize`. Only a
+  // dead JoinableQueue reader's acked items (owed, never dropped) push it above; puts park until below.
   full(): boolean { return this.#maxsize > 0 && this.#queued.length + this.#leased >= this.#maxsize; }
   unfinished(): number { return this.#queued.length + this.#leased + this.#acked; }
 
@@ -107,10 +104,7 @@ export class QueueState {
     return this.#settle();
   }
 
-  /**
-   * The reader handed the item to user code: a Queue item is consumed, a JoinableQueue one stays unfinished until `taskDone`.
-   * @throws InvalidQueueRequest when `client` does not hold `id` as a lease; nothing changes.
-   */
+  /** The reader handed the item to user code: a Queue item is consumed, a JoinableQueue one unfinished until `taskDone`. */
   ack(client: ClientId, id: string): QueueEvent[] {
     const held = leaseOf(this.#out, client, id, 'ack');
     const books = booksOf(this.#books, client);
@@ -129,10 +123,7 @@ export class QueueState {
     return this.#settle();
   }
 
-  /**
-   * Gives leased items back unread. Pass every id in one call: one at a time reverses their order.
-   * @throws InvalidQueueRequest when any id is not leased by `client`; nothing changes.
-   */
+  /** Gives leased items back unread. Pass every id in one call: one at a time reverses their order. */
   release(client: ClientId, ids: readonly string[]): QueueEvent[] {
     if (!Array.isArray(ids)) throw new TypeError('Expected `ids` to be an array of item ids');
     const items = (ids as readonly string[]).map((id) => leaseOf(this.#out, client, id, 'release'));
@@ -147,10 +138,7 @@ export class QueueState {
     return this.#settle();
   }
 
-  /**
-   * With `id`, that item (whoever acked it); without, the item this client acked first.
-   * @throws InvalidQueueRequest when there is no such unfinished acked item, or on a plain Queue.
-   */
+  /** With `id`, that item (whoever acked it); without, the item this client acked first. */
   taskDone(client: ClientId, id?: string): QueueEvent[] {
     validateInteger(client, 'client', 0);
     if (!this.#joinable) throw new InvalidQueueRequest('taskDone() is for a JoinableQueue; this is a Queue', 'not-joinable');
@@ -201,10 +189,7 @@ export class QueueState {
     return [];
   }
 
-  /**
-   * Parked requests vanish without events (a parked put was never accepted: no capacity leaks). Leased and
-   * acked items go back to the front in put order; the kQuarantineAfterDeaths-th death blamed on one quarantines it.
-   */
+  /** Parked requests vanish without events (a parked put was never accepted: no capacity leaks); held items go back. */
   disconnect(client: ClientId): QueueEvent[] {
     validateInteger(client, 'client', 0);
     for (const [requestId, waiter] of this.#puts) {
@@ -336,7 +321,7 @@ export class QueueState {
     return { id: held.id, item: held.item, deliveries: held.deliveries };
   }
 
-  /** In put order, ahead of newer ones, so a death does not reorder the queue. */
+  /** Ahead of newer ones, so a death does not reorder the queue. */
   #requeue(items: Held[]): void {
     items.sort((a, b) => a.seq - b.seq);
     for (let i = items.length - 1; i >= 0; i--) {
