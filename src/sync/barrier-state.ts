@@ -1,9 +1,6 @@
 /**
- * The owner-side state of a Barrier, with Python's semantics: `parties` waits
- * pass together and the barrier starts its next generation; a timeout, an
- * abort or a dead waiting party breaks it, and it stays broken until `reset()`.
- * Pure and synchronous, driven by the broker.
- *
+ * The owner-side state of a Barrier (sync/state.ts), as Python's: `parties` waits pass together, each with its arrival
+ * index, and start the next generation; a timeout, an abort or a dead waiting party breaks it until `reset()`.
  * Invariant: a broken barrier has no parked waiters (breaking answers them all).
  */
 import { validateInteger } from '../internal/validate.js';
@@ -28,7 +25,6 @@ export class BarrierState implements SyncState {
   #generation = 0;
   #broken = false;
 
-  /** @param parties How many waits release the barrier together. */
   constructor(parties: number) {
     validateInteger(parties, 'parties', 1);
     this.#parties = parties;
@@ -37,11 +33,6 @@ export class BarrierState implements SyncState {
   get parties(): number { return this.#parties; }
   get broken(): boolean { return this.#broken; }
 
-  /**
-   * Parks the request; the `parties`-th one passes them all at once, each with
-   * its arrival index, and starts the next generation. On a broken barrier it
-   * returns `[broken]` at once.
-   */
   wait(client: ClientId, requestId: number): BarrierEvent[] {
     validateIds(client, requestId);
     if (this.#broken) return [{ type: 'broken', requestId, client }];
@@ -55,12 +46,7 @@ export class BarrierState implements SyncState {
     return events;
   }
 
-  /**
-   * A parked wait gave up (timeout or abort). As in Python, that breaks the
-   * barrier: the request gets `cancelled`, every other waiter `broken`, and
-   * later waits `broken` until `reset()`. A request that is not parked (it
-   * passed already) changes nothing and returns `[]`.
-   */
+  /** A parked wait gave up: as in Python, that breaks the barrier. Not parked (it passed already): `[]`. */
   cancel(requestId: number): BarrierEvent[] {
     const client = this.#waiters.get(requestId);
     if (client === undefined) return [];
@@ -68,12 +54,7 @@ export class BarrierState implements SyncState {
     return [{ type: 'cancelled', requestId, client }, ...this.#break()];
   }
 
-  /**
-   * A client with a wait in the current generation died: its waits vanish and
-   * the barrier breaks for everyone else (the generation can never fill now).
-   * A client with no parked wait changes nothing: the barrier does not know
-   * which clients are its parties until they wait.
-   */
+  /** A dead waiter's generation can never fill: it breaks. A client with no parked wait is not known as a party: no change. */
   disconnect(client: ClientId): BarrierEvent[] {
     let waited = false;
     for (const [requestId, owner] of this.#waiters) {
@@ -85,15 +66,11 @@ export class BarrierState implements SyncState {
     return waited ? this.#break() : [];
   }
 
-  /** Breaks the barrier on purpose: every waiter gets `broken`, and so does every wait until `reset()`. */
   abort(): BarrierEvent[] {
     return this.#break();
   }
 
-  /**
-   * Returns the barrier to its empty, unbroken state for a new generation.
-   * Waiters parked now get `broken`, as in Python.
-   */
+  /** Waiters parked now get `broken`, as in Python. */
   reset(): BarrierEvent[] {
     const events = this.#answerBroken();
     this.#generation++;

@@ -1,8 +1,3 @@
-/**
- * Barrier: `parties` processes wait until all have arrived, as Python's
- * multiprocessing.Barrier. A party that dies while waiting breaks it: every
- * other waiter rejects BarrierBroken instead of waiting forever.
- */
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { BarrierBroken } from '../errors.js';
@@ -18,6 +13,7 @@ export interface BarrierOptions {
   readonly timeoutMs?: number | undefined;
 }
 
+/** `parties` processes wait until all have arrived, as Python's; one that dies waiting breaks it (BarrierBroken), never wedges it. */
 export class Barrier {
   readonly #handle: Handle;
   readonly #timeoutMs: number | undefined;
@@ -34,18 +30,17 @@ export class Barrier {
   get parties(): number { return this.#handle.size; }
 
   /**
-   * Waits for all parties; resolves with this party's arrival index (0 for the
-   * first, parties - 1 for the last). Rejects BarrierBroken if a party died,
-   * timed out or aborted, or the barrier was aborted. A timeout breaks the
-   * barrier for everyone, as in Python; `timeoutMs` 0 passes only the party
-   * that fills the barrier.
+   * Resolves with this party's arrival index (0 first, parties - 1 last). Rejects BarrierBroken if a party died, timed out or
+   * aborted, or on abort(). A timeout breaks it for everyone, as in Python; `timeoutMs` 0 passes only the party that fills it.
    */
   async wait(options?: WaitOptions): Promise<number> {
     const given = validateWait(options, 'wait()');
     const timeoutMs = options?.timeoutMs === undefined ? this.#timeoutMs : given.timeoutMs;
-    const answer = await this.#request(kRequest.Wait, { ...given, timeoutMs, cancelAtOnce: true }, () => new BarrierBroken(timeoutMs === 0
-      ? 'the barrier was not full when this party arrived with timeoutMs 0 (do not wait); it is now broken for every party (reset() to reuse it)'
-      : `the barrier did not fill within ${timeoutMs} ms; it is now broken for every party (reset() to reuse it)`));
+    const answer = await this.#request(kRequest.Wait, { ...given, timeoutMs, cancelAtOnce: true },
+      () => new BarrierBroken(timeoutMs === 0
+        ? 'the barrier was not full when this party arrived with timeoutMs 0 (do not wait); ' +
+          'it is now broken for every party (reset() to reuse it)'
+        : `the barrier did not fill within ${timeoutMs} ms; it is now broken for every party (reset() to reuse it)`));
     if (answer.type === kAnswer.Passed) return answer.payload.readUInt32BE(0);
     throw new BarrierBroken('the barrier is broken: a party died, timed out or aborted, or abort() was called; reset() to reuse it');
   }

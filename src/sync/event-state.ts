@@ -1,8 +1,4 @@
-/**
- * The owner-side state of an Event: a flag, and the requests waiting for it to
- * be set. Pure and synchronous, driven by the broker. Any client may set or
- * clear it, as with Python's multiprocessing.Event.
- */
+/** The owner-side state of an Event (sync/state.ts): a flag and its parked waits. Any client may set or clear it, as in Python. */
 import {
   type ClientId, type EventStateEvent, type SyncState, type WaiterSnapshot, type Waiters,
   park, snapshotWaiters, validateIds,
@@ -20,7 +16,7 @@ export class EventState implements SyncState {
 
   isSet(): boolean { return this.#set; }
 
-  /** Sets the flag and wakes every parked waiter, of every client, oldest first. Idempotent. */
+  /** Wakes every parked waiter, of every client, oldest first. Idempotent. */
   set(): EventStateEvent[] {
     this.#set = true;
     const events: EventStateEvent[] = [];
@@ -29,12 +25,11 @@ export class EventState implements SyncState {
     return events;
   }
 
-  /** Clears the flag; later waits park until the next `set()`. Waiters already woken stay woken. */
+  /** Waiters already woken stay woken. */
   clear(): void {
     this.#set = false;
   }
 
-  /** Returns `[woken]` at once if the flag is set, else parks the request until `set()`. */
   wait(client: ClientId, requestId: number): EventStateEvent[] {
     validateIds(client, requestId);
     if (this.#set) return [{ type: 'woken', requestId, client }];
@@ -42,7 +37,7 @@ export class EventState implements SyncState {
     return [];
   }
 
-  /** Removes a parked wait (timeout or abort): `[cancelled]`, or `[]` when it is not parked (already woken). */
+  /** A parked wait gave up: `[cancelled]`, or `[]` when not parked (already woken). */
   cancel(requestId: number): EventStateEvent[] {
     const client = this.#waiters.get(requestId);
     if (client === undefined) return [];
@@ -50,7 +45,7 @@ export class EventState implements SyncState {
     return [{ type: 'cancelled', requestId, client }];
   }
 
-  /** Drops the client's parked waits; nobody else is affected, so there are never events. */
+  /** Nobody else is affected, so there are never events. */
   disconnect(client: ClientId): EventStateEvent[] {
     for (const [requestId, owner] of this.#waiters) {
       if (owner === client) this.#waiters.delete(requestId);

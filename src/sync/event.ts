@@ -17,11 +17,7 @@ export class Event {
     adopt(this, this.#handle);
   }
 
-  /**
-   * Sets the flag and wakes every waiter, in every process. The promise
-   * resolves once the owner applied it; awaiting it is optional (a lost owner
-   * then shows on the next awaited call).
-   */
+  /** Wakes every waiter, in every process; resolves once the owner applied it. Awaiting is optional (a lost owner shows later). */
   set(): Promise<void> { return this.#command(kRequest.Set); }
 
   /** Clears the flag; later waits block until the next `set()`. */
@@ -57,7 +53,9 @@ export class Event {
 
   #command(type: typeof kRequest.Set | typeof kRequest.Clear): Promise<void> {
     const done = linkFor(this.#handle).ask(this.#handle, type).then((answer) => {
-      if (answer.type !== kAnswer.Done) throw new ProtocolViolation(`the owner answered an event command with frame type ${answer.type}, not done`);
+      if (answer.type !== kAnswer.Done) {
+        throw new ProtocolViolation(`the owner answered an event command with frame type ${answer.type}, not done`);
+      }
     });
     // Not awaiting is fine: the rejection is marked handled here and still reaches whoever awaits.
     done.catch(() => {});

@@ -1,8 +1,6 @@
 /**
- * Lock, Semaphore and BoundedSemaphore: the permits live in the owner's broker; a holder holds a
- * lease the owner can take back. A holder that dies is released by the owner
- * and the next holder learns it (`previousOwnerDied`), so a death never wedges
- * the lock and never passes unnoticed.
+ * Lock, Semaphore and BoundedSemaphore: the owner's broker releases a dead holder's lease and tells the next holder
+ * (`previousOwnerDied`), so a death never wedges the lock and never passes unnoticed.
  */
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
@@ -33,7 +31,9 @@ export class Lease {
 
   /** Gives the permit back. A second call throws (as releasing an unlocked lock does in Python). */
   release(): void {
-    if (this.#released) throw new ReleasedError('this lease was already released; release each acquire exactly once (`using` releases it for you)');
+    if (this.#released) {
+      throw new ReleasedError('this lease was already released; release each acquire exactly once (`using` releases it for you)');
+    }
     this.#released = true;
     this.#release();
   }
@@ -64,9 +64,8 @@ export class Semaphore {
   get permits(): number { return this.#handle.size; }
 
   /**
-   * Adds `k` permits that belong to nobody until acquired (Python's `sem.release()`),
-   * waking waiters in order. Resolves once the owner applied it. Rejects
-   * BoundedError (EBOUNDED) on a BoundedSemaphore or Lock it would take past its permits.
+   * Adds `k` permits nobody holds (Python's `sem.release()`), waking waiters in order; resolves once the owner applied it.
+   * Rejects BoundedError (EBOUNDED) on a BoundedSemaphore or Lock it would take past its permits.
    */
   async release(k = 1): Promise<void> {
     validateInteger(k, 'k', 1, 2 ** 32 - 1);
@@ -87,10 +86,7 @@ export class Semaphore {
     return linkFor(this.#handle).askValue<number>(this.#handle, kRequest.Stats);
   }
 
-  /**
-   * Waits for a permit (first come, first served). Rejects LockTimeout when
-   * `timeoutMs` passes (`timeoutMs: 0`: only if one is free now), AbortError on `signal`.
-   */
+  /** Waits for a permit (first come, first served). Rejects LockTimeout after `timeoutMs` (0: unless free now), AbortError on `signal`. */
   async acquire(options?: AcquireOptions): Promise<Lease> {
     const wait = validateWait(options, 'acquire()');
     const link = linkFor(this.#handle);
@@ -103,8 +99,7 @@ export class Semaphore {
     };
     const answer = await link.ask(this.#handle, wait.timeoutMs === 0 ? kRequest.AcquireNowait : kRequest.Acquire, wait,
       () => new LockTimeout(`could not acquire the ${what} within ${wait.timeoutMs} ms; it is held by another process (see inspect())`),
-      // Granted after this acquire gave up (timeout, abort): released at once, never held unknowingly.
-      // If it came with news of a death, the owner keeps that for the next holder.
+      // Granted after this acquire gave up: released at once, never held unknowingly; news of a death stays for the next holder.
       (late) => { if (late.type === kAnswer.Granted) release(late.payload.readUInt32BE(0), late.payload[4] === 1); });
     if (answer.type !== kAnswer.Granted) {
       // Only a nowait acquire gets a refusal it did not ask for.
@@ -124,10 +119,7 @@ export class Semaphore {
   }
 }
 
-/**
- * As Semaphore, but `release()` beyond the permits it was created with rejects
- * BoundedError (EBOUNDED), as Python's BoundedSemaphore; held leases count, since they come back.
- */
+/** As Semaphore, but `release()` past the permits it was created with rejects BoundedError; held leases count (they come back). */
 export class BoundedSemaphore extends Semaphore {}
 
 /** A mutual-exclusion lock shared between processes: a semaphore bounded at one permit. Not reentrant. */

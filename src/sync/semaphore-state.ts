@@ -1,14 +1,11 @@
 /**
- * The owner-side state of a Semaphore (and of a Lock, which is a semaphore of
- * one permit). Pure and synchronous: the broker feeds it requests and
- * disconnects and sends back the events it returns.
- *
+ * The owner-side state of a Semaphore (and of a Lock: one permit, bounded). Pure and synchronous (sync/state.ts).
  * Invariants kept after every method:
- * - `free + held` is `permits` plus what `add(k)` added (Python's `release()`
- *   with no lease); a bounded one never exceeds `permits`;
+ * - `free + held` is `permits` plus what `add(k)` added (Python's `release()` with no lease); a bounded one never exceeds `permits`;
  * - every held permit is a lease of a live client;
  * - no request is parked while a permit is free (grants are FIFO, no barging);
- * - `orphaned <= free`: permits freed by a death are free until re-granted.
+ * - `orphaned <= free`: permits freed by a death are free until re-granted;
+ * - a refused `add` or `release` (InvalidRelease) changes nothing.
  */
 import { InvalidRequest } from '../internal/owner-state.js';
 import { validateInteger } from '../internal/validate.js';
@@ -17,11 +14,7 @@ import {
   park, snapshotWaiters, validateIds,
 } from './state-events.js';
 
-/**
- * `release` of a lease the client does not hold. `released`: it was released already
- * (or its holder disconnected); `unknown`: never granted; `not-owner`: another client holds it;
- * `bounded`: `add(k)` would take a bounded semaphore past its permits.
- */
+/** `released` already (or its holder disconnected), `unknown` (never granted), `not-owner`, or `bounded` (`add` past permits). */
 export class InvalidRelease extends InvalidRequest<'released' | 'unknown' | 'not-owner' | 'bounded'> {
   static override readonly code: string = 'EINVALIDRELEASE';
 }
@@ -29,9 +22,8 @@ export class InvalidRelease extends InvalidRequest<'released' | 'unknown' | 'not
 export interface LeaseSnapshot {
   readonly leaseId: number;
   readonly client: ClientId;
-  /** The client's process id, as the owner knows it (null until its link announced it). Set by the owner, in `inspect()` and status. */
+  /** Set by the owner in `inspect()` and status (as WaiterSnapshot's). */
   readonly pid?: number | null;
-  /** The acquire request that got this lease. */
   readonly requestId: number;
 }
 
@@ -58,10 +50,7 @@ export class SemaphoreState implements SyncState {
   #nextLeaseId = 1;
   #orphaned = 0;
 
-  /**
-   * @param permits How many clients may hold it at once; 1 makes a Lock, 0 a signal.
-   * @param bounded `add` may never take it past `permits` (BoundedSemaphore, Lock).
-   */
+  /** `permits` 1 makes a Lock, 0 a signal; `bounded`: `add` may never take it past `permits` (BoundedSemaphore, Lock). */
   constructor(permits: number, bounded = false) {
     validateInteger(permits, 'permits', 0);
     this.#permits = permits;
@@ -73,43 +62,27 @@ export class SemaphoreState implements SyncState {
   /** Permits no one holds (Python's `get_value()`). */
   get free(): number { return this.#free; }
 
-  /**
-   * Adds `k` permits no one holds (Python's `release()`) and grants them to
-   * parked requests, oldest first.
-   * @throws InvalidRelease (`bounded`) when a bounded semaphore would then have
-   * more than `permits`, counting held leases (they come back); nothing changes.
-   */
+  /** Python's `release()`: `k` unheld permits. Refused if a bounded one would exceed `permits`, held leases counted (they come back). */
   add(k: number): SemaphoreEvent[] {
     validateInteger(k, 'k', 1);
     const held = this.#leases.size;
     if (this.#bounded && this.#free + held + k > this.#permits) {
-      throw new InvalidRelease(`release(${k}) would raise it past the ${this.#permits} permit${this.#permits === 1 ? '' : 's'} it was created with ` +
+      const permits = `${this.#permits} permit${this.#permits === 1 ? '' : 's'}`;
+      throw new InvalidRelease(`release(${k}) would raise it past the ${permits} it was created with ` +
         `(${this.#free} free, ${held} held by leases that come back when released)`, 'bounded');
     }
     this.#free += k;
     return this.#grantWaiting();
   }
 
-  /**
-   * Grants a permit at once when one is free and no one is parked, else parks
-   * the request behind the others (FIFO). A Lock is not reentrant: a client that
-   * holds it and acquires again parks like anyone else.
-   *
-   * For a non-blocking try (`timeoutMs: 0`), call `cancel(requestId)` when this
-   * returned no event.
-   */
+  /** Not reentrant: a holder that acquires again parks like anyone. A try (`timeoutMs: 0`) that got no event: `cancel(requestId)`. */
   acquire(client: ClientId, requestId: number): SemaphoreEvent[] {
     validateIds(client, requestId);
     park(this.#waiters, client, requestId, 'semaphore acquire');
     return this.#grantWaiting();
   }
 
-  /**
-   * Returns a lease's permit and hands it to the oldest parked request.
-   * `unseen`: the grant reached no code (its acquire had given up), so a death it
-   * reported is still news for the permit's next holder.
-   * @throws InvalidRelease when `client` does not hold `leaseId`; nothing changes.
-   */
+  /** `unseen`: the grant reached no code (its acquire had given up), so a death it reported is still news for the next holder. */
   release(client: ClientId, leaseId: number, unseen = false): SemaphoreEvent[] {
     validateInteger(client, 'client', 0);
     validateInteger(leaseId, 'leaseId', 0);
@@ -131,12 +104,7 @@ export class SemaphoreState implements SyncState {
     return this.#grantWaiting();
   }
 
-  /**
-   * Removes a parked acquire (its timeout passed or its signal aborted) so that
-   * it is never granted. Returns `[cancelled]`, or `[]` when the request is not
-   * parked: then it was already granted (the lease stands and must be released)
-   * or never existed.
-   */
+  /** A parked acquire gave up: `[cancelled]`, or `[]` when not parked (granted already: the lease stands and must be released). */
   cancel(requestId: number): SemaphoreEvent[] {
     const client = this.#waiters.get(requestId);
     if (client === undefined) return [];
@@ -145,13 +113,7 @@ export class SemaphoreState implements SyncState {
     return [{ type: 'cancelled', requestId, client }];
   }
 
-  /**
-   * Settles a client's debts: its parked acquires vanish (no event, nobody is
-   * left to answer) and every lease it held is released. Each permit freed this
-   * way is marked orphaned, and the next grant of it, to a parked request now or
-   * to a later acquire, carries `previousOwnerDied: true`. So it is per permit:
-   * two holders dying tell two later holders, one each.
-   */
+  /** Parked acquires vanish; each freed lease's next grant says `previousOwnerDied` (per permit: two deaths tell two holders). */
   disconnect(client: ClientId): SemaphoreEvent[] {
     // Waiters first, so that a freed permit is never granted to the dead client itself.
     for (const [requestId, owner] of this.#waiters) {

@@ -1,14 +1,8 @@
-/**
- * What the sync state machines tell their broker. Every mutating method returns
- * the events it caused, in the order they happened, and keeps no outbox: the
- * broker answers each event on the connection of its `client` and nothing can
- * be left undelivered in a buffer someone forgot to drain.
- */
+/** What sync states tell their broker: each mutating method returns the events it caused, in order (no outbox to forget). */
 import type { CancelledEvent, ClientId } from '../internal/owner-state.js';
 import { validateInteger } from '../internal/validate.js';
 
 export type { CancelledEvent, ClientId } from '../internal/owner-state.js';
-
 
 /** `acquire` got a permit; release it with `release(client, leaseId)`. */
 export interface GrantedEvent {
@@ -20,7 +14,7 @@ export interface GrantedEvent {
   readonly previousOwnerDied: boolean;
 }
 
-/** An event `wait` returns because the event is (or became) set. */
+/** The event is (or became) set. */
 export interface WokenEvent {
   readonly type: 'woken';
   readonly requestId: number;
@@ -52,7 +46,7 @@ export type SyncEvent = GrantedEvent | WokenEvent | PassedEvent | BrokenEvent | 
 /** A parked request, as `inspect()` lists it (oldest first). */
 export interface WaiterSnapshot {
   readonly client: ClientId;
-  /** The client's process id, as the owner knows it (null until its link announced it). Set by the owner, in `inspect()` and status. */
+  /** The client's process id, set by the owner in `inspect()` and status; null until its link announced it. */
   readonly pid?: number | null;
   readonly requestId: number;
 }
@@ -69,7 +63,7 @@ export function validateIds(client: unknown, requestId: unknown): asserts client
   validateInteger(requestId, 'requestId', 0);
 }
 
-/** Parked requests keyed by requestId in arrival order: a Map keeps FIFO order and removes in O(1) on cancel. */
+/** By requestId: a Map keeps FIFO order and removes in O(1) on cancel. */
 export type Waiters = Map<number, ClientId>;
 
 /** Adds a parked request, refusing a requestId that is already parked (a broker bug that would lose one answer). */
