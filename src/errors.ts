@@ -1,10 +1,7 @@
 /**
- * Every error procsafe raises. One base class with a stable `code` per subclass
- * (E and the class name in capitals, less a trailing "Error"; SPEC fixes
- * ESERIALIZE and ABORT_ERR), and an `instanceof` that compares a registered
- * brand plus the code, so that it works across two installed copies of procsafe
- * (a worker module may resolve its own) and so that one subclass never passes
- * for another.
+ * Every error procsafe raises: one base class, a stable `code` per subclass (E and the class name in capitals, less a
+ * trailing "Error"; SPEC fixes ESERIALIZE and ABORT_ERR), and an `instanceof` comparing a registered brand plus the code,
+ * so it works across two installed copies (a worker module may resolve its own) and no subclass passes for another.
  */
 const kBrand = Symbol.for('procsafe.error');
 
@@ -15,7 +12,7 @@ export class ProcsafeError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
-    Object.defineProperty(this, 'code', { value: (new.target as typeof ProcsafeError).code, enumerable: true, configurable: true });
+    Object.defineProperty(this, 'code', { value: new.target.code, enumerable: true, configurable: true });
     Object.defineProperty(this, kBrand, { value: true });
   }
 
@@ -26,9 +23,8 @@ export class ProcsafeError extends Error {
 }
 
 /**
- * An item was taken out of the queue because every reader that took it died
- * (kQuarantineAfterDeaths of them, queue/state.ts). The next get of one reader
- * rejects with this, once per item; the queue then carries on with the next items.
+ * An item was taken out of the queue because every reader that took it died (kQuarantineAfterDeaths of them,
+ * queue/quarantine.ts). One reader's next get rejects with this, once per item; the queue carries on with the next items.
  */
 export class ItemQuarantined extends ProcsafeError {
   static override readonly code: string = 'EITEMQUARANTINED';
@@ -70,8 +66,7 @@ export class BarrierBroken extends ProcsafeError { static override readonly code
 /** The call's `signal` was aborted; `cause` holds the signal's reason. */
 export class AbortError extends ProcsafeError { static override readonly code: string = 'ABORT_ERR'; }
 
-// Misuse: a call the object's state does not allow. Each is a class of its own so
-// that its code follows the convention (docs/errors.md) and `instanceof` tells them apart.
+// Misuse: a call the object's state does not allow. A class each, so its code follows docs/errors.md and `instanceof` tells them apart.
 /** `release()` of a lease that was already released. */
 export class ReleasedError extends ProcsafeError { static override readonly code: string = 'ERELEASED'; }
 /** `release()` of a BoundedSemaphore (or a Lock) that would raise it past the permits it was created with. */
@@ -93,10 +88,7 @@ export interface CrashInfo {
   readonly retries: number;
 }
 
-/**
- * The worker running this task died (SIGKILL, segfault, out of memory,
- * `process.exit()`, an uncaught error) and no retries were left.
- */
+/** The worker running this task died (SIGKILL, segfault, out of memory, `process.exit()`, an uncaught error), no retries left. */
 export class WorkerCrashed extends ProcsafeError {
   static override readonly code: string = 'EWORKERCRASHED';
   declare readonly workerId: number;
@@ -111,7 +103,8 @@ export class WorkerCrashed extends ProcsafeError {
   constructor(message: string, info: CrashInfo, options?: ErrorOptions) {
     super(message, options);
     // `retries` is the pool's setting, already in the message; the rest describes this death.
-    const { retries: _retries, ...fields } = info;
+    const fields: Omit<CrashInfo, 'retries'> & { retries?: number } = { ...info };
+    delete fields.retries;
     Object.assign(this, fields);
   }
 }
@@ -129,12 +122,10 @@ export interface RemoteErrorInfo {
 const kReserved = new Set(['name', 'message', 'stack', 'code', 'cause', 'remote', 'remoteName', 'remoteStack', 'properties']);
 
 /**
- * A task threw (or rejected) in its worker. `message` is the remote message,
- * `remoteName` and `remoteStack` the remote name and stack; the remote error's
- * own enumerable properties are copied onto this error (except the few names
- * this class owns, a remote `code` is kept as `remoteCode`, and names it has
- * already, such as `toString`, so that `${error}` works) and are all in
- * `properties`. A remote `cause` arrives as a RemoteError `cause`.
+ * A task threw (or rejected) in its worker: `message`, `remoteName` and `remoteStack` are the remote ones. The remote
+ * error's own enumerable properties are all in `properties`, and copied onto this error except the names this class owns
+ * (a remote `code` is `remoteCode`) or has already (such as `toString`, so `${error}` works). A remote `cause` arrives as a
+ * RemoteError `cause`.
  */
 export class RemoteError extends ProcsafeError {
   static override readonly code: string = 'EREMOTE';
@@ -150,11 +141,14 @@ export class RemoteError extends ProcsafeError {
     this.properties = info.properties;
     this.remoteCode = info.properties['code'];
     for (const [key, value] of Object.entries(info.properties)) {
-      if (!kReserved.has(key) && !(key in this)) Object.defineProperty(this, key, { value, enumerable: true, configurable: true, writable: true });
+      if (!kReserved.has(key) && !(key in this)) {
+        Object.defineProperty(this, key, { value, enumerable: true, configurable: true, writable: true });
+      }
     }
     // The stack that helps is where it was thrown, in the worker.
     if (info.stack !== undefined) {
-      Object.defineProperty(this, 'stack', { value: `RemoteError (${info.name} in worker): ${prefix}${info.stack}`, configurable: true, writable: true });
+      const stack = `RemoteError (${info.name} in worker): ${prefix}${info.stack}`;
+      Object.defineProperty(this, 'stack', { value: stack, configurable: true, writable: true });
     }
   }
 }

@@ -3,11 +3,7 @@ import { existsSync } from 'node:fs';
 import { modulePath, typeScriptSibling } from './module-file.js';
 import { validateObject } from './validate.js';
 
-/**
- * Refuses a worker module whose file does not exist, naming it, rather than
- * letting every child fail to import it. A `.js` name whose `.ts` sibling exists
- * passes: under tsx that is how a program names a TypeScript module.
- */
+/** Refuses a missing module file before every child fails to import it; a `.js` with a `.ts` sibling passes (tsx names it so). */
 export function checkModuleFile(url: string, name = 'module'): void {
   const path = modulePath(url);
   if (path === undefined || existsSync(path) || typeScriptSibling(url) !== undefined) return;

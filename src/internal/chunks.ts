@@ -1,9 +1,6 @@
 /**
- * What is left of `chunks` once their first `bytes` are written: what a partial
- * write (writev, pwritev) leaves to write next. Chunks written whole, and empty
- * ones at the front, are dropped, so a loop that writes until nothing is left
- * always ends. With nothing to drop it returns `chunks` itself (a whole write's
- * usual case costs no copy).
+ * What a partial writev leaves of `chunks`. Chunks written whole, and empty ones at the front, are dropped, so a loop that
+ * writes until nothing is left always ends. With nothing to drop it returns `chunks` itself (no copy in the usual case).
  */
 export function remainingAfter(chunks: readonly Buffer[], bytes: number): Buffer[] {
   let first = 0;

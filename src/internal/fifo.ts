@@ -1,6 +1,6 @@
 /** A first-in first-out queue with O(1) push, shift and unshift (Array#shift is O(n)). */
 export class Fifo<T> {
-  #items: (T | undefined)[] = new Array(16);
+  #items: (T | undefined)[] = new Array<T | undefined>(16);
   #head = 0;
   #length = 0;
 
@@ -38,14 +38,14 @@ export class Fifo<T> {
 
   clear(): T[] {
     const all = [...this];
-    this.#items = new Array(16);
+    this.#items = new Array<T | undefined>(16);
     this.#head = 0;
     this.#length = 0;
     return all;
   }
 
   #grow(): void {
-    const next: (T | undefined)[] = new Array(this.#items.length * 2);
+    const next = new Array<T | undefined>(this.#items.length * 2);
     for (let i = 0; i < this.#length; i++) next[i] = this.#items[(this.#head + i) & (this.#items.length - 1)];
     this.#items = next;
     this.#head = 0;

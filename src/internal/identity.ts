@@ -1,9 +1,4 @@
-/**
- * Who this process is, as procsafe names it: set once by the child runtime when
- * it becomes a Process (its `name`), read by whatever reports on the process
- * (`procsafe status`). Kept apart so a child learns its name without loading
- * the status registry.
- */
+/** This process's Process name, set by the child runtime and read by `procsafe status`; apart so a child need not load the registry. */
 let processName: string | null = null;
 const listeners: Array<(name: string) => void> = [];
 

@@ -1,9 +1,4 @@
-/**
- * Puts back in order what finishes out of order: values numbered 0, 1, 2, …
- * arrive in any order and are taken in number order, each once every earlier
- * one has been taken. `pool.map` yields its chunks' outcomes through one, and
- * `procsafe map` writes its result lines through another.
- */
+/** Values numbered 0, 1, 2, … arrive in any order and are taken in number order (pool.map's outcomes, procsafe map's lines). */
 export class InOrder<T> {
   readonly #held = new Map<number, T>();
   #next = 0;
@@ -13,7 +8,6 @@ export class InOrder<T> {
     this.#held.set(seq, value);
   }
 
-  /** Whether the next value in order is here. */
   get ready(): boolean {
     return this.#held.has(this.#next);
   }

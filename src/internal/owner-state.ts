@@ -1,7 +1,4 @@
-/**
- * What every owner-side state machine (queue/state.ts, sync/*-state.ts) shares:
- * how clients are named and how a cancelled request is reported.
- */
+/** What every owner-side state machine (queue/state.ts, sync/*-state.ts) shares. */
 import { ProcsafeError } from '../errors.js';
 
 /** One connection to the owner; never reused once it disconnected. */
@@ -14,11 +11,7 @@ export interface CancelledEvent {
   readonly client: ClientId;
 }
 
-/**
- * A request that does not match what the client holds (a double release, an ack of
- * an item it never got). Internal: the broker turns it into the answer to that
- * request, and the state is unchanged.
- */
+/** A request that does not match what the client holds; the state is unchanged, and the broker turns it into the answer. */
 export class InvalidRequest<Reason extends string> extends ProcsafeError {
   static override readonly code: string = 'EINVALIDREQUEST';
   readonly reason: Reason;

@@ -1,8 +1,4 @@
-/**
- * What the kernel says about another process: whether its pid exists, and, on
- * Linux, its state and start time (to tell a zombie, or a later process that got
- * the same pid, from the one we knew).
- */
+/** Whether another process's pid exists and, on Linux, its state and start time: a zombie or a reused pid is not the one we knew. */
 import { readFileSync } from 'node:fs';
 
 /** Whether a process with `pid` exists (EPERM: it does, but belongs to another user). */
@@ -15,10 +11,7 @@ export function pidExists(pid: number): boolean {
   }
 }
 
-/**
- * Fields 3 (state: 'Z' for a zombie) and 22 (start time, in clock ticks since
- * boot) of /proc/<pid>/stat; undefined where there is no /proc or no such process.
- */
+/** Fields 3 (state) and 22 (start time, in clock ticks since boot) of /proc/<pid>/stat; undefined if no /proc or no such process. */
 export function procStat(pid: number): { readonly state: string; readonly startTime: string } | undefined {
   let stat: string;
   try {
@@ -31,11 +24,7 @@ export function procStat(pid: number): { readonly state: string; readonly startT
   return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
 }
 
-/**
- * Whether a process we recorded still runs: its pid exists, is not a zombie, and
- * (where `startTime` is known, from procStat when we recorded it) started then,
- * so that a later process given the same pid does not pass for it.
- */
+/** Whether a process we recorded still runs; `startTime` from procStat when we recorded it, if known. */
 export function processAlive(pid: number, startTime: string | null): boolean {
   if (!pidExists(pid)) return false;
   const stat = procStat(pid);

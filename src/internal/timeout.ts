@@ -1,11 +1,7 @@
 /**
- * The one reading of `timeoutMs` (SPEC, "Timeouts and signals"): absent or
- * `Infinity` is no limit, `0` or a negative number is "do not wait" (as Python
- * treats a negative timeout), `NaN` or a non-number is a `TypeError`.
- *
- * Returns `undefined` for no limit, otherwise a whole number of milliseconds
- * >= 0. A finite value beyond what a timer can hold (2^31 - 1 ms, about 24.8
- * days) is no limit too: Node would fire such a timer at once (TimeoutOverflowWarning).
+ * The one reading of `timeoutMs` (SPEC, "Timeouts and signals"): absent or `Infinity` is no limit (undefined), `0` or less
+ * "do not wait" (as Python treats a negative timeout), `NaN` or a non-number a TypeError; else whole milliseconds. Beyond
+ * what a timer holds (2^31 - 1 ms, about 24.8 days) is no limit too: Node would fire such a timer at once (TimeoutOverflowWarning).
  */
 export function resolveTimeout(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;

@@ -7,7 +7,9 @@ function describe(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
 }
 
-export function validateInteger(value: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): asserts value is number {
+export function validateInteger(
+  value: unknown, name: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER,
+): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`Expected \`${name}\` to be an integer, got ${describe(value)}`);
   }

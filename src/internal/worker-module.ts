@@ -19,10 +19,8 @@ const kProgram = /^(-e|-p|-pe|--eval|--print|--input-type)(=|$)/;
 const kProgramWithValue = /^(-e|-p|-pe|--eval|--print|--input-type)$/;
 
 /**
- * The parent's Node options, so that a loader (`--import tsx`) reaches the
- * workers, less the ones that would clash when many processes use them, and
- * less `-e`/`-p` and their script: under `node -e "…new Pool(…)"` a worker
- * given them would run that script again and start pools of its own.
+ * The parent's Node options, so a loader (`--import tsx`) reaches the workers, less those that clash when many processes
+ * use them and less `-e`/`-p` with their script: under `node -e "…new Pool(…)"` a worker would run it and start its own pools.
  */
 export function inheritedExecArgv(): string[] {
   const out: string[] = [];

@@ -1,15 +1,11 @@
 /**
- * The reading side of `procsafe status`: every registered owner of this user
- * that still runs, with its pools (the owner's last pushed snapshot, dated) and
- * its queues and locks (read live from its broker thread, with a deadline).
- * Entries of owners that ended without removing them (killed, or ended by a
- * signal that skips exit handlers) are removed, with their sockets, and
- * returned apart as `cleaned`.
+ * The reading side of `procsafe status`: every registered owner of this user that still runs, with its pools (its last
+ * pushed snapshot, dated) and its queues and locks (live from its broker thread, with a deadline). Entries of owners that
+ * ended without removing them (killed, or by a signal that skips exit handlers) go, with their sockets, into `cleaned`.
  */
 import { connect } from '../transport/client.js';
 import { encodeHead } from '../transport/frame.js';
 import { kAnswer, kRequest } from '../broker/protocol.js';
-import type { Connection } from '../transport/connection.js';
 import { forgetOwner, forgetStaleSockets, type OwnerRecord, readOwners } from './registry.js';
 import { kStatusObject } from './serve.js';
 import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
@@ -100,7 +96,7 @@ async function inspectBroker(path: string, secret: string, timeoutMs: number): P
   try {
     return await new Promise<unknown[]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the broker did not answer within ${timeoutMs} ms`)), left);
-      (connection as Connection).listen({
+      connection.listen({
         frame: (frame) => {
           clearTimeout(timer);
           if (frame.type !== kAnswer.Value) return reject(new Error(`unexpected answer type ${frame.type}`));

@@ -1,18 +1,12 @@
 /**
- * Owners register themselves for `procsafe status`: one file per owner,
- * `<runtimeDir>/owners/<pid>.json` (directory 0700, file 0600), written when
- * the process creates its first Pool or shared object and removed on a normal
- * exit. A killed owner leaves its file (and its socket) behind; status sees the
- * pid gone, shows it dead once and removes both. So that they cannot pile up
- * where status is never run, each new owner keeps only the newest
- * `kKeepDead` of them.
- *
- * The file holds what status needs to reach the owner: the broker's socket and
- * a status secret (queues and locks are read live from the broker thread), and
- * the latest pool snapshots, pushed from the main thread by an unref'd timer at
- * most every 250 ms and only when something changed (or each second while a
- * task runs, so the "as of" time stays true). A blocked main thread leaves a
- * dated, stale snapshot: status never waits for it.
+ * Owners register for `procsafe status`: one file per owner, `<runtimeDir>/owners/<pid>.json` (directory 0700, file 0600),
+ * written when the process creates its first Pool or shared object and removed on a normal exit. A killed owner leaves its
+ * file and socket behind; status sees the pid gone, shows it dead once and removes both. So they cannot pile up where
+ * status never runs, each new owner keeps only the newest `kKeepDead` of them.
+ * The file holds what status needs: the broker's socket and a status secret (queues and locks are read live from the
+ * broker thread), and the latest pool snapshots, pushed by an unref'd main-thread timer at most every 250 ms, only on
+ * change (or each second while a task runs, so "as of" stays true). A blocked main thread leaves a dated, stale snapshot:
+ * status never waits for it.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,23 +19,18 @@ import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js'
 export const kRegistryVersion = 1;
 const kTickMs = 250;
 const kHeartbeatMs = 1_000;
-/** Dead owners' files kept for `procsafe status` to report (newest first); older ones go. */
 export const kKeepDead = 32;
 
-/** The registry file's content. */
 export interface OwnerRecord {
   readonly version: number;
   readonly pid: number;
   /** Set when the owner is a worker thread (its objects and pools are its own). */
   readonly threadId: number | null;
   readonly argv: string[];
-  /** The owner's Process name ('resizer-2'), when it is a Process child (internal/identity.ts); absent or null otherwise. */
+  /** Its Process name ('resizer-2') when it is a Process child (internal/identity.ts); absent or null otherwise. */
   readonly name?: string | null;
   readonly startedAt: number;
-  /**
-   * The kernel's start time of the owner process (/proc/<pid>/stat, field 22), so that
-   * status can tell the owner from an unrelated process that got its pid later. null off Linux.
-   */
+  /** The kernel's start time of the process (proc.ts), to tell it from a later one with its pid. null off Linux. */
   readonly procStart?: string | null;
   readonly kinds: string[];
   readonly broker: { readonly path: string; readonly secret: string } | null;
@@ -155,11 +144,7 @@ function write(): void {
 
 function unregister(): void {
   if (file === undefined) return;
-  try {
-    unlinkSync(file);
-  } catch {
-    // already gone
-  }
+  try { unlinkSync(file); } catch { /* already gone */ }
 }
 
 /** Removes all but the newest kKeepDead files of dead owners, with their sockets. Best effort. */
@@ -171,15 +156,11 @@ function pruneDead(dir: string): void {
 export interface OwnerFile {
   readonly file: string;
   readonly record: OwnerRecord;
-  /** Whether the owner still runs (internal/proc.ts processAlive: pid, zombie, start time). */
+  /** internal/proc.ts processAlive: pid, zombie, start time. */
   readonly alive: boolean;
 }
 
-/**
- * Every owner's file in `dir`, in name order. Files being replaced, removed
- * meanwhile, or not of this registry's version and shape are skipped, so one
- * odd file never fails `procsafe status` as a whole.
- */
+/** In name order. Files being replaced, removed meanwhile, or of another version or shape are skipped: one never fails status. */
 export function readOwners(where?: string): OwnerFile[] {
   let dir: string;
   let names: string[];
@@ -199,7 +180,8 @@ export function readOwners(where?: string): OwnerFile[] {
     } catch {
       continue;
     }
-    if (record?.version !== kRegistryVersion || !Number.isSafeInteger(record.pid) || !Array.isArray(record.pools) || !Array.isArray(record.kinds)) continue;
+    if (record?.version !== kRegistryVersion || !Number.isSafeInteger(record.pid)) continue;
+    if (!Array.isArray(record.pools) || !Array.isArray(record.kinds)) continue;
     owners.push({ file, record, alive: processAlive(record.pid, record.procStart ?? null) });
   }
   return owners;
@@ -217,11 +199,9 @@ export function forgetOwner({ file, record }: OwnerFile): void {
 const kSocketName = /^(\d+)-[0-9a-f]{12}\.sock$/;
 
 /**
- * Removes the sockets in `dir` that no entry in `named` points to and whose
- * process is gone (an owner SIGKILLed after its entry was pruned, or before it
- * wrote one). A pid that exists keeps its socket, even if it may be a later
- * process with the same pid: a stale file costs nothing, a live socket lost does.
- * Returns how many went. Best effort.
+ * Removes (best effort) and counts sockets no entry in `named` points to whose process is gone (an owner SIGKILLed after
+ * its entry was pruned, or before writing one). A live pid keeps its socket even if reused: a stale file costs nothing,
+ * a live socket lost does.
  */
 export function forgetStaleSockets(named: ReadonlySet<string>, dir: string = runtimeDir()): number {
   let names: string[];

@@ -1,9 +1,7 @@
 /**
- * The broker thread's answer to `procsafe status`: a peer that proves the
- * owner's status secret (from its registry file, see registry.ts) on the pseudo
- * object `status` may send kInspect (fn `status`) and gets one kValue with every
- * object's snapshot. It opens no object and holds nothing, so it can neither
- * block nor disturb the owner's traffic; anything else it sends cuts it off.
+ * The broker thread's answer to `procsafe status`: a peer proving the owner's status secret (registry.ts) on the pseudo
+ * object `status` may send kInspect and gets one kValue with every object's snapshot. It opens no object and holds nothing,
+ * so it can neither block nor disturb the owner's traffic; anything else it sends cuts it off.
  */
 import type { Connection } from '../transport/connection.js';
 import { encodeText, ProtocolViolation } from '../transport/frame.js';

@@ -1,8 +1,4 @@
-/**
- * What an owner publishes about its pools for `procsafe status`: compact,
- * JSON-safe, and stable while nothing changes (times are absolute, so an
- * unchanged pool gives the same snapshot and costs no write).
- */
+/** What an owner publishes of its pools for `procsafe status`: JSON, with absolute times so an unchanged pool costs no write. */
 import type { PoolStats, WorkerInfo } from '../pool/stats.js';
 
 export interface WorkerSnapshot {
@@ -42,7 +38,9 @@ export function snapshotPool(source: PoolSource): PoolSnapshot {
       state: w.state,
       // performance.now() → wall clock through the constant timeOrigin: the same task gives the same
       // number on every tick (Date.now() - performance.now() wobbles by a millisecond), so no rewrite.
-      task: w.task === undefined ? null : { id: w.task.id, fn: w.task.fn, items: w.task.items ?? null, startedAt: Math.round(performance.timeOrigin + w.task.since) },
+      task: w.task === undefined
+        ? null
+        : { id: w.task.id, fn: w.task.fn, items: w.task.items ?? null, startedAt: Math.round(performance.timeOrigin + w.task.since) },
       pipelined: w.pipelined,
     })),
   };
