@@ -1,8 +1,6 @@
 /**
- * Warnings an outsider can trigger at will (a flood of connections, each
- * refused) must not flood the log too: lines of one kind (the same text but
- * for numbers and quoted names) are written at most `lines` times per
- * `intervalMs`; the rest are counted, and reported in one line when the
+ * Warnings an outsider can trigger at will (a flood of connections, each refused) must not flood the log too: lines of
+ * one kind are written at most `lines` times per `intervalMs`; the rest are counted, and reported in one line when the
  * interval ends.
  */
 
@@ -29,7 +27,9 @@ export function kindOf(message: string): string {
 }
 
 /** A log into `write` that writes at most `lines` lines of each kind per interval. */
-export function rateLimited(write: (message: string) => void, { lines = 10, intervalMs = 5_000 }: RateLimit = {}): (message: string) => void {
+export function rateLimited(
+  write: (message: string) => void, { lines = 10, intervalMs = 5_000 }: RateLimit = {},
+): (message: string) => void {
   const windows = new Map<string, Window>();
   const summarize = (kind: string, window: Window): void => {
     clearTimeout(window.timer);
