@@ -8,7 +8,7 @@
 import { Broker } from '../dist/broker/broker.js';
 import { encodeSimple } from '../dist/codec/fast-value.js';
 import { OwnerSpills } from '../dist/queue/spill.js';
-import { Outbox, unbundle } from '../dist/transport/bundle.js';
+import { Outbox, unbundle } from '../dist/broker/bundle.js';
 import { encodeText, FrameDecoder, parseFrame } from '../dist/transport/frame.js';
 import { kBundle, kRequest } from '../dist/broker/protocol.js';
 

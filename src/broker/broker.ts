@@ -17,7 +17,7 @@ import { fileRef, OwnerSpills, spillPrefix } from '../queue/spill.js';
 import { type FileItem, type Payload, QueueState, type QueueEvent } from '../queue/state.js';
 import { BarrierState, EventState, SemaphoreState, type SyncEvent } from '../sync/state.js';
 import { verifyProof } from '../transport/auth.js';
-import { isBundle, kNoPayload, Outbox, type Part, unbundle } from '../transport/bundle.js';
+import { isBundle, kNoPayload, Outbox, type Part, unbundle } from './bundle.js';
 import { type Connection, isPeerFault } from '../transport/connection.js';
 import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js';
 import { kHandshake } from '../transport/handshake.js';

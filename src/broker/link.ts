@@ -13,7 +13,7 @@ import { BrokerLost } from '../errors.js';
 import type { Handle } from '../codec/handles.js';
 import { authFrame, connect, type HandshakeFailed } from '../transport/client.js';
 import type { Connection } from '../transport/connection.js';
-import { isBundle, Outbox, unbundle } from '../transport/bundle.js';
+import { isBundle, Outbox, unbundle } from './bundle.js';
 import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
 import { type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind, unreachable } from './protocol.js';
 import { kHandshakeDeadlineMs } from '../transport/handshake.js';
@@ -105,7 +105,7 @@ export class Link {
 
   /**
    * As request, for a request that travels in a bundle with the others of its
-   * kind made in this turn (transport/bundle.ts): a streaming producer's puts,
+   * kind made in this turn (broker/bundle.ts): a streaming producer's puts,
    * a reader's read-ahead gets.
    */
   requestPart(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
@@ -130,7 +130,7 @@ export class Link {
     this.#refresh();
   }
 
-  /** Queues request `id` as a part of this turn's bundle of its kind (transport/bundle.ts). */
+  /** Queues request `id` as a part of this turn's bundle of its kind (broker/bundle.ts). */
   #sendPart(handle: Handle, bundle: RequestBundle, id: number, payload: readonly Buffer[]): void {
     this.#open(handle);
     this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });

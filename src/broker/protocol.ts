@@ -87,7 +87,7 @@ export interface AnswerFrame extends Frame {
 }
 
 /**
- * Several frames of one kind in one frame (transport/bundle.ts): requests for one
+ * Several frames of one kind in one frame (broker/bundle.ts): requests for one
  * object (fn) in one turn, or one peer's answers of a turn (id 0, fn '').
  */
 export const kBundle = {

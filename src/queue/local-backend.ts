@@ -5,7 +5,7 @@ import {
   type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, quarantineError, type Refusal, unreachable,
 } from '../broker/protocol.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
-import { kNoPayload } from '../transport/bundle.js';
+import { kNoPayload } from '../broker/bundle.js';
 import { encodeHead, encodeText } from '../transport/frame.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';
 import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
@@ -47,7 +47,7 @@ export class LocalQueueBackend implements QueueBackend {
     let length = 0;
     for (const chunk of item) length += chunk.length;
     const bundled = !nowait && !(length >= kSpillFrom && this.#spill);
-    // A small item travels with the other puts of this turn, in one frame (transport/bundle.ts).
+    // A small item travels with the other puts of this turn, in one frame (broker/bundle.ts).
     // With nothing to time or cancel (a streaming producer's puts) it needs no promise but its own.
     if (bundled && options.timeoutMs === undefined && options.signal === undefined && options.group === undefined) {
       return new Promise((resolve, reject) => {
@@ -111,7 +111,7 @@ export class LocalQueueBackend implements QueueBackend {
   async get(options: RequestOptions): Promise<Delivery> {
     const { timeoutMs } = options;
     const onEmpty = (): QueueEmpty => empty(timeoutMs);
-    // Read-ahead gets travel together, in one frame (transport/bundle.ts).
+    // Read-ahead gets travel together, in one frame (broker/bundle.ts).
     const answer = await (timeoutMs === 0
       ? this.#link.ask(this.#handle, kRequest.GetNowait, options, onEmpty)
       : this.#link.requestPart(this.#handle, kBundle.Get, kNoPayload, options, onEmpty, this.#giveBack));

@@ -9,7 +9,7 @@ import { BrokerLost, JoinableQueue, Process, Queue } from 'procsafe';
 import { connect } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
 import { kBundle, kRequest } from '../../dist/broker/protocol.js';
-import { Outbox, unbundle } from '../../dist/transport/bundle.js';
+import { Outbox, unbundle } from '../../dist/broker/bundle.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
 import { spillDirFor } from '../../dist/queue/spill.js';
 import { fixture, startChild, tempDir, waitForExit, waitUntil } from '../helpers/index.js';

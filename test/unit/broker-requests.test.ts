@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { Broker } from '../../dist/broker/broker.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
 import { OwnerSpills } from '../../dist/queue/spill.js';
-import { isBundle, unbundle } from '../../dist/transport/bundle.js';
+import { isBundle, unbundle } from '../../dist/broker/bundle.js';
 import { encodeHead, type Frame, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
 import { decodeDelivery, decodeRefusal, kAnswer, kRequest } from '../../dist/broker/protocol.js';
 

@@ -1,7 +1,7 @@
 /** Bundles: runs of small frames of one kind travel as one frame, and come apart as the frames they stand for. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Outbox, unbundle } from '../../dist/transport/bundle.js';
+import { Outbox, unbundle } from '../../dist/broker/bundle.js';
 import { encodeHead, type Frame, FrameDecoder, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
 import { kAnswer, kBundle, kRequest } from '../../dist/broker/protocol.js';
 

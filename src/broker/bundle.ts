@@ -8,8 +8,8 @@
  *
  * A part: u32 id | u8 fnLength | fn (utf8) | u32 length | payload.
  */
-import { encodeHead, type Frame, ProtocolViolation } from './frame.js';
-import { type AnswerKind, type BundleKind, kAnswer, kBundle, kRequest, type RequestKind } from '../broker/protocol.js';
+import { encodeHead, type Frame, ProtocolViolation } from '../transport/frame.js';
+import { type AnswerKind, type BundleKind, kAnswer, kBundle, kRequest, type RequestKind } from './protocol.js';
 
 /** A frame waiting in an outbox to travel in a bundle with its neighbours. */
 export interface Part {
