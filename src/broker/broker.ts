@@ -23,8 +23,9 @@ import { encodeHead, encodeText, type Frame, frameLimit, ProtocolViolation } fro
 import { kHandshake } from '../transport/handshake.js';
 import {
   type BarrierRequest, deliveryFn, encodeRefusal, type EventRequest, isBarrierRequest, isEventRequest, isLockRequest, isQueueRequest, isRequest,
-  kAnswer, kBundle, kRequest, type LockRequest, mayWait, type ObjectRequest, quarantineRefusal, type QueueRequest, unreachable,
+  kAnswer, kBundle, kRequest, type LockRequest, mayWait, type ObjectRequest, quarantineRefusal, type QueueRequest,
 } from './protocol.js';
+import { unreachable } from '../internal/unreachable.js';
 
 /** What the owner's main thread tells the broker about a new object. */
 export type ObjectSpec = Pick<Handle, 'kind' | 'object' | 'secret' | 'maxMessageBytes' | 'size'>;

@@ -15,9 +15,10 @@ import { authFrame, connect, type HandshakeFailed } from '../transport/client.js
 import type { Connection } from '../transport/connection.js';
 import { isBundle, Outbox, unbundle } from './bundle.js';
 import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
-import { type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind, unreachable } from './protocol.js';
+import { type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind } from './protocol.js';
 import { kHandshakeDeadlineMs } from '../transport/handshake.js';
 import { processAlive, procStat } from '../internal/proc.js';
+import { unreachable } from '../internal/unreachable.js';
 import { spillDirFor, WriterFiles } from '../queue/spill.js';
 import { abortError, type RequestOptions, watchWait } from './wait.js';
 

@@ -5,6 +5,7 @@
  * frames are transport/frame.ts's; docs/wire.md has the table.
  */
 import { ItemQuarantined } from '../errors.js';
+import { unreachable } from '../internal/unreachable.js';
 import { encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
 import { parseFileRef } from '../queue/spill.js';
 import type { FileItem } from '../queue/state.js';
@@ -146,12 +147,6 @@ export const mayWait = oneOf([
   kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait, kRequest.Join,
   kRequest.Acquire, kRequest.AcquireNowait, kRequest.Wait,
 ]);
-
-
-/** For a switch's `default`: the compiler proves it unreachable, and a value that gets there anyway is named. */
-export function unreachable(kind: never, what: string): never {
-  throw new ProtocolViolation(`${what} ${String(kind)} is not handled`);
-}
 
 /** An item handed to a reader, as its answer's fn and payload say. */
 export type Delivery = {

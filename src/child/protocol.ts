@@ -7,25 +7,25 @@
  * codec/results.ts; an owner's socket speaks another protocol
  * (transport/handshake.ts, broker/protocol.ts). docs/wire.md has the table.
  */
-import { unreachable } from '../broker/protocol.js';
+import { kResultKinds } from '../codec/results.js';
+import { kBatchKinds } from '../codec/task-args.js';
 import { deserialize } from '../codec/v8.js';
+import { encodeFrame } from '../codec/value-frame.js';
 import type { RemoteErrorInfo } from '../errors.js';
-import { encodeFrame, type Frame, ProtocolViolation } from '../transport/frame.js';
-
-export { unreachable };
+import { type Frame, ProtocolViolation } from '../transport/frame.js';
 
 /** Parent -> child. */
 export const kToChild = {
   /** payload: InitMessage. */
   Init: 1,
   /** payload: the tasks, in order (codec/task-args.ts). */
-  Batch: 2,
+  Batch: kBatchKinds.Batch,
   /** id: drop this task if it has not started. */
   Cancel: 4,
   /** Finish what you hold, then exit 0. */
   Stop: 5,
   /** As Batch, without v8: primitive arguments only (codec/task-args.ts). */
-  BatchSimple: 6,
+  BatchSimple: kBatchKinds.BatchSimple,
   /** payload: RunMessage; the child becomes a Process: it runs one function, then exits. */
   Run: 7,
 } as const;
@@ -39,7 +39,7 @@ export const kFromChild = {
   /** payload: BootErrorMessage; the child then exits 1. */
   BootError: 11,
   /** id; payload: the result (codec/results.ts has Ok and the three below). */
-  Ok: 12,
+  Ok: kResultKinds.Ok,
   /** id; payload: RemoteErrorInfo (a Process's fn threw: id 0). */
   Error: 13,
   /** id; payload: ChunkEntry[], one per item of a map chunk. */
@@ -49,11 +49,11 @@ export const kFromChild = {
   /** id: a cancelled task, dropped unstarted (every task gets exactly one answer). */
   Skipped: 16,
   /** id; payload: f64 LE. */
-  OkNumber: 17,
+  OkNumber: kResultKinds.OkNumber,
   /** id; payload: a string (codec/results.ts). */
-  OkString: 18,
+  OkString: kResultKinds.OkString,
   /** id (a Process's fn returned: id 0). */
-  OkUndefined: 19,
+  OkUndefined: kResultKinds.OkUndefined,
 } as const;
 
 export type FromChildKind = (typeof kFromChild)[keyof typeof kFromChild];

@@ -10,12 +10,14 @@ import { describeError } from '../codec/remote-error.js';
 import { encodeResult, fitting } from '../codec/results.js';
 import { decodeBatch, type IncomingTask } from '../codec/task-args.js';
 import { findUncopyable } from '../codec/v8.js';
+import { encodeFrame } from '../codec/value-frame.js';
 import { SerializationError } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
-import { encodeBare, encodeFrame, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
+import { unreachable } from '../internal/unreachable.js';
+import { encodeBare, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
 import {
   type BootErrorMessage, type ChunkEntry, decodeInit, decodeRun, encodeBootError, encodeErrorInfo, encodeReady,
-  type InitMessage, isToChild, kFromChild, kToChild, unreachable,
+  type InitMessage, isToChild, kFromChild, kToChild,
 } from './protocol.js';
 import './shareables.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';

@@ -6,13 +6,17 @@
  *
  * OkNumber: f64 LE | OkString: utf8 (well-formed strings only) | OkUndefined: nothing | Ok: a v8 value.
  */
-import { kFromChild, unreachable } from '../child/protocol.js';
 import { SerializationError } from '../errors.js';
-import { encodeBare, encodeFrame } from '../transport/frame.js';
+import { unreachable } from '../internal/unreachable.js';
+import { encodeBare } from '../transport/frame.js';
 import { deserialize } from './v8.js';
+import { encodeFrame } from './value-frame.js';
 import { isWellFormed } from './well-formed.js';
 
-export type ResultKind = typeof kFromChild.Ok | typeof kFromChild.OkNumber | typeof kFromChild.OkString | typeof kFromChild.OkUndefined;
+/** The frame kinds of a result; child/protocol.ts's kFromChild takes them from here. */
+export const kResultKinds = { Ok: 12, OkNumber: 17, OkString: 18, OkUndefined: 19 } as const;
+
+export type ResultKind = (typeof kResultKinds)[keyof typeof kResultKinds];
 
 const kMaxFastString = 1024;
 
@@ -22,29 +26,29 @@ const kMaxFastString = 1024;
  */
 export function encodeResult(id: number, value: unknown, fn: string, maxMessageBytes: number): Buffer | Buffer[] {
   if (typeof value === 'number') {
-    const bare = encodeBare(kFromChild.OkNumber, id, 8);
+    const bare = encodeBare(kResultKinds.OkNumber, id, 8);
     bare.writeDoubleLE(value, bare.length - 8);
     return bare;
   }
-  if (value === undefined) return encodeBare(kFromChild.OkUndefined, id);
+  if (value === undefined) return encodeBare(kResultKinds.OkUndefined, id);
   // UTF-8 cannot carry a lone surrogate: such a string goes by v8, which keeps it.
   if (typeof value === 'string' && value.length <= kMaxFastString && isWellFormed(value)) {
     const bytes = Buffer.byteLength(value);
-    const bare = encodeBare(kFromChild.OkString, id, bytes);
+    const bare = encodeBare(kResultKinds.OkString, id, bytes);
     bare.write(value, bare.length - bytes, 'utf8');
     return bare;
   }
   const what = `the result of "${fn}"`;
-  return fitting(encodeFrame(kFromChild.Ok, id, '', value, 'result', what), maxMessageBytes, what);
+  return fitting(encodeFrame(kResultKinds.Ok, id, '', value, 'result', what), maxMessageBytes, what);
 }
 
 /** A result frame's value. */
 export function decodeResult(type: ResultKind, payload: Buffer): unknown {
   switch (type) {
-    case kFromChild.OkNumber: return payload.readDoubleLE(0);
-    case kFromChild.OkString: return payload.toString('utf8');
-    case kFromChild.OkUndefined: return undefined;
-    case kFromChild.Ok: return deserialize(payload);
+    case kResultKinds.OkNumber: return payload.readDoubleLE(0);
+    case kResultKinds.OkString: return payload.toString('utf8');
+    case kResultKinds.OkUndefined: return undefined;
+    case kResultKinds.Ok: return deserialize(payload);
     default: return unreachable(type, 'result type');
   }
 }

@@ -14,11 +14,14 @@
  * tags: 0 f64 | 1 u32 byteLength + utf8 (well-formed strings only) | 2 undefined | 3 null | 4 true | 5 false
  * Batch: a v8 value, the flat array [id, fn, isChunk (0|1), args, id, fn, …].
  */
-import { kToChild } from '../child/protocol.js';
 import { SerializationError } from '../errors.js';
-import { encodeBare, encodeFrame } from '../transport/frame.js';
+import { encodeBare } from '../transport/frame.js';
 import { deserialize } from './v8.js';
+import { encodeFrame } from './value-frame.js';
 import { isWellFormed } from './well-formed.js';
+
+/** The frame kinds of a batch of tasks; child/protocol.ts's kToChild takes them from here. */
+export const kBatchKinds = { Batch: 2, BatchSimple: 6 } as const;
 
 const kMaxStringChars = 4096;
 const kMaxArgs = 255;
@@ -47,12 +50,12 @@ export function encodeBatch<T extends OutgoingTask>(
 ): Buffer[] {
   const simple = tasks.every((task) => !task.chunk) ? simpleBatchSize(tasks.map(asSimple)) : -1;
   if (simple >= 0) {
-    const frame = encodeBare(kToChild.BatchSimple, 0, simple);
+    const frame = encodeBare(kBatchKinds.BatchSimple, 0, simple);
     writeSimpleBatch(tasks.map(asSimple), frame, frame.length - simple);
     return [frame];
   }
   const encode = (some: readonly OutgoingTask[]): Buffer[] =>
-    encodeFrame(kToChild.Batch, 0, '', flatten(some), 'args', 'the arguments', true);
+    encodeFrame(kBatchKinds.Batch, 0, '', flatten(some), 'args', 'the arguments', true);
   try {
     const frame = encode(tasks);
     if (frameBytes(frame) <= maxMessageBytes) return frame;
@@ -80,11 +83,11 @@ export function encodeBatch<T extends OutgoingTask>(
   }
 }
 
-export type BatchKind = typeof kToChild.Batch | typeof kToChild.BatchSimple;
+export type BatchKind = (typeof kBatchKinds)[keyof typeof kBatchKinds];
 
 /** Each task of a Batch or BatchSimple frame's payload, in order. */
 export function decodeBatch(type: BatchKind, payload: Buffer, onTask: (task: IncomingTask) => void): void {
-  if (type === kToChild.BatchSimple) {
+  if (type === kBatchKinds.BatchSimple) {
     readSimpleBatch(payload, (id, fn, args) => onTask({ id, fn, chunk: false, args }));
     return;
   }
@@ -97,7 +100,7 @@ export function decodeBatch(type: BatchKind, payload: Buffer, onTask: (task: Inc
 /** Why the task's own arguments, walked again alone, cannot go: an error that names their path and says what once. */
 function refusalOf(task: OutgoingTask): SerializationError | undefined {
   try {
-    encodeFrame(kToChild.Batch, 0, '', task.args, 'args', `the arguments of "${task.fn}"`);
+    encodeFrame(kBatchKinds.Batch, 0, '', task.args, 'args', `the arguments of "${task.fn}"`);
   } catch (error) {
     if (error instanceof SerializationError) return error;
   }

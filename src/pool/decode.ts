@@ -1,7 +1,8 @@
 /** A worker's answer to a task, from its frame on the wire to the value (or error) the task settles with. */
-import { decodeChunkEntries, decodeErrorInfo, kFromChild, type TaskAnswerFrame, unreachable } from '../child/protocol.js';
+import { decodeChunkEntries, decodeErrorInfo, kFromChild, type TaskAnswerFrame } from '../child/protocol.js';
 import { decodeResult } from '../codec/results.js';
 import { SerializationError } from '../errors.js';
+import { unreachable } from '../internal/unreachable.js';
 import { fromWire } from './crash-report.js';
 import type { Outcome, Task } from './task.js';
 

@@ -5,12 +5,14 @@
  */
 import {
   decodeBootError, decodeErrorInfo, decodeReady, type InitMessage, isControl, isTaskAnswer, kFromChild, kToChild,
-  type TaskAnswerFrame, unreachable,
+  type TaskAnswerFrame,
 } from '../child/protocol.js';
 import { assertCopyable } from '../codec/v8.js';
 import { toRemoteError } from '../codec/remote-error.js';
+import { encodeFrame } from '../codec/value-frame.js';
 import { PoolClosed, WorkerCrashed } from '../errors.js';
-import { encodeBare, encodeFrame, parseFrame } from '../transport/frame.js';
+import { unreachable } from '../internal/unreachable.js';
+import { encodeBare, parseFrame } from '../transport/frame.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
 import { ProcessHost } from './host-process.js';
 import { ThreadHost } from './host-thread.js';

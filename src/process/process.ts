@@ -9,10 +9,12 @@ import { toRemoteError } from '../codec/remote-error.js';
 import { assertCopyable } from '../codec/v8.js';
 import { AbortError, ProcessStateError, ProcsafeError, type RemoteError } from '../errors.js';
 import { resolveTimeout } from '../internal/timeout.js';
+import { unreachable } from '../internal/unreachable.js';
 import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';
-import { encodeFrame, parseFrame } from '../transport/frame.js';
+import { encodeFrame } from '../codec/value-frame.js';
+import { parseFrame } from '../transport/frame.js';
 import {
-  decodeBootError, decodeErrorInfo, isFromChild, kFromChild, kToChild, type RunMessage, unreachable,
+  decodeBootError, decodeErrorInfo, isFromChild, kFromChild, kToChild, type RunMessage,
 } from '../child/protocol.js';
 import { type ProcessOptions, type ResolvedProcessOptions, resolveProcessOptions } from './options.js';
 import { type OutputMode, routeOutput } from './output.js';

@@ -2,9 +2,10 @@
 import type { Handle } from '../codec/handles.js';
 import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
 import {
-  type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, quarantineError, type Refusal, unreachable,
+  type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, quarantineError, type Refusal,
 } from '../broker/protocol.js';
 import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
+import { unreachable } from '../internal/unreachable.js';
 import { kNoPayload } from '../broker/bundle.js';
 import { encodeHead, encodeText } from '../transport/frame.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';

@@ -1,11 +1,11 @@
 /**
  * The wire: length-prefixed frames. Every frame is
- *   u32 length (of what follows) | u8 type | u32 id | u8 fnLength | fn (utf8) | payload (v8)
- * A frame is built in one allocation (the v8 serializer writes after the header),
- * and the same bytes are resent when a task is retried.
+ *   u32 length (of what follows) | u8 type | u32 id | u8 fnLength | fn (utf8) | payload
+ * This file knows bytes only; frames carrying a v8 value are codec/value-frame.ts's.
  */
-import { ProcsafeError } from '../errors.js';
-import { serializeAfter } from '../codec/v8.js';
+import { ProtocolViolation } from '../internal/protocol-violation.js';
+
+export { ProtocolViolation };
 
 export const kLengthBytes = 4;
 const kFixedHeader = 1 + 4 + 1;
@@ -15,12 +15,8 @@ export function frameLimit(maxMessageBytes: number): number {
   return Math.min(maxMessageBytes + 1024, 2 ** 32 - 1);
 }
 
-/** Raised by the decoder; the transport cuts the peer off. */
-export class ProtocolViolation extends ProcsafeError {
-  static override readonly code: string = 'EPROTOCOLVIOLATION';
-}
-
-function header(type: number, id: number, fn: string, extra = 0): Buffer {
+/** A frame's header with its length left 0, for a writer that sets it once the payload is written. */
+export function frameHeader(type: number, id: number, fn: string, extra = 0): Buffer {
   const fnLength = fn === '' ? 0 : Buffer.byteLength(fn);
   const buffer = Buffer.allocUnsafe(kLengthBytes + kFixedHeader + fnLength + extra);
   buffer.writeUInt32BE(0, 0);
@@ -29,19 +25,6 @@ function header(type: number, id: number, fn: string, extra = 0): Buffer {
   buffer[9] = fnLength;
   if (fnLength > 0) buffer.write(fn, 10, 'utf8');
   return buffer;
-}
-
-/**
- * A frame carrying a v8-serialized value, as the chunks to send in order (large
- * binary parts travel as they are); throws SerializationError naming `path` if
- * the value cannot be copied.
- */
-export function encodeFrame(type: number, id: number, fn: string, value: unknown, path: string, what: string, checked = false): Buffer[] {
-  const chunks = serializeAfter(header(type, id, fn), value, path, what, checked);
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  (chunks[0] as Buffer).writeUInt32BE(length - kLengthBytes, 0);
-  return chunks;
 }
 
 /** A frame with no payload (cancel, stop), or with `extra` payload bytes left for the caller to fill. */
@@ -54,7 +37,7 @@ export function encodeBare(type: number, id: number, extra = 0): Buffer {
  * remaining `extra` bytes or sends the payload as the next chunk(s) (no copy).
  */
 export function encodeHead(type: number, id: number, fn: string, payloadLength: number, extra = payloadLength): Buffer {
-  const buffer = header(type, id, fn, extra);
+  const buffer = frameHeader(type, id, fn, extra);
   buffer.writeUInt32BE(buffer.length - extra + payloadLength - kLengthBytes, 0);
   return buffer;
 }

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { SerializationError } from 'procsafe';
 import { deserialize } from '../../dist/codec/v8.js';
 import { prng } from '../helpers/prng.js';
-import { encodeBare, encodeFrame, FrameDecoder, kLengthBytes, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
+import { encodeFrame } from '../../dist/codec/value-frame.js';
+import { encodeBare, FrameDecoder, kLengthBytes, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
 
 /** A whole frame as one buffer (encodeFrame returns the chunks to send, large binary parts apart). */
 function frameOf(...args: Parameters<typeof encodeFrame>): Buffer {

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerRuntime } from '../../dist/child/runtime.js';
-import { encodeBare, encodeFrame, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
+import { encodeFrame } from '../../dist/codec/value-frame.js';
+import { encodeBare, FrameDecoder, parseFrame } from '../../dist/transport/frame.js';
 import { encodeBatch } from '../../dist/codec/task-args.js';
 import { kFromChild, kToChild } from '../../dist/child/protocol.js';
 import type { Task } from '../../dist/pool/task.js';
