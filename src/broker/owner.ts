@@ -40,7 +40,7 @@ export function createObject(kind: HandleKind, size: number, maxMessageBytes: nu
 function start(kind: HandleKind): Running {
   if (running !== undefined) return running;
   const path = bindablePath(kind);
-  // `procsafe status` reads this owner's objects from the broker thread, proving this secret (status/serve.ts).
+  // `procsafe status` reads this owner's objects from the broker thread, proving this secret (broker/status-server.ts).
   const statusSecret = newSecret();
   registerBroker(path, statusSecret);
   const { port1, port2 } = new MessageChannel();

@@ -5,7 +5,7 @@
  */
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { rateLimited } from '../internal/log.js';
-import { kStatusObject, serveStatus } from '../status/serve.js';
+import { kStatusObject, serveStatus } from './status-server.js';
 import { verifyProof } from '../transport/auth.js';
 import { Server } from '../transport/server.js';
 import { OwnerSpills } from '../queue/spill.js';
@@ -44,7 +44,7 @@ try {
     path,
     maxMessageBytes: 1024,
     piecesFrom: kPiecesFrom,
-    // `procsafe status` proves the owner's status secret on a pseudo object (status/serve.ts).
+    // `procsafe status` proves the owner's status secret on a pseudo object (broker/status-server.ts).
     verify: (object, nonce, proof) => (object === kStatusObject ? verifyProof(statusSecret, nonce, proof) : broker.verify(object, nonce, proof)),
     onPeer: (connection, id, opened) => (opened.object === kStatusObject
       ? serveStatus(connection, () => broker.inspect())

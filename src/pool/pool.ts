@@ -12,8 +12,8 @@ import type { PoolEngine } from './engine.js';
 import { type ChunkTracker, feed } from './feed.js';
 import { LocalEngine } from './local-engine.js';
 import type { PoolStats } from './stats.js';
-import { trackPool, untrackPool } from '../status/registry.js';
-import type { PoolSource } from '../status/snapshot.js';
+import { type PoolReporter, trackPool, untrackPool } from '../status/registry.js';
+import { poolReporter } from './snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
 import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
 
@@ -58,7 +58,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   /** Whole lines of all workers' stderr, when `stderr: 'pipe'`; otherwise null. */
   readonly stderr: Readable | null;
   /** What `procsafe status` sees of this pool, read by the registry's throttled timer (status/registry.ts). */
-  readonly #status: PoolSource;
+  readonly #status: PoolReporter;
 
   constructor(options: PoolOptions) {
     this.#options = resolvePoolOptions(options);
@@ -68,7 +68,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     this.stderr = stderr ?? null;
     const engine: PoolEngine = new LocalEngine(this.#options, { stdout, stderr });
     this.#engine = engine;
-    this.#status = { name: this.#options.name, module: this.#options.module, stats: () => engine.stats(), workers: () => engine.workers() };
+    this.#status = poolReporter({
+      name: this.#options.name, module: this.#options.module, stats: () => engine.stats(), workers: () => engine.workers(),
+    });
     trackPool(this.#status);
   }
 

@@ -1,6 +1,6 @@
 /**
- * What a pool engine reports of itself. Kept apart from status/ so that status
- * imports the pool's types and the engine never imports status.
+ * What a pool engine reports of itself. Kept apart so that the status reader
+ * (cli/status/read.ts, through pool/snapshot.ts) imports the pool's types, not its engine.
  */
 
 export interface PoolStats {

@@ -14,7 +14,12 @@ import { isMainThread, threadId } from 'node:worker_threads';
 import { pidExists, processAlive, procStat } from '../internal/proc.js';
 import { runtimeDir } from '../transport/endpoint.js';
 import { onOwnName, ownName } from '../internal/identity.js';
-import { type PoolSnapshot, type PoolSource, snapshotPool } from './snapshot.js';
+
+/**
+ * What a Pool hands the registry, called only by its throttled timer: the pool's
+ * JSON-safe snapshot (pool/snapshot.ts), and whether a task runs or waits.
+ */
+export type PoolReporter = () => { readonly snapshot: object; readonly busy: boolean };
 
 export const kRegistryVersion = 1;
 const kTickMs = 250;
@@ -34,7 +39,7 @@ export interface OwnerRecord {
   readonly procStart?: string | null;
   readonly kinds: string[];
   readonly broker: { readonly path: string; readonly secret: string } | null;
-  readonly pools: PoolSnapshot[];
+  readonly pools: object[];
   /** When `pools` was taken. */
   readonly poolsAt: number;
 }
@@ -45,7 +50,7 @@ export function ownersDir(): string {
 
 let record: { -readonly [K in keyof OwnerRecord]: OwnerRecord[K] } | undefined;
 let file: string | undefined;
-const pools = new Set<PoolSource>();
+const pools = new Set<PoolReporter>();
 let timer: NodeJS.Timeout | undefined;
 let lastPools = '';
 let lastWrite = 0;
@@ -97,7 +102,7 @@ export function registerBroker(path: string, secret: string): void {
 }
 
 /** A live pool: its snapshot is published until `untrackPool`. */
-export function trackPool(pool: PoolSource): void {
+export function trackPool(pool: PoolReporter): void {
   registerOwner('pool');
   if (record === undefined) return;
   pools.add(pool);
@@ -108,7 +113,7 @@ export function trackPool(pool: PoolSource): void {
   tick();
 }
 
-export function untrackPool(pool: PoolSource): void {
+export function untrackPool(pool: PoolReporter): void {
   if (!pools.delete(pool)) return;
   tick();
   if (pools.size === 0 && timer !== undefined) {
@@ -120,9 +125,10 @@ export function untrackPool(pool: PoolSource): void {
 function tick(): void {
   if (record === undefined) return;
   const now = Date.now();
-  const snapshots = [...pools].map(snapshotPool);
+  const reports = [...pools].map((report) => report());
+  const snapshots = reports.map((report) => report.snapshot);
   const text = JSON.stringify(snapshots);
-  const running = snapshots.some((p) => p.workers.some((w) => w.task !== null) || p.stats.queued > 0);
+  const running = reports.some((report) => report.busy);
   if (text === lastPools && !(running && now - lastWrite >= kHeartbeatMs)) return;
   lastPools = text;
   record.pools = snapshots;

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { type OwnerIdentity, type OwnerStatus, readStatus } from '../../status/read.js';
+import { type OwnerIdentity, type OwnerStatus, readStatus } from '../status/read.js';
 import { formatTable } from '../table.js';
 
 export const kStatusUsage =

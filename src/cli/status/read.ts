@@ -3,12 +3,12 @@
  * pushed snapshot, dated) and its queues and locks (live from its broker thread, with a deadline). Entries of owners that
  * ended without removing them (killed, or by a signal that skips exit handlers) go, with their sockets, into `cleaned`.
  */
-import { connect } from '../transport/client.js';
-import { encodeHead } from '../transport/frame.js';
-import { kAnswer, kRequest } from '../broker/protocol.js';
-import { forgetOwner, forgetStaleSockets, type OwnerRecord, readOwners } from './registry.js';
-import { kStatusObject } from './serve.js';
-import type { PoolSnapshot, WorkerSnapshot } from './snapshot.js';
+import { connect } from '../../transport/client.js';
+import { encodeHead } from '../../transport/frame.js';
+import { kAnswer, kRequest } from '../../broker/protocol.js';
+import { forgetOwner, forgetStaleSockets, type OwnerRecord, readOwners } from '../../status/registry.js';
+import { kStatusObject } from '../../broker/status-server.js';
+import type { PoolSnapshot, WorkerSnapshot } from '../../pool/snapshot.js';
 
 export interface PoolStatus extends Omit<PoolSnapshot, 'workers'> {
   readonly workers: (WorkerSnapshot & { readonly runningMs: number | null })[];
@@ -60,7 +60,7 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
     const base = {
       ...identity(record),
       poolsAgeMs: now - record.poolsAt,
-      pools: record.pools.map((pool) => ({
+      pools: (record.pools as PoolSnapshot[]).map((pool) => ({
         ...pool,
         workers: pool.workers.map((w) => ({ ...w, runningMs: w.task === null ? null : Math.max(0, now - w.task.startedAt) })),
       })),

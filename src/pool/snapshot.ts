@@ -1,5 +1,6 @@
 /** What an owner publishes of its pools for `procsafe status`: JSON, with absolute times so an unchanged pool costs no write. */
-import type { PoolStats, WorkerInfo } from '../pool/stats.js';
+import type { PoolReporter } from '../status/registry.js';
+import type { PoolStats, WorkerInfo } from './stats.js';
 
 export interface WorkerSnapshot {
   /** The pool's number for the worker (1, 2, …; a replacement gets a new one). */
@@ -43,5 +44,13 @@ export function snapshotPool(source: PoolSource): PoolSnapshot {
         : { id: w.task.id, fn: w.task.fn, items: w.task.items ?? null, startedAt: Math.round(performance.timeOrigin + w.task.since) },
       pipelined: w.pipelined,
     })),
+  };
+}
+
+/** How the registry reads `source`: rewritten each second while a task runs or waits, so its "as of" time stays true. */
+export function poolReporter(source: PoolSource): PoolReporter {
+  return () => {
+    const snapshot = snapshotPool(source);
+    return { snapshot, busy: snapshot.workers.some((w) => w.task !== null) || snapshot.stats.queued > 0 };
   };
 }
