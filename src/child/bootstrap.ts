@@ -1,8 +1,6 @@
 /**
- * The entry of every spawned worker, process or thread. It reaches the parent
- * over the transport it was given and hands everything else to WorkerRuntime.
- * Children start fresh (spawn, never fork): no lock, thread or logger state of
- * the parent exists here, so fork-with-a-held-lock deadlocks cannot happen.
+ * Entry of every spawned worker, process or thread: reaches the parent over its transport, the rest is WorkerRuntime's.
+ * Spawned, never forked: no lock, thread or logger state of the parent exists here, so no fork-with-a-held-lock deadlock.
  */
 import { writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -16,9 +14,8 @@ const kToParentFd = 4;
 const kSleep = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Writes the whole frame before returning. fd 4 is this child's blocking end of
- * a socket pair (nothing else in the child touches it), so each result is in
- * the kernel before the next task starts. Large binary parts go by writev, uncopied.
+ * Writes the whole frame before returning, so each result is in the kernel before the next task starts. fd 4 is our
+ * blocking end of a socket pair, touched by nothing else; EAGAIN or a short write is still retried. Big parts go by writev.
  */
 function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
   let chunks: readonly Buffer[] = Buffer.isBuffer(frame) ? [frame] : frame;
@@ -27,28 +24,27 @@ function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
     try {
       written = chunks.length === 1 ? writeSync(fd, chunks[0] as Buffer) : writevSync(fd, chunks);
     } catch (error) {
+      // Node: https://github.com/nodejs/node/issues/12921
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
       Atomics.wait(kSleep, 0, 0, 1);
       continue;
     }
-    // A partial write: drop what went, keep the rest of the chunk it stopped in.
     chunks = remainingAfter(chunks, written);
   }
 }
 
 /**
- * True when the buffer is the whole of memory nobody else holds: a frame head from
- * the serializer. A user's Buffer never comes alone (it follows a head), so it is
- * never moved away from its owner.
+ * True for a frame head from the serializer: the whole of memory nobody else holds. A user's Buffer never comes
+ * alone (it follows a head), so it is never moved away from its owner.
  */
 function ownsMemory(buffer: Buffer): boolean {
   return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.byteLength > 4096;
 }
 
 /**
- * Exits once stdout and stderr have handed their buffered output to the parent
- * (at most 2 s): a pipe to the parent fills under many small writes, Node then
- * queues the rest, and a bare process.exit() would drop it.
+ * Exits once stdout and stderr have handed their buffered output over (at most 2 s): a pipe to the parent fills
+ * under many small writes, Node queues the rest, and a bare process.exit() would drop it.
+ * Node: https://github.com/nodejs/node/issues/53242
  */
 function exitAfterOutput(code: number): void {
   const deadline = Date.now() + 2_000;
@@ -61,7 +57,7 @@ function exitAfterOutput(code: number): void {
 
 if (isMainThread) {
   const ppid = process.ppid;
-  // Die with the parent, however it dies (a thread sees the re-parenting even while user code spins).
+  // Die with the parent, however it dies: see watchdog.ts.
   const startWatchdog = (): void => {
     new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { ppid }, stdout: false, stderr: false }).unref();
   };
@@ -71,8 +67,8 @@ if (isMainThread) {
     // A pool worker starts it once ready, so it does not slow the boot.
     ready: startWatchdog,
     becomeProcess: (daemon) => {
-      // Output may outlive the parent that reads it: Node reports the broken pipe (EPIPE) as an
-      // 'error' event, which would otherwise end the process as an uncaught exception.
+      // Output may outlive its reader: the EPIPE 'error' would end us as an uncaught exception.
+      // Node: https://github.com/nodejs/node/issues/947
       process.stdout.on('error', () => {});
       process.stderr.on('error', () => {});
       if (daemon) {
@@ -90,7 +86,7 @@ if (isMainThread) {
   const runtime = new WorkerRuntime(port);
   const input = new Socket({ fd: kFromParentFd, readable: true, writable: false });
   input.on('data', (chunk: Buffer) => runtime.receive(chunk));
-  // The parent closed its end: it is gone or terminating us. Nothing is left to answer to.
+  // The parent closed its end: it is gone or ending us, and nothing is left to answer to.
   input.on('end', parentGone);
   input.on('error', parentGone);
 } else if (parentPort !== null) {

@@ -16,24 +16,25 @@ export async function loadWorkerModule(url: string): Promise<WorkerModule> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return loadTypeScriptSibling(url, error);
     if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(url)) throw error;
-    // Before Node 22.22 / 24.11, `--import tsx` registers tsx's hooks on the main thread only: register them
-    // here and import again. Node keeps the failed import of `url` itself, so the retry asks for the same
-    // file under a query (a relative import inside it resolves as before).
+    // Before Node 22.22 / 24.11, `--import tsx` hooks reach the main thread only: register them here and retry. Node
+    // caches the failed import of `url`, so the retry adds a query (relative imports inside resolve as before).
+    // Node: https://github.com/nodejs/node/issues/53195
     if (!isMainThread && underTsx() && await registerTsxHere()) {
       return (await import(`${url}${url.includes('?') ? '&' : '?'}procsafe-tsx`)) as WorkerModule;
     }
-    // The commonest first stumble with worker pools: say what to do.
     const advice = isMainThread
       ? 'run the parent under a TypeScript loader (node --import tsx main.ts, or npx tsx main.ts): workers inherit it'
-      : "it needs a loader, and on Node 20 a loader's hooks do not reach worker threads (procsafe registers tsx's itself when the parent runs under --import tsx): run the parent under node --import tsx, use isolation 'process' (the default), or compile the module to JavaScript";
-    throw Object.assign(new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error }), { code: kNoTypeScriptLoader });
+      : "it needs a loader, and on Node 20 a loader's hooks do not reach worker threads (procsafe registers tsx's itself " +
+        "when the parent runs under --import tsx): run the parent under node --import tsx, use isolation 'process' " +
+        '(the default), or compile the module to JavaScript';
+    throw Object.assign(
+      new TypeError(`cannot load the TypeScript worker module ${url}: ${advice}`, { cause: error }), { code: kNoTypeScriptLoader });
   }
 }
 
 /**
- * `new URL('./tasks.js', import.meta.url)` beside a tasks.ts, as tsx lets a
- * program name it: a thread whose tsx hooks Node did not install (Node 20)
- * registers them and loads the .ts file; without tsx, the error says what to write.
+ * `new URL('./tasks.js', import.meta.url)` beside a tasks.ts, as tsx allows: a thread that Node 20 left without tsx's
+ * hooks registers them and loads the .ts file; without tsx, the error says what to write.
  */
 async function loadTypeScriptSibling(url: string, notFound: unknown): Promise<WorkerModule> {
   const ts = typeScriptSibling(url);
@@ -42,7 +43,8 @@ async function loadTypeScriptSibling(url: string, notFound: unknown): Promise<Wo
   throw Object.assign(new TypeError(
     `cannot load the worker module ${url}: there is no such file, but there is ${ts}; run the parent under tsx ` +
     "(node --import tsx main.ts), which loads it in the file's place, or name the .ts file itself: " +
-    `new URL('./${ts.slice(ts.lastIndexOf('/') + 1)}', import.meta.url) under any TypeScript loader`, { cause: notFound }), { code: kNoTypeScriptLoader });
+    `new URL('./${ts.slice(ts.lastIndexOf('/') + 1)}', import.meta.url) under any TypeScript loader`, { cause: notFound }),
+  { code: kNoTypeScriptLoader });
 }
 
 /** Whether this thread was started with tsx as its loader (`--import tsx`, `--import=tsx`, tsx/esm …). */
@@ -57,9 +59,8 @@ function underTsx(): boolean {
 }
 
 /**
- * Registers tsx's hooks on this thread through its API (tsx/esm/api), found
- * beside procsafe or from the working directory, as `--import tsx` finds it.
- * False if there is no such tsx, or it refused.
+ * Registers tsx's hooks on this thread through tsx/esm/api, found beside procsafe or from the working directory
+ * (as `--import tsx` finds it). False if there is no such tsx, or it refused.
  */
 async function registerTsxHere(): Promise<boolean> {
   const candidates: string[] = ['tsx/esm/api'];
@@ -85,7 +86,7 @@ const cache = new WeakMap<WorkerModule, Map<string, (...args: unknown[]) => unkn
 
 export function lookupFunction(module: WorkerModule, url: string, name: string): (...args: unknown[]) => unknown {
   let byName = cache.get(module);
-  if (byName === undefined) cache.set(module, (byName = new Map()));
+  if (byName === undefined) cache.set(module, (byName = new Map<string, (...args: unknown[]) => unknown>()));
   const hit = byName.get(name);
   if (hit !== undefined) return hit;
   // A CommonJS module whose named exports Node could not see (tsx's API loads a .ts file outside a

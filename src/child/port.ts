@@ -1,26 +1,20 @@
-/** How the child side (runtime.ts, process-runner.ts) reaches its parent: a process's fds, or a thread's port. */
-/** Where the child writes: `send` must have handed the bytes to the parent's side when it returns. */
+/**
+ * How the child side (runtime.ts, process-runner.ts) reaches its parent: a process's fds, or a thread's port.
+ * `send` must have handed the bytes to the parent's side when it returns.
+ */
 export interface ChildPort {
-  /** One frame, as the chunks encodeFrame made (or a single buffer). */
   send(frame: Buffer | readonly Buffer[]): void;
-  /**
-   * A thread's answers are posted in batches, so a thread also marks the task it
-   * starts in shared memory: if it dies, the parent still knows which one ran.
-   */
+  /** A thread posts answers in batches, so it marks each task it starts in shared memory: if it dies, the parent knows which ran. */
   started?(id: number): void;
   /** Hands over what `send` batched. */
   flush?(): void;
   /** Called once the worker has told the parent it is ready. */
   ready?(): void;
-  /**
-   * Called when the child becomes a Process (Run), before its module loads: a
-   * daemon dies with its parent; any other keeps running when the parent is gone.
-   */
+  /** Called when the child becomes a Process, before its module loads: a daemon dies with its parent, any other outlives it. */
   becomeProcess?(daemon: boolean): void;
   /**
-   * Ends the worker (process or thread) with this exit code once its stdout and
-   * stderr have handed over what was written: a worker's last lines are never
-   * dropped by its exit. Returns before the exit happens: callers stop after it.
+   * Ends the worker with this exit code once stdout and stderr have handed over what was written, so its last lines
+   * are never dropped. Returns before the exit happens: callers stop after it.
    */
   exit(code: number): void;
 }

@@ -1,8 +1,5 @@
-/**
- * The child side of a Process: a Run message makes the bootstrap run one
- * exported function once, then leave, as Python's Process runs its target.
- * Uncaught errors are still reported by the WorkerRuntime that received Run.
- */
+// The child side of a Process: Run makes the bootstrap run one exported function once, then leave, as Python's Process
+// runs its target. Uncaught errors are still reported by the WorkerRuntime that received Run.
 import { inspect } from 'node:util';
 import { describeError } from '../codec/remote-error.js';
 import { encodeBare } from '../transport/frame.js';
@@ -14,19 +11,18 @@ import type { ChildPort } from './port.js';
 import { setOwnName } from '../internal/identity.js';
 
 /**
- * Imports, says ready, runs `fn` once. Returning leaves the exit to the event
- * loop, as a Node program's main does (pending timers and sockets finish);
+ * Returning leaves the exit to the event loop, as a Node program's main does (pending timers and sockets finish);
  * throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
  */
 export async function runProcess(port: ChildPort, message: RunMessage): Promise<void> {
   port.becomeProcess?.(message.daemon);
   setOwnName(message.name);
-  // A Process answers if it can: a parent that died (EPIPE) is no reason for it to stop.
+  // A Process answers if it can: a dead parent (EPIPE) is no reason for it to stop.
   const answer = (frame: Buffer | readonly Buffer[]): void => {
     try {
       port.send(frame);
     } catch {
-      // the parent is gone; a Process outlives it
+      // the parent is gone
     }
   };
   let fn: (...args: unknown[]) => unknown;

@@ -1,10 +1,7 @@
 /**
- * The child side of a pool worker, the same for a process and a thread: it
- * imports the worker module, runs tasks strictly one at a time in the order
- * they arrived, and writes each result durably before the next task starts.
- * That ordering is what lets the parent know, when a worker dies, exactly
- * which task was running (the oldest unanswered) and which never started.
- * A Run message instead makes the child a Process (process-runner.ts).
+ * The child side of a pool worker, process or thread: runs tasks one at a time in arrival order and writes each result
+ * durably before the next starts. That ordering lets the parent know, when a worker dies, exactly which task was running
+ * (the oldest unanswered) and which never started. A Run message instead makes the child a Process (process-runner.ts).
  */
 import { describeError } from '../codec/remote-error.js';
 import { encodeResult, fitting } from '../codec/results.js';
@@ -52,7 +49,6 @@ export class WorkerRuntime {
     process.on('exit', () => this.#port.flush?.());
   }
 
-  /** Feeds bytes from the parent. */
   receive(chunk: Buffer): void {
     this.#decoder.push(chunk, (body) => this.#onFrame(parseFrame(body)));
     this.#pump();
@@ -67,8 +63,8 @@ export class WorkerRuntime {
         decodeBatch(type, frame.payload, (task) => this.#queue.push(task));
         break;
       case kToChild.Cancel: {
-        // Only a task still waiting here can be dropped; one that already ran (its answer crossed
-        // the cancel on the way) is done with, and remembering its id would only leak it.
+        // Only a waiting task can be dropped; one that ran (its answer crossed the cancel) is done with, and
+        // remembering its id would only leak it.
         for (const entry of this.#queue) {
           if (entry.id === frame.id) {
             this.#cancelled.add(frame.id);

@@ -1,7 +1,5 @@
-/**
- * Loaded by every child: queues, locks, events and barriers passed in arguments
- * arrive as working objects even when the worker module never imports procsafe.
- */
+// Loaded by every child: queues, locks, events and barriers in arguments arrive working even when the worker module
+// never imports procsafe.
 import '../queue/queue.js';
 import '../sync/lock.js';
 import '../sync/event.js';

@@ -1,8 +1,6 @@
 /**
- * One spawned bootstrap child, as Process and a pool's ProcessHost both run it:
- * frames go out on fd 3 and come back on fd 4, and the end is reported once,
- * after the exit and after everything the child sent has been read. A spawn
- * that fails (EMFILE, EAGAIN …) is reported the same way and never throws.
+ * One spawned bootstrap child (of a Process or a pool's ProcessHost): frames go out on fd 3 and come back on fd 4. The end
+ * is reported once, after the exit and after all the child sent is read; a failed spawn (EMFILE …) too, never thrown.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -33,7 +31,7 @@ export interface ChildPipesOptions {
   readonly stderr: StdioMode;
   readonly maxFrameBytes: number;
   /** Each whole frame the child sent on fd 4, without its length prefix. */
-  frame(body: Buffer): void;
+  readonly frame: (body: Buffer) => void;
   /** fd 4 carried bytes that are no frame: nothing more is read from it. */
   garbage(error: Error): void;
   /** Called once, on a later turn than the constructor: after the exit and the drain, or after a failed spawn. */
@@ -88,7 +86,8 @@ export class ChildPipes {
     this.#fromChild = fromChild;
     this.#streams.push(toChild, fromChild);
     for (const stream of [child.stdout, child.stderr]) if (stream !== null) this.#streams.push(stream as Socket);
-    toChild.on('error', () => { /* EPIPE once the child is gone: its exit is reported */ });
+    // EPIPE once the child is gone (its exit is reported). Node: https://github.com/nodejs/node/issues/947
+    toChild.on('error', () => {});
     fromChild.on('error', () => { /* close follows */ });
     fromChild.on('close', () => this.#closed());
     const decoder = new FrameDecoder(options.maxFrameBytes);
@@ -107,7 +106,6 @@ export class ChildPipes {
   /** How it exited, once it has (before the drain); `{ null, null }` after a failed spawn. */
   get exit(): ChildExit | undefined { return this.#exit; }
 
-  /** The child's stdout when its mode is 'pipe', else null. */
   get stdout(): Readable | null { return this.#child?.stdout ?? null; }
 
   get stderr(): Readable | null { return this.#child?.stderr ?? null; }
@@ -172,21 +170,22 @@ export class ChildPipes {
 }
 
 const kSpawnAdvice: Readonly<Record<string, string>> = {
-  EMFILE: 'too many open files (EMFILE): this process has used up its file descriptors; close files and sockets it no longer needs, or raise its limit (ulimit -n)',
+  EMFILE: 'too many open files (EMFILE): this process has used up its file descriptors; ' +
+    'close files and sockets it no longer needs, or raise its limit (ulimit -n)',
   ENFILE: "the system's table of open files is full (ENFILE); close files, or raise the system limit (fs.file-max)",
-  EAGAIN: 'the system refused a new process (EAGAIN: too many processes for this user, or no memory); end some processes, or raise the limit (ulimit -u)',
+  EAGAIN: 'the system refused a new process (EAGAIN: too many processes for this user, or no memory); ' +
+    'end some processes, or raise the limit (ulimit -u)',
   ENOMEM: 'the system has no memory for a new process (ENOMEM)',
 };
 
 /**
- * Why `subject` could not be spawned and what to do, keeping the system error's
- * `code`, `errno`, `syscall` and `path` (and the error itself as `cause`).
+ * Why `subject` could not be spawned and what to do, keeping the system error (as `cause`) and its `code`, `errno`,
+ * `syscall` and `path`, so that callers can test `code` rather than the wording.
  */
 export function describeSpawnFailure(error: Error, subject: string, after = ''): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const what = (code === undefined ? undefined : kSpawnAdvice[code]) ?? error.message;
   const described = new Error(`${subject} could not be spawned: ${what}${after}`, { cause: error });
-  // The system error's fields, so that callers can test `code` rather than the wording.
   for (const key of ['code', 'errno', 'syscall', 'path'] as const) {
     const value = (error as NodeJS.ErrnoException)[key];
     if (value !== undefined) Object.defineProperty(described, key, { value, enumerable: true, configurable: true, writable: true });

@@ -1,9 +1,7 @@
 /**
- * Runs on a thread of every child process: when the parent dies (even by
- * SIGKILL) the child is re-parented, and this thread ends the child within
- * 100 ms, even while its main thread is stuck in CPU-bound user code that
- * would never notice the closed pipe. Linux's PR_SET_PDEATHSIG would do this,
- * but Node exposes no prctl.
+ * A thread of every child process: when the parent dies (even by SIGKILL) the child is re-parented, and this ends it
+ * within 100 ms, even while its main thread spins in user code that would never notice the closed pipe. Node has no
+ * PR_SET_PDEATHSIG. Node: https://github.com/nodejs/node/issues/3286
  */
 import { workerData } from 'node:worker_threads';
 
