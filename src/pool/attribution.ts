@@ -1,8 +1,5 @@
-/**
- * Who pays for a worker's death. The task it was running is charged an attempt
- * (retried while `retries` lasts, else failed with WorkerCrashed); a chunk is
- * split to find the guilty item; everything else it held goes back uncharged.
- */
+// Who pays for a worker's death: the running task is charged an attempt (retried while `retries` lasts, else
+// WorkerCrashed); a chunk is split to find the guilty item; everything else it held goes back uncharged.
 import { WorkerCrashed } from '../errors.js';
 import type { HostExit } from './host.js';
 import { describeExit, describeWorker } from './crash-report.js';
@@ -15,14 +12,11 @@ export interface AttributionOptions {
   readonly maxMemoryMb: number | undefined;
 }
 
-/**
- * Settles or hands back every task `slot` held when it exited; returns the ones
- * to run again, in their order, to go back first in line.
- */
+/** Settles or hands back every task `slot` held when it exited; returns the ones to run again, first in line, in order. */
 export function attributeExit(slot: WorkerSlot, info: HostExit, options: AttributionOptions, ledger: Ledger): Task[] {
   const tasks = slot.inflight.clear();
-  // The running task is the oldest unanswered one, unless the host knows better (a thread marks
-  // each start in shared memory): then the ones before it finished but their answers were lost.
+  // The running task is the oldest unanswered, unless the host knows better (a thread marks each start in shared
+  // memory): then the ones before it finished but their answers were lost.
   let running = 0;
   if (info.runningTaskId !== undefined) {
     running = tasks.findIndex((task) => task.id === info.runningTaskId);
@@ -32,8 +26,8 @@ export function attributeExit(slot: WorkerSlot, info: HostExit, options: Attribu
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i] as Task;
     if (task.state !== 'sent') continue;
-    // When the pool killed the worker itself (timeout, abort), nothing still owed is to blame:
-    // the task it gave up on may have been answered a moment before, its answer unread.
+    // When the pool killed the worker (timeout, abort), nothing still owed is to blame: the task it gave up on
+    // may have been answered a moment before, its answer unread.
     if (i === running && slot.killedFor === undefined) crashed(slot, task, info, options, ledger, requeue);
     else requeue.push(task);
   }
@@ -61,7 +55,8 @@ function crashed(slot: WorkerSlot, head: Task, info: HostExit, options: Attribut
   const left = Math.max(0, retries - (head.attempts - 1));
   let why = '';
   if (info.outOfMemory) {
-    why = ` (out of memory: its heap passed ${options.maxMemoryMb === undefined ? "V8's default limit" : `maxMemoryMb = ${options.maxMemoryMb}`})`;
+    const limit = options.maxMemoryMb === undefined ? "V8's default limit" : `maxMemoryMb = ${options.maxMemoryMb}`;
+    why = ` (out of memory: its heap passed ${limit})`;
   } else if (slot.fatal !== undefined) {
     why = ` after an uncaught ${(slot.fatal as { remoteName?: string }).remoteName ?? 'error'}: ${slot.fatal.message}`;
   } else if (info.error !== undefined) {
@@ -70,14 +65,17 @@ function crashed(slot: WorkerSlot, head: Task, info: HostExit, options: Attribut
   ledger.settle(head, false, new WorkerCrashed(
     `${describeWorker(slot)} ${describeExit(info)} while running task ${head.id} ("${head.fn}")${why}; ` +
     `${left} of ${retries} retries left`,
-    { workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: head.id, fn: head.fn, attempts: head.attempts, retries },
+    {
+      workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: head.id, fn: head.fn,
+      attempts: head.attempts, retries,
+    },
     { cause: slot.fatal ?? info.error }));
 }
 
 /** Turns a chunk into one task per item; the chunk settles when they all have. */
 function split(chunk: Task, ledger: Ledger): Task[] {
   const items = chunk.args;
-  const outcomes: Outcome[] = new Array(items.length);
+  const outcomes = new Array<Outcome>(items.length);
   let left = items.length;
   const parts = items.map((item, i): Task => {
     ledger.accept();

@@ -14,10 +14,8 @@ export function describeExit(info: HostExit): string {
   return `exited with code ${info.exitCode}`;
 }
 
-/**
- * Errors from the wire become RemoteError, except our own serialization failures,
- * which keep their class; their text is escaped as every remote text is (toRemoteError).
- */
+// Errors from the wire become RemoteError, except our own serialization failures, which keep their class; their
+// text is escaped as every remote text is (toRemoteError).
 export function fromWire(info: RemoteErrorInfo): Error {
   if (info.name === 'SerializationError' && info.properties['code'] === 'ESERIALIZE') {
     const path = info.properties['path'];

@@ -1,8 +1,5 @@
-/**
- * Dispatch: which worker gets the next task, how many tasks wait in each
- * worker's pipe behind the running one, the running task's deadline, and the
- * answers coming back, in order.
- */
+// Which worker gets the next task, how many wait in each worker's pipe behind the running one, the running task's
+// deadline, and the answers coming back, in order.
 import type { TaskAnswerFrame } from '../child/protocol.js';
 import { encodeBatch } from '../codec/task-args.js';
 import { TaskTimeout } from '../errors.js';

@@ -1,8 +1,5 @@
-/**
- * What the Pool facade needs of the engine behind it. The local engine runs
- * tasks on child processes or threads it supervises; another (hosts that pull
- * tasks from Redis) can sit behind the same facade by keeping this contract.
- */
+// What the Pool facade needs of its engine: the local one supervises child processes or threads; another (hosts
+// pulling tasks from Redis) can sit behind the same facade by keeping this contract.
 import type { PoolStats, WorkerInfo } from './stats.js';
 import type { Task } from './task.js';
 

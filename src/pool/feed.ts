@@ -1,8 +1,5 @@
-/**
- * How map, mapSettled, imap and imapUnordered feed a pool: items read in
- * chunks, at most `ahead` chunks out, each item's outcome yielded in input
- * order or as it finishes. One abort listener serves the whole call.
- */
+// How map, mapSettled, imap and imapUnordered feed a pool: items read in chunks, at most `ahead` chunks out, each
+// outcome yielded in input order or as it finishes. One abort listener serves the whole call.
 import { InOrder } from '../internal/in-order.js';
 import type { Outcome, Task } from './task.js';
 
@@ -19,9 +16,8 @@ export interface FeedOptions {
 export type SubmitChunk = (items: unknown[], firstIndex: number, track: ChunkTracker | undefined) => Promise<Outcome[]>;
 
 /**
- * The tasks of one call that its signal may still cancel: a single listener on the
- * signal for all of them (one per chunk would pile up past MaxListeners), removed when
- * the call ends, so a settled call leaves nothing on the signal.
+ * The tasks of one call its signal may still cancel: one listener for all (one per chunk would pile up past
+ * MaxListeners), removed when the call ends, so a settled call leaves nothing on the signal.
  */
 export class ChunkTracker {
   readonly signal: AbortSignal;
@@ -44,10 +40,7 @@ export class ChunkTracker {
   }
 }
 
-/**
- * Yields every item's outcome. If the input throws, the items read before it
- * still run and their outcomes are yielded first; then the input's error is thrown.
- */
+/** Yields every item's outcome. If the input throws, as CPython's imap: items read before it run and are yielded, then it throws. */
 export async function* feed(input: Iterable<unknown> | AsyncIterable<unknown>, options: FeedOptions,
   submit: SubmitChunk): AsyncGenerator<Outcome, void, undefined> {
   const { chunksize, ahead, ordered, signal, cancel } = options;
@@ -73,7 +66,6 @@ export async function* feed(input: Iterable<unknown> | AsyncIterable<unknown>, o
           try {
             step = isAsync ? await (iterator as AsyncIterator<unknown>).next() : (iterator as Iterator<unknown>).next();
           } catch (error) {
-            // As CPython's imap: what was read before the error still runs and is yielded, then the error.
             inputError = { error };
             exhausted = true;
             break;

@@ -16,7 +16,7 @@ export class ThreadHost implements WorkerHost {
   readonly label: string;
   #exited = false;
   #reported = false;
-  #error: Error | undefined;
+  #error: NodeJS.ErrnoException | undefined;
 
   constructor(options: HostOptions, events: HostEvents) {
     this.#events = events;
@@ -47,7 +47,9 @@ export class ThreadHost implements WorkerHost {
     this.#worker.on('error', (error) => {
       this.#error = error;
       // Node could not start the thread (EMFILE …): no code of ours ran, and 'exit' (code 0) follows.
-      if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_INIT_FAILED') events.frame(spawnFailedFrame(withErrno(error), 'its thread'));
+      if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_INIT_FAILED') {
+        events.frame(spawnFailedFrame(withErrno(error), 'its thread'));
+      }
     });
     // Node delivers every message the thread posted before 'exit'; its output may still be in flight.
     this.#worker.on('exit', (code) => {
@@ -73,8 +75,8 @@ export class ThreadHost implements WorkerHost {
       this.#worker.postMessage(chunks[0]);
       return;
     }
-    const joined = Buffer.concat(chunks as Buffer[]);
-    this.#worker.postMessage(joined, [joined.buffer as ArrayBuffer]);
+    const joined = Buffer.concat(chunks);
+    this.#worker.postMessage(joined, [joined.buffer]);
   }
 
   kill(): void {
@@ -84,7 +86,7 @@ export class ThreadHost implements WorkerHost {
   #report(exitCode: number): void {
     if (this.#reported) return;
     this.#reported = true;
-    const outOfMemory = (this.#error as NodeJS.ErrnoException | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+    const outOfMemory = this.#error?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const running = Atomics.load(this.#progress, 0) >>> 0;
     this.#events.exit({ exitCode, signal: null, error: this.#error, outOfMemory, runningTaskId: running === 0 ? undefined : running });
   }

@@ -1,8 +1,5 @@
-/**
- * A worker host is one running worker seen as bytes in, bytes out and an exit:
- * a child process (host-process.ts) or a worker thread (host-thread.ts). The
- * slot above it knows tasks; the host knows neither tasks nor pools.
- */
+// One running worker as bytes in, bytes out and an exit: a child process (host-process.ts) or a thread (host-thread.ts).
+// The slot above it knows tasks; the host knows neither tasks nor pools.
 import type { Writable } from 'node:stream';
 import { describeSpawnFailure } from '../child/spawn.js';
 import { describeError } from '../codec/remote-error.js';
@@ -17,10 +14,7 @@ export interface HostExit {
   readonly error?: Error | undefined;
   /** A line of its stderr said V8 ran out of heap. */
   readonly outOfMemory?: boolean;
-  /**
-   * The task the worker had started last, when the host can tell (threads batch
-   * their answers): answered tasks before it may have had their answers lost.
-   */
+  /** The task it started last, when the host can tell (threads batch answers): answers before it may be lost. */
   readonly runningTaskId?: number | undefined;
 }
 
@@ -59,10 +53,8 @@ export { coalesce } from '../transport/frame.js';
 
 export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);
 
-/**
- * A worker that could not even be started (EMFILE …) says so as one whose module
- * failed to load: the pool fails waiting work with this frame body and backs off.
- */
+// A worker that could not even start (EMFILE …) says so as one whose module failed to load: the pool fails waiting
+// work with this frame body and backs off.
 export function spawnFailedFrame(error: Error, subject: string): Buffer {
   const described = describeSpawnFailure(error, subject, '; the pool tries again when work arrives');
   return Buffer.concat(encodeBootError('import', describeError(described))).subarray(kLengthBytes);

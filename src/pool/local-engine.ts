@@ -1,8 +1,5 @@
-/**
- * The engine behind a Pool whose workers are this process's children (or
- * threads): a queue, a dispatcher and a supervisor around one ledger. Every
- * accepted task is settled exactly once, whatever dies when.
- */
+// The engine of a Pool whose workers are this process's children (or threads): a queue, a dispatcher and a
+// supervisor around one ledger. Every accepted task is settled exactly once, whatever dies when.
 import type { PassThrough } from 'node:stream';
 import { PoolClosed } from '../errors.js';
 import { encodeBare } from '../transport/frame.js';

@@ -9,73 +9,52 @@ import { checkModuleFile, validateEnv } from '../internal/child-options.js';
 import { resolveTimeout } from '../internal/timeout.js';
 
 export interface PoolOptions {
-  /**
-   * The worker module: an ES module whose named exports are the functions to
-   * run. A `URL` or an absolute path, e.g. `new URL('./tasks.js', import.meta.url)`.
-   */
+  /** The worker module, whose named exports are the tasks: a `URL` or absolute path, e.g. `new URL('./tasks.js', import.meta.url)`. */
   readonly module: URL | string;
-  /**
-   * How many workers run at once.
-   * @default os.availableParallelism()
-   */
+  /** How many workers run at once. @default os.availableParallelism() */
   readonly workers?: number;
   /**
-   * `'process'`: each worker is a child process; a crash of any kind (SIGKILL,
-   * segfault, out of memory) costs only that worker. `'thread'`: each worker is
-   * a worker thread; faster to start and to talk to, with the same semantics for
-   * exceptions, `process.exit()`, timeouts and heap limits, but a segfault or a
-   * signal takes the whole process down.
+   * `'process'`: a crash of any kind (SIGKILL, segfault, out of memory) costs only that worker. `'thread'`: faster to
+   * start and to talk to, the same for exceptions, `process.exit()`, timeouts and heap limits, but a segfault or a signal
+   * takes the whole process down.
    * @default 'process'
    */
   readonly isolation?: 'process' | 'thread';
   /** Name of an export run once in every worker before its first task. */
   readonly initializer?: string;
-  /**
-   * Arguments for `initializer`.
-   * @default []
-   */
+  /** Arguments for `initializer`. @default [] */
   readonly initArgs?: readonly unknown[];
   /** Replace a worker after it has run this many tasks (as Python's `maxtasksperchild`). */
   readonly maxTasksPerWorker?: number;
   /**
-   * A task running longer than this has its worker stopped and rejects with
-   * TaskTimeout. Read as every timeoutMs (a fraction rounds up), but 0 or less
-   * is a RangeError: it would fail every task.
+   * A task running longer has its worker stopped and rejects with TaskTimeout. Read as every timeoutMs (a fraction
+   * rounds up), but 0 or less is a RangeError: it would fail every task.
    * @default undefined (no limit; Infinity too)
    */
   readonly taskTimeoutMs?: number;
-  /**
-   * Re-run a task whose worker died (SIGKILL, segfault, OOM, `process.exit()`)
-   * up to this many times. A task that throws is never retried; only crashes are.
-   * @default 0
-   */
+  /** Re-run a task whose worker died (SIGKILL, segfault, OOM, `process.exit()`) up to this many times; a throw never is. @default 0 */
   readonly retries?: number;
   /** Tasks waiting for a worker beyond this many make `apply()` wait for room (backpressure). */
   readonly maxQueue?: number;
   /** Heap cap per worker in MiB; exceeding it is a crash of that worker (`WorkerCrashed`), never a hang. */
   readonly maxMemoryMb?: number;
   /**
-   * What happens to the workers' stdout: `'prefix'` forwards each whole line as
-   * `[worker-1 4127] line`; `'inherit'` passes it through; `'pipe'` makes whole
-   * lines readable on `pool.stdout`; `'ignore'` drops it.
+   * The workers' stdout: `'prefix'` forwards each whole line as `[worker-1 4127] line`; `'inherit'` passes it through;
+   * `'pipe'` makes whole lines readable on `pool.stdout`; `'ignore'` drops it.
    * @default 'prefix'
    */
   readonly stdout?: OutputMode;
   /** As `stdout`, for stderr. @default 'prefix' */
   readonly stderr?: OutputMode;
-  /**
-   * Node options for the workers.
-   * @default process.execArgv (so a TypeScript loader such as tsx is inherited), less --inspect flags
-   */
+  /** Node options for the workers. @default process.execArgv (so a loader such as tsx is inherited), less --inspect flags */
   readonly execArgv?: readonly string[];
   /** Environment of worker processes. @default process.env */
   readonly env?: Readonly<Record<string, string>>;
   /** Name used in output prefixes and messages. @default 'worker' */
   readonly name?: string;
   /**
-   * The largest message (a task's arguments, a result) that may cross between the
-   * pool and a worker. A larger one fails its own task with SerializationError;
-   * a worker that sends one anyway is cut off.
+   * The largest message (a task's arguments, a result) between pool and worker: a larger one fails its own task with
+   * SerializationError; a worker that sends one anyway is cut off.
    * @default 268435456 (256 MiB)
    */
   readonly maxMessageBytes?: number;
@@ -144,11 +123,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   });
 }
 
-/**
- * As resolveTimeout reads a timeoutMs, except "do not wait": for a call it means
- * give up at once, for a pool it would mean fail every task, so it is refused
- * rather than read as no limit, which would hide the mistake.
- */
+// As resolveTimeout, except "do not wait": for a pool it would mean fail every task, so it is refused rather than
+// read as no limit, which would hide the mistake.
 function resolveTaskTimeout(value: unknown): number | undefined {
   const limit = resolveTimeout(value, 'taskTimeoutMs');
   if (limit === 0) {

@@ -1,7 +1,5 @@
-/**
- * Where every task ends: settled exactly once, counted, and the event loop held
- * open while any is owed. The engine's other parts settle only through here.
- */
+// Where every task ends: settled exactly once, counted, the event loop held open while any is owed. The engine's
+// other parts settle only through here.
 import type { Task } from './task.js';
 
 export class Ledger {
@@ -40,11 +38,8 @@ export class Ledger {
     return new Promise<void>((resolve) => { this.#onIdle = resolve; });
   }
 
-  /**
-   * The timer holds the event loop open while the pool owes someone an answer;
-   * children never do. ref()/unref() of one timer, as a task comes and goes, costs
-   * less than creating one per task.
-   */
+  // The timer holds the event loop open while the pool owes an answer (children never do); ref()/unref() of one
+  // timer as tasks come and go costs less than one timer per task.
   hold(): void {
     if (this.#holds++ === 0) this.#keepAlive.ref();
   }

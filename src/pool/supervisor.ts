@@ -1,8 +1,5 @@
-/**
- * The workers' lives: starting them, backing off while they fail to boot,
- * reading their control messages, recycling, replacing the dead, and stopping
- * them all at shutdown. Which task pays for a death is attribution.ts's call.
- */
+// The workers' lives: starting, backing off while they fail to boot, control messages, recycling, replacing the
+// dead, stopping them all at shutdown. Which task pays for a death is attribution.ts's call.
 import {
   decodeBootError, decodeErrorInfo, decodeReady, type InitMessage, isControl, isTaskAnswer, kFromChild, kToChild,
   type TaskAnswerFrame,
@@ -66,7 +63,9 @@ export class Supervisor {
   #bootRetryAt = 0;
   #bootTimer: NodeJS.Timeout | undefined;
   /** What the first worker to be ready said of the module (see moduleExports); `pending` until then. */
-  #exports: { readonly promise: Promise<readonly string[]>; pending: boolean; settle(outcome: readonly string[] | Error): void } | undefined;
+  #exports: {
+    readonly promise: Promise<readonly string[]>; pending: boolean; settle(outcome: readonly string[] | Error): void;
+  } | undefined;
   mode: EngineMode = 'open';
 
   constructor(options: ResolvedPoolOptions, sinks: { stdout: PassThrough | undefined; stderr: PassThrough | undefined },
@@ -87,7 +86,6 @@ export class Supervisor {
 
   get slots(): ReadonlySet<WorkerSlot> { return this.#slots; }
 
-  /** Starts the first workers. */
   start(): void {
     for (let i = 0; i < this.#options.workers; i++) this.#spawn(false);
   }
@@ -97,15 +95,16 @@ export class Supervisor {
       const head = slot.inflight.peek();
       return {
         id: slot.id, pid: slot.pid, state: slot.state, pipelined: Math.max(0, slot.inflight.length - 1),
-        task: head === undefined ? undefined : { id: head.id, fn: head.fn, items: head.chunk ? head.args.length : undefined, since: slot.headSince },
+        task: head === undefined
+          ? undefined
+          : { id: head.id, fn: head.fn, items: head.chunk ? head.args.length : undefined, since: slot.headSince },
       };
     });
   }
 
   /**
-   * The names of the worker module's exported functions, as the first worker to
-   * boot reported them (every worker sends them when ready); rejects with the
-   * module's own load error. Workers are started if none are.
+   * The module's exported function names, as the first worker to boot reported them; rejects with the module's own
+   * load error. Workers are started if none are.
    */
   moduleExports(): Promise<readonly string[]> {
     if (this.#exports === undefined) {
@@ -138,10 +137,8 @@ export class Supervisor {
     this.#ensureWorkers();
   }
 
-  /**
-   * Starts replacements on the next turn: spawn() blocks for 10-100 ms, and the
-   * WorkerCrashed (or TaskTimeout) just settled should reach its caller first.
-   */
+  // Starts replacements on the next turn: spawn() blocks for 10-100 ms, and the WorkerCrashed (or TaskTimeout)
+  // just settled should reach its caller first.
   #ensureWorkersSoon(): void {
     if (this.#ensureScheduled) return;
     this.#ensureScheduled = true;
@@ -167,9 +164,8 @@ export class Supervisor {
   }
 
   /**
-   * Asks a worker to exit once it has run what it holds; kills it if it has not after a
-   * grace period. One still starting finishes its start first (the initializer runs, as
-   * Python's does in every started worker); its grace counts from when it is ready.
+   * Asks a worker to exit once it has run what it holds, killing it after a grace period. One still starting finishes
+   * its start first (the initializer runs, as Python's does in every started worker); its grace counts from ready.
    */
   stop(slot: WorkerSlot): void {
     slot.stopping = true;
@@ -284,7 +280,10 @@ export class Supervisor {
       this.#bootFailed(slot.bootError !== undefined, slot.bootError ?? new WorkerCrashed(
         `${describeWorker(slot)} ${describeExit(info)} while starting, before it could run a task` +
         `${slot.fatal ? `: ${slot.fatal.message}` : ''}; check the worker module ${this.#options.module}`,
-        { workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: undefined, fn: undefined, attempts: 0, retries: this.#options.retries },
+        {
+          workerId: slot.id, pid: slot.pid, exitCode: info.exitCode, signal: info.signal, taskId: undefined, fn: undefined,
+          attempts: 0, retries: this.#options.retries,
+        },
         { cause: slot.fatal }));
       return;
     }
@@ -295,10 +294,9 @@ export class Supervisor {
   }
 
   /**
-   * A worker died before it was ready. If the module or initializer said why, waiting
-   * work fails now with that error; a worker that merely died while starting (killed,
-   * spawn refused) is retried, and work fails only after kMaxQuietBootFailures in a row.
-   * Either way respawning backs off, so a broken module never burns CPU.
+   * A worker died before it was ready. If the module or initializer said why, waiting work fails now with that error;
+   * one that merely died while starting (killed, spawn refused) is retried, and work fails only after
+   * kMaxQuietBootFailures in a row. Either way respawning backs off, so a broken module never burns CPU.
    */
   #bootFailed(reported: boolean, error: Error): void {
     this.#bootFailures++;
@@ -312,7 +310,7 @@ export class Supervisor {
       if (!ready) this.#rejectQueued(error);
     }
     clearTimeout(this.#bootTimer);
-    // Back off, then try again only if someone is waiting: a broken module must not burn CPU respawning.
+    // Try again only if someone is waiting.
     this.#bootTimer = setTimeout(() => {
       if (this.#queue.size > 0 || this.#queue.waiting > 0) this.#ensureWorkers();
     }, delay);

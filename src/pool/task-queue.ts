@@ -1,8 +1,5 @@
-/**
- * Tasks accepted and not yet sent to a worker, in the order they go out. A
- * priority or another discipline plugs in here: the dispatcher only asks for
- * the next task, and crash recovery only puts tasks back first in line.
- */
+// Tasks accepted and not yet sent, in the order they go out. A priority or another discipline plugs in here: the
+// dispatcher only asks for the next task, and crash recovery only puts tasks back first in line.
 import { Fifo } from '../internal/fifo.js';
 import type { Task } from './task.js';
 

@@ -8,10 +8,7 @@ export type TaskState = 'queued' | 'sent' | 'settled';
 export interface Task {
   readonly id: number;
   readonly fn: string;
-  /**
-   * The argument list, or for a chunk its items. Checked copyable at the call;
-   * serialized when sent, together with the tasks sent with it.
-   */
+  /** The argument list, or a chunk's items: checked copyable at the call, serialized when sent, with its batch. */
   readonly args: readonly unknown[];
   /** A map chunk: `fn` runs once per item, and a crash is narrowed down item by item. */
   readonly chunk: boolean;

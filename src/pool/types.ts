@@ -1,7 +1,4 @@
-/**
- * Type plumbing for `new Pool<typeof import('./tasks.js')>`: export names are
- * checked, argument lists are checked, results are typed.
- */
+// Types for `new Pool<typeof import('./tasks.js')>`: export names and argument lists are checked, results typed.
 
 /** A worker module seen as types: any object whose function-valued keys are the tasks. */
 export type WorkerModuleShape = object;

@@ -1,8 +1,5 @@
-/**
- * One worker as the pool sees it: its host, the tasks sent to it in order (the
- * oldest is the one running: the child runs them one at a time and answers in
- * order), and the timer of the running task.
- */
+// One worker as the pool sees it: its host, the tasks sent to it in order (the oldest is running: the child runs
+// them one at a time and answers in order), and the running task's timer.
 import { Fifo } from '../internal/fifo.js';
 import type { WorkerHost } from './host.js';
 import type { Task } from './task.js';
