@@ -7,45 +7,32 @@ import {
 import { type OutputMode, kOutputModes } from './output.js';
 
 export interface ProcessOptions {
-  /**
-   * The worker module: an ES module whose named export `fn` is run. A `URL` or
-   * an absolute path, e.g. `new URL('./tasks.js', import.meta.url)`.
-   */
+  /** The ES module whose named export `fn` is run: a `URL` or absolute path, e.g. `new URL('./tasks.js', import.meta.url)`. */
   readonly module: URL | string;
   /** Name of the export to run, sync or async: returning (or resolving) exits 0, throwing (or rejecting) exits 1. */
   readonly fn: string;
   /**
-   * Arguments for `fn`, copied (structured clone) when the Process is constructed:
-   * a value that cannot be copied throws SerializationError from the constructor.
+   * Arguments for `fn`, copied (structured clone) by the constructor, which throws SerializationError for one that cannot be.
    * @default []
    */
   readonly args?: readonly unknown[];
-  /**
-   * Used in output prefixes and messages.
-   * @default 'Process-N', N counting the Processes this parent created, from 1 (as Python)
-   */
+  /** Used in output prefixes and messages. @default 'Process-N', N counting this parent's Processes from 1 (as Python) */
   readonly name?: string;
   /** Environment of the process. @default process.env */
   readonly env?: Readonly<Record<string, string>>;
-  /**
-   * Node options for the process.
-   * @default process.execArgv (so a TypeScript loader such as tsx is inherited), less --inspect flags
-   */
+  /** Node options for the process. @default process.execArgv (so a loader such as tsx is inherited), less --inspect flags */
   readonly execArgv?: readonly string[];
   /**
-   * What happens to the process's stdout: `'prefix'` forwards each whole line to
-   * the parent's stdout as `[Process-1 4127] line`; `'inherit'` shares the
-   * parent's; `'pipe'` makes the raw output readable on `process.stdout`;
-   * `'ignore'` drops it.
+   * The process's stdout: `'prefix'` forwards each whole line to the parent's as `[Process-1 4127] line`; `'inherit'`
+   * shares the parent's; `'pipe'` makes the raw output readable on `process.stdout`; `'ignore'` drops it.
    * @default 'prefix'
    */
   readonly stdout?: OutputMode;
   /** As `stdout`, for stderr. @default 'prefix' */
   readonly stderr?: OutputMode;
   /**
-   * `true`: stopped when the parent dies, however it dies (SIGKILL included), and
-   * it does not keep the parent's event loop alive. `false`: it outlives a parent
-   * that dies, and the parent does not exit before it (as Python's).
+   * `true`: stopped when the parent dies, however (SIGKILL included), and does not keep the parent's event loop alive.
+   * `false`: it outlives a parent that dies, and the parent does not exit before it (as Python's).
    * @default false
    */
   readonly daemon?: boolean;

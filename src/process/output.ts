@@ -1,7 +1,4 @@
-/**
- * Forwards child output whole line by whole line, so lines of different
- * processes never interleave mid-line.
- */
+// Forwards child output whole line by whole line, so lines of different processes never interleave mid-line.
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -30,7 +27,9 @@ export function forEachLine(stream: Readable, onLine: (line: string) => void): v
 }
 
 /** Wires a child's output stream according to `mode`; `sink` receives whole lines in 'pipe' mode. */
-export function routeOutput(stream: Readable | null, mode: OutputMode, prefix: string, target: Writable, sink: Writable | undefined): void {
+export function routeOutput(
+  stream: Readable | null, mode: OutputMode, prefix: string, target: Writable, sink: Writable | undefined,
+): void {
   if (stream === null) return;
   if (mode === 'ignore' || (mode === 'pipe' && sink === undefined)) {
     stream.resume();

@@ -1,8 +1,5 @@
-/**
- * Process: one exported function of a worker module, run in a fresh child
- * process (spawn, never fork), as Python's multiprocessing.Process runs a target.
- * The child is the pool's bootstrap, told by one kRun message to run `fn` once.
- */
+// Process: one exported function of a worker module, run in a fresh child process (spawn, never fork), as Python's
+// multiprocessing.Process runs a target. The child is the pool's bootstrap, told by one Run message to run `fn` once.
 import type { Readable } from 'node:stream';
 import { ChildPipes, type ChildEnd, describeSpawnFailure } from '../child/spawn.js';
 import { toRemoteError } from '../codec/remote-error.js';
@@ -24,10 +21,8 @@ const kMaxAnswerBytes = 256 * 1024 * 1024;
 
 export interface JoinOptions {
   /**
-   * Stop waiting after this long. If the process is still running then, `join()`
-   * resolves `{ exitCode: null, signal: null }` and the process runs on
-   * (`isAlive` is still true), as Python's `join(timeout)` returns. 0 or less:
-   * do not wait, return how things stand.
+   * Stop waiting after this long: if it still runs, `join()` resolves `{ exitCode: null, signal: null }` and the process
+   * runs on (`isAlive` stays true), as Python's `join(timeout)`. 0 or less: do not wait, return how things stand.
    * @default undefined (wait for the exit; Infinity too)
    */
   readonly timeoutMs?: number;
@@ -41,10 +36,7 @@ export interface ProcessResult {
   readonly exitCode: number | null;
   /** The signal that ended it, or null. */
   readonly signal: NodeJS.Signals | null;
-  /**
-   * What `fn` threw or rejected with (exit code 1), the uncaught error that ended
-   * the process, or why it could not start; absent when it ended without one.
-   */
+  /** What `fn` threw or rejected with (exit code 1), the uncaught error that ended it, or why it could not start. */
   readonly error?: RemoteError;
 }
 
@@ -66,15 +58,11 @@ export class Process {
   #end: ChildEnd | undefined;
   #ready = false;
   #error: RemoteError | undefined;
-  /** start() and join() calls waiting: they hold the event loop even for a daemon. */
   #holds = 0;
   readonly #started = deferred<void>();
   readonly #done = deferred<void>();
 
-  /**
-   * Validates the options and copies `args`: a value that cannot be copied
-   * throws SerializationError here, naming its path. Nothing runs until `start()`.
-   */
+  /** Validates the options and copies `args` (SerializationError, naming the path, if it cannot). Nothing runs until `start()`. */
   constructor(options: ProcessOptions) {
     this.#options = resolveProcessOptions(options);
     this.name = this.#options.name;
@@ -105,16 +93,14 @@ export class Process {
   get stderr(): Readable | null { return this.#options.stderr === 'pipe' ? this.#pipes?.stderr ?? null : null; }
 
   /**
-   * Spawns the child and resolves once it runs: its module imported and `fn`
-   * found. Rejects, once the child is gone, with a RemoteError if the module
-   * failed to load or has no such export, with ProcsafeError if the child died
-   * first, and with an Error carrying the system error's `code` (EMFILE …) if
-   * it could not be spawned. A Process
-   * starts once; a second call rejects.
+   * Spawns the child and resolves once its module is imported and `fn` found. Rejects, once the child is gone, with a
+   * RemoteError if the module failed to load or lacks the export, ProcsafeError if the child died first, or an Error
+   * with the system's `code` (EMFILE …) if it could not be spawned. A Process starts once; a second call rejects.
    */
   async start(): Promise<void> {
     if (this.#pipes !== undefined) {
-      throw new ProcessStateError(`${this.name} was already started; a Process starts only once: create a new Process to run again`);
+      throw new ProcessStateError(
+        `${this.name} was already started; a Process starts only once: create a new Process to run again`);
     }
     const { execArgv, env, stdout, stderr, daemon } = this.#options;
     const stdio = (mode: OutputMode) => (mode === 'prefix' ? 'pipe' : mode);
@@ -122,13 +108,15 @@ export class Process {
       execArgv, env, stdout: stdio(stdout), stderr: stdio(stderr), maxFrameBytes: kMaxAnswerBytes,
       frame: (body) => this.#onFrame(body),
       // Garbage on our channel (user code wrote to fd 4): it is no longer read; the exit still tells.
-      garbage: (error) => process.emitWarning(`${this.name} (pid ${this.pid}) broke its answer channel: ${error.message}`, 'ProcsafeWarning'),
+      garbage: (error) => process.emitWarning(
+        `${this.name} (pid ${this.pid}) broke its answer channel: ${error.message}`, 'ProcsafeWarning'),
       end: (info) => this.#report(info),
     });
     this.#pipes = pipes;
     if (pipes.pid !== undefined) {
       const label = `[${this.name} ${pipes.pid}]`;
-      for (const [stream, mode, target] of [[pipes.stdout, stdout, process.stdout], [pipes.stderr, stderr, process.stderr]] as const) {
+      const outputs = [[pipes.stdout, stdout, process.stdout], [pipes.stderr, stderr, process.stderr]] as const;
+      for (const [stream, mode, target] of outputs) {
         // A 'pipe' stream is the caller's to read; a prefixed one is read here, and its last line awaited.
         if (stream === null || mode !== 'prefix') continue;
         routeOutput(stream, mode, label, target, undefined);
@@ -142,8 +130,7 @@ export class Process {
   }
 
   /**
-   * Sends `signal` to the child. Returns false if it was never started or has
-   * already exited (its pid may belong to someone else by then).
+   * Sends `signal` to the child; false if it never started or has exited (its pid may be someone else's by then).
    * @default signal 'SIGTERM'
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
@@ -151,11 +138,9 @@ export class Process {
   }
 
   /**
-   * Waits for the child to exit and its last answer and output lines to arrive,
-   * and resolves with how it ended; with `timeoutMs`, resolves `{ exitCode: null,
-   * signal: null }` if it still runs then (at once for 0 or less). There is no
-   * queue feeder to wait for, so unlike Python's this never waits on unflushed
-   * queue data. Rejects before `start()`, or if the child could not be spawned.
+   * Resolves with how the child ended, once it exited and its last answer and output lines arrived; with `timeoutMs`,
+   * `{ exitCode: null, signal: null }` if it still runs then. There is no queue feeder, so unlike Python's this never
+   * waits on unflushed queue data. Rejects before `start()`, or if the child could not be spawned.
    */
   async join(options: JoinOptions = {}): Promise<ProcessResult> {
     validateObject(options, 'join options');
@@ -223,7 +208,8 @@ export class Process {
       case kFromChild.OkUndefined:
         return;
       // A pool worker's answers: a Process child never sends them.
-      case kFromChild.Ok: case kFromChild.OkNumber: case kFromChild.OkString: case kFromChild.ChunkResult: case kFromChild.Skipped:
+      case kFromChild.Ok: case kFromChild.OkNumber: case kFromChild.OkString:
+      case kFromChild.ChunkResult: case kFromChild.Skipped:
         process.emitWarning(`${this.name} sent an unknown frame type ${type}; ignored`, 'ProcsafeWarning');
         return;
       default: unreachable(type, 'frame type');
@@ -232,7 +218,9 @@ export class Process {
 
   /** Settles start() and join() once the child is gone and everything it sent has arrived. */
   #report(end: ChildEnd): void {
-    this.#end = end.spawnError === undefined ? end : { ...end, spawnError: describeSpawnFailure(end.spawnError, this.name) };
+    this.#end = end.spawnError === undefined
+      ? end
+      : { ...end, spawnError: describeSpawnFailure(end.spawnError, this.name) };
     if (!this.#ready) this.#started.reject(this.#end.spawnError ?? this.#error ?? this.#diedEarly(end));
     this.#done.resolve();
   }
