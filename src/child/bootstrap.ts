@@ -1,7 +1,5 @@
-/**
- * Entry of every spawned worker, process or thread: reaches the parent over its transport, the rest is WorkerRuntime's.
- * Spawned, never forked: no lock, thread or logger state of the parent exists here, so no fork-with-a-held-lock deadlock.
- */
+// Entry of every spawned worker, process or thread: reaches the parent over its transport, the rest is WorkerRuntime's.
+// Spawned, never forked: no lock, thread or logger state of the parent exists here, so no fork-with-a-held-lock deadlock.
 import { writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -13,10 +11,8 @@ const kFromParentFd = 3;
 const kToParentFd = 4;
 const kSleep = new Int32Array(new SharedArrayBuffer(4));
 
-/**
- * Writes the whole frame before returning, so each result is in the kernel before the next task starts. fd 4 is our
- * blocking end of a socket pair, touched by nothing else; EAGAIN or a short write is still retried. Big parts go by writev.
- */
+// Writes the whole frame before returning, so each result is in the kernel before the next task starts. fd 4 is our
+// blocking end of a socket pair, touched by nothing else; EAGAIN or a short write is still retried. Big parts go by writev.
 function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
   let chunks: readonly Buffer[] = Buffer.isBuffer(frame) ? [frame] : frame;
   while (chunks.length > 0) {
@@ -33,19 +29,15 @@ function writeAll(fd: number, frame: Buffer | readonly Buffer[]): void {
   }
 }
 
-/**
- * True for a frame head from the serializer: the whole of memory nobody else holds. A user's Buffer never comes
- * alone (it follows a head), so it is never moved away from its owner.
- */
+// True for a frame head from the serializer: the whole of memory nobody else holds. A user's Buffer never comes
+// alone (it follows a head), so it is never moved away from its owner.
 function ownsMemory(buffer: Buffer): boolean {
   return buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.byteLength > 4096;
 }
 
-/**
- * Exits once stdout and stderr have handed their buffered output over (at most 2 s): a pipe to the parent fills
- * under many small writes, Node queues the rest, and a bare process.exit() would drop it.
- * Node: https://github.com/nodejs/node/issues/53242
- */
+// Exits once stdout and stderr have handed their buffered output over (at most 2 s): a pipe to the parent fills
+// under many small writes, Node queues the rest, and a bare process.exit() would drop it.
+// Node: https://github.com/nodejs/node/issues/53242
 function exitAfterOutput(code: number): void {
   const deadline = Date.now() + 2_000;
   const check = (): void => {

@@ -32,10 +32,8 @@ export async function loadWorkerModule(url: string): Promise<WorkerModule> {
   }
 }
 
-/**
- * `new URL('./tasks.js', import.meta.url)` beside a tasks.ts, as tsx allows: a thread that Node 20 left without tsx's
- * hooks registers them and loads the .ts file; without tsx, the error says what to write.
- */
+// `new URL('./tasks.js', import.meta.url)` beside a tasks.ts, as tsx allows: a thread that Node 20 left without tsx's
+// hooks registers them and loads the .ts file; without tsx, the error says what to write.
 async function loadTypeScriptSibling(url: string, notFound: unknown): Promise<WorkerModule> {
   const ts = typeScriptSibling(url);
   if (ts === undefined) throw notFound;
@@ -58,10 +56,8 @@ function underTsx(): boolean {
   return false;
 }
 
-/**
- * Registers tsx's hooks on this thread through tsx/esm/api, found beside procsafe or from the working directory
- * (as `--import tsx` finds it). False if there is no such tsx, or it refused.
- */
+// Registers tsx's hooks on this thread through tsx/esm/api, found beside procsafe or from the working directory
+// (as `--import tsx` finds it). False if there is no such tsx, or it refused.
 async function registerTsxHere(): Promise<boolean> {
   const candidates: string[] = ['tsx/esm/api'];
   try {

@@ -10,10 +10,8 @@ import { loadWorkerModule, lookupFunction } from './loader.js';
 import type { ChildPort } from './port.js';
 import { setOwnName } from '../internal/identity.js';
 
-/**
- * Returning leaves the exit to the event loop, as a Node program's main does (pending timers and sockets finish);
- * throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
- */
+// Returning leaves the exit to the event loop, as a Node program's main does (pending timers and sockets finish);
+// throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
 export async function runProcess(port: ChildPort, message: RunMessage): Promise<void> {
   port.becomeProcess?.(message.daemon);
   setOwnName(message.name);

@@ -1,8 +1,6 @@
-/**
- * The child side of a pool worker, process or thread: runs tasks one at a time in arrival order and writes each result
- * durably before the next starts. That ordering lets the parent know, when a worker dies, exactly which task was running
- * (the oldest unanswered) and which never started. A Run message instead makes the child a Process (process-runner.ts).
- */
+// The child side of a pool worker, process or thread: runs tasks one at a time in arrival order and writes each result
+// durably before the next starts. That ordering lets the parent know, when a worker dies, exactly which task was running
+// (the oldest unanswered) and which never started. A Run message instead makes the child a Process (process-runner.ts).
 import { describeError } from '../codec/remote-error.js';
 import { encodeResult, fitting } from '../codec/results.js';
 import { decodeBatch, type IncomingTask } from '../codec/task-args.js';

@@ -1,7 +1,5 @@
-/**
- * One spawned bootstrap child (of a Process or a pool's ProcessHost): frames go out on fd 3 and come back on fd 4. The end
- * is reported once, after the exit and after all the child sent is read; a failed spawn (EMFILE …) too, never thrown.
- */
+// One spawned bootstrap child (of a Process or a pool's ProcessHost): frames go out on fd 3 and come back on fd 4. The end
+// is reported once, after the exit and after all the child sent is read; a failed spawn (EMFILE …) too, never thrown.
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -86,7 +84,8 @@ export class ChildPipes {
     this.#fromChild = fromChild;
     this.#streams.push(toChild, fromChild);
     for (const stream of [child.stdout, child.stderr]) if (stream !== null) this.#streams.push(stream as Socket);
-    // EPIPE once the child is gone (its exit is reported). Node: https://github.com/nodejs/node/issues/947
+    // EPIPE once the child is gone (its exit is reported).
+    // Node: https://github.com/nodejs/node/issues/947
     toChild.on('error', () => {});
     fromChild.on('error', () => { /* close follows */ });
     fromChild.on('close', () => this.#closed());
@@ -178,10 +177,7 @@ const kSpawnAdvice: Readonly<Record<string, string>> = {
   ENOMEM: 'the system has no memory for a new process (ENOMEM)',
 };
 
-/**
- * Why `subject` could not be spawned and what to do, keeping the system error (as `cause`) and its `code`, `errno`,
- * `syscall` and `path`, so that callers can test `code` rather than the wording.
- */
+/** Why `subject` could not be spawned and what to do; copies the system error's code, errno, syscall, path (callers test `code`). */
 export function describeSpawnFailure(error: Error, subject: string, after = ''): Error {
   const code = (error as NodeJS.ErrnoException).code;
   const what = (code === undefined ? undefined : kSpawnAdvice[code]) ?? error.message;

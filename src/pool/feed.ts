@@ -15,10 +15,8 @@ export interface FeedOptions {
 /** Submits one chunk; the task it makes is handed to `track` before it is submitted. */
 export type SubmitChunk = (items: unknown[], firstIndex: number, track: ChunkTracker | undefined) => Promise<Outcome[]>;
 
-/**
- * The tasks of one call its signal may still cancel: one listener for all (one per chunk would pile up past
- * MaxListeners), removed when the call ends, so a settled call leaves nothing on the signal.
- */
+// The tasks of one call its signal may still cancel: one listener for all (one per chunk would pile up past
+// MaxListeners), removed when the call ends, so a settled call leaves nothing on the signal.
 export class ChunkTracker {
   readonly signal: AbortSignal;
   readonly #tasks = new Set<Task>();

@@ -102,10 +102,8 @@ export class Supervisor {
     });
   }
 
-  /**
-   * The module's exported function names, as the first worker to boot reported them; rejects with the module's own
-   * load error. Workers are started if none are.
-   */
+  // The module's exported function names, as the first worker to boot reported them; rejects with the module's own
+  // load error. Workers are started if none are.
   moduleExports(): Promise<readonly string[]> {
     if (this.#exports === undefined) {
       // Waiting for a worker's report is waiting on the pool, as a task is: it holds the event loop.
@@ -163,10 +161,8 @@ export class Supervisor {
     if (slot.inflight.length === 0) this.stop(slot);
   }
 
-  /**
-   * Asks a worker to exit once it has run what it holds, killing it after a grace period. One still starting finishes
-   * its start first (the initializer runs, as Python's does in every started worker); its grace counts from ready.
-   */
+  // Asks a worker to exit once it has run what it holds, killing it after a grace period. One still starting finishes
+  // its start first (the initializer runs, as Python's does in every started worker); its grace counts from ready.
   stop(slot: WorkerSlot): void {
     slot.stopping = true;
     slot.queueRaw(encodeBare(kToChild.Stop, 0));
@@ -293,11 +289,9 @@ export class Supervisor {
     this.#hooks.changed();
   }
 
-  /**
-   * A worker died before it was ready. If the module or initializer said why, waiting work fails now with that error;
-   * one that merely died while starting (killed, spawn refused) is retried, and work fails only after
-   * kMaxQuietBootFailures in a row. Either way respawning backs off, so a broken module never burns CPU.
-   */
+  // A worker died before it was ready. If the module or initializer said why, waiting work fails now with that error;
+  // one that merely died while starting (killed, spawn refused) is retried, and work fails only after
+  // kMaxQuietBootFailures in a row. Either way respawning backs off, so a broken module never burns CPU.
   #bootFailed(reported: boolean, error: Error): void {
     this.#bootFailures++;
     const delay = Math.min(kBootBackoffMaxMs, kBootBackoffMs * 2 ** (this.#bootFailures - 1));

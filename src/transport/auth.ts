@@ -1,8 +1,5 @@
-/**
- * Peers prove they hold an object's secret without sending it: the owner sends
- * a fresh nonce, the peer answers HMAC-SHA256(secret, nonce). A process that
- * merely finds the socket learns nothing it could replay.
- */
+// Peers prove they hold an object's secret without sending it: the owner sends a fresh nonce, the peer answers
+// HMAC-SHA256(secret, nonce). A process that merely finds the socket learns nothing it could replay.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const kNonceBytes = 32;

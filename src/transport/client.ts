@@ -12,13 +12,9 @@ export interface Proven {
   readonly nonce: Buffer;
 }
 
-/**
- * Where a handshake failed, for the link to weigh against what it knows of the
- * owner's pid (broker/link.ts): `unreachable`, nothing accepted the connection
- * (no socket file, nothing listening, a full backlog); `cut`, the owner closed
- * it before welcoming us; `garbage`, it sent what no owner sends; `timeout`, the
- * caller's own limit passed.
- */
+// Where a handshake failed, for broker/link.ts to weigh against the owner's pid: `unreachable`, nothing accepted the
+// connection (no socket file, nothing listening, a full backlog); `cut`, the owner closed it before welcoming us;
+// `garbage`, it sent what no owner sends; `timeout`, the caller's own limit passed.
 export type HandshakeStage = 'unreachable' | 'cut' | 'garbage' | 'timeout';
 
 export class HandshakeFailed extends BrokerLost {
@@ -33,13 +29,11 @@ export class HandshakeFailed extends BrokerLost {
   }
 }
 
-/**
- * Connects to an owner's socket and proves the secret of `object`. Resolves with
- * the proven link; rejects HandshakeFailed if the owner is unreachable or
- * refuses. Without `timeoutMs` it waits for a live but silent owner (a stopped
- * one) for as long as the connection stays open.
- */
-export function connect(path: string, object: string, secret: string, maxMessageBytes: number, timeoutMs?: number): Promise<Proven> {
+// Proves the secret of `object` on an owner's socket; rejects HandshakeFailed if the owner is unreachable or refuses.
+// Without `timeoutMs` it waits for a live but silent owner (a stopped one) as long as the connection stays open.
+export function connect(
+  path: string, object: string, secret: string, maxMessageBytes: number, timeoutMs?: number,
+): Promise<Proven> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const socket = netConnect(path);
@@ -49,9 +43,13 @@ export function connect(path: string, object: string, secret: string, maxMessage
     const fail = (why: string, stage: HandshakeStage): void => {
       clearTimeout(timer);
       connection.destroy();
-      reject(new HandshakeFailed(`cannot reach the owner at ${path}: ${why}; the process that created the object has probably exited`, stage, Date.now() - started));
+      reject(new HandshakeFailed(
+        `cannot reach the owner at ${path}: ${why}; the process that created the object has probably exited`,
+        stage, Date.now() - started));
     };
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(`no answer within ${timeoutMs} ms`, 'timeout'), timeoutMs);
+    const timer = timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => fail(`no answer within ${timeoutMs} ms`, 'timeout'), timeoutMs);
     let nonce = Buffer.alloc(0);
     connection.listen({
       frame: (frame) => {

@@ -1,17 +1,11 @@
-/**
- * One framed, authenticated link between an owner and a peer over a Unix
- * socket. Garbage, a truncated frame or one over maxMessageBytes ends the link
- * with a reason; nothing else is affected.
- */
+// One framed, authenticated link between an owner and a peer over a Unix socket. Garbage, a truncated frame or one
+// over maxMessageBytes ends the link with a reason; nothing else is affected.
 import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { coalesce, type Frame, FrameDecoder, parseFrame, ProtocolViolation } from './frame.js';
 
-/**
- * Whether a link ended by the peer's fault (garbage, a failed proof, a half
- * frame), worth a log line, rather than by its death (ECONNRESET, EPIPE), which
- * is ordinary and settled without a word.
- */
+// Whether a link ended by the peer's fault (garbage, a failed proof, a half frame), worth a log line, rather than by
+// its death (ECONNRESET, EPIPE), which is ordinary and settled without a word.
 export function isPeerFault(reason: Error | undefined): reason is Error {
   return reason instanceof ProtocolViolation || (reason !== undefined && (reason as NodeJS.ErrnoException).code === undefined);
 }
@@ -36,7 +30,6 @@ export class Connection {
   /** Writes handed to the socket's stream and not yet to the kernel (see whenWritten). */
   #queued = 0;
   #onWritten: (() => void)[] = [];
-  /** The socket's callback for each of those writes. */
   readonly #written = (): void => {
     if (--this.#queued === 0) this.#wakeWriters();
   };
@@ -90,19 +83,14 @@ export class Connection {
 
   get closed(): boolean { return this.#closed; }
 
-  /** The largest frame accepted from now on. */
   set maxMessageBytes(value: number) {
     this.#frameLimit = value;
     this.#decoder.maxMessageBytes = value;
   }
 
-  /**
-   * Cuts the link off once the peer leaves more than `bytes` (or two of its
-   * largest frames, if more) or `writes` writes of what it was sent unread: an
-   * owner would otherwise hold, for ever, every answer to requests a peer sends
-   * and never reads (Redis's client-output-buffer-limit). Its close then settles
-   * what it held, as a death does.
-   */
+  // Cuts the link once the peer leaves over `bytes` (or two of its largest frames) or `writes` writes unread: an owner
+  // would otherwise hold for ever every answer a peer asks for and never reads (Redis's client-output-buffer-limit).
+  // Its close then settles what it held, as a death does.
   limitUnread(bytes: number, writes: number): void {
     this.#unreadBytes = bytes;
     this.#unreadWrites = writes;
@@ -126,17 +114,13 @@ export class Connection {
     const bytes = this.#socket.writableLength;
     const most = Math.max(this.#unreadBytes, 2 * this.#frameLimit);
     if (bytes <= most && this.#queued <= this.#unreadWrites) return;
-    this.destroy(new Error(`it left ${bytes} bytes of answers in ${this.#queued} writes unread, over the limit of ${most} bytes ` +
-      `or ${this.#unreadWrites} writes; it is treated as dead`));
+    this.destroy(new Error(`it left ${bytes} bytes of answers in ${this.#queued} writes unread, ` +
+      `over the limit of ${most} bytes or ${this.#unreadWrites} writes; it is treated as dead`));
   }
 
-  /**
-   * Undefined when everything sent so far is in the kernel (where it survives
-   * this process), else a promise that resolves once it is, or once the link
-   * closed. A reader acks an item before handing it out; if the ack had to wait
-   * behind earlier writes (a large put the kernel took only part of), the item
-   * waits too.
-   */
+  // Undefined when all sent so far is in the kernel (where it survives this process), else resolves once it is, or the
+  // link closed. A reader acks an item before handing it out; an ack queued behind earlier writes (a large put the
+  // kernel took only part of) makes the item wait too.
   whenWritten(): Promise<void> | undefined {
     if (this.#queued === 0 || this.#closed) return undefined;
     return new Promise((resolve) => { this.#onWritten.push(resolve); });
@@ -154,21 +138,18 @@ export class Connection {
     this.#socket.write(chunk, this.#written);
   }
 
-  /**
-   * Writes small messages straight to the descriptor when nothing is queued in
-   * the stream: one syscall instead of the stream's machinery (a queue reader
-   * acks every item it hands out, so this is per item). Returns what is left
-   * to write through the stream (all of it, if the kernel buffer is full),
-   * which keeps the order because the stream had nothing pending.
-   */
+  // Writes a small message straight to the fd when the stream has nothing queued: one syscall, not the stream's
+  // machinery (a queue reader acks every item). Returns what is left for the stream, which keeps the order.
   #trySync(buffer: Buffer): Buffer | undefined {
     const fd = (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (buffer.length > kSyncWriteMax || fd === undefined || fd < 0 || this.#socket.writableLength > 0 || this.#socket.connecting) return buffer;
+    if (buffer.length > kSyncWriteMax || fd === undefined || fd < 0) return buffer;
+    if (this.#socket.writableLength > 0 || this.#socket.connecting) return buffer;
     let written: number;
     try {
       written = writeSync(fd, buffer);
     } catch {
-      // EAGAIN (the kernel buffer is full) or a broken link, which the stream then reports itself.
+      // EAGAIN (the kernel buffer is full) or a broken link, which the stream then reports; a short write returns the rest.
+      // Node: https://github.com/nodejs/node/issues/12921
       return buffer;
     }
     return written === buffer.length ? undefined : buffer.subarray(written);

@@ -1,8 +1,5 @@
-/**
- * Where owners listen: Unix sockets in a per-user directory only its user can
- * enter (0700), so no other user can even reach the socket; the object's secret
- * then proves a peer was handed the object (see auth.ts).
- */
+// Where owners listen: Unix sockets in a per-user 0700 directory, so no other user can even reach the socket; the
+// object's secret then proves a peer was handed the object (auth.ts).
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,24 +10,18 @@ let cached: string | undefined;
 /** Fallbacks tried after a planted `<tmp>/procsafe-<uid>`: `-1` … `-8`. */
 const kFallbacks = 8;
 
-/**
- * Where this user's runtime directory may be, in the order every process of
- * the user tries them: $XDG_RUNTIME_DIR/procsafe, then <tmp>/procsafe-<uid>,
- * then <tmp>/procsafe-<uid>-1 … -8 (for when another user planted the first).
- */
+// In the order every process of the user tries them: $XDG_RUNTIME_DIR/procsafe, <tmp>/procsafe-<uid>, then
+// <tmp>/procsafe-<uid>-1 … -8 (for when another user planted the first).
 function runtimeDirCandidates(): string[] {
   const uid = process.getuid?.() ?? 0;
   const base = process.env['XDG_RUNTIME_DIR'];
   const tmp = join(tmpdir(), `procsafe-${uid}`);
-  return [...(base ? [join(base, 'procsafe')] : []), tmp, ...Array.from({ length: kFallbacks }, (_, i) => `${tmp}-${i + 1}`)];
+  const fallbacks = Array.from({ length: kFallbacks }, (_, i) => `${tmp}-${i + 1}`);
+  return [...(base ? [join(base, 'procsafe')] : []), tmp, ...fallbacks];
 }
 
-/**
- * The per-user runtime directory: the first candidate that is ours (created
- * 0700 if missing). Every process of the user finds the same one, so `procsafe
- * status` sees every owner and cleans up after dead ones. Throws what stopped it
- * (ENOSPC, EACCES) if a candidate could not be created.
- */
+// The first candidate that is ours (created 0700 if missing). Every process of the user finds the same one, so
+// `procsafe status` sees every owner and cleans up after dead ones. Throws what stopped a creation (ENOSPC, EACCES).
 export function runtimeDir(): string {
   if (cached !== undefined) return cached;
   let planted: string | undefined;
@@ -53,11 +44,8 @@ function warnPlanted(planted: string, used: string): void {
     'Remove it, or set XDG_RUNTIME_DIR to a directory only you can enter', { code: 'PROCSAFE_RUNTIME_DIR' });
 }
 
-/**
- * Creates `dir` (0700) if it does not exist, and returns it if it is a real
- * directory of this user that no one else can enter; undefined otherwise (a
- * directory someone else planted there is never used).
- */
+// Creates `dir` (0700) if missing; returns it only if it is a real directory of this user no one else can enter
+// (a directory someone else planted is never used).
 export function privateDir(dir: string): string | undefined {
   try {
     mkdirSync(dir, { mode: 0o700 });

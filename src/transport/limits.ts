@@ -1,9 +1,5 @@
-/**
- * What one owner gives its peers, so that no peer (nor a flood of them) can
- * take the owner's file descriptors or memory. Sized as Redis sizes
- * maxclients: from the soft limit on open files, less room for the owner's
- * own files (its app's, spills, pool workers' pipes).
- */
+// What one owner gives its peers, so that no peer (nor a flood) can take its fds or memory. Sized as Redis sizes
+// maxclients: from the soft limit on open files, less room for the owner's own (its app's, spills, workers' pipes).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -25,11 +21,8 @@ export interface PeerLimits {
   readonly reserved: number;
 }
 
-/**
- * connections = min(10000, fds - max(64, fds / 4)), at least 16: a quarter of
- * them (at most 128) for peers still in the handshake, 2 for status, the rest
- * for proven peers.
- */
+// connections = min(10000, fds - max(64, fds / 4)), at least 16: a quarter (at most 128) for peers still in the
+// handshake, 2 for status, the rest for proven peers.
 export function peerLimits(fdLimit = softFdLimit()): PeerLimits {
   const total = Math.max(16, Math.min(kMostPeers, fdLimit - Math.max(64, Math.floor(fdLimit / 4))));
   const unproven = Math.max(4, Math.min(128, Math.floor(total / 4)));

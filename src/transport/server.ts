@@ -1,11 +1,7 @@
-/**
- * The owner's listening side: a Unix socket in the 0700 runtime directory.
- * A peer is handed to the owner only after it proves it holds the secret; one
- * that fails, stalls, or sends garbage is cut off with a logged reason and
- * never disturbs the others. Connections are capped (limits.ts) so that no flood
- * can take the owner's file descriptors, and the caps are split so that a flood
- * of peers that prove nothing never keeps out one that does, nor `procsafe status`.
- */
+// The owner's listening side, a Unix socket in the 0700 runtime directory. A peer reaches the owner only once it proves
+// the secret; one that fails, stalls or sends garbage is cut off with a logged reason, never disturbing the others. The
+// caps (limits.ts) keep a flood from taking the owner's fds, and are split so that peers proving nothing never keep out
+// one that does, nor `procsafe status`.
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { newNonce } from './auth.js';
@@ -20,19 +16,13 @@ import { kUnreadBytes, kUnreadWrites, type PeerLimits, peerLimits } from './limi
 const kHandshakeMaxBytes = 1024;
 
 export interface ServerOptions {
-  /**
-   * Whether `proof` is HMAC(secret of `object`, nonce): the peer names the object
-   * it was handed and proves it holds that object's secret.
-   */
+  /** Whether `proof` is HMAC(secret of `object`, nonce): the peer names the object it was handed. */
   readonly verify: (object: string, nonce: Buffer, proof: Buffer) => boolean;
   /** The largest frame a proven peer may send. */
   readonly maxMessageBytes: number;
   /** Where to listen. @default a fresh path in the runtime directory */
   readonly path?: string;
-  /**
-   * A proven peer, with the id the owner settles its debts by, the object it
-   * proved, and its nonce (to check proofs for further objects on the same link).
-   */
+  /** A proven peer, the id its debts are settled by, the object it proved, and its nonce (for further objects' proofs). */
   readonly onPeer: (connection: Connection, peerId: number, opened: { object: string; nonce: Buffer }) => void;
   /** Frames of at least this many bytes arrive in the pieces they came in (Frame.more). @default never */
   readonly piecesFrom?: number;
@@ -72,7 +62,7 @@ export class Server {
     const net = createServer();
     const server = new Server(path, net, options);
     net.on('connection', (socket) => server.#accept(socket));
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve, reject: (reason: Error) => void) => {
       net.once('error', reject);
       net.listen(path, () => {
         net.off('error', reject);
@@ -117,7 +107,8 @@ export class Server {
     if (this.#unproven.size >= this.#limits.unproven) {
       const oldest = this.#unproven.values().next().value as Connection;
       this.#unproven.delete(oldest);
-      oldest.destroy(new Error(`evicted: ${this.#limits.unproven} connections were waiting to prove a secret, the most this owner holds`));
+      oldest.destroy(new Error(
+        `evicted: ${this.#limits.unproven} connections were waiting to prove a secret, the most this owner holds`));
     }
     this.#unproven.add(connection);
     let counted = false;
@@ -130,7 +121,8 @@ export class Server {
     const nonce = newNonce();
     let proven = false;
     // Not an accusation: an honest peer whose thread was blocked is late too, and connects again.
-    const timer = setTimeout(() => connection.destroy(new Error(`did not complete the handshake within ${kHandshakeDeadlineMs / 1000} s`)), kHandshakeDeadlineMs);
+    const timer = setTimeout(() => connection.destroy(
+      new Error(`did not complete the handshake within ${kHandshakeDeadlineMs / 1000} s`)), kHandshakeDeadlineMs);
     timer.unref();
     connection.listen({
       frame: (frame) => {
@@ -138,7 +130,8 @@ export class Server {
         clearTimeout(timer);
         this.#unproven.delete(connection);
         if (frame.type !== kHandshake.Auth || !this.#options.verify(frame.fn, nonce, frame.payload)) {
-          connection.destroy(new Error(frame.type === kHandshake.Auth ? 'wrong proof of the secret' : `frame type ${frame.type} before the handshake`));
+          connection.destroy(new Error(
+            frame.type === kHandshake.Auth ? 'wrong proof of the secret' : `frame type ${frame.type} before the handshake`));
           return;
         }
         if (this.#options.reserved?.(frame.fn) === true) {
