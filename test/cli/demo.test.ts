@@ -72,7 +72,7 @@ function comparison(stdout: string): { header: string[]; rows: string[][] } {
   const lines = stdout.split('\n');
   const at = lines.findIndex((line) => /^-+( +-+)+$/.test(line));
   assert.ok(at > 0, `no table in:\n${stdout}`);
-  const starts = [...(lines[at] as string).matchAll(/-+/g)].map((m) => m.index as number);
+  const starts = [...(lines[at] as string).matchAll(/-+/g)].map((m) => m.index);
   const cut = (line: string) => starts.map((start, i) => line.slice(start, starts[i + 1]).trim());
   const rows: string[][] = [];
   let group: string[][] = [];

@@ -27,7 +27,7 @@ interface Started {
 
 interface StartOptions {
   /** Written to stdin, then stdin is closed; `'open'` leaves stdin open and empty. */
-  readonly stdin?: string | 'open';
+  readonly stdin?: string;
   readonly env?: Readonly<Record<string, string>>;
   /** Own process group, as a shell gives a foreground job: `process.kill(-pid)` then reaches the workers too. */
   readonly detached?: boolean;

@@ -176,7 +176,7 @@ test('owners are listed by pid and thread as numbers, not as text', { timeout: 3
 test('twenty owners that died without cleaning up are cleaned up, entries and sockets, and reported in one line', { timeout: 30_000 }, async (t) => {
   const { dir, env } = setup(t);
   // Twenty pids that are gone: processes that ran and were reaped.
-  const gone = Array.from({ length: 20 }, () => spawnSync(process.execPath, ['-e', '0']).pid as number);
+  const gone = Array.from({ length: 20 }, () => spawnSync(process.execPath, ['-e', '0']).pid);
   const sockets: string[] = [];
   for (const [i, pid] of gone.entries()) {
     const socket = join(dir, 'procsafe', `${pid}-${i.toString(16).padStart(12, '0')}.sock`);
@@ -250,11 +250,11 @@ test('a Process that owns a queue is shown by its name', { timeout: 30_000 }, as
   assert.equal(named?.name, 'resizer-2');
 });
 
-test('killed owners\' files cannot pile up where status never runs: each new owner keeps the newest 32, with their sockets', { timeout: 30_000 }, async (t) => {
+test('killed owners\' files cannot pile up where status never runs: each new owner keeps the newest 32, with their sockets', { timeout: 30_000 }, (t) => {
   const { dir, env } = setup(t);
   const owners = join(dir, 'procsafe', 'owners');
   mkdirSync(owners, { recursive: true, mode: 0o700 });
-  const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
   // 40 owners that were SIGKILLed (as far as the registry knows): files and sockets left behind.
   for (let i = 0; i < 40; i++) {
     const socket = join(dir, 'procsafe', `${i}.sock`);

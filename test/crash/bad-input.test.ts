@@ -79,7 +79,7 @@ describe('broken worker modules', () => {
       const pending = Array.from({ length: 5 }, () => pool.apply('ok'));
       for (const result of await Promise.allSettled(pending)) {
         assert.equal(result.status, 'rejected');
-        const error = (result as PromiseRejectedResult).reason as unknown;
+        const error = result.reason as unknown;
         assert.ok(error instanceof RemoteError, String(error));
         assert.equal(error.remoteName, 'SyntaxError');
         assert.match(error.message, /worker module .*broken-syntax\.mjs failed to load: /);

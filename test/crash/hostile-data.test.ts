@@ -32,7 +32,7 @@ describe('errors a task throws', () => {
     assert.doesNotMatch(error.stack ?? '', kControl);
     assert.match(error.message, /^\\x1b\[2J\\x1b\[31mred alert\\x07 done\nsecond line$/);
     assert.match(`${error}`, /red alert/);
-    assert.equal(error.properties['toString'], 'not a function');
+    assert.equal(Reflect.get(error.properties, 'toString'), 'not a function');
   });
 
   test('WorkerCrashed after an uncaught error names it without its escape sequences', { timeout: 30_000 }, async (t) => {

@@ -207,7 +207,7 @@ test('guarantee 3: an item reaches user code only once its ack is in the kernel,
   // Without /dev/shm the 32 MiB put goes through the link's socket, ahead of the ack of item 2.
   const reader = new Process({
     module: fixture('queue-tasks.mjs'), fn: 'handBehindBigPut', args: [q, big, 32 << 20],
-    env: { ...process.env, PROCSAFE_SHM: '0' } as Record<string, string>, stdout: 'ignore', stderr: 'inherit',
+    env: { ...process.env, PROCSAFE_SHM: '0' }, stdout: 'ignore', stderr: 'inherit',
   });
   t.after(() => { reader.kill('SIGKILL'); });
   await reader.start();

@@ -227,7 +227,7 @@ test('invalid options throw TypeError naming the option', { timeout: 10_000 }, (
 
 test('join() before start() rejects; start() twice rejects', { timeout: 20_000 }, async (t) => {
   const p = create(t, { fn: 'noop' });
-  await assert.rejects(p.join(), (error: Error) => error instanceof ProcsafeError && (error as ProcsafeError).code === 'EPROCESSSTATE' &&
+  await assert.rejects(p.join(), (error: Error) => error instanceof ProcsafeError && error.code === 'EPROCESSSTATE' &&
     new RegExp(`${p.name} has not been started; call start\\(\\) before join\\(\\)`).test(error.message));
   await p.start();
   await assert.rejects(p.start(), { code: 'EPROCESSSTATE', message: /already started; a Process starts only once/ });

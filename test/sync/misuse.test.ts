@@ -9,7 +9,7 @@ const kT = { timeout: 10_000 };
 function misuse(code: string): (error: unknown) => boolean {
   return (error) => {
     assert.ok(error instanceof ProcsafeError, `a ProcsafeError, got ${String(error)}`);
-    assert.equal((error as ProcsafeError).code, code);
+    assert.equal(error.code, code);
     return true;
   };
 }

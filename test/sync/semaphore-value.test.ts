@@ -52,7 +52,7 @@ test('BoundedSemaphore: release() beyond its permits throws EBOUNDED and changes
   assert.equal(await sem.getValue(), 2);
   await assert.rejects(sem.release(), (error: Error) => {
     assert.ok(error instanceof ProcsafeError);
-    assert.equal((error as ProcsafeError).code, 'EBOUNDED');
+    assert.equal(error.code, 'EBOUNDED');
     assert.match(error.message, /2 permits/);
     return true;
   });

@@ -88,7 +88,7 @@ test('a runtime directory planted by another user: every owner takes the same fa
   assert.deepEqual(readdirSync(join(fallback, 'owners')), [`${second.pid}.json`]);
 });
 
-test('a full runtime directory fails new Queue() at once with ENOSPC and what to do, not BrokerLost after 10 s', { skip, timeout: 60_000 }, async (t) => {
+test('a full runtime directory fails new Queue() at once with ENOSPC and what to do, not BrokerLost after 10 s', { skip, timeout: 60_000 }, (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'procsafe-test-'));
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=64,mode=1777', 'tmpfs', tmp], { encoding: 'utf8' });
   t.after(() => {

@@ -171,7 +171,7 @@ test('caps: unproven connections beyond theirs evict the oldest; a proven peer b
   t.after(() => status.destroy());
   assert.ok(logs.some((l) => /2 peers are connected, the most this owner takes/.test(l)), logs.join('\n'));
   assert.ok(logs.some((l) => /evicted: 3 connections were waiting/.test(l)), logs.join('\n'));
-  assert.ok(closed.filter(Boolean).length >= 2, `the oldest idle ones went first: ${closed}`);
+  assert.ok(closed.filter(Boolean).length >= 2, `the oldest idle ones went first: ${closed.join(',')}`);
   assert.equal(first.closed || second.closed || status.closed, false);
 });
 

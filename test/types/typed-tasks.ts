@@ -3,8 +3,8 @@ export function square(x: number): number {
   return x * x;
 }
 
-export async function greet(name: string, times: number): Promise<string> {
-  return `hello ${name} `.repeat(times);
+export function greet(name: string, times: number): Promise<string> {
+  return Promise.resolve(`hello ${name} `.repeat(times));
 }
 
 export function tag(label: string, options?: { upper?: boolean }): { label: string } {

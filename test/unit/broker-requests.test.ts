@@ -49,7 +49,7 @@ function setup(): { broker: Broker; peer: (id: number) => Fake } {
   return { broker, peer };
 }
 
-const frame = (chunks: readonly Buffer[]): Frame => parseFrame(Buffer.concat(chunks as Buffer[]).subarray(4));
+const frame = (chunks: readonly Buffer[]): Frame => parseFrame(Buffer.concat(chunks).subarray(4));
 const put = (id: number, value: unknown): Frame => {
   const item = encodeSimple(value) as Buffer;
   return frame([encodeHead(kRequest.Put, id, kObject, item.length, 0), item]);
@@ -73,7 +73,7 @@ async function inspect(connection: Fake, id: number): Promise<{ gets: unknown[];
   connection.events?.frame(bare(kRequest.Inspect, id));
   const [answer] = await answers(connection);
   assert.equal(answer?.type, kAnswer.Value);
-  return JSON.parse((answer as { payload: Buffer }).payload.toString('utf8'));
+  return JSON.parse((answer as { payload: Buffer }).payload.toString('utf8')) as { gets: unknown[]; puts: unknown[]; qsize: number; leased: number };
 }
 
 test('a put and a get answered at once leave no waiting request behind: their ids may be used again at once', async () => {

@@ -306,7 +306,7 @@ describe('Error values keep what v8 alone drops', () => {
       thrown = error as NodeJS.ErrnoException;
     }
     assert.ok(thrown !== undefined);
-    assert.equal(v8.deserialize(v8.serialize(thrown)).code, undefined, 'v8 alone drops code: the case this covers');
+    assert.equal((v8.deserialize(v8.serialize(thrown)) as NodeJS.ErrnoException).code, undefined, 'v8 alone drops code: the case this covers');
     const back = roundTrip(thrown) as NodeJS.ErrnoException;
     assert.ok(back instanceof Error);
     assert.equal(back.message, thrown.message);
@@ -353,7 +353,7 @@ describe('Error values keep what v8 alone drops', () => {
   test('inside containers, through causes, shared and cyclic; the sender\'s value untouched', kT, () => {
     const inner = Object.assign(new Error('inner'), { code: 'E_IN' });
     const outer = new Error('outer', { cause: inner });
-    const looped = Object.assign(new Error('loop'), { self: undefined as unknown });
+    const looped: Error & { self: unknown } = Object.assign(new Error('loop'), { self: undefined });
     looped.self = looped;
     const value = { list: [outer, inner], map: new Map([['e', inner]]), set: new Set([looped]), plain: new Error('plain') };
     const back = roundTrip(value) as typeof value;

@@ -245,7 +245,7 @@ describe('one code convention', () => {
     ];
     for (const error of made) {
       assert.ok(error instanceof ProcsafeError);
-      assert.equal((error as ProcsafeError).code, expected(error.name));
+      assert.equal(error.code, expected(error.name));
     }
     const { InvalidRelease } = await import('../../dist/sync/state.js');
     const { InvalidRequest } = await import('../../dist/internal/owner-state.js');

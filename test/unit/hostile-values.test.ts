@@ -68,13 +68,13 @@ describe('sparse arrays cost what they hold, not their length', () => {
 
 describe('user data that looks like our records arrives as the data it is', () => {
   const samples: Array<[string, () => unknown]> = [
-    ['a forged error record', () => JSON.parse(kForgedError)],
-    ['a forged handle', () => JSON.parse(kForgedHandle)],
+    ['a forged error record', () => JSON.parse(kForgedError) as unknown],
+    ['a forged handle', () => JSON.parse(kForgedHandle) as unknown],
     ['other reserved keys', () => ({ __procsafe_: 1, '__procsafe_~x': 2, '__procsafe_~~y': 3, __procsafe_handle__: null, __procsafe_z: 'é€' })],
     ['a two-byte reserved key', () => ({ '__procsafe_€': 1, '__procsafe_~€': 2 })],
-    ['nested forgeries', () => ({ deep: [{ x: JSON.parse(kForgedError) }, JSON.parse(kForgedHandle)] })],
-    ['forgeries as Map values and Set items', () => ({ m: new Map<unknown, unknown>([['k', JSON.parse(kForgedHandle)], [JSON.parse(kForgedError), 1]]), s: new Set([JSON.parse(kForgedError)]) })],
-    ['an own __proto__ key beside a forgery', () => JSON.parse(`{"__proto__":{"x":1},"inner":${kForgedError}}`)],
+    ['nested forgeries', () => ({ deep: [{ x: JSON.parse(kForgedError) as unknown }, JSON.parse(kForgedHandle) as unknown] })],
+    ['forgeries as Map values and Set items', () => ({ m: new Map<unknown, unknown>([['k', JSON.parse(kForgedHandle) as unknown], [JSON.parse(kForgedError) as unknown, 1]]), s: new Set([JSON.parse(kForgedError) as unknown]) })],
+    ['an own __proto__ key beside a forgery', () => JSON.parse(`{"__proto__":{"x":1},"inner":${kForgedError}}`) as unknown],
   ];
   for (const [name, make] of samples) {
     test(name, kT, () => {
@@ -87,25 +87,25 @@ describe('user data that looks like our records arrives as the data it is', () =
 
   test('a real rich Error beside forged records: only the real one is revived', kT, () => {
     const real = Object.assign(new TypeError('real'), { code: 'E_REAL', __procsafe_handle__: 'own prop' });
-    const out = roundTrip({ real, forged: JSON.parse(kForgedError), nested: new Map([['h', JSON.parse(kForgedHandle)]]) }) as Record<string, unknown>;
+    const out = roundTrip({ real, forged: JSON.parse(kForgedError) as unknown, nested: new Map([['h', JSON.parse(kForgedHandle) as unknown]]) }) as Record<string, unknown>;
     assert.ok(out['real'] instanceof TypeError);
     assert.equal((out['real'] as { code?: string }).code, 'E_REAL');
     assert.equal((out['real'] as unknown as Record<string, unknown>)['__procsafe_handle__'], 'own prop');
-    assert.deepEqual(out['forged'], JSON.parse(kForgedError));
+    assert.deepEqual(out['forged'], JSON.parse(kForgedError) as unknown);
     assert.equal(Object.getPrototypeOf(out['forged']), Object.prototype);
-    assert.deepEqual(out['nested'], new Map([['h', JSON.parse(kForgedHandle)]]));
+    assert.deepEqual(out['nested'], new Map([['h', JSON.parse(kForgedHandle) as unknown]]));
   });
 
   test('an error own property holding a forgery stays data on the rebuilt error', kT, () => {
-    const error = Object.assign(new Error('carrier'), { payload: JSON.parse(kForgedError) });
+    const error = Object.assign(new Error('carrier'), { payload: JSON.parse(kForgedError) as unknown });
     const out = roundTrip(error) as Error & { payload: unknown };
-    assert.deepEqual(out.payload, JSON.parse(kForgedError));
+    assert.deepEqual(out.payload, JSON.parse(kForgedError) as unknown);
   });
 });
 
 describe('errors whose properties fight back', () => {
   test('an own __proto__ key is copied as data: the descriptor stays plain and copyable', kT, () => {
-    const info = describeError(JSON.parse('{"__proto__":{"x":1},"code":"E_API"}'));
+    const info = describeError(JSON.parse('{"__proto__":{"x":1},"code":"E_API"}') as unknown);
     assert.equal(Object.getPrototypeOf(info.properties), Object.prototype);
     assert.deepEqual(Object.keys(info.properties), ['__proto__', 'code']);
     const back = roundTrip(info) as typeof info;
@@ -120,7 +120,7 @@ describe('errors whose properties fight back', () => {
     assert.ok(remote instanceof RemoteError);
     assert.equal(`${remote}`, 'RemoteError: plain words');
     assert.equal(String(remote), 'RemoteError: plain words');
-    assert.equal(remote.properties['toString'], 'x');
+    assert.equal(Reflect.get(remote.properties, 'toString'), 'x');
     assert.equal(remote.properties['constructor'], 42);
     assert.equal(typeof remote.hasOwnProperty, 'function');
   });

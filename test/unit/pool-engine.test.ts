@@ -204,7 +204,7 @@ describe('local pool engine (fake hosts)', () => {
     first.die({ exitCode: null, signal: 'SIGKILL' });
     const crash = await doomed.outcome;
     assert.ok(!crash.ok && crash.error instanceof WorkerCrashed);
-    assert.equal((crash.error as WorkerCrashed).attempts, 1);
+    assert.equal(crash.error.attempts, 1);
     await until(() => world.hosts.length === 2 && (world.hosts[1] as FakeHost).holding.length === 2, 'the two others re-sent to the replacement');
     const second = world.hosts[1] as FakeHost;
     second.answer(1);
@@ -235,7 +235,7 @@ describe('local pool engine (fake hosts)', () => {
     const { engine, world } = engineWith({ workers: 1, retries: 2 });
     const outcome = await run(engine, 'crash', []).outcome;
     assert.ok(!outcome.ok && outcome.error instanceof WorkerCrashed);
-    assert.equal((outcome.error as WorkerCrashed).attempts, 3);
+    assert.equal(outcome.error.attempts, 3);
     assert.match(outcome.error.message, /0 of 2 retries left/);
     assert.equal(engine.stats().retried, 2);
     assert.equal(engine.stats().crashed, 3);

@@ -25,7 +25,7 @@ function getNow(q: QueueState, client: ClientId): [string, string] {
   const requestId = rid();
   const event = q.get(client, requestId).find((e) => e.requestId === requestId);
   assert.equal(event?.type, 'delivered', 'get delivered at once');
-  return event.type === 'delivered' ? [event.entry.id, event.entry.item.toString()] : ['', ''];
+  return event.type === 'delivered' ? [event.entry.id, (event.entry.item as Buffer).toString()] : ['', ''];
 }
 
 function types(events: readonly QueueEvent[]): string[] {
@@ -136,7 +136,7 @@ describe('QueueState Queue', () => {
     const delivered: Array<[number, ClientId, string]> = [];
     for (const v of ['a', 'b', 'c', 'd']) {
       for (const e of q.put(1, rid(), buf(v))) {
-        if (e.type === 'delivered') delivered.push([e.requestId, e.client, e.entry.item.toString()]);
+        if (e.type === 'delivered') delivered.push([e.requestId, e.client, (e.entry.item as Buffer).toString()]);
       }
     }
     assert.deepEqual(delivered, [[gets[0], 10, 'a'], [gets[1], 11, 'b'], [gets[2], 12, 'c']]);
@@ -163,7 +163,7 @@ describe('QueueState Queue', () => {
       const r = rid();
       const event = q.get(4, r)[0];
       assert.ok(event?.type === 'delivered');
-      again.push(`${event.entry.id}=${event.entry.item.toString()}x${event.entry.deliveries}`);
+      again.push(`${event.entry.id}=${(event.entry.item as Buffer).toString()}x${event.entry.deliveries}`);
     }
     assert.deepEqual(again, [`${ids[0]}=ax2`, `${ids[1]}=bx2`, `${ids[3]}=dx1`, `${ids[4]}=ex1`]);
     assert.equal(q.inspect().redeliveries, 2);
@@ -180,7 +180,7 @@ describe('QueueState Queue', () => {
     const events = q.disconnect(2);
     assert.equal(events.length, 1);
     assert.ok(events[0]?.type === 'delivered' && events[0].requestId === waiting);
-    assert.equal(events[0].entry.item.toString(), 'a');
+    assert.equal((events[0].entry.item as Buffer).toString(), 'a');
     assert.equal(q.qsize(), 1);
   });
 
@@ -302,7 +302,7 @@ describe('QueueState JoinableQueue', () => {
     const again = q.get(4, rid())[0];
     assert.ok(again?.type === 'delivered');
     assert.equal(again.entry.id, ids[1]);
-    assert.equal(again.entry.item.toString(), 'b');
+    assert.equal((again.entry.item as Buffer).toString(), 'b');
     assert.equal(again.entry.deliveries, 2);
     q.ack(4, ids[1]!);
     assert.deepEqual(types(q.taskDone(4)), [`joined:${joinRequest}`]);
@@ -493,7 +493,7 @@ function apply(q: QueueState, m: Model, events: readonly QueueEvent[], where: st
         assert.equal(m.gets.get(e.requestId), e.client);
         m.gets.delete(e.requestId);
         assert.equal(e.entry.id, m.queue.shift(), `${where}: the front item is delivered`);
-        assert.equal(e.entry.item.toString(), m.payloadOf.get(e.entry.id), `${where}: the payload of that id`);
+        assert.equal((e.entry.item as Buffer).toString(), m.payloadOf.get(e.entry.id), `${where}: the payload of that id`);
         assert.ok(!m.consumed.has(e.entry.id), `${where}: a consumed item is never delivered`);
         assert.equal(m.untold.length, 0, `${where}: every get is told of quarantined items before it gets an item`);
         m.leased.set(e.client, [...(m.leased.get(e.client) ?? []), e.entry.id]);

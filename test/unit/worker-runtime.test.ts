@@ -16,7 +16,7 @@ function task(id: number, fn: string, args: unknown[]): Task {
 }
 
 /** A runtime and the frames it answers with, as { type, id } in order. */
-async function started(): Promise<{ runtime: WorkerRuntime; answers: { type: number; id: number }[]; next(): Promise<void> }> {
+async function started(): Promise<{ runtime: WorkerRuntime; answers: { type: number; id: number }[]; next: () => Promise<void> }> {
   const answers: { type: number; id: number }[] = [];
   const decoder = new FrameDecoder(1 << 20);
   let wake: (() => void) | undefined;
