@@ -190,7 +190,8 @@ test('procsafe demo --only lock-holder runs that Queue/Lock scenario alone, with
   assert.match(result.stdout, /^The scenario behaved as promised\.$/m);
 });
 
-test('procsafe demo --only fork-lock: workers started while the parent holds a module lock find it free', { timeout: 30_000 }, async (t) => {
+test('procsafe demo --only fork-lock: workers started while the parent holds a module lock find it free',
+  { timeout: 30_000 }, async (t) => {
   const result = await run(t, ['demo', '--only', 'fork-lock']);
   assert.equal(result.code, 0, `exit ${result.code} ${result.signal}\n${result.stdout}\n${result.stderr}`);
   const compared = comparison(result.stdout);
@@ -212,7 +213,8 @@ function pythonPids(): string[] {
   });
 }
 
-test('Ctrl-C while Python hangs stops its whole process group and exits 130', { timeout: 30_000, skip: !kHavePython && 'no python3' }, async (t) => {
+test('Ctrl-C while Python hangs stops its whole process group and exits 130',
+  { timeout: 30_000, skip: !kHavePython && 'no python3' }, async (t) => {
   const child = spawn(process.execPath, [bin, 'demo', '--only', 'lock-holder'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   let stdout = '';

@@ -143,7 +143,8 @@ test('--unordered writes each result as it finishes, still exactly one per input
   assertOnePerInput(out, 60);
 });
 
-test('bad command lines exit 2 with one line naming the argument at fault and where to look, not the whole usage', { timeout: 30_000 }, async (t) => {
+test('bad command lines exit 2 with one line naming the argument at fault and where to look, not the whole usage',
+  { timeout: 30_000 }, async (t) => {
   const cases: [string[], RegExp][] = [
     [['map'], /^procsafe map: missing MODULE#FN/],
     [['map', tasks], /^procsafe map: MODULE#FN must name a module and an export, as tasks\.mjs#resize; got "test\/fixtures\/map-tasks\.mjs"/],
@@ -229,7 +230,8 @@ test('without a terminal, progress is a plain line every interval on stderr; --q
   assertOnePerInput(join(dir, 'quiet.jsonl'), 24);
 });
 
-test('a task that throws gets an error line with its name, message, code and fields, and the exit status is 1', { timeout: 30_000 }, async (t) => {
+test('a task that throws gets an error line with its name, message, code and fields, and the exit status is 1',
+  { timeout: 30_000 }, async (t) => {
   const result = await run(t, ['map', `${tasks}#failOnThirds`], { stdin: numbers(10) });
   assert.equal(result.code, 1, describeRun(result));
   const lines = parseLines(result.stdout);
@@ -250,7 +252,8 @@ test('a task that throws gets an error line with its name, message, code and fie
   assert.doesNotMatch(result.stderr, /dist\/child\/runtime\.js/);
 });
 
-test('a task that kills its worker runs again with --retries; without, it fails as WorkerCrashed; --timeout fails a slow one', { timeout: 30_000 }, async (t) => {
+test('a task that kills its worker runs again with --retries; without, it fails as WorkerCrashed; --timeout fails a slow one',
+  { timeout: 30_000 }, async (t) => {
   const dir = tempDir(t);
   const [retried, crashed, slow] = await Promise.all([
     run(t, ['map', `${tasks}#killOnce`, '--retries', '1'], { stdin: numbers(4), env: { MAP_TASKS_DIR: dir } }),
@@ -281,7 +284,8 @@ test('a task that kills its worker runs again with --retries; without, it fails 
   assert.match(slow.stderr, /first failure: input 0: TaskTimeout: .*--timeout S/);
 });
 
-test('worker output goes to stderr, never among the results; a result JSON cannot hold is an error line', { timeout: 30_000 }, async (t) => {
+test('worker output goes to stderr, never among the results; a result JSON cannot hold is an error line',
+  { timeout: 30_000 }, async (t) => {
   const [chatty, bigint] = await Promise.all([
     run(t, ['map', `${tasks}#chatty`], { stdin: numbers(3) }),
     run(t, ['map', `${tasks}#bigint`], { stdin: '5\n' }),
@@ -306,7 +310,8 @@ test('a TypeScript worker module runs when procsafe runs under tsx', { timeout: 
   assert.match(without.stderr, /is TypeScript and Node needs a loader for it: run procsafe under tsx, as NODE_OPTIONS='--import tsx' procsafe map/);
 });
 
-test('Ctrl-C (SIGINT to the process group) lets running tasks finish; a second kills them; --resume completes with exactly one line per input', { timeout: 60_000 }, async (t) => {
+test('Ctrl-C (SIGINT to the process group) lets running tasks finish; a second kills them; ' +
+  '--resume completes with exactly one line per input', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const input = join(dir, 'in.jsonl');
   const out = join(dir, 'out.jsonl');
@@ -354,7 +359,8 @@ test('Ctrl-C (SIGINT to the process group) lets running tasks finish; a second k
   assert.equal(runsPerInput(runLog).size, count);
 });
 
-test('the resume command printed at Ctrl-C is the command that was run: its launcher, node options and NODE_OPTIONS, shell-quoted', { timeout: 60_000 }, async (t) => {
+test('the resume command printed at Ctrl-C is the command that was run: its launcher, node options and NODE_OPTIONS, shell-quoted',
+  { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const input = join(dir, 'in put.jsonl');
   writeFileSync(input, numbers(30));
@@ -390,7 +396,8 @@ test('the resume command printed at Ctrl-C is the command that was run: its laun
   }));
 });
 
-test('after SIGKILL of the CLI itself, --resume drops a cut-off last line and completes with one line per input', { timeout: 60_000 }, async (t) => {
+test('after SIGKILL of the CLI itself, --resume drops a cut-off last line and completes with one line per input',
+  { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const input = join(dir, 'in.jsonl');
   const out = join(dir, 'out.jsonl');

@@ -68,7 +68,8 @@ function setup(t: TestContext): { dir: string; env: NodeJS.ProcessEnv } {
   return { dir, env: { ...process.env, XDG_RUNTIME_DIR: dir } };
 }
 
-test('status sees a live pool (worker pid, its task) and a queue with a reader blocked in get (by pid); after SIGKILL, its entry and socket are cleaned up in one line', { timeout: 60_000 }, async (t) => {
+test('status sees a live pool (worker pid, its task) and a queue with a reader blocked in get (by pid); after SIGKILL, ' +
+  'its entry and socket are cleaned up in one line', { timeout: 60_000 }, async (t) => {
   const { dir, env } = setup(t);
   const { child, ready } = await startOwner(t, env, dir);
   const workerPid = ready['workerPid'] as number;
@@ -173,7 +174,8 @@ test('owners are listed by pid and thread as numbers, not as text', { timeout: 3
   assert.deepEqual(order, ['main', '2', '10'], text.stdout);
 });
 
-test('twenty owners that died without cleaning up are cleaned up, entries and sockets, and reported in one line', { timeout: 30_000 }, async (t) => {
+test('twenty owners that died without cleaning up are cleaned up, entries and sockets, and reported in one line',
+  { timeout: 30_000 }, async (t) => {
   const { dir, env } = setup(t);
   // Twenty pids that are gone: processes that ran and were reaped.
   const gone = Array.from({ length: 20 }, () => spawnSync(process.execPath, ['-e', '0']).pid);
@@ -250,7 +252,8 @@ test('a Process that owns a queue is shown by its name', { timeout: 30_000 }, as
   assert.equal(named?.name, 'resizer-2');
 });
 
-test('killed owners\' files cannot pile up where status never runs: each new owner keeps the newest 32, with their sockets', { timeout: 30_000 }, (t) => {
+test('killed owners\' files cannot pile up where status never runs: each new owner keeps the newest 32, with their sockets',
+  { timeout: 30_000 }, (t) => {
   const { dir, env } = setup(t);
   const owners = join(dir, 'procsafe', 'owners');
   mkdirSync(owners, { recursive: true, mode: 0o700 });

@@ -73,7 +73,8 @@ describe('bad input to a working pool', () => {
 
 describe('broken worker modules', () => {
   for (const isolation of ['process', 'thread'] as const) {
-    test(`a module that fails to import rejects every pending task with the import error, without a respawn loop (${isolation})`, { timeout: 30_000 }, async (t) => {
+    test(`a module that fails to import rejects every pending task with the import error, without a respawn loop (${isolation})`,
+      { timeout: 30_000 }, async (t) => {
       const pool = new Pool({ module: fixture('broken-syntax.mjs'), workers: 2, isolation, stderr: 'ignore' });
       t.after(() => pool.terminate());
       const pending = Array.from({ length: 5 }, () => pool.apply('ok'));

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { crashStorm } from '../helpers/crash-storm.js';
 
 for (const isolation of ['process', 'thread'] as const) {
-  test(`crash storm (${isolation}): 500 tasks, 20% kill their worker, retries 10: every result, in order, and close() returns`, { timeout: 120_000 }, async () => {
+  test(`crash storm (${isolation}): 500 tasks, 20% kill their worker, retries 10: every result, in order, and close() returns`,
+    { timeout: 120_000 }, async () => {
     const { crashed, retried } = await crashStorm(isolation);
     assert.ok(crashed >= 50, `only ${crashed} crashes: the storm did not happen`);
     assert.ok(retried >= crashed - 1);

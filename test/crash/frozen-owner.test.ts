@@ -40,7 +40,8 @@ async function until<T>(read: () => Promise<T>, want: T, what: string): Promise<
   }
 }
 
-test('owner stopped: get, acquire, wait with timeoutMs 1000 and an aborted get settle on time; the late grants are handed back', { timeout: 60_000 }, async (t) => {
+test('owner stopped: get, acquire, wait with timeoutMs 1000 and an aborted get settle on time; the late grants are handed back',
+  { timeout: 60_000 }, async (t) => {
   const meta = new Queue<[Queue<string>, Lock, Event]>();
   const owner = await startChild(t, 'ownObjects', [meta]);
   const [q, lock, ev] = await meta.get({ timeoutMs: 20_000 });
@@ -87,7 +88,8 @@ test('owner stopped: get, acquire, wait with timeoutMs 1000 and an aborted get s
   assert.equal(await ev.wait({ timeoutMs: 1000 }), true);
 });
 
-test("owner stopped: a late grant of a dead holder's lock is handed back still marked, so the next holder is told previousOwnerDied", { timeout: 60_000 }, async (t) => {
+test("owner stopped: a late grant of a dead holder's lock is handed back still marked, so the next holder is told previousOwnerDied",
+  { timeout: 60_000 }, async (t) => {
   const meta = new Queue<[Queue<string>, Lock, Event]>();
   const owner = await startChild(t, 'ownObjects', [meta]);
   const [, lock] = await meta.get({ timeoutMs: 20_000 });
@@ -108,7 +110,8 @@ test("owner stopped: a late grant of a dead holder's lock is handed back still m
   assert.equal((await lock.inspect()).orphaned, 0);
 });
 
-test('owner stopped: a put with a timeout keeps waiting for the owner (documented), and is then accepted, never half-believed', { timeout: 60_000 }, async (t) => {
+test('owner stopped: a put with a timeout keeps waiting for the owner (documented), and is then accepted, never half-believed',
+  { timeout: 60_000 }, async (t) => {
   const meta = new Queue<[Queue<string>, Lock, Event]>();
   const owner = await startChild(t, 'ownObjects', [meta]);
   const [q] = await meta.get({ timeoutMs: 20_000 });
@@ -124,7 +127,8 @@ test('owner stopped: a put with a timeout keeps waiting for the owner (documente
   assert.equal(await q.get(), 'sent while stopped');
 });
 
-test('a newcomer connecting while the owner is stopped for 11 s waits, and its call completes after SIGCONT', { timeout: 60_000 }, async (t) => {
+test('a newcomer connecting while the owner is stopped for 11 s waits, and its call completes after SIGCONT',
+  { timeout: 60_000 }, async (t) => {
   const meta = new Queue<Queue<string>>();
   const owner = await startChild(t, 'ownQueue', [meta]);
   while ((await meta.qsize()) < 1) await sleep(5);
@@ -141,7 +145,8 @@ test('a newcomer connecting while the owner is stopped for 11 s waits, and its c
   assert.equal(await q.get(), 'and later calls');
 });
 
-test('owner stopped then SIGKILLed: a pending call on an established link rejects BrokerLost within 1 s', { timeout: 30_000 }, async (t) => {
+test('owner stopped then SIGKILLed: a pending call on an established link rejects BrokerLost within 1 s',
+  { timeout: 30_000 }, async (t) => {
   const meta = new Queue<Queue<string>>();
   const owner = await startChild(t, 'ownQueue', [meta]);
   const q = await meta.get({ timeoutMs: 20_000 });

@@ -9,7 +9,8 @@ const hostile = fixture('hostile-tasks.mjs');
 const kControl = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 describe('errors a task throws', () => {
-  test('an object with an own __proto__ key rejects RemoteError; the worker lives and nothing is retried', { timeout: 30_000 }, async (t) => {
+  test('an object with an own __proto__ key rejects RemoteError; the worker lives and nothing is retried',
+    { timeout: 30_000 }, async (t) => {
     const pool = new Pool({ module: hostile, workers: 1, retries: 2 });
     t.after(() => pool.terminate());
     const pid = await pool.apply('pid');
@@ -60,7 +61,8 @@ describe('values given to a pool', () => {
     assert.equal(out.note, '__procsafe_x');
   });
 
-  test('a Proxy, a throwing getter and a too-deep value reject SerializationError that says so once, by path', { timeout: 30_000 }, async (t) => {
+  test('a Proxy, a throwing getter and a too-deep value reject SerializationError that says so once, by path',
+    { timeout: 30_000 }, async (t) => {
     const pool = new Pool({ module: hostile, workers: 1 });
     t.after(() => pool.terminate());
     let deep: unknown = [];

@@ -112,7 +112,8 @@ describe('another OS user', { skip }, () => {
     return result;
   }
 
-  test('cannot list or enter the runtime directory, connect to the socket, open a large item\'s file or read the registry', { timeout: 30_000 }, async () => {
+  test('cannot list or enter the runtime directory, connect to the socket, open a large item\'s file or read the registry',
+    { timeout: 30_000 }, async () => {
     const { handle } = owner as Owner;
     const runtime = dirname(handle.path);
     assert.equal(runtime, join(tmp, 'procsafe-0'), 'the owner uses <tmp>/procsafe-<uid>');
@@ -147,7 +148,8 @@ describe('another OS user', { skip }, () => {
     }
   });
 
-  test('finds no secret in the command lines of the owner and its children, and cannot read their environments', { timeout: 30_000 }, async () => {
+  test('finds no secret in the command lines of the owner and its children, and cannot read their environments',
+    { timeout: 30_000 }, async () => {
     const { child, handle, workerPid, readerPid } = owner as Owner;
     const ownerPid = child.pid as number;
     const record = JSON.parse(readFileSync(join(dirname(handle.path), 'owners', `${ownerPid}.json`), 'utf8')) as { broker: { secret: string } | null };
@@ -169,7 +171,8 @@ describe('another OS user', { skip }, () => {
     }
   });
 
-  test('procsafe status run by the other user lists none of root\'s owners, even pointed at root\'s directory through a symlink', { timeout: 60_000 }, async (t: TestContext) => {
+  test('procsafe status run by the other user lists none of root\'s owners, even pointed at root\'s directory through a symlink',
+    { timeout: 60_000 }, async (t: TestContext) => {
     const u = user as OtherUser;
     const { child, handle } = owner as Owner;
     const ownerPid = child.pid as number;
@@ -214,7 +217,8 @@ describe('another OS user', { skip }, () => {
   });
 
   for (const planted of ['a directory', 'a symlink to a directory'] as const) {
-    test(`${planted} the other user planted where the runtime directory goes is never used: the owner makes a private one beside it`, { timeout: 60_000 }, async (t) => {
+    test(`${planted} the other user planted where the runtime directory goes is never used: the owner makes a private one beside it`,
+      { timeout: 60_000 }, async (t) => {
       const u = user as OtherUser;
       const tmp2 = sharedTmp();
       t.after(() => rmSync(tmp2, { recursive: true, force: true }));

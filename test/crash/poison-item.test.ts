@@ -37,7 +37,8 @@ async function drain(out: Queue<Report>): Promise<Report[]> {
   return reports;
 }
 
-test('a JoinableQueue item that kills its reader in user code is quarantined after 5 deaths; the next reader gets ItemQuarantined once, then the rest; join() returns', { timeout: 120_000 }, async (t) => {
+test('a JoinableQueue item that kills its reader in user code is quarantined after 5 deaths; ' +
+  'the next reader gets ItemQuarantined once, then the rest; join() returns', { timeout: 120_000 }, async (t) => {
   const q = new JoinableQueue<string>();
   const out = new Queue<Report>();
   await q.putMany([kPoison, 'a', 'b']);
@@ -65,7 +66,8 @@ test('a JoinableQueue item that kills its reader in user code is quarantined aft
   assert.equal(snapshot.unfinished, 0);
 });
 
-test('a Queue item whose reader dies before handing it out (as in decoding) is quarantined after 5 deaths; the rest are read', { timeout: 120_000 }, async (t) => {
+test('a Queue item whose reader dies before handing it out (as in decoding) is quarantined after 5 deaths; the rest are read',
+  { timeout: 120_000 }, async (t) => {
   const q = new Queue<string>();
   const out = new Queue<Report>();
   await q.putMany([kPoison, 'a', 'b']);

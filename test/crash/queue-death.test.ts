@@ -21,7 +21,8 @@ async function parkedGets(q: Queue<unknown>, n: number): Promise<void> {
   while ((await q.inspect()).gets.length < n) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
-test('guarantee 1 / seed 000: a reader SIGKILLed while blocked in get() leaves the queue usable; a new reader reads at once', { timeout: 30_000 }, async (t) => {
+test('guarantee 1 / seed 000: a reader SIGKILLed while blocked in get() leaves the queue usable; a new reader reads at once',
+  { timeout: 30_000 }, async (t) => {
   const q = new Queue<string>();
   const ready = new Queue<number>();
   const out = new Queue<unknown>();
@@ -38,7 +39,8 @@ test('guarantee 1 / seed 000: a reader SIGKILLed while blocked in get() leaves t
   assert.deepEqual((await q.inspect()).gets, [], 'the dead reader left no parked get behind');
 });
 
-test('seed 000: a reader killed inside get({ timeoutMs }) and a new reader with a timeout: it gets the item, not a timeout', { timeout: 30_000 }, async (t) => {
+test('seed 000: a reader killed inside get({ timeoutMs }) and a new reader with a timeout: it gets the item, not a timeout',
+  { timeout: 30_000 }, async (t) => {
   const q = new Queue<string>();
   const ready = new Queue<number>();
   const out = new Queue<{ ok: boolean; value?: string; name?: string }>();
@@ -91,7 +93,8 @@ function fileSizes(dir: string): number[] {
 }
 
 for (const via of ['socket', 'file'] as const) {
-  test(`guarantee 2 and 5: a writer SIGKILLed mid-transfer of a 64 MiB item (through the ${via}): it is never delivered, capacity is whole, a waiting reader gets the next item`, { timeout: 60_000 }, async (t) => {
+  test(`guarantee 2 and 5: a writer SIGKILLed mid-transfer of a 64 MiB item (through the ${via}): it is never delivered, ` +
+    `capacity is whole, a waiting reader gets the next item`, { timeout: 60_000 }, async (t) => {
     const total = 64 * 1024 * 1024;
     const q = new Queue<unknown>({ maxsize: 2 });
     const handle = (q as unknown as Record<string, { path: string }>)['__procsafe_handle__'] as { path: string };
@@ -131,7 +134,8 @@ for (const via of ['socket', 'file'] as const) {
   });
 }
 
-test('guarantee 5: a half-written item from a dying writer is dropped with its connection and never blocks a reader', { timeout: 30_000 }, async () => {
+test('guarantee 5: a half-written item from a dying writer is dropped with its connection and never blocks a reader',
+  { timeout: 30_000 }, async () => {
   const q = new Queue<string>();
   const handle = (q as unknown as Record<string, { path: string; object: string; secret: string }>)['__procsafe_handle__'] as { path: string; object: string; secret: string };
   const reader = q.get({ timeoutMs: 5000 });
@@ -147,7 +151,8 @@ test('guarantee 5: a half-written item from a dying writer is dropped with its c
   assert.equal(await q.qsize(), 0);
 });
 
-test('guarantee 5, bundled puts: a whole bundle is accepted; a half-written one from a dying writer is dropped entirely', { timeout: 30_000 }, async () => {
+test('guarantee 5, bundled puts: a whole bundle is accepted; a half-written one from a dying writer is dropped entirely',
+  { timeout: 30_000 }, async () => {
   const q = new Queue<string>();
   const handle = (q as unknown as Record<string, { path: string; object: string; secret: string }>)['__procsafe_handle__'] as { path: string; object: string; secret: string };
   await q.qsize(); // the broker listens
@@ -199,7 +204,8 @@ test('guarantee 3: items a reader read ahead but did not hand out go to another 
   assert.equal(await q.qsize(), 0);
 });
 
-test('guarantee 3: an item reaches user code only once its ack is in the kernel, even queued behind a large put the kernel took only part of', { timeout: 60_000 }, async (t) => {
+test('guarantee 3: an item reaches user code only once its ack is in the kernel, ' +
+  'even queued behind a large put the kernel took only part of', { timeout: 60_000 }, async (t) => {
   const { Process } = await import('procsafe');
   const q = new Queue<number>();
   const big = new Queue<Buffer>();
@@ -221,7 +227,8 @@ test('guarantee 3: an item reaches user code only once its ack is in the kernel,
   assert.equal(await big.qsize(), 1);
 });
 
-test('guarantee 3: a JoinableQueue item whose reader dies before taskDone() is delivered again, same id', { timeout: 30_000 }, async (t) => {
+test('guarantee 3: a JoinableQueue item whose reader dies before taskDone() is delivered again, same id',
+  { timeout: 30_000 }, async (t) => {
   const q = new JoinableQueue<string>();
   const ready = new Queue<{ pid: number; id: string; value: string; deliveries: number }>();
   await q.put('work');
@@ -252,7 +259,8 @@ test('guarantee 4: a child that put 100 KiB and 10 MiB items exits and is joined
   }
 });
 
-test('guarantee 6: the owner SIGKILLed: pending and new calls in every client reject BrokerLost within 1 s', { timeout: 30_000 }, async (t) => {
+test('guarantee 6: the owner SIGKILLed: pending and new calls in every client reject BrokerLost within 1 s',
+  { timeout: 30_000 }, async (t) => {
   const meta = new Queue<Queue<string>>();
   const ready = new Queue<number>();
   const out = new Queue<{ pendingEnd: string; later: string; at: number }>();
@@ -279,7 +287,8 @@ test('guarantee 6: the owner SIGKILLed: pending and new calls in every client re
   assert.ok(remote.at - killedAt < 1000, `the other client saw it after ${remote.at - killedAt} ms`);
 });
 
-test("the owner's main thread blocked for 2 s does not stall two children exchanging 10k items through its queue", { timeout: 60_000 }, async (t) => {
+test("the owner's main thread blocked for 2 s does not stall two children exchanging 10k items through its queue",
+  { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const stamp = join(dir, 'done.json');
   const q = new Queue<number>({ maxsize: 256 });

@@ -17,7 +17,8 @@ interface Step {
   readonly remoteCode?: string;
 }
 
-test('EMFILE at spawn fails the work with a clear error (process and thread pools), Process.start() rejects, and all serve again once fds are free', { timeout: 60_000 }, async (t) => {
+test('EMFILE at spawn fails the work with a clear error (process and thread pools), Process.start() rejects, ' +
+  'and all serve again once fds are free', { timeout: 60_000 }, async (t) => {
   const script = fileURLToPath(fixture('spawn-failure.mjs'));
   // cwd is the repository, so that the fixture's `import 'procsafe'` resolves to this package.
   const child = spawn('/bin/sh', ['-c', `ulimit -n 64; exec "${process.execPath}" "${script}"`], {

@@ -17,7 +17,8 @@ function block(ms: number): void {
 /** Longer than any wall-clock grace procsafe ever had for a connecting link (10 s). */
 const kStallMs = 11_000;
 
-test('a queue created here, then 11 s of blocking work: put and get still work (the owner is not declared gone)', { timeout: 60_000 }, async () => {
+test('a queue created here, then 11 s of blocking work: put and get still work (the owner is not declared gone)',
+  { timeout: 60_000 }, async () => {
   const q = new Queue<number>();
   block(kStallMs);
   await q.put(1);
@@ -25,7 +26,8 @@ test('a queue created here, then 11 s of blocking work: put and get still work (
   assert.equal(await q.qsize(), 0);
 });
 
-test("a client blocked 11 s while its link connects reconnects and puts; the owner's log does not accuse it", { timeout: 60_000 }, async (t) => {
+test("a client blocked 11 s while its link connects reconnects and puts; the owner's log does not accuse it",
+  { timeout: 60_000 }, async (t) => {
   const warnings: string[] = [];
   const onWarning = (warning: Error): void => { warnings.push(warning.message); };
   process.on('warning', onWarning);

@@ -60,7 +60,8 @@ for (const isolation of ['process', 'thread'] as const) {
       assert.equal(pool.stats().crashed, 0);
     });
 
-    test('map keeps order, picks a chunk size, and rejects with the first failure after the rest settle', { timeout: 20_000 }, async (t) => {
+    test('map keeps order, picks a chunk size, and rejects with the first failure after the rest settle',
+      { timeout: 20_000 }, async (t) => {
       const pool = new Pool({ module: tasks, workers: 2, isolation });
       t.after(() => pool.terminate());
       const items = Array.from({ length: 1000 }, (_, i) => i);
@@ -277,7 +278,8 @@ for (const isolation of ['process', 'thread'] as const) {
 
 describe('Pool edge cases', () => {
   for (const isolation of ['process', 'thread'] as const) {
-    test(`imap and imapUnordered yield the results of the items read before the input threw, then reject with its error (${isolation})`, { timeout: 20_000 }, async (t) => {
+    test(`imap and imapUnordered yield the results of the items read before the input threw, then reject with its error (${isolation})`,
+      { timeout: 20_000 }, async (t) => {
       const pool = new Pool({ module: tasks, workers: 2, isolation });
       t.after(() => pool.terminate());
       const broken = new SyntaxError('input broke');
@@ -300,7 +302,8 @@ describe('Pool edge cases', () => {
       }
     });
 
-    test(`close() right after construction still runs the initializer in every started worker (${isolation})`, { timeout: 20_000 }, async (t) => {
+    test(`close() right after construction still runs the initializer in every started worker (${isolation})`,
+      { timeout: 20_000 }, async (t) => {
       const file = join(tempDir(t), 'inits');
       const pool = new Pool({ module: tasks, workers: 2, isolation, initializer: 'appendLine', initArgs: [file, 'init'] });
       t.after(() => pool.terminate());
@@ -319,7 +322,8 @@ describe('Pool edge cases', () => {
     });
   }
 
-  test('a settled call leaves no listener on its signal: apply, map, mapSettled, imap, imapUnordered; success, error and abort', { timeout: 60_000 }, async (t) => {
+  test('a settled call leaves no listener on its signal: apply, map, mapSettled, imap, imapUnordered; success, error and abort',
+    { timeout: 60_000 }, async (t) => {
     const pool = new Pool({ module: tasks, workers: 2 });
     t.after(() => pool.terminate());
     const warnings: string[] = [];

@@ -54,7 +54,8 @@ test('args arrive as structured-clone copies', { timeout: 20_000 }, async (t) =>
   assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), [1, 'two', { three: [3] }, '4n', null]);
 });
 
-test('fn throwing exits 1; join() resolves with a RemoteError carrying the remote name, message and code', { timeout: 20_000 }, async (t) => {
+test('fn throwing exits 1; join() resolves with a RemoteError carrying the remote name, message and code',
+  { timeout: 20_000 }, async (t) => {
   const p = create(t, { fn: 'fail', args: ['boom'], stderr: 'pipe' });
   await p.start();
   assert.ok(p.stderr);
@@ -137,7 +138,8 @@ test('join({ timeoutMs }) returns with the process still running, as Python\'s j
   assert.equal(p.isAlive, false);
 });
 
-test('join({ timeoutMs }) reads timeouts as everywhere: <= 0 returns the state at once, Infinity waits for the exit', { timeout: 20_000 }, async (t) => {
+test('join({ timeoutMs }) reads timeouts as everywhere: <= 0 returns the state at once, Infinity waits for the exit',
+  { timeout: 20_000 }, async (t) => {
   const p = create(t, { fn: 'hang' });
   await p.start();
   assert.deepEqual(await p.join({ timeoutMs: -1 }), { exitCode: null, signal: null });

@@ -62,7 +62,8 @@ test("'prefix' output: every line whole, tagged [name pid], all of it before joi
   assert.match(stderr, new RegExp(`^\\[writer ${report.writer}\\] err 1\\n\\[writer ${report.writer}\\] err 2\\n`, 'm'));
 });
 
-test('50 processes started at once beside a thread logging in a loop all run, exit 0, and never interleave mid-line', { timeout: 90_000 }, async (t) => {
+test('50 processes started at once beside a thread logging in a loop all run, exit 0, and never interleave mid-line',
+  { timeout: 90_000 }, async (t) => {
   // Under fork() a child could inherit the logging thread's held lock and hang (seed 002).
   // Spawned children start from nothing, so every one of them starts, logs and exits.
   const { code, stdout, stderr } = await runParent(tempDir(t), `

@@ -73,7 +73,8 @@ test('getEntry gives a stable id; ids differ per item', { timeout: 10_000 }, asy
   assert.equal(typeof a.id, 'string');
 });
 
-test('close(): puts reject QueueClosed, gets drain what is left, then reject QueueClosed; waiting gets are told', { timeout: 10_000 }, async () => {
+test('close(): puts reject QueueClosed, gets drain what is left, then reject QueueClosed; waiting gets are told',
+  { timeout: 10_000 }, async () => {
   const q = new Queue<number>();
   const waiting = new Queue<number>();
   const parked = waiting.get();
@@ -176,7 +177,8 @@ test('a queue travels inside a queue item and comes back as the same object', { 
   assert.equal(await inner.get(), 'through');
 });
 
-test('large items of every layout come back byte for byte and in order (the owner forwards them in the pieces they arrived in)', { timeout: 30_000 }, async () => {
+test('large items of every layout come back byte for byte and in order (the owner forwards them in the pieces they arrived in)',
+  { timeout: 30_000 }, async () => {
   const q = new Queue<unknown>();
   const pattern = (n: number, seed: number) => {
     const b = Buffer.allocUnsafe(n);
@@ -196,7 +198,8 @@ test('large items of every layout come back byte for byte and in order (the owne
   assert.equal(await q.qsize(), 0);
 });
 
-test('a link first opened for a queue with a small maxMessageBytes still takes large items of a queue opened later', { timeout: 10_000 }, async () => {
+test('a link first opened for a queue with a small maxMessageBytes still takes large items of a queue opened later',
+  { timeout: 10_000 }, async () => {
   // The link to an owner is shared by all its objects: its frame limit must grow with the largest of them.
   const small = new Queue<string>({ maxMessageBytes: 1024 });
   await small.put('x');

@@ -28,7 +28,8 @@ const othersFiles = (q: object): string[] => {
   return filesOf(q).filter((name) => !name.startsWith(`${own}-`));
 };
 
-test('items of 32 KiB and more go through files and come back byte for byte; a consumed file is deleted once its writer is gone', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('items of 32 KiB and more go through files and come back byte for byte; a consumed file is deleted once its writer is gone',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const q = new Queue<Buffer>();
   for (const bytes of [32 * 1024, 100 * 1024, 10 * 1024 * 1024]) {
     const writer = await startChild(t, 'putBytes', [q, bytes, bytes % 251]);
@@ -60,7 +61,8 @@ test('PROCSAFE_SHM=0 in a writer: its large items go through the socket, and arr
   assert.equal(got[200 * 1024 - 1], 9);
 });
 
-test('a writer SIGKILLed between writing a file and putting it: the owner deletes the orphan as its connection drops', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('a writer SIGKILLed between writing a file and putting it: the owner deletes the orphan as its connection drops',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const q = new Queue<unknown>();
   const ready = new Queue<{ pid: number; written: string }>();
   const writer = await startChild(t, 'spillAndDie', [q, ready]);
@@ -74,7 +76,8 @@ test('a writer SIGKILLed between writing a file and putting it: the owner delete
   assert.equal(await q.qsize(), 0, 'nothing half-put was accepted');
 });
 
-test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed): another reader gets each one whole', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed): another reader gets each one whole',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const q = new JoinableQueue<Buffer>();
   const ready = new Queue<{ pid: number; seen: Buffer[] }>();
   await q.putMany(Array.from({ length: 6 }, (_, i) => Buffer.alloc(64 * 1024, i)));
@@ -98,7 +101,8 @@ test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed)
   await waitUntil(() => othersFiles(q).length === 0, 'every consumed file to be deleted');
 });
 
-test('the owner SIGKILLed with items in files: its directory goes with it, and a writer closes its descriptors on those files', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('the owner SIGKILLed with items in files: its directory goes with it, and a writer closes its descriptors on those files',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const meta = new Queue<Queue<Buffer>>();
   const owner = await startChild(t, 'ownLargeItems', [meta]);
   const q = await meta.get({ timeoutMs: 10_000 });
@@ -135,7 +139,8 @@ function watcherOf(dir: string): number | undefined {
   return undefined;
 }
 
-test('the watcher ignores the signals sent to a whole group (TERM, HUP, INT) and still removes the directory when its owner dies', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('the watcher ignores the signals sent to a whole group (TERM, HUP, INT) and still removes the directory when its owner dies',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const meta = new Queue<Queue<Buffer>>();
   const owner = await startChild(t, 'ownLargeItems', [meta]);
   const dir = spillDirFor(handleOf(await meta.get({ timeoutMs: 10_000 })).path);
@@ -152,7 +157,8 @@ test('the watcher ignores the signals sent to a whole group (TERM, HUP, INT) and
   await waitUntil(() => !isAlive(watcher), 'the watcher to exit');
 });
 
-test('an owner and its watcher both SIGKILLed: the next owner to start removes the dead owner\'s directory', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
+test('an owner and its watcher both SIGKILLed: the next owner to start removes the dead owner\'s directory',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {
   const meta = new Queue<Queue<Buffer>>();
   const owner = await startChild(t, 'ownLargeItems', [meta]);
   const dir = spillDirFor(handleOf(await meta.get({ timeoutMs: 10_000 })).path);
@@ -171,7 +177,8 @@ test('an owner and its watcher both SIGKILLed: the next owner to start removes t
   await successor.join();
 });
 
-test('a put by file that lies (its size, another connection\'s file, a path) cuts that peer off; the queue goes on', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
+test('a put by file that lies (its size, another connection\'s file, a path) cuts that peer off; the queue goes on',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
   const q = new Queue<unknown>();
   const handle = handleOf(q);
   const dir = spillDirFor(handle.path);
@@ -200,7 +207,8 @@ test('a put by file that lies (its size, another connection\'s file, a path) cut
   assert.equal(await q.get(), 'still serving');
 });
 
-test('a reader that cannot see the owner\'s directory (it never said it can) is sent the bytes; its death gives the item back', { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
+test('a reader that cannot see the owner\'s directory (it never said it can) is sent the bytes; its death gives the item back',
+  { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async () => {
   const q = new Queue<Buffer>();
   const handle = handleOf(q);
   await q.put(Buffer.alloc(48 * 1024, 4));
@@ -219,7 +227,8 @@ test('a reader that cannot see the owner\'s directory (it never said it can) is 
   assert.equal(again[0], 4);
 });
 
-test('WriterFiles: a file given back is overwritten in place and cut to the new size; a missing directory is unusable', { timeout: 10_000 }, (t) => {
+test('WriterFiles: a file given back is overwritten in place and cut to the new size; a missing directory is unusable',
+  { timeout: 10_000 }, (t) => {
   const dir = mkdtempSync(join(linux ? '/dev/shm' : '/tmp', 'procsafe-writer-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const nonce = Buffer.alloc(32, 0xab);
@@ -236,7 +245,8 @@ test('WriterFiles: a file given back is overwritten in place and cut to the new 
   assert.equal(new WriterFiles(join(dir, 'missing'), nonce).write([Buffer.alloc(10)], 10), 'unusable');
 });
 
-test('WriterFiles keeps at most 64 descriptors open for reuse, and closes them all (deleting the free files) once its link is gone', { timeout: 10_000, skip: process.platform !== 'linux' && 'no /proc/self/fd' }, (t) => {
+test('WriterFiles keeps at most 64 descriptors open for reuse, and closes them all (deleting the free files) once its link is gone',
+  { timeout: 10_000, skip: process.platform !== 'linux' && 'no /proc/self/fd' }, (t) => {
   const dir = mkdtempSync(join(linux ? '/dev/shm' : '/tmp', 'procsafe-writer-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const fds = (): number => readdirSync('/proc/self/fd').length;

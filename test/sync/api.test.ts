@@ -20,7 +20,8 @@ test('Lock: one holder at a time, FIFO; timeouts reject LockTimeout; timeoutMs 0
   assert.deepEqual((await lock.inspect()).holders, []);
 });
 
-test('Lock: `using` releases at the end of the block; an aborted acquire rejects AbortError and takes nothing', { timeout: 10_000 }, async () => {
+test('Lock: `using` releases at the end of the block; an aborted acquire rejects AbortError and takes nothing',
+  { timeout: 10_000 }, async () => {
   const lock = new Lock();
   {
     using lease = await lock.acquire();
@@ -64,7 +65,8 @@ test('Event: wait resolves true once set, false on timeout; clear resets it', { 
   assert.equal(await ev.wait(), true, 'a set() not awaited is still applied before a later call');
 });
 
-test('Barrier: parties pass together with indexes 0..n-1; a timeout breaks it for everyone until reset()', { timeout: 10_000 }, async () => {
+test('Barrier: parties pass together with indexes 0..n-1; a timeout breaks it for everyone until reset()',
+  { timeout: 10_000 }, async () => {
   const barrier = new Barrier(3);
   assert.equal(barrier.parties, 3);
   const indexes = await Promise.all([barrier.wait(), barrier.wait(), barrier.wait()]);

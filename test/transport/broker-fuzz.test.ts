@@ -33,7 +33,8 @@ async function attack(handle: HandleShape, chunks: Buffer[], proven: boolean, ms
   });
 }
 
-test('fuzz: 10k random inputs from proven and unproven peers; the owner cuts them off and loses nothing', { timeout: 120_000 }, async () => {
+test('fuzz: 10k random inputs from proven and unproven peers; the owner cuts them off and loses nothing',
+  { timeout: 120_000 }, async () => {
   const warnings: string[] = [];
   const onWarning = (warning: Error): void => { warnings.push(warning.message); };
   process.on('warning', onWarning);
@@ -99,7 +100,8 @@ test('fuzz: 10k random inputs from proven and unproven peers; the owner cuts the
   }
 });
 
-test('a peer without the secret is refused; a proven peer naming another object with a wrong proof is cut off', { timeout: 20_000 }, async () => {
+test('a peer without the secret is refused; a proven peer naming another object with a wrong proof is cut off',
+  { timeout: 20_000 }, async () => {
   const warnings: string[] = [];
   const onWarning = (warning: Error): void => { warnings.push(warning.message); };
   process.on('warning', onWarning);

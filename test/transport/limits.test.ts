@@ -74,7 +74,8 @@ function idle(path: string, sockets: Socket[]): Promise<void> {
   });
 }
 
-test('500 idle unauthenticated connections against an owner with 256 fds: it survives, a client and status still get in, logs stay bounded', { timeout: 60_000 }, async (t) => {
+test('500 idle unauthenticated connections against an owner with 256 fds: it survives, a client and status still get in, logs stay bounded',
+  { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const env = { ...process.env, XDG_RUNTIME_DIR: dir };
   const owner = await startOwner(t, env, 256);
@@ -124,7 +125,8 @@ function neverReading(handle: HandleShape, sockets: Socket[]): Promise<Socket> {
   });
 }
 
-test('a proven peer that sends kGet and a million kStats and never reads is cut off; what it held goes back; the owner stays bounded', { timeout: 120_000 }, async (t) => {
+test('a proven peer that sends kGet and a million kStats and never reads is cut off; what it held goes back; the owner stays bounded',
+  { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const env = { ...process.env, XDG_RUNTIME_DIR: dir };
   const owner = await startOwner(t, env, 1024);

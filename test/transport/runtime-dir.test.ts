@@ -47,7 +47,8 @@ function status(env: NodeJS.ProcessEnv): Status {
   return JSON.parse(result.stdout) as Status;
 }
 
-test('a runtime directory planted by another user: every owner takes the same fallback, status lists them and cleans up the dead', { skip, timeout: 60_000 }, async (t) => {
+test('a runtime directory planted by another user: every owner takes the same fallback, status lists them and cleans up the dead',
+  { skip, timeout: 60_000 }, async (t) => {
   const user = `procsafe-probe-${process.pid}`;
   const added = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', user], { encoding: 'utf8' });
   if (added.status !== 0) { t.skip(`useradd failed: ${added.stderr.trim()}`); return; }
@@ -88,7 +89,8 @@ test('a runtime directory planted by another user: every owner takes the same fa
   assert.deepEqual(readdirSync(join(fallback, 'owners')), [`${second.pid}.json`]);
 });
 
-test('a full runtime directory fails new Queue() at once with ENOSPC and what to do, not BrokerLost after 10 s', { skip, timeout: 60_000 }, (t) => {
+test('a full runtime directory fails new Queue() at once with ENOSPC and what to do, not BrokerLost after 10 s',
+  { skip, timeout: 60_000 }, (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'procsafe-test-'));
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=64,mode=1777', 'tmpfs', tmp], { encoding: 'utf8' });
   t.after(() => {

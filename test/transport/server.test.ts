@@ -91,7 +91,8 @@ function raw(path: string, bytes: Buffer[], ms = 2000): Promise<boolean> {
   });
 }
 
-test('garbage, an early frame, an oversized frame and a truncated frame each cut that peer off with a reason', { timeout: 20_000 }, async (t) => {
+test('garbage, an early frame, an oversized frame and a truncated frame each cut that peer off with a reason',
+  { timeout: 20_000 }, async (t) => {
   const { server, secret, logs } = await echoServer(t, 4096);
   const peer = await link(server.path, secret, 4096);
   t.after(() => peer.destroy());
@@ -108,7 +109,8 @@ test('garbage, an early frame, an oversized frame and a truncated frame each cut
   assert.deepEqual(await echoes(peer, 3), [0, 1, 2].map((i) => ({ i })));
 });
 
-test('fuzz: 10k random inputs on the socket; the owner drops those peers and serves a proven one throughout', { timeout: 60_000 }, async (t) => {
+test('fuzz: 10k random inputs on the socket; the owner drops those peers and serves a proven one throughout',
+  { timeout: 60_000 }, async (t) => {
   const { server, secret } = await echoServer(t, 64 * 1024);
   const peer = await link(server.path, secret, 64 * 1024);
   t.after(() => peer.destroy());
@@ -140,7 +142,8 @@ test('the socket itself is 0600: bind() follows the umask, which the broker thre
   assert.equal(statSync(server.path).mode & 0o777, 0o600);
 });
 
-test('caps: unproven connections beyond theirs evict the oldest; a proven peer beyond its cap is refused with a reason; a status peer still gets in', { timeout: 20_000 }, async (t) => {
+test('caps: unproven connections beyond theirs evict the oldest; ' +
+  'a proven peer beyond its cap is refused with a reason; a status peer still gets in', { timeout: 20_000 }, async (t) => {
   const logs: string[] = [];
   const secret = newSecret();
   const statusSecret = newSecret();

@@ -192,7 +192,8 @@ describe('FrameDecoder', () => {
     assert.equal(decoder.pending, 0);
   });
 
-  test('with piecesFrom, a frame split anywhere arrives as pieces that add up to it, and the frames after it are intact', { timeout: 30_000 }, () => {
+  test('with piecesFrom, a frame split anywhere arrives as pieces that add up to it, and the frames after it are intact',
+    { timeout: 30_000 }, () => {
     const frames = [...sampleFrames(), frameOf(5, 7, 'big', Buffer.alloc(300, 7), 'args', 'x'), encodeBare(6, 8)];
     const stream = Buffer.concat(frames);
     const expected = frames.map((f) => f.subarray(kLengthBytes));

@@ -357,7 +357,8 @@ function killReaders(q: QueueState, deaths: number, acked: boolean, first: Clien
 }
 
 describe('QueueState quarantine', () => {
-  test(`an item ${kQuarantineAfterDeaths} readers died holding is quarantined; the next get is told once, then gets the next item`, kT, () => {
+  test(`an item ${kQuarantineAfterDeaths} readers died holding is quarantined; the next get is told once, then gets the next item`,
+    kT, () => {
     const q = new QueueState({ queueId: 'p', maxsize: 2 });
     const [poison, a] = ['poison', 'a'].map((v) => putNow(q, 1, v));
     const parkedPut = rid();
@@ -408,7 +409,8 @@ describe('QueueState quarantine', () => {
     assert.equal(next.entry.deliveries, kQuarantineAfterDeaths + 1);
   });
 
-  test('a JoinableQueue reader dying in user code is blamed for its unfinished items, not its read-ahead; join counts the quarantined item as finished', kT, () => {
+  test('a JoinableQueue reader dying in user code is blamed for its unfinished items, not its read-ahead; ' +
+    'join counts the quarantined item as finished', kT, () => {
     const q = new QueueState({ joinable: true });
     const [poison, a] = ['poison', 'a'].map((v) => putNow(q, 1, v)) as [string, string];
     const join = rid();
