@@ -256,7 +256,8 @@ test('bad options and an unknown --only scenario are usage errors (exit 2), one 
   assert.equal(flag.code, 2);
   assert.equal(flag.stderr, "procsafe demo: unknown option '--bogus'\nSee procsafe demo --help.\n");
   assert.equal(only.code, 2);
-  assert.equal(only.stderr, 'procsafe demo: unknown scenario "nope" for --only; choose one of sigkill, exit, abort, timeout, memory, queue-reader, queue-writer, lock-holder, fork-lock\n' +
+  assert.equal(only.stderr, 'procsafe demo: unknown scenario "nope" for --only; ' +
+    'choose one of sigkill, exit, abort, timeout, memory, queue-reader, queue-writer, lock-holder, fork-lock\n' +
     'See procsafe demo --help.\n');
   assert.equal(none.code, 2);
   assert.equal(none.stderr, 'procsafe: missing command (commands: demo, map, status)\nSee procsafe --help.\n');

@@ -1,6 +1,8 @@
 // `procsafe map` end to end: the real binary, real workers, real signals.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -183,7 +185,9 @@ test('a line that is not JSON gets an error line of its own and the run goes on'
   assert.equal(lines[1]?.error?.code, 'EINPUTJSON');
   assert.equal(lines[1]?.error?.name, 'SyntaxError');
   assert.match(lines[1]?.error?.message ?? '', /^input 1 \(line 2\) is not JSON: /);
-  assert.deepEqual(lines[2], { i: 2, ok: false, error: { name: 'SyntaxError', message: 'input 2 (line 3) is an empty line', code: 'EINPUTJSON' } });
+  assert.deepEqual(lines[2], {
+    i: 2, ok: false, error: { name: 'SyntaxError', message: 'input 2 (line 3) is an empty line', code: 'EINPUTJSON' },
+  });
   assert.deepEqual(lines[3], { i: 3, ok: true, value: { a: [1, 2] } });
   assert.deepEqual(lines[4], { i: 4, ok: true, value: 'last, no newline' });
   assert.match(result.stderr, /5 inputs answered: 3 ok, 2 failed/);
@@ -329,7 +333,8 @@ test('Ctrl-C (SIGINT to the process group) lets running tasks finish; a second k
   assert.equal(interrupted.code, 130, describeRun(interrupted));
   assert.match(interrupted.stderr, /procsafe map: stopping: waiting for the \d+ tasks? already started \(Ctrl-C again to kill them\)/);
   assert.match(interrupted.stderr, /^procsafe map: interrupted: \d+ of 40 inputs answered in .*out\.jsonl \(\d+ ok, 0 failed; 0 worker crashes, 0 retries\)\.$/m);
-  assert.ok(interrupted.stderr.includes(`Resume with: node dist/cli/main.js map 'test/fixtures/map-tasks.mjs#slowDouble' ${input} -o ${out} -j 2 --resume\n`), interrupted.stderr);
+  const resume = `Resume with: node dist/cli/main.js map 'test/fixtures/map-tasks.mjs#slowDouble' ${input} -o ${out} -j 2 --resume\n`;
+  assert.ok(interrupted.stderr.includes(resume), interrupted.stderr);
   const afterFirst = parseLines(readFileSync(out, 'utf8'));
   assert.ok(afterFirst.length < count, `the run was not interrupted: ${afterFirst.length} lines`);
   // Every task that started also finished and was written: the workers ignored the group's SIGINT.
@@ -381,7 +386,8 @@ test('the resume command printed at Ctrl-C is the command that was run: its laun
       expected: `NODE_OPTIONS='--import tsx' procsafe map` },
     { name: 'npx', options: { command: [join(npmBin, 'procsafe')], env: { ...env, npm_command: 'exec', npm_lifecycle_event: 'npx' } },
       expected: 'npx procsafe map' },
-    { name: 'node with options', options: { nodeArgs: ['--stack-size=2000'], env }, expected: 'node --stack-size=2000 dist/cli/main.js map' },
+    { name: 'node with options', options: { nodeArgs: ['--stack-size=2000'], env },
+      expected: 'node --stack-size=2000 dist/cli/main.js map' },
   ];
   await Promise.all(cases.map(async ({ name, options, expected }, k) => {
     const out = join(dir, `out-${k}.jsonl`);

@@ -47,8 +47,12 @@ async function status(t: TestContext, env: NodeJS.ProcessEnv): Promise<Status> {
 }
 
 /** Starts the owner fixture and resolves with its first stdout line (JSON) once it is in place. */
-function startOwner(t: TestContext, env: NodeJS.ProcessEnv, dir: string, mode?: string): Promise<{ child: ChildProcess; ready: Record<string, number> }> {
-  const child = spawn(process.execPath, [owner, dir, ...(mode === undefined ? [] : [mode])], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+function startOwner(
+  t: TestContext, env: NodeJS.ProcessEnv, dir: string, mode?: string,
+): Promise<{ child: ChildProcess; ready: Record<string, number> }> {
+  const child = spawn(process.execPath, [owner, dir, ...(mode === undefined ? [] : [mode])], {
+    cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'],
+  });
   reap(t, child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -167,7 +171,9 @@ test('an entry whose pid now belongs to another process is cleaned up, not shown
 test('owners are listed by pid and thread as numbers, not as text', { timeout: 30_000 }, async (t) => {
   const { dir, env } = setup(t);
   // As text, "<pid>-t10.json" < "<pid>-t2.json" < "<pid>.json".
-  for (const threadId of [10, 2, null]) writeRecord(dir, threadId === null ? `${process.pid}.json` : `${process.pid}-t${threadId}.json`, { threadId });
+  for (const threadId of [10, 2, null]) {
+    writeRecord(dir, threadId === null ? `${process.pid}.json` : `${process.pid}-t${threadId}.json`, { threadId });
+  }
   assert.deepEqual((await status(t, env)).owners.map((o) => o.threadId), [null, 2, 10]);
   const text = await run(t, env, ['status']);
   const order = [...text.stdout.matchAll(/^pid \d+(?: \(thread (\d+)\))?/gm)].map((m) => m[1] ?? 'main');
@@ -208,7 +214,8 @@ test('twenty owners that died without cleaning up are cleaned up, entries and so
 
 test('a Lock is shown as a lock, a Semaphore as a semaphore', { timeout: 30_000 }, async (t) => {
   const { env } = setup(t);
-  const script = "import { Lock, Semaphore } from 'procsafe'; const l = new Lock(); await l.acquire(); const s = new Semaphore(3); await s.acquire();" +
+  const script = "import { Lock, Semaphore } from 'procsafe'; const l = new Lock(); await l.acquire();" +
+    " const s = new Semaphore(3); await s.acquire();" +
     " process.stdout.write('ready\\n'); setInterval(() => {}, 1000);";
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
   reap(t, child);
@@ -233,12 +240,16 @@ test('an owner entry that carries a Process name shows it', { timeout: 30_000 },
 
 test('a Process that owns a queue is shown by its name', { timeout: 30_000 }, async (t) => {
   const { dir, env } = setup(t);
-  const script = "import { Process } from 'procsafe'; const p = new Process({ name: 'resizer-2', module: process.argv[1], fn: 'ownQueue' });" +
+  const script = "import { Process } from 'procsafe';" +
+    " const p = new Process({ name: 'resizer-2', module: process.argv[1], fn: 'ownQueue' });" +
     " await p.start(); process.stdout.write(p.pid + '\\n'); setInterval(() => {}, 1000);";
   const module = join(dir, 'owner.mjs');
   const procsafe = pathToFileURL(join(root, 'dist', 'index.js')).href;
-  writeFileSync(module, `import { Queue } from '${procsafe}'; export async function ownQueue() { globalThis.q = new Queue(); setInterval(() => {}, 1000); }\n`);
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, module], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(module, `import { Queue } from '${procsafe}'; ` +
+    'export async function ownQueue() { globalThis.q = new Queue(); setInterval(() => {}, 1000); }\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, module], {
+    cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'],
+  });
   reap(t, child);
   const pid = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the parent exited (${code})`)));
@@ -268,9 +279,12 @@ test('killed owners\' files cannot pile up where status never runs: each new own
     }));
   }
   // A new owner: it registers, and exits normally (its own file goes with it).
-  const owner = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Lock } from 'procsafe'; new Lock();"], { env, encoding: 'utf8' });
+  const owner = spawnSync(process.execPath, ['--input-type=module', '-e', "import { Lock } from 'procsafe'; new Lock();"], {
+    env, encoding: 'utf8',
+  });
   assert.equal(owner.status, 0, owner.stderr);
   const left = readdirSync(owners).sort();
-  assert.deepEqual(left, Array.from({ length: 32 }, (_, i) => `${1_000_008 + i}.json`).sort(), 'the newest 32 dead owners stay, for status to report');
+  assert.deepEqual(left, Array.from({ length: 32 }, (_, i) => `${1_000_008 + i}.json`).sort(),
+    'the newest 32 dead owners stay, for status to report');
   for (let i = 0; i < 40; i++) assert.equal(existsSync(join(dir, 'procsafe', `${i}.sock`)), i >= 8, `socket ${i}`);
 });

@@ -42,7 +42,8 @@ describe('bad input to a working pool', () => {
         return true;
       });
     }
-    await assert.rejects(pool.map('echo', [1, 2, () => 3]), (error: unknown) => error instanceof SerializationError && error.path === 'items[2]');
+    await assert.rejects(pool.map('echo', [1, 2, () => 3]),
+      (error: unknown) => error instanceof SerializationError && error.path === 'items[2]');
     const after = pool.stats();
     // Nothing reached a worker or the queue.
     assert.equal(after.completed, before.completed);
@@ -54,7 +55,8 @@ describe('bad input to a working pool', () => {
   test('an unserializable result rejects that task with SerializationError', { timeout: 20_000 }, async (t) => {
     const pool = new Pool({ module: tasks, workers: 1 });
     t.after(() => pool.terminate());
-    await assert.rejects(pool.apply('returnFunction'), (error: unknown) => error instanceof SerializationError && error.path === 'result.nested.fn');
+    await assert.rejects(pool.apply('returnFunction'),
+      (error: unknown) => error instanceof SerializationError && error.path === 'result.nested.fn');
     await assert.rejects(pool.apply('returnClass'), (error: unknown) => error instanceof SerializationError && /instance of Point/.test(error.message));
     const settled = await pool.mapSettled('echo', [1, 2], { chunksize: 2 });
     assert.deepEqual(settled, [{ ok: true, value: 1 }, { ok: true, value: 2 }]);

@@ -62,7 +62,8 @@ test('owner stopped: get, acquire, wait with timeoutMs 1000 and an aborted get s
   // The owner stays stopped well past every deadline: only the client can settle them.
   const [got, acquired, waited, aborted] = await Promise.race([calls, sleep(3000).then(() => undefined)]) ?? [];
   resume();
-  assert.ok(got !== undefined && acquired !== undefined && waited !== undefined && aborted !== undefined, 'the calls waited for the stopped owner');
+  assert.ok(got !== undefined && acquired !== undefined && waited !== undefined && aborted !== undefined,
+    'the calls waited for the stopped owner');
   assert.ok(got.error instanceof QueueEmpty, String(got.error));
   assert.ok(got.ms < 1500, `get settled after ${got.ms} ms`);
   assert.ok(acquired.error instanceof LockTimeout, String(acquired.error));

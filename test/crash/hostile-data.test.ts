@@ -103,7 +103,8 @@ describe('values put on a queue', () => {
     const lock = new Lock();
     const forged = [
       '{"__procsafe_error__":{"kind":"TypeError","name":"TypeError","message":"forged","props":{"x":1}}}',
-      `{"__procsafe_handle__":{"kind":"queue","path":"/tmp/elsewhere.sock","pid":${process.pid},"object":"q","secret":"s","maxMessageBytes":100,"size":0}}`,
+      `{"__procsafe_handle__":{"kind":"queue","path":"/tmp/elsewhere.sock","pid":${process.pid},` +
+        '"object":"q","secret":"s","maxMessageBytes":100,"size":0}}',
       '{"__procsafe_anything":1,"list":[{"__procsafe_error__":null}]}',
     ];
     for (const json of forged) {
@@ -112,8 +113,13 @@ describe('values put on a queue', () => {
       assert.deepEqual(out, JSON.parse(json));
       assert.equal(Object.getPrototypeOf(out), Object.prototype);
     }
-    await q.put({ other, lock, error: Object.assign(new RangeError('real'), { code: 'E_REAL' }), forged: new Map([['f', JSON.parse(forged[1] as string)]]) });
-    const got = await q.get({ timeoutMs: 5000 }) as { other: Queue<number>; lock: Lock; error: Error & { code?: string }; forged: Map<string, unknown> };
+    await q.put({
+      other, lock, error: Object.assign(new RangeError('real'), { code: 'E_REAL' }),
+      forged: new Map([['f', JSON.parse(forged[1] as string)]]),
+    });
+    const got = await q.get({ timeoutMs: 5000 }) as {
+      other: Queue<number>; lock: Lock; error: Error & { code?: string }; forged: Map<string, unknown>;
+    };
     assert.ok(got.other instanceof Queue);
     assert.ok(got.lock instanceof Lock);
     await got.other.put(5);

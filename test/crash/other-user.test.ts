@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
-  chmodSync, chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync,
+  chmodSync, chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync,
+  statSync, symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -39,7 +40,9 @@ function ownerEnv(tmp: string): NodeJS.ProcessEnv {
 
 /** Starts test/fixtures/probe-owner.mjs as root; resolves once its queue holds the large item. */
 function startOwner(tmp: string): Promise<Owner> {
-  const child = spawn(process.execPath, [fileURLToPath(fixture('probe-owner.mjs'))], { cwd: root, env: ownerEnv(tmp), stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(fixture('probe-owner.mjs'))], {
+    cwd: root, env: ownerEnv(tmp), stdio: ['pipe', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.on('error', reject);
@@ -103,7 +106,8 @@ describe('another OS user', { skip }, () => {
   /** Runs the probe as the other user on `ops`; checks it really ran as that user, without root's groups. */
   async function probe(ops: { name: string; op: string; path: string; needles?: string[] }[]): Promise<Probe> {
     const u = user as OtherUser;
-    const run = await runAs(u, [probeScript, JSON.stringify(ops)], { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TMPDIR: tmp, HOME: '/' }, tmp);
+    const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TMPDIR: tmp, HOME: '/' };
+    const run = await runAs(u, [probeScript, JSON.stringify(ops)], env, tmp);
     assert.equal(run.code, 0, `the probe failed: ${run.stderr}`);
     const result = JSON.parse(run.stdout) as Probe;
     assert.equal(result.uid, u.uid);
@@ -127,7 +131,9 @@ describe('another OS user', { skip }, () => {
       assert.equal(statSync(dir).uid, 0, `${dir} is root's`);
       assert.equal(mode(dir), 0o700, `${dir} is 0700`);
     }
-    for (const file of [spillFile, ownersFile]) assert.equal(mode(file) & 0o077, 0, `${file} is closed to group and others (${mode(file).toString(8)})`);
+    for (const file of [spillFile, ownersFile]) {
+      assert.equal(mode(file) & 0o077, 0, `${file} is closed to group and others (${mode(file).toString(8)})`);
+    }
 
     const got = await probe([
       { name: 'statRuntime', op: 'stat', path: runtime },
@@ -143,7 +149,9 @@ describe('another OS user', { skip }, () => {
     ]);
     // The directory itself is in plain sight: only procsafe's own protection stands in the way.
     assert.equal(got['statRuntime']?.code, 'OK');
-    for (const name of ['listRuntime', 'enterRuntime', 'statSocket', 'connect', 'listSpillRoot', 'listSpill', 'openSpill', 'listOwners', 'openOwner']) {
+    for (const name of [
+      'listRuntime', 'enterRuntime', 'statSocket', 'connect', 'listSpillRoot', 'listSpill', 'openSpill', 'listOwners', 'openOwner',
+    ]) {
       assert.equal(got[name]?.code, 'EACCES', `${name}: ${JSON.stringify(got[name])}`);
     }
   });
@@ -152,13 +160,17 @@ describe('another OS user', { skip }, () => {
     { timeout: 30_000 }, async () => {
     const { child, handle, workerPid, readerPid } = owner as Owner;
     const ownerPid = child.pid as number;
-    const record = JSON.parse(readFileSync(join(dirname(handle.path), 'owners', `${ownerPid}.json`), 'utf8')) as { broker: { secret: string } | null };
+    const record = JSON.parse(readFileSync(join(dirname(handle.path), 'owners', `${ownerPid}.json`), 'utf8')) as {
+      broker: { secret: string } | null;
+    };
     const needles = [handle.secret, ...(record.broker === null ? [] : [record.broker.secret])];
     assert.equal(needles.length, 2, 'the object\'s secret and the status secret');
     const pids = [ownerPid, ...descendants(ownerPid)];
     assert.ok(pids.includes(workerPid) && pids.includes(readerPid), `the worker and the reader are among ${pids.join(' ')}`);
     // As root, the secret really is absent (the other user might just be unable to read).
-    for (const pid of pids) assert.ok(!needles.some((n) => readFileSync(`/proc/${pid}/cmdline`).includes(n)), `no secret in ${pid}'s cmdline`);
+    for (const pid of pids) {
+      assert.ok(!needles.some((n) => readFileSync(`/proc/${pid}/cmdline`).includes(n)), `no secret in ${pid}'s cmdline`);
+    }
     const got = await probe(pids.flatMap((pid) => [
       { name: `cmdline ${pid}`, op: 'scan', path: `/proc/${pid}/cmdline`, needles },
       { name: `environ ${pid}`, op: 'scan', path: `/proc/${pid}/environ`, needles },
@@ -166,7 +178,8 @@ describe('another OS user', { skip }, () => {
     for (const pid of pids) {
       const cmdline = got[`cmdline ${pid}`];
       // /proc mounted with hidepid hides the process altogether; otherwise its cmdline is public and clean.
-      assert.ok(cmdline?.code === 'OK' ? cmdline.leaked === 0 : cmdline?.code === 'ENOENT', `cmdline of ${pid}: ${JSON.stringify(cmdline)}`);
+      assert.ok(cmdline?.code === 'OK' ? cmdline.leaked === 0 : cmdline?.code === 'ENOENT',
+        `cmdline of ${pid}: ${JSON.stringify(cmdline)}`);
       assert.equal(got[`environ ${pid}`]?.code, 'EACCES', `environ of ${pid}`);
     }
   });
@@ -212,7 +225,9 @@ describe('another OS user', { skip }, () => {
     const linked = await status({ ...base, XDG_RUNTIME_DIR: xdg }, u);
     assert.deepEqual(linked.owners.map((o) => o.pid), [], 'the symlink is not followed');
     for (const { text } of [plain, linked]) {
-      for (const needle of [handle.secret, handle.path, String(ownerPid)]) assert.ok(!text.includes(needle), `status output holds no ${needle}`);
+      for (const needle of [handle.secret, handle.path, String(ownerPid)]) {
+        assert.ok(!text.includes(needle), `status output holds no ${needle}`);
+      }
     }
   });
 
@@ -241,7 +256,9 @@ describe('another OS user', { skip }, () => {
       assert.equal(statSync(runtime).uid, 0);
       assert.equal(mode(runtime), 0o700);
       assert.deepEqual(readdirSync(target), [], 'nothing of the owner went into the planted directory');
-      const got = await probe([{ name: 'connect', op: 'connect', path: second.handle.path }, { name: 'listRuntime', op: 'readdir', path: runtime }]);
+      const got = await probe([
+        { name: 'connect', op: 'connect', path: second.handle.path }, { name: 'listRuntime', op: 'readdir', path: runtime },
+      ]);
       assert.equal(got['connect']?.code, 'EACCES');
       assert.equal(got['listRuntime']?.code, 'EACCES');
     });

@@ -14,7 +14,9 @@ const kMaxReaders = kDeaths + 3;
 type Report = { pid: number; poison?: string; deliveries?: number; value?: string; id?: string; error?: Record<string, unknown> };
 
 /** Starts readers one after another until one lives to the end (or kMaxReaders died); returns the deaths. */
-async function readersUntilOneLives(t: { after: (fn: () => void) => void }, fn: string, q: Queue<string>, out: Queue<Report>): Promise<number> {
+async function readersUntilOneLives(
+  t: { after: (fn: () => void) => void }, fn: string, q: Queue<string>, out: Queue<Report>,
+): Promise<number> {
   let deaths = 0;
   for (let i = 0; i < kMaxReaders; i++) {
     const reader = new Process({ module: fixture('poison-reader.mjs'), fn, args: [q, out], stdout: 'ignore', stderr: 'inherit' });

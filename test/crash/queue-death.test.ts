@@ -16,6 +16,9 @@ import { fixture, startChild, tempDir, waitForExit, waitUntil } from '../helpers
 
 const child = startChild;
 
+/** A queue's wire handle: where its owner listens, its object id and the peers' secret. */
+interface Handle { path: string; object: string; secret: string }
+
 /** Waits until the owner shows `n` parked gets (the reader is really blocked inside get). */
 async function parkedGets(q: Queue<unknown>, n: number): Promise<void> {
   while ((await q.inspect()).gets.length < n) await new Promise((resolve) => setTimeout(resolve, 2));
@@ -103,7 +106,9 @@ for (const via of ['socket', 'file'] as const) {
     const spillDir = spillDirFor(handle.path);
     // PROCSAFE_SHM=0: the writer sends the item's bytes through its socket instead of a file.
     const env = via === 'socket' ? { ...process.env, PROCSAFE_SHM: '0' } as Record<string, string> : undefined;
-    const writer = new Process({ module: fixture('queue-tasks.mjs'), fn: 'putBlocking', args: [q, ready, total], env, stdout: 'ignore', stderr: 'inherit' });
+    const writer = new Process({
+      module: fixture('queue-tasks.mjs'), fn: 'putBlocking', args: [q, ready, total], env, stdout: 'ignore', stderr: 'inherit',
+    });
     t.after(() => { writer.kill('SIGKILL'); });
     // A reader already waiting: it must not get the half item, nor stay blocked behind it.
     const waiting = q.get({ timeoutMs: 30_000 });
@@ -117,7 +122,8 @@ for (const via of ['socket', 'file'] as const) {
     for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       seen = via === 'socket' ? bytesRead() - before : Math.max(0, ...fileSizes(spillDir));
       if (seen > 1024 * 1024) break;
-      if (via === 'socket') await new Promise((resolve) => setImmediate(resolve)); // the broker thread reads on its own; only the main loop waits
+      // The broker thread reads on its own; only the main loop waits.
+      if (via === 'socket') await new Promise((resolve) => setImmediate(resolve));
     }
     writer.kill('SIGKILL');
     assert.deepEqual(await writer.join(), { exitCode: null, signal: 'SIGKILL' });
@@ -137,7 +143,7 @@ for (const via of ['socket', 'file'] as const) {
 test('guarantee 5: a half-written item from a dying writer is dropped with its connection and never blocks a reader',
   { timeout: 30_000 }, async () => {
   const q = new Queue<string>();
-  const handle = (q as unknown as Record<string, { path: string; object: string; secret: string }>)['__procsafe_handle__'] as { path: string; object: string; secret: string };
+  const handle = (q as unknown as Record<string, Handle>)['__procsafe_handle__'] as Handle;
   const reader = q.get({ timeoutMs: 5000 });
   // A writer that proves the secret, sends half of a put frame and vanishes.
   const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
@@ -154,12 +160,14 @@ test('guarantee 5: a half-written item from a dying writer is dropped with its c
 test('guarantee 5, bundled puts: a whole bundle is accepted; a half-written one from a dying writer is dropped entirely',
   { timeout: 30_000 }, async () => {
   const q = new Queue<string>();
-  const handle = (q as unknown as Record<string, { path: string; object: string; secret: string }>)['__procsafe_handle__'] as { path: string; object: string; secret: string };
+  const handle = (q as unknown as Record<string, Handle>)['__procsafe_handle__'] as Handle;
   await q.qsize(); // the broker listens
   const { connection } = await connect(handle.path, handle.object, handle.secret, 1 << 20);
   const bundle = (first: number, items: string[]): Buffer => {
     const box = new Outbox();
-    items.forEach((item, i) => box.pushPart({ bundle: kBundle.Put, object: handle.object, id: first + i, fn: '', payload: [encodeSimple(item) as Buffer] }));
+    items.forEach((item, i) => box.pushPart({
+      bundle: kBundle.Put, object: handle.object, id: first + i, fn: '', payload: [encodeSimple(item) as Buffer],
+    }));
     return Buffer.concat(box.take(1 << 20));
   };
   // A whole bundle of two puts: both answered (in one bundle of acceptances).
@@ -220,7 +228,8 @@ test('guarantee 3: an item reaches user code only once its ack is in the kernel,
   assert.equal((await reader.join()).signal, 'SIGKILL');
   // Items 1 and 2 reached its code: consumed, never delivered again. Item 3 (read ahead) went back.
   const state = await q.inspect();
-  assert.equal(state.consumed, 2, `consumed ${state.consumed}, qsize ${state.qsize}: item 2 reached user code before its ack left the process`);
+  assert.equal(state.consumed, 2,
+    `consumed ${state.consumed}, qsize ${state.qsize}: item 2 reached user code before its ack left the process`);
   assert.deepEqual([state.qsize, state.leased], [1, 0]);
   assert.equal(await q.get({ timeoutMs: 5000 }), 3);
   // Item 2 reached its code only after everything queued before its ack: the put was whole.

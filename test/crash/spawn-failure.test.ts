@@ -42,7 +42,8 @@ test('EMFILE at spawn fails the work with a clear error (process and thread pool
     assert.ok(step !== undefined, `the parent died at the failed spawn (${name}):\n${context}`);
     assert.equal(step.ok, false, context);
     assert.equal(step.remoteCode, 'EMFILE', context);
-    assert.match(step.message ?? '', new RegExp(`failed to load: its ${subject} could not be spawned: too many open files \\(EMFILE\\)`), context);
+    assert.match(step.message ?? '',
+      new RegExp(`failed to load: its ${subject} could not be spawned: too many open files \\(EMFILE\\)`), context);
     assert.match(step.message ?? '', /ulimit -n/, 'the message says what to do');
   }
   const start = steps.get('process');

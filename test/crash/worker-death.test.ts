@@ -55,7 +55,8 @@ describe('guarantee 1: a worker dying mid-task fails that task alone (process)',
         assert.equal(error.fn, death.fn);
         assert.equal(typeof error.pid, 'number');
         assert.ok(!isAlive(error.pid as number));
-        assert.match(error.message, new RegExp(`^worker \\d+ \\(pid ${error.pid}\\) .* while running task \\d+ \\("${death.fn}"\\).*; 0 of 0 retries left$`));
+        assert.match(error.message,
+          new RegExp(`^worker \\d+ \\(pid ${error.pid}\\) .* while running task \\d+ \\("${death.fn}"\\).*; 0 of 0 retries left$`));
         death.check(error);
         return true;
       });

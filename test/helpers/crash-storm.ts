@@ -15,7 +15,8 @@ export async function crashStorm(isolation: 'process' | 'thread' = 'process', co
     const items = Array.from({ length: count }, (_, i) => i);
     const settled = await pool.mapSettled(isolation === 'process' ? 'maybeCrash' : 'maybeExit', items, { chunksize: 1 });
     const failures = settled.filter((o) => !o.ok);
-    assert.equal(failures.length, 0, `${failures.length} items failed, e.g. ${String(failures[0] && !failures[0].ok && failures[0].error.stack)}; ${JSON.stringify(pool.stats())}`);
+    const example = String(failures[0] && !failures[0].ok && failures[0].error.stack);
+    assert.equal(failures.length, 0, `${failures.length} items failed, e.g. ${example}; ${JSON.stringify(pool.stats())}`);
     assert.deepEqual(settled.map((o) => o.ok && o.value), items.map((i) => i * 2));
     const applied = await Promise.all(items.slice(0, 100).map((i) => pool.apply('maybeCrashSelf', [i, 0.2])));
     assert.deepEqual(applied, items.slice(0, 100).map((i) => i * 2));

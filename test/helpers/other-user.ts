@@ -50,7 +50,9 @@ export function removeOtherUser(user: OtherUser): void {
  * Runs node with `args` as `user` (no supplementary groups: libuv drops them when
  * it changes uid), with only `env`. SIGKILLed after `timeoutMs`.
  */
-export function runAs(user: OtherUser, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 20_000): Promise<RunResult> {
+export function runAs(
+  user: OtherUser, args: readonly string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 20_000,
+): Promise<RunResult> {
   const child = spawn(process.execPath, args, { uid: user.uid, gid: user.gid, env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -68,7 +68,8 @@ const mib = (kb: number): string => (kb / 1024).toFixed(1);
 export async function resourceSoak(options: ResourceOptions): Promise<ResourceOutcome> {
   const started = performance.now();
   const failures: string[] = [];
-  const owner = spawn(process.execPath, [fileURLToPath(fixture('resource-owner.mjs')), String(options.items), String(options.tasks), String(options.bigEvery)], {
+  const args = [fileURLToPath(fixture('resource-owner.mjs')), String(options.items), String(options.tasks), String(options.bigEvery)];
+  const owner = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   // Closing its stdin tells the owner to finish once the minimums are reached.
@@ -119,7 +120,8 @@ export async function resourceSoak(options: ResourceOptions): Promise<ResourceOu
   while (!ended) {
     const now = performance.now();
     if (now - started > options.limitMs) {
-      failures.push(`not finished within ${options.limitMs} ms (at ${progress.items} items, ${progress.tasks} tasks): lower SOAK_RESOURCE_ITEMS/TASKS`);
+      failures.push(`not finished within ${options.limitMs} ms (at ${progress.items} items, ${progress.tasks} tasks): ` +
+        'lower SOAK_RESOURCE_ITEMS/TASKS');
       break;
     }
     if (now - progressAt > options.stallMs) {
@@ -136,7 +138,9 @@ export async function resourceSoak(options: ResourceOptions): Promise<ResourceOu
     if (code !== 0 || done === undefined) failures.push(`the owner exited with code ${code} before it finished`);
     else {
       const read = done.read.reduce((sum, r) => sum + r.count, 0);
-      if (read !== done.items || done.items < options.items) failures.push(`${done.items} items put (at least ${options.items} were due), ${read} read`);
+      if (read !== done.items || done.items < options.items) {
+        failures.push(`${done.items} items put (at least ${options.items} were due), ${read} read`);
+      }
       if (done.read.some((r) => r.bad > 0)) failures.push('a large item arrived with wrong bytes');
       if (done.tasks < options.tasks) failures.push(`${done.tasks} tasks, of at least ${options.tasks}`);
       if (done.stats.crashed > 0) failures.push(`${done.stats.crashed} pool workers crashed`);
@@ -151,7 +155,10 @@ export async function resourceSoak(options: ResourceOptions): Promise<ResourceOu
     const post = s.samples.filter((x) => x.ms >= options.warmupMs);
     const what = `${s.role} ${s.pid}`;
     if (post.length < 10) {
-      if (failures.length === 0) failures.push(`${what}: ${post.length} samples after the warm-up, too few to judge (raise SOAK_RESOURCE_MS or lower SOAK_RESOURCE_WARMUP_MS)`);
+      if (failures.length === 0) {
+        failures.push(`${what}: ${post.length} samples after the warm-up, too few to judge ` +
+          '(raise SOAK_RESOURCE_MS or lower SOAK_RESOURCE_WARMUP_MS)');
+      }
       continue;
     }
     const first = post.slice(0, 5);
@@ -162,9 +169,11 @@ export async function resourceSoak(options: ResourceOptions): Promise<ResourceOu
     const fd1 = median(last.map((x) => x.fds));
     const rssMax = Math.max(...post.map((x) => x.rssKb));
     const fdMax = Math.max(...post.map((x) => x.fds));
-    lines.push(`${what}: ${post.length} samples after warm-up; RSS ${mib(rss0)} -> ${mib(rss1)} MiB (max ${mib(rssMax)}), fds ${fd0} -> ${fd1} (max ${fdMax})`);
+    lines.push(`${what}: ${post.length} samples after warm-up; ` +
+      `RSS ${mib(rss0)} -> ${mib(rss1)} MiB (max ${mib(rssMax)}), fds ${fd0} -> ${fd1} (max ${fdMax})`);
     if (rss1 - rss0 > options.rssGrowthKb || rss1 > rss0 * (1 + options.rssGrowth)) {
-      failures.push(`${what}: RSS grew from ${mib(rss0)} to ${mib(rss1)} MiB (bounds: +${options.rssGrowth * 100}%, +${mib(options.rssGrowthKb)} MiB)`);
+      failures.push(`${what}: RSS grew from ${mib(rss0)} to ${mib(rss1)} MiB ` +
+        `(bounds: +${options.rssGrowth * 100}%, +${mib(options.rssGrowthKb)} MiB)`);
     }
     if (fd1 - fd0 > options.fdGrowth) failures.push(`${what}: open descriptors grew from ${fd0} to ${fd1} (bound: +${options.fdGrowth})`);
   }

@@ -291,7 +291,10 @@ describe('Pool edge cases', () => {
       }
       // eslint-disable-next-line @typescript-eslint/require-await -- an async source with nothing to await is the case covered
       async function* asyncInput(): AsyncGenerator<number> { yield* input(); }
-      for (const [name, ordered, options] of [['imap', true, {}], ['imap', true, { chunksize: 4 }], ['imapUnordered', false, {}], ['imapUnordered', false, { chunksize: 4 }]] as const) {
+      const cases = [
+        ['imap', true, {}], ['imap', true, { chunksize: 4 }], ['imapUnordered', false, {}], ['imapUnordered', false, { chunksize: 4 }],
+      ] as const;
+      for (const [name, ordered, options] of cases) {
         for (const source of [input, asyncInput]) {
           const seen: number[] = [];
           const iterate = ordered ? pool.imap('square', source(), options) : pool.imapUnordered('square', source(), options);

@@ -11,7 +11,8 @@ const kIndex = new URL('dist/index.js', repoRoot).href;
 
 function runScript(dir: string, body: string): Promise<{ code: number | null; stdout: string }> {
   const script = join(dir, 'script.mjs');
-  writeFileSync(script, `import { Pool } from ${JSON.stringify(kIndex)};\nconst tasks = new URL(${JSON.stringify(tasks.href)});\n${body}\n`);
+  writeFileSync(script, `import { Pool } from ${JSON.stringify(kIndex)};\n` +
+    `const tasks = new URL(${JSON.stringify(tasks.href)});\n${body}\n`);
   const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
@@ -42,7 +43,8 @@ test('workers start fresh: none of the parent\'s module state, locks or threads 
   const { code, stdout } = await runScript(dir, `
     import { Worker } from 'node:worker_threads';
     globalThis.parentOnly = 'set in the parent';
-    const logger = new Worker("const { parentPort } = require('node:worker_threads'); let n = 0; const spin = () => { for (let i = 0; i < 1000; i++) n++; setImmediate(spin); }; spin();", { eval: true });
+    const logger = new Worker("const { parentPort } = require('node:worker_threads'); let n = 0;" +
+      ' const spin = () => { for (let i = 0; i < 1000; i++) n++; setImmediate(spin); }; spin();', { eval: true });
     const pool = new Pool({ module: tasks, workers: 8 });
     // Each call returns only once all 8 workers are running at once: every one of them started.
     const met = await Promise.all(Array.from({ length: 8 }, () => pool.apply('rendezvous', [${JSON.stringify(meet)}, 8])));
@@ -63,6 +65,8 @@ test('a pool started from `node -e` runs its workers, not the parent script agai
     const pool = new Pool({ module: ${JSON.stringify(tasks.href)}, workers: 2 });
     console.log('result', await pool.apply('square', [7]));
     await pool.close();`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../', import.meta.url), timeout: 20_000, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('../../', import.meta.url), timeout: 20_000, encoding: 'utf8',
+  });
   assert.equal(out.trim(), 'result 49');
 });

@@ -68,7 +68,8 @@ for (const isolation of ['process', 'thread'] as const) {
       copyFileSync(tsModule, join(dir, 'tasks.ts'));
       const script = join(dir, 'parent.mjs');
       writeFileSync(script, kScript);
-      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, pathToFileURL(join(dir, 'tasks.js')).href, isolation], {
+      const args = ['--import', 'tsx', script, pathToFileURL(join(dir, 'tasks.js')).href, isolation];
+      const { stdout, stderr } = await run(process.execPath, args, {
         cwd: root, timeout: 45_000, killSignal: 'SIGKILL',
       });
       assert.match(stdout, /"result":15,"all":\[3,6\]/, `stdout:\n${stdout}\nstderr:\n${stderr}`);

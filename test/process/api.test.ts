@@ -173,7 +173,8 @@ test('an unknown export rejects start() with a RemoteError naming module and exp
   const p = create(t, { fn: 'noSuchExport' });
   await assert.rejects(p.start(), (error: unknown) => {
     assert.ok(error instanceof RemoteError);
-    assert.match(error.message, new RegExp(`^${p.name} could not start: worker module .*proc-tasks\\.mjs has no export named "noSuchExport"`));
+    assert.match(error.message,
+      new RegExp(`^${p.name} could not start: worker module .*proc-tasks\\.mjs has no export named "noSuchExport"`));
     assert.match(error.message, /its function exports are: .*noop/);
     return true;
   });

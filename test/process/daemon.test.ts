@@ -82,7 +82,9 @@ test('parent calling process.exit(): its daemon dies, its non-daemon runs on', {
   const tickFile = join(dir, 'ticks');
   const { child, pids } = await startParent(t, dir, `
     const daemon = new Process({ module: procTasks, fn: 'sleep', args: [60_000], daemon: true });
-    const keeper = new Process({ module: procTasks, fn: 'tickForever', args: [${JSON.stringify(tickFile)}], stdout: 'ignore', stderr: 'ignore' });
+    const keeper = new Process({
+      module: procTasks, fn: 'tickForever', args: [${JSON.stringify(tickFile)}], stdout: 'ignore', stderr: 'ignore',
+    });
     await Promise.all([daemon.start(), keeper.start()]);
     console.log('pids ' + JSON.stringify({ daemon: daemon.pid, keeper: keeper.pid }));
     process.exit(0);

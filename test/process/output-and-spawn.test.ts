@@ -35,7 +35,8 @@ test("'prefix' output: every line whole, tagged [name pid], all of it before joi
     const named = new Process({ module: procTasks, fn: 'writeBoth', args: ['no newline at the end', 'err 1\\nerr 2\\n'], name: 'writer' });
     await Promise.all([...ps, named].map((p) => p.start()));
     const results = await Promise.all([...ps, named].map((p) => p.join()));
-    console.log('joined ' + JSON.stringify({ results, started: ps.map((p, i) => ({ name: p.name, pid: p.pid, tag: tags[i] })), writer: named.pid }));
+    const started = ps.map((p, i) => ({ name: p.name, pid: p.pid, tag: tags[i] }));
+    console.log('joined ' + JSON.stringify({ results, started, writer: named.pid }));
   `);
   assert.equal(code, 0, stderr);
   const lines = stdout.split('\n');

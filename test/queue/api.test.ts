@@ -120,7 +120,8 @@ test('an item that cannot be copied rejects SerializationError naming its path; 
   await q.put('kept');
   await assert.rejects(q.put({ ok: 1, bad: () => 1 }), (error: Error) =>
     error instanceof SerializationError && error.path === 'item.bad' && /function/.test(error.message));
-  await assert.rejects(q.putMany([1, 2, { s: Symbol('x') }]), (error: Error) => error instanceof SerializationError && error.path === 'items[2].s');
+  await assert.rejects(q.putMany([1, 2, { s: Symbol('x') }]),
+    (error: Error) => error instanceof SerializationError && error.path === 'items[2].s');
   assert.equal(await q.qsize(), 1, 'nothing of the failed putMany went in');
   assert.equal(await q.get(), 'kept');
 });

@@ -33,7 +33,8 @@ test('a Process uses the same handles: the locked counter and the queue agree wi
   const lock = new Lock();
   const counter = new Queue<number>();
   await counter.put(0);
-  const processes = Array.from({ length: 3 }, () => new Process({ module: queueTasks, fn: 'lockedIncrement', args: [lock, counter], stdout: 'ignore' }));
+  const processes = Array.from({ length: 3 },
+    () => new Process({ module: queueTasks, fn: 'lockedIncrement', args: [lock, counter], stdout: 'ignore' }));
   await Promise.all(processes.map((p) => p.start()));
   for (const p of processes) assert.deepEqual(await p.join(), { exitCode: 0, signal: null });
   assert.equal(await counter.get(), 3);

@@ -51,7 +51,9 @@ test('items of 32 KiB and more go through files and come back byte for byte; a c
 
 test('PROCSAFE_SHM=0 in a writer: its large items go through the socket, and arrive the same', { timeout: 30_000 }, async (t) => {
   const q = new Queue<Buffer>();
-  const writer = new Process({ module: fixture('queue-tasks.mjs'), fn: 'putBytes', args: [q, 200 * 1024, 9], env: { ...process.env, PROCSAFE_SHM: '0' } });
+  const writer = new Process({
+    module: fixture('queue-tasks.mjs'), fn: 'putBytes', args: [q, 200 * 1024, 9], env: { ...process.env, PROCSAFE_SHM: '0' },
+  });
   t.after(() => { writer.kill('SIGKILL'); });
   await writer.start();
   assert.deepEqual(await writer.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });
@@ -87,7 +89,9 @@ test('a reader SIGKILLed holding items in files (read ahead, JoinableQueue owed)
   reader.kill('SIGKILL');
   await reader.join();
   // Its exit reaches this thread before, or after, its closed socket reaches the owner's broker thread.
-  for (const deadline = Date.now() + 10_000; (await q.qsize()) < 6 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const deadline = Date.now() + 10_000; (await q.qsize()) < 6 && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const again: number[] = [];
   for (let i = 0; i < 6; i++) {
     const { id, value } = await q.getEntry({ timeoutMs: 5_000 });
@@ -189,7 +193,10 @@ test('a put by file that lies (its size, another connection\'s file, a path) cut
     // A file of the peer's own, 100 bytes long.
     const file = `${spillPrefix(nonce)}-0`;
     writeFileSync(join(dir, file), Buffer.alloc(100));
-    return { send: (text) => connection.send([encodeText(kRequest.PutFile, 1, handle.object, text)]), closed, file, destroy: () => connection.destroy() };
+    return {
+      send: (text) => connection.send([encodeText(kRequest.PutFile, 1, handle.object, text)]),
+      closed, file, destroy: () => connection.destroy(),
+    };
   };
   const bystander = await peer();
   for (const lie of ['OWN 5', `${bystander.file} 100`, '../../etc/passwd 10', 'garbage']) {

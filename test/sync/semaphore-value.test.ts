@@ -34,7 +34,8 @@ test('release(k) adds k permits at once and wakes k waiters in order; getValue()
   for (const lease of [w1, w2, w3]) lease?.release();
   assert.equal(await sem.getValue(), 3, '1 permit it was created with, 2 added');
   for (const bad of [0, -1, 1.5, '2', 2 ** 32]) {
-    await assert.rejects(sem.release(bad as number), (error: Error) => error instanceof TypeError || error instanceof RangeError, String(bad));
+    await assert.rejects(sem.release(bad as number),
+      (error: Error) => error instanceof TypeError || error instanceof RangeError, String(bad));
   }
 });
 

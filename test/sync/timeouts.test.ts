@@ -154,7 +154,9 @@ test('no listener stays on a signal after get, put, acquire or wait settle (succ
   // Taken before the abort: most of them reject at once, without waiting for the owner.
   const outcomes = pending.map((call: Promise<unknown>) => call.then(() => 'resolved', (error: Error) => error));
   controller.abort();
-  for (const outcome of await Promise.all(outcomes)) assert.ok(outcome instanceof AbortError || outcome instanceof BarrierBroken, String(outcome));
+  for (const outcome of await Promise.all(outcomes)) {
+    assert.ok(outcome instanceof AbortError || outcome instanceof BarrierBroken, String(outcome));
+  }
   assert.equal(listeners(signal), 0, 'after aborts');
   held.release();
 });

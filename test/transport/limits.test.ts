@@ -53,12 +53,16 @@ function rssBytes(pid: number): number {
 
 /** Runs `procsafe status --json` with `env` and returns its owners. */
 function status(env: NodeJS.ProcessEnv): Promise<{ pid: number; objects: unknown[] | null; error: string | null }[]> {
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'status', '--json'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['dist/cli/main.js', 'status', '--json'], {
+    cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve((JSON.parse(out) as { owners: [] }).owners) : reject(new Error(`status exited ${code}`))));
+    child.on('close', (code) => (code === 0
+      ? resolve((JSON.parse(out) as { owners: [] }).owners)
+      : reject(new Error(`status exited ${code}`))));
   });
 }
 
@@ -156,7 +160,9 @@ test('a proven peer that sends kGet and a million kStats and never reads is cut 
   assert.ok(peak - before < 100 * 1024 * 1024, `the owner grew by ${Math.round((peak - before) / 2 ** 20)} MiB`);
 
   // The item it was handed and never read is back, first; other clients were never disturbed.
-  assert.deepEqual([await q.get({ timeoutMs: 10_000 }), await q.get({ timeoutMs: 10_000 }), await q.get({ timeoutMs: 10_000 })], ['a', 'b', 'c']);
+  assert.deepEqual([
+    await q.get({ timeoutMs: 10_000 }), await q.get({ timeoutMs: 10_000 }), await q.get({ timeoutMs: 10_000 }),
+  ], ['a', 'b', 'c']);
   // The owner's broker thread logs through its main thread: the line may trail the items.
   await waitUntil(() => /cut off peer \d+: .*unread/.test(owner.stderr()), 'the owner logged why it cut the peer off', 15_000);
 });

@@ -26,7 +26,9 @@ async function backend(t: { after: (fn: () => unknown) => void }, reply: (get: F
     }),
   });
   t.after(() => server.close());
-  return new LocalQueueBackend({ kind: 'queue', path: server.path, pid: process.pid, object: '1', secret: 'unused', maxMessageBytes: 1 << 20, size: 0 });
+  return new LocalQueueBackend({
+    kind: 'queue', path: server.path, pid: process.pid, object: '1', secret: 'unused', maxMessageBytes: 1 << 20, size: 0,
+  });
 }
 
 test('a well-formed delivery reaches the reader as its count, id and bytes', { timeout: 10_000 }, async (t) => {

@@ -21,8 +21,12 @@ function envFor(tmp: string): NodeJS.ProcessEnv {
 }
 
 /** Starts the serving owner fixture; resolves with its pid once it listens, and its stderr so far. */
-function startOwner(t: TestContext, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; pid: number; path: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [fixture('limits-owner.mjs').pathname, 'serve'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startOwner(
+  t: TestContext, env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; pid: number; path: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [fixture('limits-owner.mjs').pathname, 'serve'], {
+    cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
@@ -84,7 +88,8 @@ test('a runtime directory planted by another user: every owner takes the same fa
   first.child.kill('SIGKILL');
   await exited;
   const after = status(env);
-  assert.deepEqual([after.owners.map((o) => o.pid), after.cleaned.map((o) => o.pid)], [[second.pid], [first.pid]], 'the dead owner is cleaned up');
+  assert.deepEqual([after.owners.map((o) => o.pid), after.cleaned.map((o) => o.pid)], [[second.pid], [first.pid]],
+    'the dead owner is cleaned up');
   assert.ok(!existsSync(first.path), 'its socket is gone');
   assert.deepEqual(readdirSync(join(fallback, 'owners')), [`${second.pid}.json`]);
 });
@@ -107,8 +112,12 @@ test('a full runtime directory fails new Queue() at once with ENOSPC and what to
     for (let i = 0; ; i++) {
       try { writeFileSync(join(tmp, `fill-${made}-${i}`), ''); } catch { break; }
     }
-    const run = spawnSync(process.execPath, [fixture('limits-owner.mjs').pathname, 'create'], { cwd: repoRoot, env: envFor(tmp), encoding: 'utf8', timeout: 30_000 });
-    const outcome = JSON.parse(run.stdout) as { ok?: true; ms: number; error?: { name: string; code: string; message: string; causeCode: string | null } };
+    const run = spawnSync(process.execPath, [fixture('limits-owner.mjs').pathname, 'create'], {
+      cwd: repoRoot, env: envFor(tmp), encoding: 'utf8', timeout: 30_000,
+    });
+    const outcome = JSON.parse(run.stdout) as {
+      ok?: true; ms: number; error?: { name: string; code: string; message: string; causeCode: string | null };
+    };
     assert.ok(outcome.error !== undefined, `new Queue() failed: ${run.stdout}`);
     assert.ok(outcome.ms < 2_000, `at once: ${outcome.ms} ms`);
     assert.equal(outcome.error.name, 'ProcsafeError');

@@ -33,7 +33,9 @@ async function echoServer(t: { after: (fn: () => unknown) => void }, maxMessageB
     verify: (object, nonce, proof) => object === kObject && verifyProof(secret, nonce, proof),
     maxMessageBytes, log: (m) => logs.push(m),
     onPeer: (connection) => connection.listen({
-      frame: (frame) => { if (frame.type === kEcho) connection.send(encodeFrame(kEcho, frame.id, '', deserialize(frame.payload), 'v', 'v')); },
+      frame: (frame) => {
+        if (frame.type === kEcho) connection.send(encodeFrame(kEcho, frame.id, '', deserialize(frame.payload), 'v', 'v'));
+      },
       close: () => {},
     }),
   });
@@ -125,7 +127,10 @@ test('fuzz: 10k random inputs on the socket; the owner drops those peers and ser
       const chunk = Buffer.alloc(length);
       for (let j = 0; j < length; j++) chunk[j] = Math.floor(random() * 256);
       // Some inputs look like frames: a plausible length and a real frame type.
-      if (length >= 10 && random() < 0.3) { chunk.writeUInt32BE(length - 4, 0); chunk[4] = [41, 99, 2, 12][Math.floor(random() * 4)] as number; }
+      if (length >= 10 && random() < 0.3) {
+        chunk.writeUInt32BE(length - 4, 0);
+        chunk[4] = [41, 99, 2, 12][Math.floor(random() * 4)] as number;
+      }
       bytes.push(chunk);
     }
     batches.push(raw(server.path, bytes, 200));
@@ -184,7 +189,9 @@ test('rate-limited log: N lines of a kind per interval, then one count; other ki
   const log = rateLimited((m) => lines.push(m), { lines: 3, intervalMs: 50 });
   for (let i = 0; i < 100; i++) log(`refused peer ${i}: "name ${i}" wrong proof`);
   log('another kind');
-  assert.deepEqual(lines, ['refused peer 0: "name 0" wrong proof', 'refused peer 1: "name 1" wrong proof', 'refused peer 2: "name 2" wrong proof', 'another kind']);
+  assert.deepEqual(lines, [
+    'refused peer 0: "name 0" wrong proof', 'refused peer 1: "name 1" wrong proof', 'refused peer 2: "name 2" wrong proof', 'another kind',
+  ]);
   await waitUntil(() => lines.length === 5, 'the count is logged when the interval ends');
   assert.equal(lines[4], '…and 97 more in 0.05 s like: refused peer #: "…" wrong proof');
 });

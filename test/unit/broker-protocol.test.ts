@@ -19,7 +19,8 @@ test('every kind on an owner\'s socket has its own u8 number, and every request 
   for (const type of Object.values(kRequest)) {
     assert.ok(isRequest(type) && !isAnswer(type));
     const common = type === kRequest.CancelRequest || type === kRequest.Inspect || type === kRequest.PeerPid;
-    assert.ok(common || isQueueRequest(type) || isLockRequest(type) || isEventRequest(type) || isBarrierRequest(type), `request ${type} is placed`);
+    assert.ok(common || isQueueRequest(type) || isLockRequest(type) || isEventRequest(type) || isBarrierRequest(type),
+      `request ${type} is placed`);
   }
   for (const type of Object.values(kAnswer)) assert.ok(isAnswer(type) && !isRequest(type));
   for (const type of [...Object.values(kBundle), ...Object.values(kHandshake), 0, 1, 255]) assert.ok(!isAnswer(type) && !isRequest(type));
@@ -28,13 +29,20 @@ test('every kind on an owner\'s socket has its own u8 number, and every request 
 test('a delivery decodes to what was encoded, from a frame or a file reference', () => {
   const frame = parse(encodeText(kAnswer.Delivered, 7, deliveryFn(3, 'q12:40'), 'item bytes'));
   const delivery = decodeDelivery(frame);
-  assert.deepEqual({ ...delivery, item: delivery.item?.toString() }, { deliveries: 3, itemId: 'q12:40', item: 'item bytes', file: undefined });
+  assert.deepEqual({ ...delivery, item: delivery.item?.toString() },
+    { deliveries: 3, itemId: 'q12:40', item: 'item bytes', file: undefined });
   const big = parse(encodeText(kAnswer.DeliveredFile, 8, deliveryFn(Number.MAX_SAFE_INTEGER % 1e15, 'q1:0'), '0123456789abcdef-4 65536'));
-  assert.deepEqual(decodeDelivery(big), { deliveries: Number.MAX_SAFE_INTEGER % 1e15, itemId: 'q1:0', item: undefined, file: { file: '0123456789abcdef-4', length: 65536 } });
+  assert.deepEqual(decodeDelivery(big), {
+    deliveries: Number.MAX_SAFE_INTEGER % 1e15, itemId: 'q1:0', item: undefined, file: { file: '0123456789abcdef-4', length: 65536 },
+  });
 });
 
 test('a delivery whose fn is not exactly "<deliveries> <item id>", or a frame of another type, is a protocol violation', () => {
-  for (const fn of ['', '1', '1 ', ' q1:0', '0 q1:0', '01 q1:0', '-1 q1:0', '+1 q1:0', '1.5 q1:0', '1e3 q1:0', '0x10 q1:0', 'x q1:0', '1\tq1:0', '1234567890123456 q1:0']) {
+  const malformed = [
+    '', '1', '1 ', ' q1:0', '0 q1:0', '01 q1:0', '-1 q1:0', '+1 q1:0', '1.5 q1:0', '1e3 q1:0', '0x10 q1:0', 'x q1:0', '1\tq1:0',
+    '1234567890123456 q1:0',
+  ];
+  for (const fn of malformed) {
     assert.throws(() => decodeDelivery(parse(encodeText(kAnswer.Delivered, 1, fn, ''))), ProtocolViolation, JSON.stringify(fn));
     assert.throws(() => checkAnswer(parse(encodeText(kAnswer.DeliveredFile, 1, fn, 'f-1 1'))), ProtocolViolation, JSON.stringify(fn));
   }
@@ -62,7 +70,9 @@ test('a refusal decodes to its reason and message; an unknown reason or another 
 });
 
 test('checkAnswer takes every well-formed answer and nothing else', () => {
-  for (const type of [kAnswer.Done, kAnswer.Granted, kAnswer.Passed, kAnswer.Value, kAnswer.FileFree]) checkAnswer(parse(encodeText(type, 1, '', '')));
+  for (const type of [kAnswer.Done, kAnswer.Granted, kAnswer.Passed, kAnswer.Value, kAnswer.FileFree]) {
+    checkAnswer(parse(encodeText(type, 1, '', '')));
+  }
   checkAnswer(parse(encodeText(kAnswer.Delivered, 1, deliveryFn(1, 'q1:0'), '')));
   checkAnswer(parse(encodeRefusal(1, 'cancelled', 'cancelled')));
   for (const type of [kRequest.Get, kBundle.Delivered, kHandshake.Welcome, 12, 0, 255]) {

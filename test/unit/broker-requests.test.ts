@@ -69,11 +69,13 @@ async function answers(connection: Fake): Promise<{ type: number; id: number; fn
   return out;
 }
 
-async function inspect(connection: Fake, id: number): Promise<{ gets: unknown[]; puts: unknown[]; qsize: number; leased: number }> {
+interface Inspected { gets: unknown[]; puts: unknown[]; qsize: number; leased: number }
+
+async function inspect(connection: Fake, id: number): Promise<Inspected> {
   connection.events?.frame(bare(kRequest.Inspect, id));
   const [answer] = await answers(connection);
   assert.equal(answer?.type, kAnswer.Value);
-  return JSON.parse((answer as { payload: Buffer }).payload.toString('utf8')) as { gets: unknown[]; puts: unknown[]; qsize: number; leased: number };
+  return JSON.parse((answer as { payload: Buffer }).payload.toString('utf8')) as Inspected;
 }
 
 test('a put and a get answered at once leave no waiting request behind: their ids may be used again at once', async () => {

@@ -9,7 +9,9 @@ import { kAnswer, kBundle, kRequest } from '../../dist/broker/protocol.js';
 function received(buffers: readonly Buffer[]): { type: number; id: number; fn: string; payload: string }[] {
   const out: { type: number; id: number; fn: string; payload: string }[] = [];
   const decoder = new FrameDecoder(1 << 30);
-  const take = (frame: Frame): void => { out.push({ type: frame.type, id: frame.id, fn: frame.fn, payload: frame.payload.toString('latin1') }); };
+  const take = (frame: Frame): void => {
+    out.push({ type: frame.type, id: frame.id, fn: frame.fn, payload: frame.payload.toString('latin1') });
+  };
   decoder.push(Buffer.concat(buffers), (body) => {
     const frame = parseFrame(body);
     if (frame.type === kBundle.Put || frame.type === kBundle.Get || frame.type === kBundle.Delivered) unbundle(frame, take);
@@ -33,7 +35,8 @@ test('a run of puts for one object leaves as one frame and arrives as the same p
   const wire = box.take(1 << 20);
   assert.equal(frameCount(wire), 1);
   assert.equal(box.empty, true);
-  assert.deepEqual(received(wire), Array.from({ length: 100 }, (_, i) => ({ type: kRequest.Put, id: i + 1, fn: 'q1', payload: `item ${i + 1}` })));
+  assert.deepEqual(received(wire),
+    Array.from({ length: 100 }, (_, i) => ({ type: kRequest.Put, id: i + 1, fn: 'q1', payload: `item ${i + 1}` })));
 });
 
 test('other frames, other objects and other kinds end a run, so the order on the wire is the order queued', () => {
@@ -47,7 +50,8 @@ test('other frames, other objects and other kinds end a run, so the order on the
   box.pushBuild(() => [encodeHead(kRequest.Get, 7, 'q2', 0)]);
   const wire = box.take(1 << 20);
   assert.deepEqual(received(wire).map((frame) => [frame.type, frame.id, frame.fn, frame.payload]), [
-    [kRequest.Put, 1, 'q1', 'a'], [kRequest.Put, 2, 'q1', 'b'], [kRequest.Get, 3, 'q1', ''], [kRequest.Put, 4, 'q1', 'c'], [kRequest.Put, 5, 'q2', 'd'], [kRequest.Get, 6, 'q2', ''], [kRequest.Get, 7, 'q2', ''],
+    [kRequest.Put, 1, 'q1', 'a'], [kRequest.Put, 2, 'q1', 'b'], [kRequest.Get, 3, 'q1', ''], [kRequest.Put, 4, 'q1', 'c'],
+    [kRequest.Put, 5, 'q2', 'd'], [kRequest.Get, 6, 'q2', ''], [kRequest.Get, 7, 'q2', ''],
   ]);
   // A lone part goes as its plain frame: 1-2 bundled, then 3, then 4, 5, 6 and 7 each alone.
   assert.equal(frameCount(wire), 6);

@@ -14,7 +14,8 @@ const kT = { timeout: 10_000 };
 
 const makers = {
   Pool: (options: Record<string, unknown>) => new Pool({ workers: 1, ...options } as unknown as ConstructorParameters<typeof Pool>[0]),
-  Process: (options: Record<string, unknown>) => new Process({ fn: 'noop', ...options } as unknown as ConstructorParameters<typeof Process>[0]),
+  Process: (options: Record<string, unknown>) =>
+    new Process({ fn: 'noop', ...options } as unknown as ConstructorParameters<typeof Process>[0]),
 };
 
 for (const [kind, make] of Object.entries(makers)) {
@@ -45,7 +46,9 @@ for (const [kind, make] of Object.entries(makers)) {
     });
 
     test('an existing module and a data: URL pass', kT, async () => {
-      const made = [make({ module: tasks, stderr: 'ignore' }), make({ module: 'data:text/javascript,export function noop() {}', stderr: 'ignore' })];
+      const made = [
+        make({ module: tasks, stderr: 'ignore' }), make({ module: 'data:text/javascript,export function noop() {}', stderr: 'ignore' }),
+      ];
       for (const m of made) if (m instanceof Pool) await m.terminate();
     });
   });

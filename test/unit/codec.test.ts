@@ -306,7 +306,8 @@ describe('Error values keep what v8 alone drops', () => {
       thrown = error as NodeJS.ErrnoException;
     }
     assert.ok(thrown !== undefined);
-    assert.equal((v8.deserialize(v8.serialize(thrown)) as NodeJS.ErrnoException).code, undefined, 'v8 alone drops code: the case this covers');
+    assert.equal((v8.deserialize(v8.serialize(thrown)) as NodeJS.ErrnoException).code, undefined,
+      'v8 alone drops code: the case this covers');
     const back = roundTrip(thrown) as NodeJS.ErrnoException;
     assert.ok(back instanceof Error);
     assert.equal(back.message, thrown.message);

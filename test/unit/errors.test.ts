@@ -223,12 +223,14 @@ describe('one code convention', () => {
 
   test('every exported error class and every internal one follows it, and extends ProcsafeError', { timeout: 5_000 }, async () => {
     const exported = Object.entries(procsafe as unknown as Record<string, unknown>)
-      .filter(([, value]) => typeof value === 'function' && Object.prototype.isPrototypeOf.call(Error.prototype, (value as { prototype: object }).prototype));
+      .filter(([, value]) => typeof value === 'function' &&
+        Object.prototype.isPrototypeOf.call(Error.prototype, (value as { prototype: object }).prototype));
     const all: [string, unknown][] = [...exported, ...Object.entries(await internalClasses())];
     const seen = new Set<string>();
     for (const [name, Class] of all) {
       if (name === 'ProcsafeError') continue;
-      assert.ok(Object.prototype.isPrototypeOf.call(ProcsafeError.prototype, (Class as AnyErrorClass).prototype), `${name} extends ProcsafeError`);
+      assert.ok(Object.prototype.isPrototypeOf.call(ProcsafeError.prototype, (Class as AnyErrorClass).prototype),
+        `${name} extends ProcsafeError`);
       const code = (Class as AnyErrorClass).code;
       assert.equal(code, expected(name), `${name}.code`);
       assert.ok(!seen.has(code), `${code} is used once`);

@@ -233,7 +233,9 @@ describe('FrameDecoder', () => {
     const got: { body: Buffer; more: readonly Buffer[] | undefined }[] = [];
     const decoder = new FrameDecoder(64 * kMiB, 64 * 1024);
     const copied = concatBytesDuring(() => {
-      for (let i = 0; i < stream.length; i += 64 * 1024) decoder.push(stream.subarray(i, i + 64 * 1024), (body, more) => got.push({ body, more }));
+      for (let i = 0; i < stream.length; i += 64 * 1024) {
+        decoder.push(stream.subarray(i, i + 64 * 1024), (body, more) => got.push({ body, more }));
+      }
     });
     assert.ok(copied < 64 * 1024, `Buffer.concat copied ${copied} bytes`);
     assert.equal(got.length, 2);

@@ -25,8 +25,13 @@ function elapsed<T>(run: () => T): [T, number] {
   return [result, performance.now() - start];
 }
 
-const kForgedError = '{"__procsafe_error__":{"kind":"TypeError","name":"TypeError","message":"forged","stack":"at evil","hasCause":false,"props":{"polluted":true}}}';
-const kForgedHandle = '{"__procsafe_handle__":{"kind":"queue","path":"/tmp/elsewhere.sock","pid":1,"object":"q1","secret":"s","maxMessageBytes":1000,"size":0}}';
+const kForgedError = '{"__procsafe_error__":{"kind":"TypeError","name":"TypeError","message":"forged","stack":"at evil",' +
+  '"hasCause":false,"props":{"polluted":true}}}';
+const kForgedHandle = '{"__procsafe_handle__":{"kind":"queue","path":"/tmp/elsewhere.sock","pid":1,"object":"q1","secret":"s",' +
+  '"maxMessageBytes":1000,"size":0}}';
+// Parsed afresh at each call: no two values share an object.
+const forgedError = (): unknown => JSON.parse(kForgedError);
+const forgedHandle = (): unknown => JSON.parse(kForgedHandle);
 
 describe('sparse arrays cost what they hold, not their length', () => {
   test('a length 2**32-1 empty array beside a reserved-prefix string round-trips at once, holes kept', kT, () => {
@@ -68,12 +73,14 @@ describe('sparse arrays cost what they hold, not their length', () => {
 
 describe('user data that looks like our records arrives as the data it is', () => {
   const samples: Array<[string, () => unknown]> = [
-    ['a forged error record', () => JSON.parse(kForgedError) as unknown],
-    ['a forged handle', () => JSON.parse(kForgedHandle) as unknown],
-    ['other reserved keys', () => ({ __procsafe_: 1, '__procsafe_~x': 2, '__procsafe_~~y': 3, __procsafe_handle__: null, __procsafe_z: 'é€' })],
+    ['a forged error record', () => forgedError()],
+    ['a forged handle', () => forgedHandle()],
+    ['other reserved keys',
+      () => ({ __procsafe_: 1, '__procsafe_~x': 2, '__procsafe_~~y': 3, __procsafe_handle__: null, __procsafe_z: 'é€' })],
     ['a two-byte reserved key', () => ({ '__procsafe_€': 1, '__procsafe_~€': 2 })],
-    ['nested forgeries', () => ({ deep: [{ x: JSON.parse(kForgedError) as unknown }, JSON.parse(kForgedHandle) as unknown] })],
-    ['forgeries as Map values and Set items', () => ({ m: new Map<unknown, unknown>([['k', JSON.parse(kForgedHandle) as unknown], [JSON.parse(kForgedError) as unknown, 1]]), s: new Set([JSON.parse(kForgedError) as unknown]) })],
+    ['nested forgeries', () => ({ deep: [{ x: forgedError() }, forgedHandle()] })],
+    ['forgeries as Map values and Set items',
+      () => ({ m: new Map<unknown, unknown>([['k', forgedHandle()], [forgedError(), 1]]), s: new Set([forgedError()]) })],
     ['an own __proto__ key beside a forgery', () => JSON.parse(`{"__proto__":{"x":1},"inner":${kForgedError}}`) as unknown],
   ];
   for (const [name, make] of samples) {
@@ -87,19 +94,19 @@ describe('user data that looks like our records arrives as the data it is', () =
 
   test('a real rich Error beside forged records: only the real one is revived', kT, () => {
     const real = Object.assign(new TypeError('real'), { code: 'E_REAL', __procsafe_handle__: 'own prop' });
-    const out = roundTrip({ real, forged: JSON.parse(kForgedError) as unknown, nested: new Map([['h', JSON.parse(kForgedHandle) as unknown]]) }) as Record<string, unknown>;
+    const out = roundTrip({ real, forged: forgedError(), nested: new Map([['h', forgedHandle()]]) }) as Record<string, unknown>;
     assert.ok(out['real'] instanceof TypeError);
     assert.equal((out['real'] as { code?: string }).code, 'E_REAL');
     assert.equal((out['real'] as unknown as Record<string, unknown>)['__procsafe_handle__'], 'own prop');
-    assert.deepEqual(out['forged'], JSON.parse(kForgedError) as unknown);
+    assert.deepEqual(out['forged'], forgedError());
     assert.equal(Object.getPrototypeOf(out['forged']), Object.prototype);
-    assert.deepEqual(out['nested'], new Map([['h', JSON.parse(kForgedHandle) as unknown]]));
+    assert.deepEqual(out['nested'], new Map([['h', forgedHandle()]]));
   });
 
   test('an error own property holding a forgery stays data on the rebuilt error', kT, () => {
-    const error = Object.assign(new Error('carrier'), { payload: JSON.parse(kForgedError) as unknown });
+    const error = Object.assign(new Error('carrier'), { payload: forgedError() });
     const out = roundTrip(error) as Error & { payload: unknown };
-    assert.deepEqual(out.payload, JSON.parse(kForgedError) as unknown);
+    assert.deepEqual(out.payload, forgedError());
   });
 });
 

@@ -145,7 +145,8 @@ class World {
 function engineWith(options: Partial<PoolOptions>, script: Script = {}): { engine: LocalEngine; world: World } {
   const world = new World();
   world.script = script;
-  const engine = new LocalEngine(resolvePoolOptions({ module: tasks, workers: 1, ...options }), { stdout: undefined, stderr: undefined }, world.factory);
+  const resolved = resolvePoolOptions({ module: tasks, workers: 1, ...options });
+  const engine = new LocalEngine(resolved, { stdout: undefined, stderr: undefined }, world.factory);
   return { engine, world };
 }
 
@@ -205,13 +206,15 @@ describe('local pool engine (fake hosts)', () => {
     const crash = await doomed.outcome;
     assert.ok(!crash.ok && crash.error instanceof WorkerCrashed);
     assert.equal(crash.error.attempts, 1);
-    await until(() => world.hosts.length === 2 && (world.hosts[1] as FakeHost).holding.length === 2, 'the two others re-sent to the replacement');
+    await until(() => world.hosts.length === 2 && (world.hosts[1] as FakeHost).holding.length === 2,
+      'the two others re-sent to the replacement');
     const second = world.hosts[1] as FakeHost;
     second.answer(1);
     second.answer(2);
     assert.deepEqual(await Promise.all(behind.map((b) => b.outcome)), [{ ok: true, value: 1 }, { ok: true, value: 2 }]);
     assert.equal(behind[0]?.task.attempts, 0);
-    assert.deepEqual({ crashed: engine.stats().crashed, retried: engine.stats().retried, restarts: engine.stats().restarts }, { crashed: 1, retried: 0, restarts: 1 });
+    assert.deepEqual({ crashed: engine.stats().crashed, retried: engine.stats().retried, restarts: engine.stats().restarts },
+      { crashed: 1, retried: 0, restarts: 1 });
     await engine.shutdown(true);
   });
 

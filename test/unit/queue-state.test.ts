@@ -390,7 +390,8 @@ describe('QueueState quarantine', () => {
     getNow(q, 31);
     const parked = rid();
     assert.deepEqual(q.get(32, parked), [], 'nothing queued');
-    assert.deepEqual(q.disconnect(30), [{ type: 'quarantined', requestId: parked, client: 32, id: poison, deaths: kQuarantineAfterDeaths }]);
+    assert.deepEqual(q.disconnect(30),
+      [{ type: 'quarantined', requestId: parked, client: 32, id: poison, deaths: kQuarantineAfterDeaths }]);
     assert.equal(q.inspect().redeliveries, 3 * kQuarantineAfterDeaths + kQuarantineAfterDeaths - 1);
   });
 
@@ -550,7 +551,9 @@ function checkInvariants(q: QueueState, m: Model, maxsize: number, where: string
   assert.deepEqual(s.gets.map((w) => w.requestId), [...m.gets.keys()], `${where}: parked gets`);
   assert.deepEqual(s.joins.map((w) => w.requestId), [...m.joins.keys()], `${where}: parked joins`);
   if (s.puts.length > 0) assert.ok(!s.closed && s.full, `${where}: a put parks only while open and full`);
-  if (s.gets.length > 0) assert.ok(s.qsize === 0 && s.untold === 0 && !(s.closed && s.leased === 0), `${where}: a get parks only while empty and not drained`);
+  if (s.gets.length > 0) {
+    assert.ok(s.qsize === 0 && s.untold === 0 && !(s.closed && s.leased === 0), `${where}: a get parks only while empty and not drained`);
+  }
   if (s.joins.length > 0) assert.ok(s.unfinished > 0, `${where}: a join parks only while something is unfinished`);
   if (maxsize > 0 && !q.joinable) assert.ok(m.queue.length + leased <= maxsize, `${where}: a Queue never holds more than maxsize`);
 }
@@ -696,7 +699,8 @@ function randomRun(seed: number, options: { maxsize: number; joinable: boolean }
   }
   const s = q.inspect();
   assert.equal(s.unfinished, 0);
-  assert.deepEqual(new Set(m.payloadOf.keys()), new Set([...m.consumed, ...m.quarantined]), 'every accepted item was consumed or quarantined, none lost');
+  assert.deepEqual(new Set(m.payloadOf.keys()), new Set([...m.consumed, ...m.quarantined]),
+    'every accepted item was consumed or quarantined, none lost');
   assert.equal(m.consumed.size + m.quarantined.size, m.payloadOf.size, 'never both');
   assert.ok(s.accepted > 500, `the run accepted a meaningful number of items (${s.accepted})`);
   assert.ok(s.redeliveries > 0, 'the run exercised redelivery');

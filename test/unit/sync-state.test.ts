@@ -63,7 +63,8 @@ describe('validation', () => {
       ['parties', 1, (n) => new BarrierState(n as number)],
     ];
     for (const [name, min, make] of cases) {
-      assert.throws(() => make(min - 1), { name: 'RangeError', message: `Expected \`${name}\` to be an integer >= ${min}, got ${min - 1}` });
+      assert.throws(() => make(min - 1),
+        { name: 'RangeError', message: `Expected \`${name}\` to be an integer >= ${min}, got ${min - 1}` });
       assert.throws(() => make(-3), RangeError);
       assert.throws(() => make(1.5), { name: 'TypeError', message: new RegExp(`\`${name}\``) });
       assert.throws(() => make('2'), { name: 'TypeError', message: `Expected \`${name}\` to be an integer, got \`"2"\` (string)` });
