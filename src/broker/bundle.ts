@@ -1,13 +1,8 @@
-/**
- * Bundles: several small frames of one kind, for one object, travelling as one
- * frame. A streaming producer's puts, a reader's read-ahead gets, and the
- * owner's answers to them are each one frame per turn instead of one per item:
- * one header to build and parse and one buffer per turn. (Measured on an 8-byte
- * stream, that saves a few percent of CPU: per-frame work was not the main cost;
- * see BENCHMARKS.md.) Each part is then handled exactly as the frame it stands for.
- *
- * A part: u32 id | u8 fnLength | fn (utf8) | u32 length | payload.
- */
+// Bundles: several small frames of one kind, for one object, travelling as one frame. A streaming producer's puts, a
+// reader's read-ahead gets and the owner's answers to them go as one frame per turn instead of one per item: one header
+// to build and parse, one buffer. (Measured on an 8-byte stream, a few percent of CPU: per-frame work was not the main
+// cost; see BENCHMARKS.md.) Each part is then handled exactly as the frame it stands for.
+// A part: u32 id | u8 fnLength | fn (utf8) | u32 length | payload.
 import { encodeHead, type Frame, ProtocolViolation } from '../transport/frame.js';
 import { type AnswerKind, type BundleKind, kAnswer, kBundle, kRequest, type RequestKind } from './protocol.js';
 
@@ -29,10 +24,8 @@ const kSingle = new Map<number, RequestKind | AnswerKind>([
   [kBundle.Put, kRequest.Put], [kBundle.Get, kRequest.Get], [kBundle.Done, kAnswer.Done], [kBundle.Delivered, kAnswer.Delivered],
 ]);
 
-/**
- * A bundle stops growing here, or at the receiver's frame limit if that is
- * lower: parts that do not fit start the next one (a lone larger part goes alone).
- */
+// A bundle stops growing here, or at the receiver's frame limit if lower: parts that do not fit start the next one (a
+// lone larger part goes alone).
 const kBundleBytes = 256 * 1024;
 const kPartHead = 4 + 1 + 4;
 
@@ -40,11 +33,8 @@ export function isBundle(type: number): type is BundleKind {
   return kSingle.has(type);
 }
 
-/**
- * Calls `onFrame` with each part of a bundle, as the single frame it stands for.
- * The whole bundle is checked first: a malformed one is refused before any part
- * of it is acted on.
- */
+// Calls `onFrame` with each part of a bundle, as the single frame it stands for. The whole bundle is checked first: a
+// malformed one is refused before any part of it is acted on.
 export function unbundle(bundle: Frame, onFrame: (frame: Frame) => void): void {
   const type = kSingle.get(bundle.type);
   if (type === undefined) throw new ProtocolViolation(`frame type ${bundle.type} is not a bundle`);
@@ -60,7 +50,9 @@ export function unbundle(bundle: Frame, onFrame: (frame: Frame) => void): void {
     if (payload.length < lengthAt + 4) throw new ProtocolViolation('a bundle ends inside the header of a part');
     const length = payload.readUInt32BE(lengthAt);
     const end = lengthAt + 4 + length;
-    if (end > payload.length) throw new ProtocolViolation(`a part of a bundle claims ${length} bytes; ${payload.length - lengthAt - 4} are left`);
+    if (end > payload.length) {
+      throw new ProtocolViolation(`a part of a bundle claims ${length} bytes; ${payload.length - lengthAt - 4} are left`);
+    }
     parts.push({
       type, id,
       fn: fnLength === 0 ? bundle.fn : payload.toString('utf8', at + 5, lengthAt),
@@ -71,11 +63,8 @@ export function unbundle(bundle: Frame, onFrame: (frame: Frame) => void): void {
   for (const part of parts) onFrame(part);
 }
 
-/**
- * Frames to send, in order. Runs of parts with the same bundle type and object
- * leave as bundles; everything else as it was queued. `build` entries are
- * functions that make their frames only when taken (see Link.send).
- */
+// Frames to send, in order: runs of parts with the same bundle type and object leave as bundles, the rest as queued.
+// `build` entries make their frames only when taken (see Link.send).
 export class Outbox {
   #entries: (Buffer | Part | (() => readonly Buffer[]))[] = [];
 
@@ -88,10 +77,7 @@ export class Outbox {
   unshift(frames: readonly Buffer[]): void { this.#entries.unshift(...frames); }
   clear(): void { this.#entries = []; }
 
-  /**
-   * Everything queued, as the buffers to write; the outbox is then empty.
-   * `limit`: the largest payload the receiver takes in one frame.
-   */
+  /** Empties the outbox into the buffers to write; `limit`: the largest payload the receiver takes in one frame. */
   take(limit: number): Buffer[] {
     const entries = this.#entries;
     this.#entries = [];
@@ -135,16 +121,14 @@ function partBytes(part: Part): number {
   return bytes;
 }
 
-/**
- * One bundle of the `count` parts from `parts[start]` (or the single frame, for
- * one part): a header, then each part's head and payload.
- */
+/** One bundle of the `count` parts from `parts[start]`, or the single frame for one part. */
 function bundleInto(out: Buffer[], parts: readonly Part[], start: number, count: number, bytes: number): void {
   const first = parts[start] as Part;
   if (count === 1) {
     let length = 0;
     for (const chunk of first.payload) length += chunk.length;
-    out.push(encodeHead(kSingle.get(first.bundle) as RequestKind | AnswerKind, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
+    const single = kSingle.get(first.bundle) as RequestKind | AnswerKind;
+    out.push(encodeHead(single, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
     return;
   }
   // At most kBundleBytes: one buffer, one copy of each (small) payload.

@@ -1,13 +1,7 @@
-/**
- * A client's link to one owner: a single connection per thread and owner, shared
- * by every object of that owner this thread uses (so frames to two objects keep
- * their order, and requests made in one turn go out in one write).
- *
- * The link never holds anything the owner would need back: leases and items
- * live in the owner's state, attributed to this connection, so if this process
- * dies the owner settles its debts. If the owner dies, every pending and later
- * request rejects with BrokerLost at once (the kernel closes the socket).
- */
+// A client's link to one owner: one connection per thread and owner, shared by all its objects this thread uses (frames
+// to two objects keep their order; requests of one turn go out in one write). It holds nothing the owner needs back:
+// leases and items live in the owner's state, attributed to this connection, so the owner settles a dead client's
+// debts. If the owner dies, the kernel closes the socket and every pending and later request rejects with BrokerLost.
 import { existsSync } from 'node:fs';
 import { BrokerLost } from '../errors.js';
 import type { Handle } from '../codec/handles.js';
@@ -15,7 +9,9 @@ import { authFrame, connect, type HandshakeFailed } from '../transport/client.js
 import type { Connection } from '../transport/connection.js';
 import { isBundle, Outbox, unbundle } from './bundle.js';
 import { encodeHead, type Frame, frameLimit } from '../transport/frame.js';
-import { type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind } from './protocol.js';
+import {
+  type AnswerFrame, checkAnswer, decodeRefusal, kAnswer, kRequest, type RequestBundle, type RequestKind,
+} from './protocol.js';
 import { kHandshakeDeadlineMs } from '../transport/handshake.js';
 import { processAlive, procStat } from '../internal/proc.js';
 import { unreachable } from '../internal/unreachable.js';
@@ -33,12 +29,9 @@ export interface Pending {
   readonly reject: (error: Error) => void;
 }
 
-/**
- * How long a client retries an owner that is alive but not listening yet (its
- * broker thread is starting), counted in the delays between attempts: each
- * attempt runs only once this thread's loop ran, so time it was blocked (or
- * the owner was stopped) never counts.
- */
+// How long a client retries an owner that is alive but not listening yet (its broker thread starting), counted in the
+// delays between attempts: each runs only after this thread's loop did, so time it was blocked (or the owner was
+// stopped) never counts.
 const kStartupGraceMs = 10_000;
 
 const links = new Map<string, Link>();
@@ -76,7 +69,6 @@ export class Link {
   #maxBytes: number;
   #flushQueued = false;
   #nextId = 1;
-  /** Whether the socket currently holds the event loop open (see #refresh). */
   #refed = true;
   /** This connection's files of large items at the owner, once the handshake named them. */
   #files: WriterFiles | undefined;
@@ -91,34 +83,29 @@ export class Link {
     void this.#connect();
   }
 
-  /**
-   * Sends a request and resolves with its answer frame. With `wait`, a timeout
-   * or abort asks the owner to cancel it. Without `giveBack`, the answer is then
-   * either the real one (it came first) or a `cancelled` refusal, which rejects
-   * with `onTimeout()` or an AbortError. With `giveBack`, the call rejects at
-   * once, whatever the owner is doing (a stopped owner answers nothing), and a
-   * real answer that arrives later goes to `giveBack` to be returned.
-   */
-  request(handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
+  // Sends a request and resolves with its answer frame. With `wait`, a timeout or abort asks the owner to cancel it.
+  // Without `giveBack`, the answer is then the real one (it came first) or a `cancelled` refusal, which rejects with
+  // `onTimeout()` or an AbortError. With `giveBack`, the call rejects at once, whatever the owner is doing (a stopped
+  // owner answers nothing), and a real answer that arrives later goes to `giveBack` to be returned.
+  request(
+    handle: Handle, frame: (id: number) => Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error, giveBack?: GiveBack,
+  ): Promise<AnswerFrame> {
     // Built now when connected; otherwise once the handshake is done (see send).
-    return this.#request(handle, (id) => this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id)), wait, onTimeout, giveBack);
+    const enqueue = (id: number): void => this.send(handle, this.#connection === undefined ? () => frame(id) : frame(id));
+    return this.#request(handle, enqueue, wait, onTimeout, giveBack);
   }
 
-  /**
-   * As request, for a request that travels in a bundle with the others of its
-   * kind made in this turn (broker/bundle.ts): a streaming producer's puts,
-   * a reader's read-ahead gets.
-   */
-  requestPart(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
+  // As request, for a request travelling in a bundle with the others of its kind made this turn (broker/bundle.ts): a
+  // streaming producer's puts, a reader's read-ahead gets.
+  requestPart(
+    handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], wait: RequestOptions = {}, onTimeout?: () => Error,
+    giveBack?: GiveBack,
+  ): Promise<AnswerFrame> {
     return this.#request(handle, (id) => this.#sendPart(handle, bundle, id, payload), wait, onTimeout, giveBack);
   }
 
-  /**
-   * As requestPart, for a caller that takes answers through `pending` and cancels
-   * by id (an iterator's read-ahead window): no promise, timer or listener per
-   * request, which is most of a small item's cost on the reader's side. On a
-   * lost link `pending` is rejected soon after.
-   */
+  // As requestPart, answered through `pending` and cancelled by id (an iterator's read-ahead window): no promise, timer
+  // or listener per request, most of a small item's cost on the reader's side. A lost link rejects `pending` soon after.
   requestPartTo(handle: Handle, bundle: RequestBundle, payload: readonly Buffer[], pending: Pending): void {
     if (this.#lost !== undefined) {
       const lost = this.#brokerLost(handle);
@@ -131,19 +118,14 @@ export class Link {
     this.#refresh();
   }
 
-  /** Queues request `id` as a part of this turn's bundle of its kind (broker/bundle.ts). */
   #sendPart(handle: Handle, bundle: RequestBundle, id: number, payload: readonly Buffer[]): void {
     this.#open(handle);
     this.#out.pushPart({ bundle, object: handle.object, id, fn: '', payload });
     this.#flushSoon();
   }
 
-  /**
-   * Asks the owner to cancel every unanswered request whose answers go to
-   * `pending` (of requestPartTo). Each is answered all the same: with the real
-   * answer (it came first) or a `cancelled` refusal. Rare (a loop ends), so it
-   * looks through the link's requests rather than keeping a list per caller.
-   */
+  // Cancels every unanswered request of `pending` (requestPartTo); each still gets its real answer (if that came first)
+  // or a `cancelled` refusal. Rare (a loop ends), so it looks through the link's requests, not a list per caller.
   cancelAll(handle: Handle, pending: Pending): void {
     for (const [id, waiting] of this.#pending) {
       if (waiting === pending) this.send(handle, [encodeHead(kRequest.CancelRequest, id, handle.object, 0)]);
@@ -156,7 +138,9 @@ export class Link {
     return id;
   }
 
-  #request(handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
+  #request(
+    handle: Handle, enqueue: (id: number) => void, wait: RequestOptions, onTimeout?: () => Error, giveBack?: GiveBack,
+  ): Promise<AnswerFrame> {
     if (this.#lost !== undefined) return Promise.reject(this.#brokerLost(handle));
     const { signal, timeoutMs, group } = wait;
     if (signal?.aborted) return Promise.reject(abortError(signal.reason));
@@ -174,14 +158,15 @@ export class Link {
     // The common case (no timeout, no signal) needs nothing more: the answer settles it.
     if (signal === undefined && group === undefined && !timed && !atOnce) return answer;
     let why: 'timeout' | 'abort' | undefined;
-    const failure = (): Error => (why === 'abort' ? abortError(signal !== undefined ? signal.reason : group?.reason) : (onTimeout as () => Error)());
+    const failure = (): Error =>
+      (why === 'abort' ? abortError(signal !== undefined ? signal.reason : group?.reason) : (onTimeout as () => Error)());
     const cancel = (reason: 'timeout' | 'abort'): void => {
       if (why !== undefined || !this.#pending.has(id)) return;
       why = reason;
       this.send(handle, [encodeHead(kRequest.CancelRequest, id, handle.object, 0)]);
       if (giveBack === undefined) return;
-      // Settled on time on our side: a stopped owner would otherwise hold the caller
-      // until it resumes. What it grants meanwhile is returned when it arrives.
+      // Settled on time on our side (a stopped owner would hold the caller until it resumes); what it grants meanwhile
+      // is returned when it arrives.
       this.#pending.set(id, { resolve: (frame) => { if (!isCancelled(frame)) giveBack(frame); }, reject: () => {} });
       this.#late.add(id);
       this.#refresh();
@@ -200,16 +185,12 @@ export class Link {
     });
   }
 
-  /**
-   * Where this link writes large items (queue/spill.ts), or undefined before the
-   * handshake: the files' names carry this connection's prefix, so that the owner
-   * knows whose they are and deletes them if this process dies before putting them.
-   */
+  // Where this link writes large items (queue/spill.ts), or undefined before the handshake: the files' names carry this
+  // connection's prefix, so the owner knows whose they are and deletes them if this process dies before putting them.
   files(): WriterFiles | undefined {
     return this.#lost === undefined ? this.#files : undefined;
   }
 
-  /** A request that is only its type (no payload) about `handle`'s object. */
   ask(handle: Handle, type: RequestKind, wait?: RequestOptions, onTimeout?: () => Error, giveBack?: GiveBack): Promise<AnswerFrame> {
     return this.request(handle, (id) => [encodeHead(type, id, handle.object, 0)], wait, onTimeout, giveBack);
   }
@@ -219,12 +200,9 @@ export class Link {
     return JSON.parse((await this.ask(handle, type)).payload.toString('utf8')) as T;
   }
 
-  /**
-   * Sends frames for `handle`'s object (opening it on this link first if needed); no
-   * answer is awaited. `frames` may be a function that builds them: before the
-   * handshake it runs only once connected, in order with the rest, so that what it
-   * builds may depend on the connection (a large item's file, named after it).
-   */
+  // Sends frames for `handle`'s object, opening it on this link if needed; no answer is awaited. `frames` may be a
+  // function that builds them: before the handshake it runs once connected, in order with the rest, so what it builds
+  // may depend on the connection (a large item's file, named after it).
   send(handle: Handle, frames: readonly Buffer[] | (() => readonly Buffer[])): void {
     if (this.#lost !== undefined) return;
     this.#open(handle);
@@ -234,12 +212,8 @@ export class Link {
     this.#flushSoon();
   }
 
-  /**
-   * As send, but written before this returns, with everything queued before it
-   * (a reader's read-ahead gets): an ack is in the kernel before the item it
-   * acks reaches user code, without waiting for the end of the turn. Returns
-   * undefined when it is in the kernel, else a promise of when it is.
-   */
+  // As send, but written at once with everything queued before it (a reader's read-ahead gets), so an ack is in the
+  // kernel before its item reaches user code. Undefined once in the kernel, else a promise of when it is.
   sendNow(handle: Handle, frame: Buffer): Promise<void> | undefined {
     if (this.#connection === undefined || this.#lost !== undefined) {
       this.send(handle, [frame]);
@@ -252,7 +226,6 @@ export class Link {
     return this.#connection.whenWritten();
   }
 
-  /** Opens `handle`'s object on this link first, if it is new here (now, or right after the handshake). */
   #open(handle: Handle): void {
     if (this.#opened.has(handle.object)) return;
     this.#opened.add(handle.object);
@@ -272,12 +245,9 @@ export class Link {
     }
   }
 
-  /**
-   * Connects, deciding the owner's death by evidence only: its pid gone (or now
-   * another process's), or its socket refusing us for kStartupGraceMs of this
-   * thread's own time. A live owner that is stopped or slow is waited for: the
-   * calls made meanwhile keep their own timeouts.
-   */
+  // Connects, deciding the owner's death by evidence only: its pid gone (or now another process's), or its socket
+  // refusing us for kStartupGraceMs of this thread's own time. A live owner that is stopped or slow is waited for: the
+  // calls made meanwhile keep their own timeouts.
   async #connect(): Promise<void> {
     let grace = kStartupGraceMs;
     let delay = 5;
@@ -305,9 +275,9 @@ export class Link {
     }
     const connection = this.#connection;
     const opens = this.#toOpen.splice(0).map((handle) => authFrame(handle.object, handle.secret, this.#nonce as Buffer));
-    // Our pid first, once (for `procsafe status`: the owner knows clients only by connection).
-    // And whether this process sees the owner's directory of large items' files (another mount
-    // namespace, a container sharing only the socket, would not): if not, it is sent their bytes.
+    // First, once: our pid (`procsafe status`: the owner knows clients only by connection), and whether we see its
+    // directory of large items' files (another mount namespace or a container sharing only the socket would not: it then
+    // sends their bytes).
     const pid = encodeHead(kRequest.PeerPid, 0, '', 5);
     pid.writeUInt32BE(process.pid, pid.length - 5);
     pid[pid.length - 1] = existsSync(spillDirFor(this.#path)) ? 1 : 0;
@@ -340,8 +310,11 @@ export class Link {
     switch (frame.type) {
       case kAnswer.FileFree: return this.#files?.freed(frame.payload.toString('utf8'));
       case kAnswer.Refused:
-        return void process.emitWarning(`procsafe: the owner at ${this.#path} refused a request: ${decodeRefusal(frame).message}`, 'ProcsafeWarning');
-      case kAnswer.Done: case kAnswer.Delivered: case kAnswer.DeliveredFile: case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: return;
+        return void process.emitWarning(
+          `procsafe: the owner at ${this.#path} refused a request: ${decodeRefusal(frame).message}`, 'ProcsafeWarning');
+      case kAnswer.Done: case kAnswer.Delivered: case kAnswer.DeliveredFile: case kAnswer.Granted: case kAnswer.Passed:
+      case kAnswer.Value:
+        return;
       default: return unreachable(frame.type, 'answer type');
     }
   }

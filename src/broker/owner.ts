@@ -1,10 +1,6 @@
-/**
- * The owner's main-thread side: starts the broker thread on first use and
- * announces each object created here. A constructor (`new Queue()`) must be
- * synchronous and its handle usable at once, so the socket path, object id and
- * secret are chosen here; a client that arrives before the thread listens
- * retries while this process is alive (broker/link.ts).
- */
+// The owner's main-thread side: starts the broker thread on first use and announces each object created here. A
+// constructor (`new Queue()`) must be synchronous and its handle usable at once, so the socket path, object id and secret
+// are chosen here; a client that arrives before the thread listens retries while this process lives (broker/link.ts).
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
@@ -31,7 +27,9 @@ export function createObject(kind: HandleKind, size: number, maxMessageBytes: nu
   registerOwner(kind); // for `procsafe status` (status/registry.ts)
   // Before the handle exists: a writer that finds no directory sends large items through the socket.
   if (kind === 'queue' || kind === 'joinable-queue') prepareSpillDir(broker.path);
-  const handle: Handle = { kind, path: broker.path, pid: process.pid, object: String(nextObject++), secret: newSecret(), maxMessageBytes, size };
+  const handle: Handle = {
+    kind, path: broker.path, pid: process.pid, object: String(nextObject++), secret: newSecret(), maxMessageBytes, size,
+  };
   const message: ToBroker = { type: 'create', spec: { kind, object: handle.object, secret: handle.secret, maxMessageBytes, size } };
   broker.port.postMessage(message);
   return handle;
@@ -52,8 +50,10 @@ function start(kind: HandleKind): Running {
   port1.on('message', (message: FromBroker) => {
     switch (message.type) {
       case 'log': process.emitWarning(message.message, 'ProcsafeWarning'); break;
-      case 'failed': process.emitWarning(`procsafe: the broker could not listen on ${path}: ${message.message}; ` +
-        'its objects are unreachable. Free space there, or point XDG_RUNTIME_DIR (or TMPDIR) at a directory with room', 'ProcsafeWarning'); break;
+      case 'failed':
+        process.emitWarning(`procsafe: the broker could not listen on ${path}: ${message.message}; its objects are ` +
+          'unreachable. Free space there, or point XDG_RUNTIME_DIR (or TMPDIR) at a directory with room', 'ProcsafeWarning');
+        break;
       case 'ready': break;
     }
   });
@@ -69,18 +69,16 @@ function start(kind: HandleKind): Running {
 /** The longest socket path bind() takes (sun_path less its NUL). */
 const kMaxSocketPath = process.platform === 'linux' ? 107 : 103;
 
-/**
- * A socket path the broker thread will be able to bind, checked now: the thread
- * binds later, where a failure would reach clients only as BrokerLost once their
- * startup grace ran out. A full, read-only or missing runtime directory fails
- * the creating call at once instead, with the real cause.
- */
+// A socket path the broker thread will be able to bind, checked now: the thread binds later, where a failure would reach
+// clients only as BrokerLost once their startup grace ran out. A full, read-only or missing runtime directory fails the
+// creating call at once instead, with the real cause.
 function bindablePath(kind: HandleKind): string {
   let path: string | undefined;
   try {
     path = newSocketPath();
     if (Buffer.byteLength(path) > kMaxSocketPath) {
-      throw Object.assign(new Error(`ENAMETOOLONG: the socket path ${path} is over the ${kMaxSocketPath} bytes a Unix socket takes`), { code: 'ENAMETOOLONG' });
+      throw Object.assign(new Error(`ENAMETOOLONG: the socket path ${path} is over the ${kMaxSocketPath} bytes a Unix socket takes`),
+        { code: 'ENAMETOOLONG' });
     }
     // bind() needs a new inode in the directory: a file created and removed at once proves there is one.
     closeSync(openSync(path, 'wx', 0o600));

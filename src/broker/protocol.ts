@@ -1,60 +1,38 @@
-/**
- * What a peer and an owner's broker say to each other once the handshake
- * (transport/handshake.ts) is done: the frame kinds, and the typed payloads of
- * the answers whose fields share a frame's `fn` (deliveries, refusals). The
- * frames are transport/frame.ts's; docs/wire.md has the table.
- */
+// What a peer and an owner's broker say to each other after the handshake (transport/handshake.ts): the frame kinds, and
+// the typed payloads of answers whose fields share a frame's `fn` (deliveries, refusals). Frames: transport/frame.ts.
 import { ItemQuarantined } from '../errors.js';
 import { unreachable } from '../internal/unreachable.js';
 import { encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
 import { parseFileRef } from '../queue/spill.js';
 import type { FileItem } from '../queue/state.js';
 
-/**
- * Requests, peer -> owner. fn: the object id; id: the peer's request id (0 for
- * those that get no answer).
- */
+/** Requests, peer -> owner; fn: the object id, id: the peer's request id (0: no answer). Payloads, answers: docs/wire.md. */
 export const kRequest = {
-  /** payload: the item as serialized; answer Done (or a refusal: closed, cancelled). */
   Put: 50,
   PutNowait: 51,
-  /** answer Delivered or DeliveredFile. */
   Get: 52,
   GetNowait: 53,
-  /** payload: utf8 item id; the item reached user code. No answer. */
   Ack: 54,
-  /** payload: utf8 item ids, '\n'-separated; back to the queue unread. No answer. */
   Release: 55,
   /** payload: utf8 item id, or empty for the oldest this client holds. No answer unless refused. */
   TaskDone: 56,
   Join: 57,
   Close: 58,
-  /** answer Value (a semaphore's: its free permits). */
   Stats: 59,
-  /** id: the parked request to give up; it is answered with a 'cancelled' refusal, unless already answered. */
   CancelRequest: 60,
-  /** answer Granted. */
   Acquire: 61,
   AcquireNowait: 62,
-  /** payload: u32 lease id. No answer. */
   ReleaseLease: 63,
   Set: 64,
   Clear: 65,
-  /** event: answer Done; barrier: answer Passed. */
   Wait: 66,
   Abort: 67,
   Reset: 68,
-  /** Any object; answer Value. */
   Inspect: 69,
-  /**
-   * Sent once by a link, first after its handshake, so the owner can name its clients
-   * by pid (`procsafe status`): fn '', id 0, payload u32 pid, u8 sees the files (1 or 0).
-   */
   PeerPid: 70,
-  /** A large item its writer wrote into a file of the owner's (queue/spill.ts): payload utf8 "<file> <length>". */
+  /** A large item its writer wrote into a file of the owner's (queue/spill.ts). */
   PutFile: 71,
   PutFileNowait: 72,
-  /** Semaphore permits no one holds (Python's sem.release(k)): payload u32 k; answer Done, or 'invalid' past a bounded one's permits. */
   AddPermits: 75,
 } as const;
 
@@ -87,10 +65,8 @@ export interface AnswerFrame extends Frame {
   readonly type: AnswerKind;
 }
 
-/**
- * Several frames of one kind in one frame (broker/bundle.ts): requests for one
- * object (fn) in one turn, or one peer's answers of a turn (id 0, fn '').
- */
+// Several frames of one kind in one (broker/bundle.ts): requests for one object (fn) in one turn, or one peer's answers
+// of a turn (id 0, fn '').
 export const kBundle = {
   Put: 73,
   Get: 74,
@@ -118,7 +94,9 @@ export const kQueueRequests = [
   kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait,
   kRequest.Ack, kRequest.Release, kRequest.TaskDone, kRequest.Join, kRequest.Close, kRequest.Stats,
 ] as const;
-export const kLockRequests = [kRequest.Acquire, kRequest.AcquireNowait, kRequest.ReleaseLease, kRequest.AddPermits, kRequest.Stats] as const;
+export const kLockRequests = [
+  kRequest.Acquire, kRequest.AcquireNowait, kRequest.ReleaseLease, kRequest.AddPermits, kRequest.Stats,
+] as const;
 export const kEventRequests = [kRequest.Set, kRequest.Clear, kRequest.Wait, kRequest.Stats] as const;
 export const kBarrierRequests = [kRequest.Wait, kRequest.Abort, kRequest.Reset, kRequest.Stats] as const;
 
@@ -132,7 +110,6 @@ export type ObjectRequest = Exclude<RequestKind, typeof kRequest.CancelRequest |
 export const kEveryRequestPlaced: [Exclude<RequestKind, QueueRequest | LockRequest | EventRequest | BarrierRequest |
   typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>] extends [never] ? true : never = true;
 
-/** A type guard for one of `kinds`. */
 function oneOf<T extends number>(kinds: readonly T[]): (type: number) => type is T {
   const set: ReadonlySet<number> = new Set(kinds);
   return (type): type is T => set.has(type);
@@ -181,15 +158,14 @@ export function decodeDelivery(answer: Frame): Delivery {
   }
   const itemId = fn.slice(at + 1);
   if (answer.type === kAnswer.Delivered) return { deliveries, itemId, item: answer.payload, file: undefined };
-  if (answer.type === kAnswer.DeliveredFile) return { deliveries, itemId, item: undefined, file: parseFileRef(answer.payload.toString('utf8')) };
+  if (answer.type === kAnswer.DeliveredFile) {
+    return { deliveries, itemId, item: undefined, file: parseFileRef(answer.payload.toString('utf8')) };
+  }
   throw new ProtocolViolation(`frame type ${answer.type} is not a delivery`);
 }
 
-/**
- * Why the owner refused a request (kAnswer.Refused's fn). `quarantined`, to a get:
- * an item was dropped because its readers kept dying (queue/state.ts); the
- * payload is "<deaths> <item id>" (quarantineRefusal), not a message.
- */
+// Why the owner refused a request (kAnswer.Refused's fn). `quarantined`, to a get: an item was dropped because its
+// readers kept dying (queue/state.ts); the payload is "<deaths> <item id>" (quarantineRefusal), not a message.
 export const kRefusalReasons = ['closed', 'cancelled', 'broken', 'invalid', 'quarantined'] as const;
 export type RefusalReason = (typeof kRefusalReasons)[number];
 const kReasons: ReadonlySet<string> = new Set(kRefusalReasons);
@@ -225,16 +201,15 @@ export function quarantineRefusal(id: number, itemId: string, deaths: number): B
 export function quarantineError(message: string): ItemQuarantined {
   const [, count = '0', itemId = ''] = kQuarantine.exec(message) ?? [];
   const deaths = Number(count);
-  return new ItemQuarantined(`item ${itemId} was taken out of the queue: ${deaths} readers died holding it, each before finishing it, ` +
+  return new ItemQuarantined(
+    `item ${itemId} was taken out of the queue: ${deaths} readers died holding it, each before finishing it, ` +
     'so it would have killed every reader in turn; it will not be delivered again. Find out why it kills its reader ' +
-    '(a native crash, running out of memory) and put it again once that is fixed; the next get() goes on with the next item', { itemId, deaths });
+    '(a native crash, running out of memory) and put it again once that is fixed; the next get() goes on with the next item',
+    { itemId, deaths });
 }
 
-/**
- * Throws ProtocolViolation unless `frame` is an answer its consumer can decode: a
- * link checks each as it arrives, so a malformed one cuts the link (its leased
- * items go back to the queue) rather than failing one request and leaving them held.
- */
+// Throws ProtocolViolation unless `frame` is an answer its consumer can decode: a link checks each as it arrives, so a
+// malformed one cuts the link (its leased items go back to the queue) rather than failing one request and leaving them held.
 export function checkAnswer(frame: Frame): asserts frame is AnswerFrame {
   const { type } = frame;
   if (!isAnswer(type)) throw new ProtocolViolation(`the owner sent frame type ${type}, which is not an answer`);

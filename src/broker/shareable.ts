@@ -1,10 +1,7 @@
-/**
- * What every Queue, Lock, Semaphore, Event and Barrier class shares: where its
- * handle comes from (a new object at this process's broker, or the handle it
- * arrived as), how it travels (codec/handles.ts), and one instance per object
- * per thread, so that bookkeeping such as `taskDone()`'s "the oldest item this
- * process holds" does not depend on which copy of the handle is used.
- */
+// What every Queue, Lock, Semaphore, Event and Barrier class shares: where its handle comes from (a new object at this
+// process's broker, or the handle it arrived as), how it travels (codec/handles.ts), and one instance per object per
+// thread, so that bookkeeping such as `taskDone()`'s "the oldest item this process holds" does not depend on which copy
+// of the handle is used.
 import { type Handle, type HandleKind, kHandleKey, kShareable, registerHandleKind } from '../codec/handles.js';
 import { createObject } from './owner.js';
 

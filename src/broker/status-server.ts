@@ -1,8 +1,6 @@
-/**
- * The broker thread's answer to `procsafe status`: a peer proving the owner's status secret (status/registry.ts) on the pseudo
- * object `status` may send kInspect and gets one kValue with every object's snapshot. It opens no object and holds nothing,
- * so it can neither block nor disturb the owner's traffic; anything else it sends cuts it off.
- */
+// The broker thread's answer to `procsafe status`: a peer proving the owner's status secret (status/registry.ts) on the
+// pseudo object `status` may send kInspect and gets one kValue with every object's snapshot. It opens no object and
+// holds nothing, so it can neither block nor disturb the owner's traffic; anything else it sends cuts it off.
 import type { Connection } from '../transport/connection.js';
 import { encodeText, ProtocolViolation } from '../transport/frame.js';
 import { kAnswer, kRequest } from './protocol.js';

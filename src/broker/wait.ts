@@ -1,8 +1,5 @@
-/**
- * What every waiting call to an owner's object takes (a timeout, a signal, a
- * group that cancels many at once), apart from the link that sends them
- * (broker/link.ts).
- */
+// What every waiting call to an owner's object takes (a timeout, a signal, a group that cancels many at once), apart
+// from the link that sends them (broker/link.ts).
 import { AbortError } from '../errors.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';
@@ -13,10 +10,7 @@ export interface WaitOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/**
- * Cancels many requests at once without an AbortSignal listener each (an
- * iterator's read-ahead gets, cancelled when its loop ends).
- */
+/** Cancels many requests at once without an AbortSignal listener each (an iterator's read-ahead gets, when its loop ends). */
 export class CancelGroup {
   readonly #cancels = new Set<() => void>();
   #cancelled = false;
@@ -38,18 +32,13 @@ export class CancelGroup {
 /** WaitOptions plus what only procsafe itself passes. */
 export interface RequestOptions extends WaitOptions {
   readonly group?: CancelGroup | undefined;
-  /**
-   * For a request with no *Nowait kind (a barrier wait): with `timeoutMs` 0 its
-   * cancel follows it at once, so the owner answers it now, one way or the other.
-   */
+  // For a request with no *Nowait kind (a barrier wait): with `timeoutMs` 0 its cancel follows it at once, so the owner
+  // answers it now, one way or the other.
   readonly cancelAtOnce?: boolean | undefined;
 }
 
-/**
- * Calls `onTimeout` after `timeoutMs` (when set) and `onAbort` when the signal or
- * the group cancels; returns what stops both watches. One place for the wiring
- * every waiting request needs, whoever does the waiting.
- */
+// Calls `onTimeout` after `timeoutMs` (when set) and `onAbort` when the signal or the group cancels; returns what stops
+// both. One place for the wiring every waiting request needs, whoever does the waiting.
 export function watchWait({ timeoutMs, signal, group }: RequestOptions, onTimeout: () => void, onAbort: () => void): () => void {
   const timer = timeoutMs !== undefined ? setTimeout(onTimeout, timeoutMs) : undefined;
   signal?.addEventListener('abort', onAbort, { once: true });

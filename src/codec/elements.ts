@@ -1,24 +1,16 @@
-/**
- * An array's elements, without its holes. `[]` with its length set to 2**32-1
- * is 49 bytes on the wire; a walk by index over it would visit (or, writing
- * back, fill) four billion holes. Walks visit by index while the array is
- * dense, and by its own keys from its first hole on, so they cost what the
- * array holds, not its length.
- */
+// An array's elements, without its holes. `[]` with its length set to 2**32-1 is 49 bytes on the wire; a walk by index
+// would visit (or, writing back, fill) four billion holes. Walks go by index while the array is dense and by its own
+// keys from its first hole on, so they cost what the array holds, not its length.
 
-/** An array index as Object.keys lists it (the other keys of an array are its named properties). */
 const kIndexKey = /^(?:0|[1-9]\d*)$/;
 
-/** Whether `key` (from Object.keys of an array of this length) is one of its elements, not a named property. */
+/** Whether `key` (from Object.keys of an array this long) is an element, not a named property. */
 export function isElementKey(key: string, length: number): boolean {
   return kIndexKey.test(key) && Number(key) < length;
 }
 
-/**
- * Calls `visit` with each index of `array` that holds an element, in order,
- * until it returns true; returns whether it did. `visit` reads the element
- * itself, so a getter that throws there is the visitor's to name.
- */
+// Calls `visit` with each index holding an element, in order, until it returns true; returns whether it did. `visit`
+// reads the element itself, so a getter that throws there is the visitor's to name.
 export function someIndex(array: readonly unknown[], visit: (index: number) => boolean): boolean {
   const length = array.length;
   let i = 0;

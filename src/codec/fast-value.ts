@@ -1,12 +1,7 @@
-/**
- * The common small queue items (numbers, booleans, null, undefined, Latin-1
- * strings, Buffers under 64 KiB) written and read in the exact bytes v8's
- * serializer would produce, without building a serializer per item. The
- * profile of a stream of small items showed a fresh v8 serializer (and the
- * garbage it leaves) as the producer's largest cost. Anything else goes the
- * general way (codec/v8.ts); both sides accept both forms, because they are
- * the same bytes.
- */
+// The common small queue items (numbers, booleans, null, undefined, Latin-1 strings, Buffers under 64 KiB) written and
+// read in the exact bytes v8's serializer would produce, without a serializer per item: the profile of a stream of small
+// items showed a fresh v8 serializer (and the garbage it leaves) as the producer's largest cost. Anything else goes the
+// general way (codec/v8.ts); both sides accept both forms, because they are the same bytes.
 import v8 from 'node:v8';
 
 /** The serializer's header (0xFF, version) of this Node, as the general path writes it. */
@@ -60,7 +55,7 @@ export function encodeSimple(value: unknown): Buffer | undefined {
       body = 1 + varintLength(kBufferType) + varintLength(value.length) + value.length;
       break;
     }
-    default: return undefined;
+    case 'bigint': case 'function': case 'symbol': return undefined;
   }
   const v8Length = 2 + body;
   const payload = Buffer.allocUnsafe(4 + v8Length + 4);
@@ -86,16 +81,18 @@ export function encodeSimple(value: unknown): Buffer | undefined {
       at = writeVarint(payload, at, value.length);
       at += payload.write(value, at, 'latin1');
       break;
-    default:
+    case 'object':
       if (value === null) {
         payload[at++] = kTagNull;
       } else {
-        const bytes = value as Buffer;
+        const bytes = value;
         payload[at++] = kTagHost;
         at = writeVarint(payload, at, kBufferType);
         at = writeVarint(payload, at, bytes.length);
         at += bytes.copy(payload, at);
       }
+      break;
+    case 'bigint': case 'function': case 'symbol': break; // refused above
   }
   payload.writeUInt32BE(0, at);
   return payload;
@@ -169,7 +166,7 @@ export function decodeSimple(payload: Buffer): unknown {
       at = varintEnd + length;
       break;
     }
-    default: return kNotSimple;
+    case undefined: default: return kNotSimple;
   }
   return at === end ? value : kNotSimple;
 }

@@ -1,11 +1,6 @@
-/**
- * Queues, locks, events and barriers are values too: passed as an argument (or
- * put in a queue, or returned) they travel as a *handle* (where the owner
- * listens, the object's id and secret) and arrive as a working object that
- * reaches the same state. v8 copies an object's own enumerable properties, so
- * each shareable instance carries its handle under one key and nothing else
- * enumerable; the receiver turns such objects back into instances.
- */
+// Queues, locks, events and barriers are values too: passed, put or returned, each travels as a *handle* (where the
+// owner listens, the object's id and secret) and arrives as a working object on the same state. v8 copies own
+// enumerable properties, so each shareable instance carries its handle under one key and nothing else enumerable.
 
 import { setOwn, someIndex } from './elements.js';
 import { isEscapedKey, unescapeKey } from './reserved-keys.js';
@@ -20,11 +15,9 @@ export type HandleKind = 'queue' | 'joinable-queue' | 'lock' | 'semaphore' | 'bo
 
 export interface Handle {
   readonly kind: HandleKind;
-  /** The owner's Unix socket. */
   readonly path: string;
   /** The owner's pid: a client that cannot reach the socket tells "not listening yet" from "gone". */
   readonly pid: number;
-  /** The object's id at its owner. */
   readonly object: string;
   /** Proves to the owner that the holder was handed this object. */
   readonly secret: string;
@@ -52,12 +45,8 @@ function asHandle(value: object): Handle | undefined {
   return typeof handle === 'object' && handle !== null && revivers.has(handle.kind) ? handle : undefined;
 }
 
-/**
- * Replaces, in place, every handle inside a freshly deserialized value by a
- * working object, every carried error by the Error it stands for, and every
- * escaped key of user data by the key it was sent with. Writes only what
- * changes: an array's holes stay holes.
- */
+// Replaces, in place, every handle in a freshly deserialized value by a working object, every carried error by its
+// Error, and every escaped key of user data by the key it was sent with. Writes only what changes: holes stay holes.
 export function reviveRecords(value: unknown, seen = new Map<object, unknown>()): unknown {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
   // A record met twice (a shared or cyclic reference) gives the same revived object.

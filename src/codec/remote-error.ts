@@ -14,7 +14,10 @@ export function describeError(thrown: unknown, depth = 0): RemoteErrorInfo {
   copyProps(thrown, properties);
   const cause = depth < 8 && read(thrown, 'cause') !== undefined ? describeError(thrown.cause, depth + 1) : undefined;
   const stack = read(thrown, 'stack');
-  return { name: text(read(thrown, 'name')), message: text(read(thrown, 'message')), stack: stack === undefined ? undefined : text(stack), properties, cause };
+  return {
+    name: text(read(thrown, 'name')), message: text(read(thrown, 'message')),
+    stack: stack === undefined ? undefined : text(stack), properties, cause,
+  };
 }
 
 function copyProps(from: object, to: Record<string, unknown>): void {
@@ -53,12 +56,9 @@ function preview(value: unknown): string {
   }
 }
 
-/**
- * Remote name, message and stack end up on a terminal (an uncaught RemoteError,
- * a WorkerCrashed message, the CLI's report): their control characters other
- * than newline and tab are shown escaped (`\x1b`), so a worker cannot move the
- * cursor, clear the screen or retitle the window. `properties` stay as sent.
- */
+// Remote name, message and stack end up on a terminal (an uncaught RemoteError, a WorkerCrashed message, the CLI's
+// report): control characters but newline and tab are shown escaped (`\x1b`), so a worker cannot move the cursor, clear
+// the screen or retitle the window. `properties` stay as sent.
 export function toRemoteError(info: RemoteErrorInfo, prefix = ''): RemoteError {
   return new RemoteError(printable(info), prefix);
 }

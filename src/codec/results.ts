@@ -1,11 +1,7 @@
-/**
- * A task's result on its way back from a worker, both sides. The commonest
- * results (a number, undefined, a short string) skip the v8 serializer, whose
- * setup costs more than such a task; anything else is an Ok frame with a v8
- * value. A map chunk's results always go as one ChunkResult (child/protocol.ts).
- *
- * OkNumber: f64 LE | OkString: utf8 (well-formed strings only) | OkUndefined: nothing | Ok: a v8 value.
- */
+// A task's result on its way back from a worker, both sides. The commonest results (a number, undefined, a short
+// string) skip the v8 serializer, whose setup costs more than such a task; anything else is an Ok frame with a v8 value.
+// A map chunk's results always go as one ChunkResult (child/protocol.ts).
+// OkNumber: f64 LE | OkString: utf8 (well-formed strings only) | OkUndefined: nothing | Ok: a v8 value.
 import { SerializationError } from '../errors.js';
 import { unreachable } from '../internal/unreachable.js';
 import { encodeBare } from '../transport/frame.js';
@@ -20,10 +16,8 @@ export type ResultKind = (typeof kResultKinds)[keyof typeof kResultKinds];
 
 const kMaxFastString = 1024;
 
-/**
- * The frame answering task `id` with `value`. Throws SerializationError if the
- * value cannot be copied or is over `maxMessageBytes`: the task fails with it.
- */
+// The frame answering task `id`; throws SerializationError (the task fails with it) if `value` cannot be copied or is
+// over `maxMessageBytes`.
 export function encodeResult(id: number, value: unknown, fn: string, maxMessageBytes: number): Buffer | Buffer[] {
   if (typeof value === 'number') {
     const bare = encodeBare(kResultKinds.OkNumber, id, 8);
@@ -31,7 +25,6 @@ export function encodeResult(id: number, value: unknown, fn: string, maxMessageB
     return bare;
   }
   if (value === undefined) return encodeBare(kResultKinds.OkUndefined, id);
-  // UTF-8 cannot carry a lone surrogate: such a string goes by v8, which keeps it.
   if (typeof value === 'string' && value.length <= kMaxFastString && isWellFormed(value)) {
     const bytes = Buffer.byteLength(value);
     const bare = encodeBare(kResultKinds.OkString, id, bytes);
@@ -42,7 +35,6 @@ export function encodeResult(id: number, value: unknown, fn: string, maxMessageB
   return fitting(encodeFrame(kResultKinds.Ok, id, '', value, 'result', what), maxMessageBytes, what);
 }
 
-/** A result frame's value. */
 export function decodeResult(type: ResultKind, payload: Buffer): unknown {
   switch (type) {
     case kResultKinds.OkNumber: return payload.readDoubleLE(0);

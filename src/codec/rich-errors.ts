@@ -1,12 +1,7 @@
-/**
- * Errors as values, whole. v8 copies an Error's message, stack and cause and
- * the seven standard names, and drops everything else: own properties such as
- * `code`, `errno` and `path` (which Node's own errors carry), a custom `name`,
- * an AggregateError's `errors`; a DOMException (an AbortSignal's reason) even
- * arrives as `{}`. An Error that would lose something travels instead as a
- * plain record under one key, and the receiver rebuilds it (codec/handles.ts
- * revives both kinds of record in one walk).
- */
+// Errors as values, whole. v8 copies an Error's message, stack, cause and the seven standard names, and drops the rest:
+// own properties such as Node's `code`, `errno` and `path`, a custom `name`, an AggregateError's `errors`; a DOMException
+// (an AbortSignal's reason) arrives as `{}`. An Error that would lose something travels as a plain record under one key
+// instead, and the receiver rebuilds it (handles.ts revives both kinds of record in one walk).
 
 import { isElementKey, setOwn, someIndex } from './elements.js';
 import { escapeKey, isReservedKey } from './reserved-keys.js';
@@ -41,18 +36,12 @@ export function isRichError(error: Error): boolean {
   return !kStandard.has(error.name) || error instanceof AggregateError || error instanceof DOMException;
 }
 
-/**
- * `value`, with every Error that v8 would copy with a loss replaced by its
- * record and every reserved key of user data escaped (reserved-keys.ts). The
- * containers on the way (arrays, plain objects, Maps, Sets) are copied, keeping
- * shared references, cycles and holes; `value` itself is not touched. Returns
- * `value` as it is when it needs neither. An array's named properties are
- * copied but not searched: the receiver's walk (handles.ts) reads an array by
- * index only, as listing its keys costs a copy of it, so an Error there travels
- * as v8 copies it, and a key there as it is.
- */
+// `value` with every Error v8 would copy with a loss replaced by its record and every reserved key of user data escaped
+// (reserved-keys.ts), or `value` itself if it needs neither; `holdsOne`: the caller's walk met such an Error in it.
+// Containers on the way (arrays, plain objects, Maps, Sets) are copied, keeping shared references, cycles and holes;
+// `value` is not touched. An array's named properties are copied but not searched: the receiver (handles.ts) reads
+// arrays by index only, as listing their keys costs a copy, so an Error there travels as v8 copies it, a key as it is.
 export function carryErrors(value: unknown, holdsOne = false): unknown {
-  // `holdsOne`: the caller's own walk met such an Error in `value`, so there is no need to look again.
   return holdsOne || needsCarrying(value, new Set()) ? copy(value, new Map()) : value;
 }
 
@@ -133,7 +122,9 @@ function copy(value: unknown, done: Map<object, unknown>): unknown {
     done.set(value, out);
     someIndex(value, (i) => { out[i] = copy(value[i], done); return false; });
     // Named properties go as they are: the receiver would not look there for a record.
-    for (const key of Object.keys(value)) if (!isElementKey(key, value.length)) setOwn(out, key, (value as unknown as Record<string, unknown>)[key]);
+    for (const key of Object.keys(value)) {
+      if (!isElementKey(key, value.length)) setOwn(out, key, (value as unknown as Record<string, unknown>)[key]);
+    }
     return out;
   }
   const out: Record<string, unknown> = {};
@@ -156,11 +147,8 @@ export function asErrorRecord(value: object): ErrorRecord | undefined {
   return shaped ? record : undefined;
 }
 
-/**
- * Rebuilds a carried error. `revive` revives what it holds (handles, nested
- * errors); `register` hears of the new Error before that, so that a cause or a
- * property that leads back to it gets this same Error.
- */
+// Rebuilds a carried error. `revive` revives what it holds (handles, nested errors); `register` hears of the new Error
+// first, so that a cause or a property leading back to it gets this same Error.
 export function rebuildError(record: ErrorRecord, revive: (inner: unknown) => unknown, register: (error: Error) => void): Error {
   let error: Error;
   if (record.kind === 'AggregateError') error = new AggregateError([], record.message);

@@ -1,19 +1,11 @@
-/**
- * Task arguments on their way to a worker, both sides: the parent sends the
- * tasks of a flush as one frame, serialized once (one v8 pass, or none), and
- * the child reads them back in order. A task the batch cannot carry (too big,
- * or uncopyable after all) fails alone; the rest still go.
- *
- * Tasks whose arguments are all numbers, short strings, booleans, null or
- * undefined (most calls) go as BatchSimple, without the v8 serializer, whose
- * per-call setup costs more than such a task: profiling the sequential round
- * trip showed serializer and deserializer construction as the largest item on
- * both sides.
- *
- * BatchSimple, per task: u32 id | u8 fnLength | fn | u8 argc | argc × (u8 tag | data)
- * tags: 0 f64 | 1 u32 byteLength + utf8 (well-formed strings only) | 2 undefined | 3 null | 4 true | 5 false
- * Batch: a v8 value, the flat array [id, fn, isChunk (0|1), args, id, fn, …].
- */
+// Task arguments on their way to a worker, both sides: the parent sends a flush's tasks as one frame, serialized once
+// (one v8 pass, or none), and the child reads them back in order. A task the batch cannot carry (too big, or uncopyable
+// after all) fails alone; the rest still go. Tasks whose arguments are all numbers, short strings, booleans, null or
+// undefined (most calls) go as BatchSimple, without the v8 serializer: profiling the sequential round trip showed
+// serializer and deserializer construction as the largest item on both sides.
+// BatchSimple, per task: u32 id | u8 fnLength | fn | u8 argc | argc × (u8 tag | data)
+// tags: 0 f64 | 1 u32 byteLength + utf8 (well-formed strings only) | 2 undefined | 3 null | 4 true | 5 false
+// Batch: a v8 value, the flat array [id, fn, isChunk (0|1), args, id, fn, …].
 import { SerializationError } from '../errors.js';
 import { encodeBare } from '../transport/frame.js';
 import { deserialize } from './v8.js';
@@ -113,7 +105,6 @@ function frameBytes(chunks: readonly Buffer[]): number {
   return bytes;
 }
 
-/** A Batch on the wire; a settled task goes as a placeholder. */
 function flatten(tasks: readonly OutgoingTask[]): unknown[] {
   const flat = new Array<unknown>(tasks.length * 4);
   for (let i = 0; i < tasks.length; i++) {
@@ -127,7 +118,7 @@ function flatten(tasks: readonly OutgoingTask[]): unknown[] {
   return flat;
 }
 
-/** What BatchSimple carries per task; `fn` '' is a placeholder the child skips. */
+/** What BatchSimple carries per task. */
 export interface SimpleTask {
   readonly id: number;
   readonly fn: string;
@@ -148,7 +139,6 @@ export function simpleBatchSize(tasks: readonly SimpleTask[]): number {
       switch (typeof arg) {
         case 'number': size += 9; break;
         case 'string':
-          // UTF-8 cannot carry a lone surrogate: v8 keeps it.
           if (arg.length > kMaxStringChars || !isWellFormed(arg)) return -1;
           size += 5 + Buffer.byteLength(arg);
           break;

@@ -1,10 +1,6 @@
-/**
- * Values cross between processes by the structured-clone algorithm (node:v8).
- * v8 throws a bare "could not be cloned" for a function and silently turns a
- * class instance into a plain object (dropping its prototype and private
- * fields); both are bugs waiting to happen, so values are checked first and a
- * SerializationError names the exact path of the offending part.
- */
+// Values cross between processes by structured clone (node:v8). v8 throws a bare "could not be cloned" for a function
+// and silently turns a class instance into a plain object (losing its prototype and private fields), so values are
+// checked first and a SerializationError names the exact path of the offending part.
 import { types } from 'node:util';
 import v8 from 'node:v8';
 import { SerializationError } from '../errors.js';
@@ -28,30 +24,19 @@ function className(value: object): string {
   return typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'anonymous class';
 }
 
-/**
- * Errors that v8 would copy with a loss (rich-errors.ts) met by findUncopyable
- * so far. Every value is walked by findUncopyable before it is serialized: when
- * serializeAfter runs that walk itself (a queue item, a worker's result), the
- * count tells whether this value holds one, and only then does carryErrors copy
- * it (without looking for one again). A value its caller walked earlier (a
- * task's arguments) may hold one once the count is not 0: carryErrors looks.
- */
+// Errors v8 would copy with a loss (rich-errors.ts) that findUncopyable met so far. Every value is walked before it is
+// serialized: when serializeAfter runs the walk itself (a queue item, a result), the count tells whether this value holds
+// one, and only then does carryErrors copy it, without looking again. A value its caller walked earlier (a task's
+// arguments) may hold one once the count is not 0: carryErrors looks.
 let richErrorsMet = 0;
 
-/**
- * How deep values may nest. v8's serializer recurses per level and runs out of
- * stack somewhere past 1,900 levels of objects (less deep in a deep call), so a
- * limit well below it names the problem instead of a RangeError.
- */
+// v8's serializer recurses per level and runs out of stack somewhere past 1,900 levels of objects (fewer in a deep
+// call): a nesting limit well below it names the problem instead of a RangeError.
 const kMaxDepth = 1000;
 
-/**
- * Walks a value and returns the first part that cannot be copied faithfully, if
- * any. An array's named properties (v8 copies those too) are walked only when
- * `thorough`: listing an array's keys costs as much as a copy of it, so the
- * everyday walk leaves them to v8, and serializeAfter walks thoroughly once v8
- * refused a value, to name the part.
- */
+// The first part of `value` that cannot be copied faithfully, if any. An array's named properties (v8 copies those too)
+// are walked only when `thorough`: listing an array's keys costs as much as a copy, so the everyday walk leaves them to
+// v8, and serializeAfter walks thoroughly once v8 refused a value, to name the part.
 export function findUncopyable(value: unknown, path: string, seen = new Set<object>(), thorough = false): Uncopyable | undefined {
   return walk(value, path, seen, thorough, 0);
 }
@@ -59,15 +44,23 @@ export function findUncopyable(value: unknown, path: string, seen = new Set<obje
 function walk(value: unknown, path: string, seen: Set<object>, thorough: boolean, depth: number): Uncopyable | undefined {
   switch (typeof value) {
     case 'string': case 'number': case 'boolean': case 'undefined': case 'bigint': return undefined;
-    case 'function': return { path, reason: `is a function${value.name ? ` (${value.name})` : ''}; functions cannot be copied to another process: pass data, and name the worker function to run instead` };
+    case 'function':
+      return { path, reason: `is a function${value.name ? ` (${value.name})` : ''}; functions cannot be copied to another ` +
+        'process: pass data, and name the worker function to run instead' };
     case 'symbol': return { path, reason: 'is a symbol; symbols cannot be copied to another process' };
+    case 'object': break;
   }
   if (value === null) return undefined;
-  const object = value as object;
+  const object = value;
   if (seen.has(object)) return undefined;
   // Before anything reads it: a trap could throw or lie, and v8 refuses every Proxy anyway.
-  if (types.isProxy(object)) return { path, reason: 'is a Proxy, which cannot be copied to another process: pass the plain object or array it stands for' };
-  if (depth >= kMaxDepth) return { path, reason: `is nested more than ${kMaxDepth} levels deep, too deep to copy to another process: flatten it (a list of items instead of items nested in each other)` };
+  if (types.isProxy(object)) {
+    return { path, reason: 'is a Proxy, which cannot be copied to another process: pass the plain object or array it stands for' };
+  }
+  if (depth >= kMaxDepth) {
+    return { path, reason: `is nested more than ${kMaxDepth} levels deep, too deep to copy to another process: ` +
+      'flatten it (a list of items instead of items nested in each other)' };
+  }
   if (ArrayBuffer.isView(object)) return undefined;
   // A Queue, Lock … travels as its handle (codec/handles.ts).
   if (isShareable(object)) return undefined;
@@ -81,7 +74,8 @@ function walk(value: unknown, path: string, seen: Set<object>, thorough: boolean
     } else {
       const name = className(object);
       const hint = name === 'Promise' ? 'await it first and pass its value' : 'pass a plain object with the data it holds';
-      return { path, reason: `is an instance of ${name}, which cannot be copied to another process (its prototype, methods and private state would be lost): ${hint}` };
+      return { path, reason: `is an instance of ${name}, which cannot be copied to another process ` +
+        `(its prototype, methods and private state would be lost): ${hint}` };
     }
   }
   seen.add(object);
@@ -140,14 +134,18 @@ function walk(value: unknown, path: string, seen: Set<object>, thorough: boolean
 }
 
 /** An array's elements from its first hole on, by its own keys (elements.ts); apart, so walk() captures nothing. */
-function walkAfterHole(array: unknown[], hole: number, path: string, seen: Set<object>, thorough: boolean, depth: number): Uncopyable | undefined {
+function walkAfterHole(
+  array: unknown[], hole: number, path: string, seen: Set<object>, thorough: boolean, depth: number,
+): Uncopyable | undefined {
   let found: Uncopyable | undefined;
   someIndex(array, (j) => j > hole && (found = readAndWalk(array, j, `${path}[${j}]`, seen, thorough, depth)) !== undefined);
   return found;
 }
 
 /** Reads a property as v8 would, and names a getter that throws. */
-function readAndWalk(object: object, key: string | number, path: string, seen: Set<object>, thorough: boolean, depth: number): Uncopyable | undefined {
+function readAndWalk(
+  object: object, key: string | number, path: string, seen: Set<object>, thorough: boolean, depth: number,
+): Uncopyable | undefined {
   let item: unknown;
   try {
     item = (object as Record<string | number, unknown>)[key];
@@ -158,7 +156,8 @@ function readAndWalk(object: object, key: string | number, path: string, seen: S
 }
 
 function threwWhenRead(path: string, error: unknown): Uncopyable {
-  return { path, reason: `threw when read (${describeThrown(error)}); a getter that throws cannot be copied: pass the value it stands for` };
+  return { path, reason: `threw when read (${describeThrown(error)}); a getter that throws cannot be copied: ` +
+    'pass the value it stands for' };
 }
 
 function describeThrown(error: unknown): string {
@@ -183,11 +182,8 @@ export function assertCopyable(value: unknown, path: string, what: string): void
   if (found) throw new SerializationError(`Cannot copy ${what}: ${found.path} ${found.reason}`, found.path);
 }
 
-/**
- * Typed arrays and Buffers of this size or more travel out of band: the v8 part
- * holds a reference and their bytes follow it on the wire as they are, so the
- * sender copies nothing and the receiver gets views into the frame it read.
- */
+// Typed arrays and Buffers this large travel out of band: the v8 part holds a reference and their bytes follow on the
+// wire as they are, so the sender copies nothing and the receiver gets views into the frame it read.
 const kOutOfBandBytes = 64 * 1024;
 /** Node's own host-object type numbers (lib/v8.js), and ours for out-of-band views. */
 const kViewTypes = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -242,12 +238,8 @@ class OutOfBandDeserializer extends v8.DefaultDeserializer {
   }
 }
 
-/**
- * Serializes `value` after `prefix` bytes (left for a frame header) and returns
- * the chunks to send: `prefix | u32 v8Length | v8 bytes | u32 count | count × u32
- * length`, then each large view's bytes. `checked`: the caller already ran
- * findUncopyable over it.
- */
+// Serializes `value` after `prefix` bytes (room for a frame header) into the chunks to send: `prefix | u32 v8Length |
+// v8 bytes | u32 count | count × u32 length`, then each large view's bytes. `checked`: the caller ran findUncopyable.
 export function serializeAfter(prefix: Buffer, value: unknown, path: string, what: string, checked = false): Buffer[] {
   // Checked by the caller: it may hold such an Error once any was met. Walked here: it holds one if this walk met one.
   let carry = richErrorsMet > 0;
@@ -292,11 +284,8 @@ function writeValue(prefix: Buffer, input: unknown, value: unknown, path: string
 
 const kZero32 = Buffer.alloc(4);
 
-/**
- * Why `payload` is not laid out as serializeAfter writes (lengths that do not
- * add up, no v8 header), or undefined if it is. The owner checks items with it,
- * so a peer's garbage is refused at the door instead of failing a reader later.
- */
+// Why `payload` is not laid out as serializeAfter writes (lengths that do not add up, no v8 header), or undefined. The
+// owner checks items with it, so a peer's garbage is refused at the door instead of failing a reader later.
 export function payloadProblem(payload: Buffer, length = payload.length): string | undefined {
   if (length < 9) return `a value of ${length} bytes is shorter than its framing`;
   if (!valueHeaderIn(payload)) return 'its v8 part or its table of binary parts overruns the value';
@@ -310,11 +299,8 @@ export function payloadProblem(payload: Buffer, length = payload.length): string
   return total === length ? undefined : `its parts add up to ${total} bytes, not ${length}`;
 }
 
-/**
- * Whether `first` (the start of a payload) holds all of its v8 part and its table
- * of binary parts: what payloadProblem reads. A payload that arrived in pieces
- * can be checked from its first piece when this holds.
- */
+// Whether `first` (a payload's start) holds all of its v8 part and table of binary parts, what payloadProblem reads: a
+// payload that arrived in pieces can then be checked from its first piece.
 export function valueHeaderIn(first: Buffer): boolean {
   if (first.length < 8) return false;
   const v8End = 4 + first.readUInt32BE(0);
@@ -337,6 +323,6 @@ export function deserialize(payload: Buffer): unknown {
   const v8Bytes = payload.subarray(4, v8End);
   const deserializer = new OutOfBandDeserializer(v8Bytes, regions);
   deserializer.readHeader();
-  const value = deserializer.readValue();
+  const value: unknown = deserializer.readValue();
   return mayHoldReservedKeys(v8Bytes) ? reviveRecords(value) : value;
 }

@@ -1,8 +1,5 @@
-/**
- * String.prototype.isWellFormed (Node 20), which the ES2023 lib this compiles
- * against does not declare. The fast encodings carry strings as UTF-8, which
- * cannot hold a lone surrogate: such a string takes the v8 path instead.
- */
+// String.prototype.isWellFormed (Node 20), which the ES2023 lib does not declare. The fast encodings carry strings as
+// UTF-8, which cannot hold a lone surrogate: such a string takes the v8 path instead.
 const kIsWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed;
 
 /** True unless `text` holds a lone surrogate. V8 answers a one-byte string without scanning it. */
