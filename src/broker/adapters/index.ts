@@ -1,0 +1,19 @@
+/** One adapter per object, by the kind of its handle. */
+import type { HandleKind } from '../../codec/handles.js';
+import type { Host, ObjectAdapter, ObjectSpec } from './adapter.js';
+import { BarrierAdapter } from './barrier.js';
+import { EventAdapter } from './event.js';
+import { LockAdapter } from './lock.js';
+import { QueueAdapter } from './queue.js';
+
+export { type Client, type Host, type ObjectAdapter, type ObjectSpec, type Origin, value } from './adapter.js';
+
+export function newAdapter(spec: ObjectSpec, host: Host): ObjectAdapter {
+  const kind: HandleKind = spec.kind;
+  switch (kind) {
+    case 'queue': case 'joinable-queue': return new QueueAdapter(spec, host);
+    case 'semaphore': case 'lock': case 'bounded-semaphore': return new LockAdapter(spec, host);
+    case 'event': return new EventAdapter(spec, host);
+    case 'barrier': return new BarrierAdapter(spec, host);
+  }
+}
