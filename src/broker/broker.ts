@@ -1,8 +1,7 @@
 /**
  * The owner's side of every Queue, Lock, Semaphore, Event and Barrier a process
- * creates. It runs in the broker thread (broker/thread.ts), never on the
- * owner's main thread, so a parent busy in CPU work does not stall its
- * children's traffic.
+ * creates. It runs in the broker thread (broker/thread.ts), never on the owner's
+ * main thread, so a parent busy in CPU work does not stall its children's traffic.
  *
  * Each peer connection is one client of the objects it opened, each spoken to
  * through its kind's adapter (broker/adapters/). When a connection drops (the
@@ -59,13 +58,9 @@ export class Broker {
   /** Peers with only answers nobody is blocked on yet (a put accepted): written after the others. */
   readonly #late = new Set<Peer>();
   readonly #origins = new Map<number, Origin>();
-  /** Live peers by the prefix of their files' names (queue/spill.ts). */
   readonly #byPrefix = new Map<string, Peer>();
   #nextRequest = 1;
-  /**
-   * The waiting-kind request being handled now (0: none) and its origin: booked as
-   * waiting only if it is still unanswered once handled.
-   */
+  /** The waiting-kind request being handled now (0: none): booked as waiting only if still unanswered once handled. */
   #arriving = 0;
   #arrivingFrom: Origin | undefined;
   readonly #options: BrokerOptions;
@@ -84,13 +79,11 @@ export class Broker {
     };
   }
 
-  /** Registers an object created by the owner's main thread. */
   create(spec: ObjectSpec): void {
     if (this.#objects.has(spec.object)) return;
     this.#objects.set(spec.object, newAdapter(spec, this.#host));
   }
 
-  /** Whether `proof` shows the peer holds the secret of `object`. */
   verify(object: string, nonce: Buffer, proof: Buffer): boolean {
     const adapter = this.#object(object);
     return adapter !== undefined && verifyProof(adapter.spec.secret, nonce, proof);
@@ -132,7 +125,6 @@ export class Broker {
   #open(peer: Peer, adapter: ObjectAdapter): void {
     peer.opened.set(adapter.spec.object, adapter);
     adapter.connect(peer);
-    // The link's frame limit is the largest of the objects it opened (plus room for the header).
     let max = 0;
     for (const opened of peer.opened.values()) max = Math.max(max, opened.spec.maxMessageBytes);
     peer.maxBytes = max;
@@ -161,7 +153,6 @@ export class Broker {
 
   #request(peer: Peer, frame: Frame): void {
     const { type } = frame;
-    // Each part is handled as the frame it stands for (transport/bundle.ts).
     if (isBundle(type)) return unbundle(frame, (part) => this.#request(peer, part));
     if (type === kHandshake.Auth) {
       const adapter = this.#object(frame.fn);
@@ -216,7 +207,6 @@ export class Broker {
     }
   }
 
-  /** Host.settle: only live clients' requests are in the books (#gone removes the dead one's first). */
   #settle(request: number): Origin | undefined {
     if (request === this.#arriving && this.#arrivingFrom !== undefined) {
       // The request being handled, answered at once: it was never booked.
@@ -241,7 +231,6 @@ export class Broker {
     this.#queueFlush(peer, late);
   }
 
-  /** As #send, for an answer that travels in a bundle with the others of its kind in this turn. */
   #sendPart(peer: Peer, part: Part, late = false): void {
     peer.out.pushPart(part);
     this.#queueFlush(peer, late);
@@ -263,7 +252,6 @@ export class Broker {
   }
 }
 
-/** Writes each peer's queued frames in one send, and empties the set. */
 function flushPeers(peers: Set<Peer>): void {
   for (const peer of peers) {
     if (!peer.out.empty) peer.connection.send(peer.out.take(peer.maxBytes));

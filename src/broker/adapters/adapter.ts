@@ -1,8 +1,8 @@
 /**
- * What the broker core (broker/broker.ts) sees of one object. Its adapter speaks
- * its kind's protocol: it turns decoded requests into calls on the state machine
- * (queue/state.ts, sync/*-state.ts) and the events those return into answers.
- * Connections, authentication, bundles and request routing stay in the core.
+ * What the broker core (broker/broker.ts) sees of one object: its kind's adapter turns
+ * decoded requests into calls on the state machine (queue/state.ts, sync/*-state.ts) and
+ * the events those return into answers. Connections, authentication, bundles and request
+ * routing stay in the core.
  */
 import type { Handle } from '../../codec/handles.js';
 import type { OwnerSpills } from '../../queue/spill.js';
@@ -13,7 +13,6 @@ import { kAnswer, type ObjectRequest } from '../protocol.js';
 /** What the owner's main thread tells the broker about a new object. */
 export type ObjectSpec = Pick<Handle, 'kind' | 'object' | 'secret' | 'maxMessageBytes' | 'size'>;
 
-/** A peer connection: one client of the state machines. */
 export interface Client {
   readonly id: number;
   /** The start of the names of its files of large items (queue/spill.ts), from its nonce. */
@@ -30,13 +29,9 @@ export interface Origin {
   readonly id: number;
 }
 
-/** What the core does for its adapters. */
 export interface Host {
   readonly spills: OwnerSpills;
-  /**
-   * Who gets the answer to broker-wide request `request`, forgotten at once: every event
-   * is the final answer to its request. Undefined when its client is gone.
-   */
+  /** Who gets the answer to broker-wide `request` (none if gone), forgotten at once: every event is its request's final answer. */
   settle(request: number): Origin | undefined;
   /** The live client whose files of large items have this prefix. */
   writer(filePrefix: string): Client | undefined;
@@ -82,7 +77,6 @@ export abstract class Adapter<E extends { readonly requestId: number }, S extend
 
   abstract handle(client: Client, type: ObjectRequest, frame: Frame, request: number): void;
 
-  /** Writes the answer that `event` is, to the client that asked under `id`. */
   protected abstract reply(client: Client, id: number, event: E): void;
 
   connect(client: Client): void {

@@ -75,9 +75,8 @@ export class QueueAdapter extends Adapter<QueueEvent, QueueState> {
 }
 
 /**
- * A file item left its queue for good. Its writer, if still connected, gets the
- * file back to write a later item into (a fresh tmpfs file costs the kernel far
- * more than the copy); otherwise it is deleted.
+ * A file item left its queue for good. Its writer, if still connected, gets the file back to write a
+ * later item into (a fresh tmpfs file costs the kernel far more than the copy); otherwise it is deleted.
  */
 function dropFile(host: Host, item: FileItem): void {
   const writer = host.writer(item.file.slice(0, item.file.indexOf('-')));
@@ -87,10 +86,9 @@ function dropFile(host: Host, item: FileItem): void {
 }
 
 /**
- * A put's payload as the owner keeps it, checked to be a serialized value. Small
- * ones are copied out of the socket's chunk (so a kept item does not pin 64 KiB);
- * large ones stay in the pieces they arrived in (the decoder's `more`), unjoined,
- * unless the value's header runs past the first piece (then they are joined).
+ * A put's payload as the owner keeps it, checked to be a serialized value. Small ones are copied out of the
+ * socket's chunk (so a kept item does not pin 64 KiB); large ones stay in the pieces they arrived in (the
+ * decoder's `more`), unjoined, unless the value's header runs past the first piece (then they are joined).
  */
 function putItem(payload: Buffer, more: readonly Buffer[] | undefined): Buffer | readonly Buffer[] {
   let first = payload;
