@@ -14,6 +14,11 @@ const files = readdirSync(root, { recursive: true })
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort()
   .map((f) => join(root, f));
+if (files.length === 0) {
+  // node --test with no file would run every file it finds, fixtures included.
+  console.error(`run-tests: no compiled test file under ${root} matches ${only.join(', ') || '*.test.js'}`);
+  process.exit(2);
+}
 const cmd = `ulimit -c 0; exec "${process.execPath}" --test --test-concurrency=1 --test-timeout=120000 ${files.map((f) => `'${f}'`).join(' ')}`;
 const result = spawnSync('/bin/sh', ['-c', cmd], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
