@@ -45,7 +45,8 @@ try {
     maxMessageBytes: 1024,
     piecesFrom: kPiecesFrom,
     // `procsafe status` proves the owner's status secret on a pseudo object (broker/status-server.ts).
-    verify: (object, nonce, proof) => (object === kStatusObject ? verifyProof(statusSecret, nonce, proof) : broker.verify(object, nonce, proof)),
+    verify: (object, nonce, proof) =>
+      (object === kStatusObject ? verifyProof(statusSecret, nonce, proof) : broker.verify(object, nonce, proof)),
     onPeer: (connection, id, opened) => (opened.object === kStatusObject
       ? serveStatus(connection, () => broker.inspect())
       : broker.accept(connection, id, opened)),

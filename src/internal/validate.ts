@@ -1,10 +1,18 @@
 /** Option validators in the style of Node core's: the message names the option and the value. */
 
+type Primitive = number | boolean | bigint | symbol | undefined | null;
+
+/** The text of a value already known to be no object, function or string. */
+export function primitiveText(value: Primitive): string {
+  return String(value);
+}
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
-  return `\`${String(value)}\` (${typeof value})`;
+  if (typeof value === 'function') return 'a function';
+  return `\`${primitiveText(value as Primitive)}\` (${typeof value})`;
 }
 
 export function validateInteger(

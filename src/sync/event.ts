@@ -11,8 +11,8 @@ import type { EventSnapshot } from './event-state.js';
 export class Event {
   readonly #handle: Handle;
 
-  constructor() {
-    validateArgumentCount(arguments, 'Event', 0, 'no arguments');
+  constructor(...args: []) {
+    validateArgumentCount(args, 'Event', 0, 'no arguments');
     this.#handle = claimHandle('event', 0, 1024);
     adopt(this, this.#handle);
   }

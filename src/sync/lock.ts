@@ -42,8 +42,12 @@ export class Lease {
     if (!this.#released) this.release();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    this[Symbol.dispose]();
+  [Symbol.asyncDispose](): Promise<void> {
+    // A throw from release() becomes a rejection, as from an async method.
+    return new Promise((resolve) => {
+      this[Symbol.dispose]();
+      resolve();
+    });
   }
 }
 
@@ -52,8 +56,9 @@ export class Semaphore {
   readonly #handle: Handle;
 
   /** @param permits how many holders at once (Python's `value`); 0 makes a signal that `release()` opens. @default 1 */
-  constructor(permits = 1) {
-    validateArgumentCount(arguments, new.target.name, 1, 'one argument (permits)');
+  constructor(...args: [permits?: number]) {
+    validateArgumentCount(args, new.target.name, 1, 'one argument (permits)');
+    const permits = args[0] ?? 1;
     validateInteger(permits, 'permits', 0, 2 ** 32 - 1);
     const kind = this instanceof Lock ? 'lock' : this instanceof BoundedSemaphore ? 'bounded-semaphore' : 'semaphore';
     this.#handle = claimHandle(kind, permits, 1024);
@@ -124,8 +129,8 @@ export class BoundedSemaphore extends Semaphore {}
 
 /** A mutual-exclusion lock shared between processes: a semaphore bounded at one permit. Not reentrant. */
 export class Lock extends Semaphore {
-  constructor() {
-    validateArgumentCount(arguments, 'Lock', 0, 'no arguments');
+  constructor(...args: []) {
+    validateArgumentCount(args, 'Lock', 0, 'no arguments');
     super(1);
   }
 

@@ -64,7 +64,9 @@ export interface Frame {
 
 /** Splits a frame body (without its length prefix) into its fields. */
 export function parseFrame(body: Buffer): Frame {
-  if (body.length < kFixedHeader) throw new ProtocolViolation(`frame of ${body.length} bytes is shorter than its ${kFixedHeader}-byte header`);
+  if (body.length < kFixedHeader) {
+    throw new ProtocolViolation(`frame of ${body.length} bytes is shorter than its ${kFixedHeader}-byte header`);
+  }
   const fnLength = body[5] as number;
   if (body.length < kFixedHeader + fnLength) throw new ProtocolViolation(`frame of ${body.length} bytes is shorter than its function name`);
   return {
@@ -116,7 +118,9 @@ export class FrameDecoder {
       const length = head.length >= kLengthBytes ? head.readUInt32BE(0) : Buffer.concat(this.#chunks).readUInt32BE(0);
       this.#check(length);
       if (this.#buffered < kLengthBytes + length) return;
-      buffer = length >= this.#piecesFrom && headerIn(head) ? this.#emitPieces(length, onFrame) : Buffer.concat(this.#chunks, this.#buffered);
+      buffer = length >= this.#piecesFrom && headerIn(head)
+        ? this.#emitPieces(length, onFrame)
+        : Buffer.concat(this.#chunks, this.#buffered);
       this.#chunks = [];
       this.#buffered = 0;
     }
@@ -178,5 +182,5 @@ export function coalesce(frames: readonly Buffer[], limit = 1 << 20): readonly B
   if (frames.length <= 1) return frames;
   let total = 0;
   for (const frame of frames) total += frame.length;
-  return total <= limit ? [Buffer.concat(frames as Buffer[], total)] : frames;
+  return total <= limit ? [Buffer.concat(frames, total)] : frames;
 }
