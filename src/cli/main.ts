@@ -35,7 +35,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     const at = argv.findIndex((arg) => !arg.startsWith('-'));
     const own = at === -1 ? argv : argv.slice(0, at);
     const { values } = parseArgs({
-      args: own, options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } }, strict: true, allowPositionals: true,
+      args: own,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
+      strict: true,
+      allowPositionals: true,
     });
     if (values.help === true) {
       io.stdout.write(kUsage);

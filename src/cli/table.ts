@@ -6,7 +6,8 @@
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const split = rows.map((row) => header.map((_, i) => (row[i] ?? '').split('\n')));
   const tall = split.some((row) => row.some((cell) => cell.length > 1));
-  const widths = header.map((cell, i) => Math.max(cell.length, ...split.map((row) => Math.max(...(row[i] as string[]).map((l) => l.length)))));
+  const widths = header.map((cell, i) =>
+    Math.max(cell.length, ...split.map((row) => Math.max(...(row[i] as string[]).map((l) => l.length)))));
   const line = (cells: readonly string[]) =>
     cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');

@@ -68,14 +68,17 @@ export const demo: Command = async (args, io) => {
   const python = new Map<string, PythonRun>();
   try {
     const pools = scenarios.length === 0 ? []
-      : [`${scenarios.length === 1 ? '1 crash scenario on a fresh Pool' : `${scenarios.length} crash scenarios, each on a fresh Pool`} of 2 worker processes`];
+      : [`${scenarios.length === 1 ? '1 crash scenario on a fresh Pool' : `${scenarios.length} crash scenarios, each on a fresh Pool`}` +
+        ' of 2 worker processes'];
     const shared = queueScenarios.length === 0 ? []
-      : [`${queueScenarios.length === 1 ? '1 scenario' : `${queueScenarios.length} scenarios`} on a Queue or Lock shared with child Processes`];
+      : [`${queueScenarios.length === 1 ? '1 scenario' : `${queueScenarios.length} scenarios`}` +
+        ' on a Queue or Lock shared with child Processes'];
     const fresh = freshStart ? ['a Pool started while this process holds a module lock'] : [];
     io.stdout.write(
       `procsafe demo: ${[...pools, ...shared, ...fresh].join(', then ')}, run live (Node ${process.version}, ${process.platform}).\n` +
       (scenarios.length === 0 ? '' : `Pool rows: a victim task meets the fault next to a bystander task on the other worker.\n`) +
-      (queueScenarios.length === 0 ? '' : `Queue and Lock rows: this process owns the Queue or Lock; one child Process using it is SIGKILLed at the worst moment.\n`) +
+      (queueScenarios.length === 0 ? '' : 'Queue and Lock rows: this process owns the Queue or Lock; ' +
+        'one child Process using it is SIGKILLed at the worst moment.\n') +
       `Python column: the seeds' reproductions (${pythonScriptName}) with the same fault, run live;\n` +
       `a call still waiting ${kPythonHangMs / 1000} s after it began is stopped and shown as hung.\n\n`);
     for (const [i, scenario] of scenarios.entries()) {
@@ -94,7 +97,9 @@ export const demo: Command = async (args, io) => {
     }
     if (freshStart && !interrupt.signal.aborted) {
       if (tty) io.stderr.write(`\r\x1b[Krunning ${total}/${total}: ${kFreshStartTitle} …`);
-      freshResults.push(await runFreshStart({ module: kTasks, deadlineMs: kScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal }));
+      freshResults.push(await runFreshStart({
+        module: kTasks, deadlineMs: kScenarioDeadlineMs, closeDeadlineMs: kCloseDeadlineMs, interrupt: interrupt.signal,
+      }));
     }
     const names = [...results, ...queueResults, ...freshResults].map((r) => r.name);
     let next = 0;
@@ -102,7 +107,9 @@ export const demo: Command = async (args, io) => {
       while (next < names.length && !interrupt.signal.aborted) {
         const name = names[next++] as string;
         if (tty) io.stderr.write(`\r\x1b[Krunning Python's reproductions: ${python.size + 1}/${names.length} …`);
-        python.set(name, await runPython(name, { hangMs: kPythonHangMs, capMs: kPythonCapMs, interrupt: interrupt.signal, python: pythonCommand() }));
+        python.set(name, await runPython(name, {
+          hangMs: kPythonHangMs, capMs: kPythonCapMs, interrupt: interrupt.signal, python: pythonCommand(),
+        }));
       }
     };
     await Promise.all(Array.from({ length: kPythonConcurrency }, worker));
@@ -116,7 +123,8 @@ export const demo: Command = async (args, io) => {
   const compared = [
     ...results.map((r) => [
       r.title, pythonCell(r.name),
-      wrap(`${r.reported.split(':')[0]}${r.bystander.startsWith('yes') ? '; the bystander finished' : ''}${r.poolWorks === 'yes' ? '; the pool works on' : ''}`, kCellWidth),
+      wrap(`${r.reported.split(':')[0]}${r.bystander.startsWith('yes') ? '; the bystander finished' : ''}` +
+        `${r.poolWorks === 'yes' ? '; the pool works on' : ''}`, kCellWidth),
       r.elapsedMs === undefined ? '-' : `${Math.round(r.elapsedMs)} ms ${r.since}`,
       r.interrupted ? 'interrupted' : r.problems.length === 0 ? 'yes' : 'NO',
     ]),
@@ -169,7 +177,8 @@ export const demo: Command = async (args, io) => {
       : `close() returned after every scenario (slowest: ${Math.round(slowest)} ms): no pool was left waiting on a dead worker.\n`);
   } else if (closed.length < finished.length) {
     const stuck = finished.filter((r) => r.closeMs === undefined).map((r) => r.name);
-    io.stdout.write(`close() did NOT return within ${kCloseDeadlineMs / 1000} s after: ${stuck.join(', ')} (the pool was terminated instead).\n`);
+    io.stdout.write(`close() did NOT return within ${kCloseDeadlineMs / 1000} s after: ${stuck.join(', ')}` +
+      ' (the pool was terminated instead).\n');
   }
   if (interrupt.signal.aborted) {
     const done = finished.length + [...queueResults, ...freshResults].filter((r) => !r.interrupted).length;

@@ -53,7 +53,8 @@ function describeCleaned(cleaned: readonly OwnerIdentity[]): string {
 }
 
 function describeOwner(owner: OwnerStatus): string {
-  const who = `pid ${owner.pid}${owner.name === null ? '' : ` ${JSON.stringify(owner.name)}`}${owner.threadId === null ? '' : ` (thread ${owner.threadId})`}`;
+  const who = `pid ${owner.pid}${owner.name === null ? '' : ` ${JSON.stringify(owner.name)}`}` +
+    `${owner.threadId === null ? '' : ` (thread ${owner.threadId})`}`;
   const kinds = owner.kinds.join(', ');
   let out = `${who}  ${kinds}  ${owner.argv.join(' ')}  (up ${duration(Date.now() - owner.startedAt)})\n`;
   for (const pool of owner.pools) {
@@ -89,18 +90,22 @@ function describeObject(o: Obj): string {
     case 'queue': case 'joinable-queue': {
       const clients = ((o['clients'] ?? []) as (Waiter & { leased: number; acked: number })[])
         .filter((c) => c.leased > 0 || c.acked > 0)
-        .map((c) => `${c.pid === null ? `client ${c.client}` : `pid ${c.pid}`}: ${c.leased} leased${o.kind === 'joinable-queue' ? `, ${c.acked} unfinished` : ''}`);
-      return `${id}: qsize ${String(o['qsize'])}, maxsize ${o['maxsize'] === 0 ? '∞' : String(o['maxsize'])}, leased ${String(o['leased'])}, ` +
-        `unfinished ${String(o['unfinished'])}${Number(o['quarantined']) > 0 ? `, quarantined ${String(o['quarantined'])}` : ''}${o['closed'] === true ? ', closed' : ''}\n` +
+        .map((c) => `${c.pid === null ? `client ${c.client}` : `pid ${c.pid}`}: ${c.leased} leased` +
+          `${o.kind === 'joinable-queue' ? `, ${c.acked} unfinished` : ''}`);
+      return `${id}: qsize ${String(o['qsize'])}, maxsize ${o['maxsize'] === 0 ? '∞' : String(o['maxsize'])}, ` +
+        `leased ${String(o['leased'])}, unfinished ${String(o['unfinished'])}` +
+        `${Number(o['quarantined']) > 0 ? `, quarantined ${String(o['quarantined'])}` : ''}${o['closed'] === true ? ', closed' : ''}\n` +
         `    in flight: ${clients.length === 0 ? 'none' : clients.join('; ')}\n` +
-        `    waiting gets: ${pids(o['gets'])}; waiting puts: ${pids(o['puts'])}${o.kind === 'joinable-queue' ? `; joins: ${pids(o['joins'])}` : ''}`;
+        `    waiting gets: ${pids(o['gets'])}; waiting puts: ${pids(o['puts'])}` +
+        `${o.kind === 'joinable-queue' ? `; joins: ${pids(o['joins'])}` : ''}`;
     }
     case 'lock': {
       const state = o['free'] === 1 ? 'free' : `held by ${pids(o['holders'])}`;
       return `${id}: ${state}${Number(o['orphaned']) > 0 ? ' (freed by a death)' : ''}; waiters: ${pids(o['waiters'])}`;
     }
     case 'semaphore':
-      return `${id}: ${String(o['free'])}/${String(o['permits'])} free${Number(o['orphaned']) > 0 ? ` (${String(o['orphaned'])} freed by a death)` : ''}; ` +
+      return `${id}: ${String(o['free'])}/${String(o['permits'])} free` +
+        `${Number(o['orphaned']) > 0 ? ` (${String(o['orphaned'])} freed by a death)` : ''}; ` +
         `holders: ${pids(o['holders'])}; waiters: ${pids(o['waiters'])}`;
     case 'event': return `${id}: ${o['set'] === true ? 'set' : 'clear'}; waiters: ${pids(o['waiters'])}`;
     case 'barrier':

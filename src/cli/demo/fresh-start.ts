@@ -27,7 +27,9 @@ const kLockWaitMs = 1_000;
 /** How long each worker keeps it: the second task then goes to the other worker. */
 const kHoldMs = 200;
 
-export async function runFreshStart(context: { module: URL; deadlineMs: number; closeDeadlineMs: number; interrupt: AbortSignal }): Promise<FreshStartResult> {
+export async function runFreshStart(
+  context: { module: URL; deadlineMs: number; closeDeadlineMs: number; interrupt: AbortSignal },
+): Promise<FreshStartResult> {
   // This process's own instance of the demo's worker module: the lock it holds is the parent's.
   const tasks = await import(context.module.href) as typeof Tasks;
   const problems: string[] = [];
@@ -43,7 +45,8 @@ export async function runFreshStart(context: { module: URL; deadlineMs: number; 
     pool = started;
     step = 'both workers to take the lock';
     // Two at once, each holding the lock a moment, so that both workers start and take it.
-    const answers = await within(Promise.allSettled([0, 1].map(() => started.apply('takeModuleLock', [kLockWaitMs, kHoldMs]))), limit.signal);
+    const answers = await within(
+      Promise.allSettled([0, 1].map(() => started.apply('takeModuleLock', [kLockWaitMs, kHoldMs]))), limit.signal);
     elapsedMs = now() - startedAt;
     const pids = new Set<number>();
     for (const answer of answers) {

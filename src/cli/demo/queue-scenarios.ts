@@ -42,7 +42,9 @@ export const kQueueScenarios: readonly QueueScenario[] = [
       await run.report(events, next, 'waiting');
       run.step = 'the owner\'s view before the kill';
       const before = await run.within(queue.inspect());
-      if (before.gets.length !== 2) run.problems.push(`expected both readers parked in get() before the kill, the owner had ${before.gets.length}`);
+      if (before.gets.length !== 2) {
+        run.problems.push(`expected both readers parked in get() before the kill, the owner had ${before.gets.length}`);
+      }
 
       const killedAt = run.kill(victim);
       run.step = 'a put after the kill';
@@ -50,13 +52,16 @@ export const kQueueScenarios: readonly QueueScenario[] = [
       const got = await run.report(events, next, 'got');
       run.elapsedMs = got.at - killedAt;
       // Delivery 2: the put reached the owner before the death did, so the item went to the dead reader first.
-      run.did = got.deliveries === 1 ? 'the reader behind it got the item' : 'the reader behind it got the item, taken back from the dead one';
+      run.did = got.deliveries === 1 ? 'the reader behind it got the item'
+        : 'the reader behind it got the item, taken back from the dead one';
       if (got.value !== 'the item') run.problems.push(`the second reader got ${JSON.stringify(got.value)}, expected "the item"`);
 
       run.step = 'qsize() and full()';
       const [qsize, full] = await run.within(Promise.all([queue.qsize(), queue.full()]));
       run.counts = `qsize ${qsize}, full ${full}`;
-      if (qsize !== 0 || full) run.problems.push(`after the item was read, expected qsize 0 and full false (maxsize 1), got qsize ${qsize}, full ${full}`);
+      if (qsize !== 0 || full) {
+        run.problems.push(`after the item was read, expected qsize 0 and full false (maxsize 1), got qsize ${qsize}, full ${full}`);
+      }
 
       await run.roundTrip(queue, 'another item');
       await run.exited(victim, 'SIGKILL');
@@ -75,7 +80,10 @@ export const kQueueScenarios: readonly QueueScenario[] = [
       await run.report(events, writer, 'waiting');
       run.step = 'the owner\'s view before the kill';
       const before = await run.within(queue.inspect());
-      if (before.puts.length !== 1) run.problems.push(`expected the ${kBigItemBytes} byte put parked (the queue is full) before the kill, the owner had ${before.puts.length} parked puts`);
+      if (before.puts.length !== 1) {
+        run.problems.push(`expected the ${kBigItemBytes} byte put parked (the queue is full) before the kill, ` +
+          `the owner had ${before.puts.length} parked puts`);
+      }
 
       const killedAt = run.kill(writer);
       // The owner hears of the death on its own socket; until then the put is rightly parked.
@@ -84,7 +92,9 @@ export const kQueueScenarios: readonly QueueScenario[] = [
         const snapshot = await run.within(queue.inspect());
         if (snapshot.puts.length === 0) {
           run.elapsedMs = now() - killedAt;
-          if (snapshot.accepted !== 1) run.problems.push(`the owner accepted ${snapshot.accepted} items, expected 1 (the dead writer's must not be)`);
+          if (snapshot.accepted !== 1) {
+            run.problems.push(`the owner accepted ${snapshot.accepted} items, expected 1 (the dead writer's must not be)`);
+          }
           break;
         }
         await sleep(1);
@@ -104,7 +114,8 @@ export const kQueueScenarios: readonly QueueScenario[] = [
       run.step = 'getNowait() on the drained queue';
       const extra = await run.within(queue.getNowait().then((value) => ({ value }), (error: unknown) => ({ error })));
       if (!('error' in extra) || !(extra.error instanceof QueueEmpty)) {
-        run.problems.push(`getNowait() after everything was read: expected QueueEmpty, got ${'error' in extra ? describe(extra.error) : describeValue(extra.value)}`);
+        run.problems.push('getNowait() after everything was read: expected QueueEmpty, ' +
+          `got ${'error' in extra ? describe(extra.error) : describeValue(extra.value)}`);
         run.works = 'no: the dead writer\'s item appeared';
       }
       await run.exited(writer, 'SIGKILL');
@@ -125,7 +136,8 @@ export const kQueueScenarios: readonly QueueScenario[] = [
       run.step = 'the owner\'s view before the kill';
       const before = await run.within(lock.inspect());
       if (before.holders.length !== 1 || before.waiters.length !== 1) {
-        run.problems.push(`expected 1 holder and 1 waiter before the kill, the owner had ${before.holders.length} and ${before.waiters.length}`);
+        run.problems.push('expected 1 holder and 1 waiter before the kill, ' +
+          `the owner had ${before.holders.length} and ${before.waiters.length}`);
       }
 
       const killedAt = run.kill(holder);
@@ -262,7 +274,10 @@ class ScenarioRun {
     this.step = `${child.name} to exit`;
     const result = await this.within(child.join());
     const ok = typeof expected === 'number' ? result.exitCode === expected && result.error === undefined : result.signal === expected;
-    if (!ok) this.problems.push(`${child.name} (pid ${child.pid}) ${howItEnded(result)}; expected ${typeof expected === 'number' ? `exit code ${expected}` : expected}`);
+    if (!ok) {
+      this.problems.push(`${child.name} (pid ${child.pid}) ${howItEnded(result)}; ` +
+        `expected ${typeof expected === 'number' ? `exit code ${expected}` : expected}`);
+    }
   }
 
   /** Kills whatever child is still running (after a failure or a deadline) and waits, bounded, for each to go. */
@@ -271,7 +286,9 @@ class ScenarioRun {
     for (const child of alive) child.kill('SIGKILL');
     const results = await Promise.all(alive.map((child) => child.join({ timeoutMs: this.#context.closeDeadlineMs })));
     for (const [i, result] of results.entries()) {
-      if (result.exitCode === null && result.signal === null) this.problems.push(`${alive[i]?.name} did not exit within ${this.#context.closeDeadlineMs / 1000} s of SIGKILL`);
+      if (result.exitCode === null && result.signal === null) {
+        this.problems.push(`${alive[i]?.name} did not exit within ${this.#context.closeDeadlineMs / 1000} s of SIGKILL`);
+      }
     }
   }
 }

@@ -307,7 +307,8 @@ export async function runScenario(scenario: Scenario, context: RunContext): Prom
       row.poolWorks = 'yes';
     } else {
       row.poolWorks = `no: ${after.ok ? `returned ${String(after.value)}` : after.value instanceof Error ? after.value.name : 'rejected'}`;
-      problems.push(`the pool did not serve a new task: ${after.ok ? `square(12) returned ${String(after.value)}` : describe(after.value)}`);
+      problems.push('the pool did not serve a new task: ' +
+        `${after.ok ? `square(12) returned ${String(after.value)}` : describe(after.value)}`);
     }
   } catch (error) {
     const { cell, problem } = failure(error, context.interrupt, step);
@@ -327,7 +328,9 @@ export async function runScenario(scenario: Scenario, context: RunContext): Prom
  * close() (terminate() on Ctrl-C), which must return promptly even after the fault: that is
  * the point. Each is bounded, so a pool that wedges is reported and terminated, never waited on.
  */
-export async function shutDown(pool: Pick<DemoPool, 'close' | 'terminate'>, graceful: boolean, closeDeadlineMs: number, problems: string[]): Promise<number | undefined> {
+export async function shutDown(
+  pool: Pick<DemoPool, 'close' | 'terminate'>, graceful: boolean, closeDeadlineMs: number, problems: string[],
+): Promise<number | undefined> {
   const started = now();
   const limit = deadline(closeDeadlineMs, new AbortController().signal);
   try {
