@@ -4,6 +4,7 @@ import { writeSync, writevSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { remainingAfter } from '../internal/chunks.js';
+import { handleGate } from './handle-gate.js';
 import type { ChildPort } from './port.js';
 import { WorkerRuntime } from './runtime.js';
 
@@ -47,6 +48,8 @@ function exitAfterOutput(code: number): void {
   check();
 }
 
+const loadShareables = (): Promise<unknown> => import('./shareables.js');
+
 if (isMainThread) {
   const ppid = process.ppid;
   // Die with the parent, however it dies: see watchdog.ts.
@@ -77,7 +80,7 @@ if (isMainThread) {
   };
   const runtime = new WorkerRuntime(port);
   const input = new Socket({ fd: kFromParentFd, readable: true, writable: false });
-  input.on('data', (chunk: Buffer) => runtime.receive(chunk));
+  input.on('data', handleGate((chunk) => runtime.receive(chunk), loadShareables));
   // The parent closed its end: it is gone or ending us, and nothing is left to answer to.
   input.on('end', parentGone);
   input.on('error', parentGone);
@@ -116,5 +119,6 @@ if (isMainThread) {
     exit: exitAfterOutput,
   };
   const runtime = new WorkerRuntime(port);
-  parent.on('message', (data: Uint8Array) => runtime.receive(Buffer.from(data.buffer, data.byteOffset, data.byteLength)));
+  const feed = handleGate((chunk) => runtime.receive(chunk), loadShareables);
+  parent.on('message', (data: Uint8Array) => feed(Buffer.from(data.buffer, data.byteOffset, data.byteLength)));
 }

@@ -14,7 +14,6 @@ import {
   type BootErrorMessage, type ChunkEntry, decodeInit, decodeRun, encodeBootError, encodeErrorInfo, encodeReady,
   type InitMessage, isToChild, kFromChild, kToChild,
 } from './protocol.js';
-import './shareables.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 import type { ChildPort } from './port.js';
 import { runProcess } from './process-runner.js';

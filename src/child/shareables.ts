@@ -1,5 +1,5 @@
-// Loaded by every child: queues, locks, events and barriers in arguments arrive working even when the worker module
-// never imports procsafe.
+// Loaded by a child once a handle arrives (handle-gate.ts): queues, locks, events and barriers in arguments arrive
+// working even when the worker module never imports procsafe.
 import '../queue/queue.js';
 import '../sync/lock.js';
 import '../sync/event.js';
