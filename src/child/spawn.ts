@@ -1,12 +1,14 @@
 // One spawned bootstrap child (of a Process or a pool's ProcessHost): frames go out on fd 3 and come back on fd 4. The end
 // is reported once, after the exit and after all the child sent is read; a failed spawn (EMFILE …) too, never thrown.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FrameDecoder } from '../transport/frame.js';
 
-const kBootstrapPath = fileURLToPath(new URL('./bootstrap.js', import.meta.url));
+/** The entry every child runs: the build's bundle of it (scripts/bundle-child.mjs), unless a later compile made it stale. */
+export const kBootstrapPath = entryPath(fileURLToPath(new URL('./bootstrap.js', import.meta.url)));
 /** After the exit, how long to wait for the answer pipe and output to drain before giving up on them. */
 const kDrainGraceMs = 1000;
 
@@ -166,6 +168,14 @@ export class ChildPipes {
     for (const stream of this.#streams) stream.unref();
     this.#options.end({ ...this.#exit, spawnError: this.#spawnError });
   }
+}
+
+function entryPath(plain: string): string {
+  const bundle = plain.replace(/\.js$/, '.bundle.js');
+  const bundled = statSync(bundle, { throwIfNoEntry: false });
+  // From src/ (tsx) there is no bundle, and bootstrap.js stands for bootstrap.ts.
+  const compiled = statSync(plain, { throwIfNoEntry: false });
+  return bundled !== undefined && compiled !== undefined && bundled.mtimeMs >= compiled.mtimeMs ? bundle : plain;
 }
 
 const kSpawnAdvice: Readonly<Record<string, string>> = {

@@ -1,7 +1,8 @@
 // One running worker as bytes in, bytes out and an exit: a child process (host-process.ts) or a thread (host-thread.ts).
 // The slot above it knows tasks; the host knows neither tasks nor pools.
 import type { Writable } from 'node:stream';
-import { describeSpawnFailure } from '../child/spawn.js';
+import { pathToFileURL } from 'node:url';
+import { describeSpawnFailure, kBootstrapPath } from '../child/spawn.js';
 import { describeError } from '../codec/remote-error.js';
 import type { OutputMode } from '../process/output.js';
 import { kLengthBytes } from '../transport/frame.js';
@@ -51,7 +52,7 @@ export interface WorkerHost {
 
 export { coalesce } from '../transport/frame.js';
 
-export const kBootstrapUrl = new URL('../child/bootstrap.js', import.meta.url);
+export const kBootstrapUrl = pathToFileURL(kBootstrapPath);
 
 // A worker that could not even start (EMFILE …) says so as one whose module failed to load: the pool fails waiting
 // work with this frame body and backs off.
