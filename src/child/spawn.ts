@@ -170,7 +170,7 @@ export class ChildPipes {
   }
 }
 
-function entryPath(plain: string): string {
+export function entryPath(plain: string): string {
   const bundle = plain.replace(/\.js$/, '.bundle.js');
   const bundled = statSync(bundle, { throwIfNoEntry: false });
   // From src/ (tsx) there is no bundle, and bootstrap.js stands for bootstrap.ts.
