@@ -5,23 +5,24 @@
 import { kHandleKey } from '../codec/handles.js';
 
 const kKey = Buffer.from(kHandleKey, 'latin1');
+const kSeam = kKey.length - 1;
+const kFirst = kKey[0] as number;
 
 /** Feeds `deliver` in order; `load` is called at most once, and nothing is delivered while it runs. */
 export function handleGate(deliver: (chunk: Buffer) => void, load: () => Promise<unknown>): (chunk: Buffer) => void {
   let loaded = false;
   let held: Buffer[] | undefined;
-  // The end of the previous chunk: a key may be split between two.
-  let tail = Buffer.alloc(0);
+  // The end of the bytes so far when a key may begin there and end in the next chunk.
+  let tail: Buffer | undefined;
   return (chunk) => {
     if (loaded) return deliver(chunk);
     if (held !== undefined) {
       held.push(chunk);
       return;
     }
-    const seam = Buffer.concat([tail, chunk.subarray(0, kKey.length - 1)]);
-    const recent = chunk.length >= kKey.length - 1 ? chunk : seam;
-    tail = Buffer.from(recent.subarray(Math.max(0, recent.length - (kKey.length - 1))));
-    if (seam.indexOf(kKey) < 0 && chunk.indexOf(kKey) < 0) return deliver(chunk);
+    const found = chunk.indexOf(kKey) >= 0 || (tail !== undefined && Buffer.concat([tail, chunk.subarray(0, kSeam)]).indexOf(kKey) >= 0);
+    tail = keyStartAtEnd(tail, chunk);
+    if (!found) return deliver(chunk);
     const waiting: Buffer[] = [chunk];
     held = waiting;
     // A failed load rejects unhandled: the runtime reports it as the child's fatal error.
@@ -31,4 +32,14 @@ export function handleGate(deliver: (chunk: Buffer) => void, load: () => Promise
       for (const part of waiting) deliver(part);
     });
   };
+}
+
+/**
+ * A copy of the last bytes seen if a key's first byte is among them, else undefined: on the message path (a chunk per
+ * task) that is the usual answer, found without copying anything.
+ */
+function keyStartAtEnd(tail: Buffer | undefined, chunk: Buffer): Buffer | undefined {
+  const seen = chunk.length >= kSeam || tail === undefined ? chunk : Buffer.concat([tail, chunk]);
+  const from = Math.max(0, seen.length - kSeam);
+  return seen.indexOf(kFirst, from) < 0 ? undefined : Buffer.from(seen.subarray(from));
 }
