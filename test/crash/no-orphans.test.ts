@@ -12,17 +12,19 @@ import { childPids, isAlive, repoRoot, tasks, tempDir, waitForExit } from '../he
 const kIndex = new URL('dist/index.js', repoRoot).href;
 
 /** Starts a parent process running `body` with `pool` in scope; resolves when it printed "ready". */
-async function startParent(t: TestContext, body: string) {
+async function startParent(t: TestContext, body: string, stdin: 'ignore' | 'pipe' = 'ignore') {
   const dir = tempDir(t);
   const script = join(dir, 'parent.mjs');
   writeFileSync(script, `import { Pool } from ${JSON.stringify(kIndex)};\n` +
     `const pool = new Pool({ module: new URL(${JSON.stringify(tasks.href)}), workers: 2 });\n${body}\n`);
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script], { stdio: [stdin, 'pipe', 'inherit'] });
   t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   let output = '';
-  child.stdout.setEncoding('utf8');
+  const stdout = child.stdout;
+  assert.ok(stdout !== null);
+  stdout.setEncoding('utf8');
   await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: string) => { output += chunk; if (output.includes('ready')) resolve(); });
+    stdout.on('data', (chunk: string) => { output += chunk; if (output.includes('ready')) resolve(); });
     child.once('exit', (code) => reject(new Error(`parent exited early with ${code}: ${output}`)));
   });
   const workers = childPids(child.pid as number);
@@ -62,9 +64,13 @@ test('workers die when the parent calls process.exit() mid-task', { timeout: 30_
 });
 
 test('a script that forgets close() still exits, and takes its workers along', { timeout: 30_000 }, async (t) => {
+  // The script holds on until the test has listed its workers (a line on stdin), then just returns.
   const { child, workers } = await startParent(t,
-    "console.log(await pool.apply('square', [4]), await pool.apply('square', [5]));\nconsole.log('ready');");
-  const [code] = await once(child, 'exit') as [number | null];
+    "console.log(await pool.apply('square', [4]), await pool.apply('square', [5]));\nconsole.log('ready');\n" +
+    "await new Promise((resolve) => process.stdin.once('data', resolve));\nprocess.stdin.destroy();", 'pipe');
+  const exited = once(child, 'exit');
+  child.stdin?.end('go\n');
+  const [code] = await exited as [number | null];
   assert.equal(code, 0);
   await assertAllGone(workers);
 });
