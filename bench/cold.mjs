@@ -21,6 +21,11 @@ import {
 
 const kPythonScript = fileURLToPath(new URL('./python/mp_cold_bench.py', import.meta.url));
 
+const kGoalProcess = { op: '<=', value: 1, goal: "cold: a Process start() + join() no slower than Python's spawn Process" };
+const kGoalPool = { op: '<=', value: 1, goal: "cold: a new process Pool's first result (with close) no slower than Python's spawn Pool(1)" };
+const kGoalSeqProcess = { op: '<=', value: 1, goal: 'cold: warm sequential round trip (process) no slower than the best process peer' };
+const kGoalSeqThread = { op: '<=', value: 1, goal: 'cold: warm sequential round trip (thread) no slower than the best thread peer' };
+
 /** A pool of one worker behind the same three calls, for every library. */
 const kPools = [
   { name: 'procsafe process', lib: 'procsafe', isolation: 'process', create: () => procsafePool('process') },
@@ -32,7 +37,9 @@ const kPools = [
   { name: 'piscina', lib: 'piscina', isolation: 'thread', create: () => piscina() },
 ];
 /** The contenders of (c): procsafe's two pools and the peers the round-trip comparison names. */
-const kSequential = ['procsafe process', 'procsafe thread', 'workerpool process', 'piscina', 'tinypool threads'];
+const kSequential = [
+  'procsafe process', 'procsafe thread', 'workerpool process', 'tinypool child_process', 'workerpool thread', 'piscina', 'tinypool threads',
+];
 
 async function procsafePool(isolation) {
   const { Pool } = await loadProcsafe();
@@ -159,14 +166,19 @@ export async function cold() {
     const first = (name) => med(firsts, name, (v) => v.first);
     const total = (name) => med(firsts, name, (v) => v.total);
     const bestPeer = (isolation, measure) => Math.min(...kPools.filter((p) => p.lib !== 'procsafe' && p.isolation === isolation).map((p) => measure(p.name)));
+    const bestSeq = (isolation) => Math.min(...kSequential.filter((n) => !n.startsWith('procsafe') && isolationOf(n) === isolation)
+      .map((n) => med(seq, n)).filter((v) => v !== null));
     const ratios = [
-      ratio('procsafe Process / Python spawn Process, start + join (time)', med(processes, 'procsafe Process'), med(processes, 'Python spawn Process')),
-      ratio('procsafe process Pool / Python spawn Pool(1), construct + apply + close (time)', total('procsafe process'), total('Python spawn Pool(1)')),
+      ratio('procsafe Process / Python spawn Process, start + join (time)', med(processes, 'procsafe Process'),
+        med(processes, 'Python spawn Process'), kGoalProcess),
+      ratio('procsafe process Pool / Python spawn Pool(1), construct + apply + close (time)', total('procsafe process'),
+        total('Python spawn Pool(1)'), kGoalPool),
       ratio('procsafe process Pool / fastest process peer, first result (time)', first('procsafe process'), bestPeer('process', first)),
       ratio('procsafe thread Pool / fastest thread peer, first result (time)', first('procsafe thread'), bestPeer('thread', first)),
-      ratio('procsafe process / workerpool process, warm sequential round trip (time)', med(seq, 'procsafe process'), med(seq, 'workerpool process')),
-      ratio('procsafe thread / fastest of piscina and tinypool threads, warm sequential round trip (time)',
-        med(seq, 'procsafe thread'), Math.min(med(seq, 'piscina'), med(seq, 'tinypool threads'))),
+      ratio('procsafe process / fastest process peer (workerpool, tinypool child_process), warm sequential round trip (time)',
+        med(seq, 'procsafe process'), bestSeq('process'), kGoalSeqProcess),
+      ratio('procsafe thread / fastest thread peer (piscina, tinypool, workerpool), warm sequential round trip (time)',
+        med(seq, 'procsafe thread'), bestSeq('thread'), kGoalSeqThread),
     ];
     const notes = [
       `Medians of ${rounds} interleaved rounds: each round runs every contender once, the order rotating from round to round, ` +

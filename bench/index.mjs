@@ -33,6 +33,10 @@ const kGoals = [
   'queue: streaming 100 KiB items >= Python multiprocessing.Queue',
   'queue: ping-pong round trip no slower than Python',
   'queue: 10 MiB items >= 70% of a raw Unix-socket stream',
+  "cold: a Process start() + join() no slower than Python's spawn Process",
+  "cold: a new process Pool's first result (with close) no slower than Python's spawn Pool(1)",
+  'cold: warm sequential round trip (process) no slower than the best process peer',
+  'cold: warm sequential round trip (thread) no slower than the best thread peer',
 ];
 
 const kRoot = new URL('../', import.meta.url);

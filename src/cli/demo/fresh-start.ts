@@ -24,8 +24,8 @@ export interface FreshStartResult {
 
 /** How long a worker may wait for the lock before it reports it held. */
 const kLockWaitMs = 1_000;
-/** How long each worker keeps it: the second task then goes to the other worker. */
-const kHoldMs = 200;
+/** How long each worker keeps it: long enough for the second worker to boot under load, so the second task goes to it. */
+const kHoldMs = 800;
 
 export async function runFreshStart(
   context: { module: URL; deadlineMs: number; closeDeadlineMs: number; interrupt: AbortSignal },
