@@ -8,13 +8,13 @@ import {
 } from './protocol.js';
 import { loadWorkerModule, lookupFunction } from './loader.js';
 import type { ChildPort } from './port.js';
-import { setOwnName } from '../internal/identity.js';
+import { setIdentity } from '../internal/identity.js';
 
 // Returning leaves the exit to the event loop, as a Node program's main does (pending timers and sockets finish);
 // throwing reports the error, prints it as Node prints an uncaught one, and exits 1.
 export async function runProcess(port: ChildPort, message: RunMessage): Promise<void> {
   port.becomeProcess?.(message.daemon);
-  setOwnName(message.name);
+  setIdentity({ name: message.name, daemon: message.daemon, parent: message.parent });
   // A Process answers if it can: a dead parent (EPIPE) is no reason for it to stop.
   const answer = (frame: Buffer | readonly Buffer[]): void => {
     try {

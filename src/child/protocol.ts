@@ -12,11 +12,12 @@ import { kBatchKinds } from '../codec/task-args.js';
 import { deserialize } from '../codec/v8.js';
 import { encodeFrame } from '../codec/value-frame.js';
 import type { RemoteErrorInfo } from '../errors.js';
-import { type Frame, ProtocolViolation } from '../transport/frame.js';
+import type { ParentRecord } from '../internal/identity.js';
+import { type Frame, frameHeader, kLengthBytes, ProtocolViolation } from '../transport/frame.js';
 
 /** Parent -> child. */
 export const kToChild = {
-  /** payload: InitMessage. */
+  /** id: the worker's id; payload: InitMessage, one encoding for every worker of a pool (initFrameFor). */
   Init: 1,
   /** payload: the tasks, in order (codec/task-args.ts). */
   Batch: kBatchKinds.Batch,
@@ -95,9 +96,13 @@ export interface InitMessage {
   readonly module: string;
   readonly initializer: string | undefined;
   readonly initArgs: readonly unknown[];
+  /** Sent as 0: decodeInit reads it from the frame's id. */
   readonly workerId: number;
+  /** The pool's name: the worker is `${name}-${workerId}`. */
   readonly name: string;
   readonly maxMessageBytes: number;
+  /** The process that runs the pool, for parentProcess(). */
+  readonly parent: ParentRecord;
 }
 
 /** What a Process child runs; it answers Ready (or BootError), then OkUndefined or Error. */
@@ -109,6 +114,8 @@ export interface RunMessage {
   readonly name: string;
   /** Stop with the parent, however it dies; otherwise outlive it. */
   readonly daemon: boolean;
+  /** The process that started it, for parentProcess(). */
+  readonly parent: ParentRecord;
 }
 
 export interface ReadyMessage {
@@ -126,9 +133,19 @@ export interface BootErrorMessage {
 /** One item's outcome in a chunk: [true, value] or [false, error]. */
 export type ChunkEntry = readonly [true, unknown] | readonly [false, RemoteErrorInfo];
 
+// The Init frame of one worker: the pool's one encoding with this worker's id in a header of its own; the payload,
+// initArgs included, is neither copied nor serialized again.
+export function initFrameFor(frame: readonly Buffer[], workerId: number): Buffer[] {
+  const [first, ...rest] = frame as [Buffer, ...Buffer[]];
+  const head = frameHeader(kToChild.Init, workerId, '');
+  first.copy(head, 0, 0, kLengthBytes);
+  const body = first.subarray(head.length);
+  return body.length === 0 ? [head, ...rest] : [head, body, ...rest];
+}
+
 // The parent is trusted: the child reads its messages as they were written.
 export function decodeInit(frame: Frame): InitMessage {
-  return deserialize(frame.payload) as InitMessage;
+  return { ...(deserialize(frame.payload) as InitMessage), workerId: frame.id };
 }
 
 export function decodeRun(frame: Frame): RunMessage {

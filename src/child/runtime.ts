@@ -8,6 +8,7 @@ import { findUncopyable } from '../codec/v8.js';
 import { encodeFrame } from '../codec/value-frame.js';
 import { SerializationError } from '../errors.js';
 import { Fifo } from '../internal/fifo.js';
+import { setIdentity } from '../internal/identity.js';
 import { unreachable } from '../internal/unreachable.js';
 import { encodeBare, type Frame, FrameDecoder, parseFrame } from '../transport/frame.js';
 import {
@@ -78,6 +79,8 @@ export class WorkerRuntime {
   }
 
   async #init(message: InitMessage): Promise<void> {
+    // Before the import: the module's top level may ask currentProcess(). Pool workers are daemonic, as Python's.
+    setIdentity({ name: `${message.name}-${message.workerId}`, daemon: true, parent: message.parent });
     this.#busy = true;
     this.#moduleUrl = message.module;
     this.#maxMessageBytes = message.maxMessageBytes;

@@ -101,16 +101,24 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
    */
   map<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): Promise<Result<M[K]>[]>;
   async map(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): Promise<unknown[]> {
-    const outcomes = await this.#settledAll(fn, items, options);
-    const failed = outcomes.find((o) => !o.ok);
-    if (failed !== undefined && !failed.ok) throw failed.error;
-    return outcomes.map((o) => (o as { value: unknown }).value);
+    return valuesOrFirstError(await this.#settledAll(fn, items, options, false));
+  }
+
+  /**
+   * As Python's `starmap`: `fn(...item)` for every item, each an argument list, results in order. If any item fails,
+   * rejects with the first failure (by position) once all have settled. An item that is not an array rejects
+   * `TypeError`, naming its index, before anything runs. Each item is a task of its own (`chunksize` only sets how
+   * many are submitted together).
+   */
+  starmap<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>> | AsyncIterable<Args<M[K]>>, options?: MapOptions): Promise<Result<M[K]>[]>;
+  async starmap(fn: string, items: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>, options: MapOptions = {}): Promise<unknown[]> {
+    return valuesOrFirstError(await this.#settledAll(fn, items, options, true));
   }
 
   /** As `map`, but never rejects for an item: each result is `{ ok: true, value }` or `{ ok: false, error }`. */
   mapSettled<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): Promise<Outcome<Result<M[K]>>[]>;
   mapSettled(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): Promise<Outcome[]> {
-    return this.#settledAll(fn, items, options);
+    return this.#settledAll(fn, items, options, false);
   }
 
   /** Results in input order, lazily: input is read only as fast as results are consumed. */
@@ -213,8 +221,8 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     });
   }
 
-  /** One chunk of a map: a plain task for one item, a chunk task for more. */
-  #submitChunk(fn: string, items: unknown[], firstIndex: number, tracker: ChunkTracker | undefined): Promise<Outcome[]> {
+  /** One chunk of a map: a plain task for one item, a chunk task for more; for starmap (`spread`), a task per item. */
+  #submitChunk(fn: string, items: unknown[], firstIndex: number, tracker: ChunkTracker | undefined, spread: boolean): Promise<Outcome[]> {
     if (this.#terminating !== undefined) {
       const error = new PoolClosed('the pool was terminated while this map was still feeding it; the remaining items did not run');
       return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
@@ -226,6 +234,11 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
         return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
       }
     }
+    // A chunk task calls fn(item): spreading would need a chunk kind of its own on the wire; tasks of one turn share a frame anyway.
+    if (spread) {
+      return Promise.all(items.map((args) => this.#submit(nextTaskId(), fn, args as readonly unknown[], false, {}, tracker).then(
+        (value): Outcome => ({ ok: true, value }), (error: Error): Outcome => ({ ok: false, error }))));
+    }
     const id = nextTaskId();
     if (items.length === 1) {
       return this.#submit(id, fn, items, false, {}, tracker).then(
@@ -235,7 +248,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       (outcomes) => outcomes as Outcome[], (error: Error) => items.map(() => ({ ok: false, error }) as const));
   }
 
-  async #settledAll(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions): Promise<Outcome[]> {
+  async #settledAll(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions, spread: boolean): Promise<Outcome[]> {
     this.#checkOpen();
     checkFn(fn);
     checkMapOptions(options);
@@ -244,27 +257,42 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     else for (const item of items as Iterable<unknown>) all.push(item);
     // Every item is checked before anything is dispatched.
     for (let i = 0; i < all.length; i++) {
+      if (spread && !Array.isArray(all[i])) {
+        throw new TypeError(`Expected items[${i}] of starmap("${fn}") to be an array of arguments, got ${describeType(all[i])}; ` +
+          `each item is spread as fn's arguments: write starmap('${fn}', [[a, b], [c, d]])`);
+      }
       const bad = findUncopyable(all[i], `items[${i}]`);
       if (bad) throw new SerializationError(`Cannot copy an item for "${fn}": ${bad.path} ${bad.reason}`, bad.path);
     }
     const groups = this.#options.workers * 4;
     const chunksize = Math.max(1, Math.ceil(all.length / groups));
     const out: Outcome[] = [];
-    for await (const outcome of this.#stream(fn, all, options, true, chunksize, Infinity)) out.push(outcome);
+    for await (const outcome of this.#stream(fn, all, options, true, chunksize, Infinity, spread)) out.push(outcome);
     return out;
   }
 
   /** Feeds items to the pool in chunks (feed.ts), keeping at most `ahead` chunks out. */
   #stream(fn: string, input: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions,
-    ordered: boolean, defaultChunk: number, defaultAhead: number): AsyncGenerator<Outcome, void, undefined> {
+    ordered: boolean, defaultChunk: number, defaultAhead: number, spread = false): AsyncGenerator<Outcome, void, undefined> {
     this.#checkOpen();
     checkFn(fn);
     checkMapOptions(options);
     return feed(input, {
       chunksize: options.chunksize ?? defaultChunk, ahead: options.concurrency ?? defaultAhead, ordered, signal: options.signal,
       cancel: (task, signal) => this.#engine.cancel(task, abortError(signal, task.id, task.fn)),
-    }, (items, firstIndex, tracker) => this.#submitChunk(fn, items, firstIndex, tracker));
+    }, (items, firstIndex, tracker) => this.#submitChunk(fn, items, firstIndex, tracker, spread));
   }
+}
+
+/** map's answer: every value in order, or the first failure by position. */
+function valuesOrFirstError(outcomes: readonly Outcome[]): unknown[] {
+  const failed = outcomes.find((o) => !o.ok);
+  if (failed !== undefined && !failed.ok) throw failed.error;
+  return outcomes.map((o) => (o as { value: unknown }).value);
+}
+
+function describeType(value: unknown): string {
+  return value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
 }
 
 function checkFn(fn: unknown): asserts fn is string {

@@ -1,13 +1,14 @@
 // The workers' lives: starting, backing off while they fail to boot, control messages, recycling, replacing the
 // dead, stopping them all at shutdown. Which task pays for a death is attribution.ts's call.
 import {
-  decodeBootError, decodeErrorInfo, decodeReady, type InitMessage, isControl, isTaskAnswer, kFromChild, kToChild,
-  type TaskAnswerFrame,
+  decodeBootError, decodeErrorInfo, decodeReady, type InitMessage, initFrameFor, isControl, isTaskAnswer, kFromChild,
+  kToChild, type TaskAnswerFrame,
 } from '../child/protocol.js';
 import { assertCopyable } from '../codec/v8.js';
 import { toRemoteError } from '../codec/remote-error.js';
 import { encodeFrame } from '../codec/value-frame.js';
 import { PoolClosed, WorkerCrashed } from '../errors.js';
+import { asParent } from '../internal/identity.js';
 import { unreachable } from '../internal/unreachable.js';
 import { encodeBare, parseFrame } from '../transport/frame.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';
@@ -78,7 +79,7 @@ export class Supervisor {
     this.#hostFactory = hostFactory;
     const init: InitMessage = {
       module: options.module, initializer: options.initializer, initArgs: options.initArgs, workerId: 0, name: options.name,
-      maxMessageBytes: options.maxMessageBytes,
+      maxMessageBytes: options.maxMessageBytes, parent: asParent(),
     };
     assertCopyable(options.initArgs, 'initArgs', 'the initializer arguments');
     this.#initFrame = encodeFrame(kToChild.Init, 0, '', init, 'initArgs', 'the initializer arguments', true);
@@ -227,7 +228,7 @@ export class Supervisor {
     }
     slot.host = host;
     this.#slots.add(slot);
-    host.send(this.#initFrame);
+    host.send(initFrameFor(this.#initFrame, slot.id));
   }
 
   #onFrame(slot: WorkerSlot, body: Buffer): void {

@@ -4,18 +4,13 @@ import { checkModuleFile, validateEnv } from '../internal/child-options.js';
 import {
   validateArray, validateKnownKeys, validateObject, validateOneOf, validateString, validateStringArray,
 } from '../internal/validate.js';
+import type { Args, FnName, UntypedModule, WorkerModuleShape } from '../pool/types.js';
 import { type OutputMode, kOutputModes } from './output.js';
 
-export interface ProcessOptions {
+/** What every Process takes, whatever it runs. */
+export interface ProcessBaseOptions {
   /** The ES module whose named export `fn` is run: a `URL` or absolute path, e.g. `new URL('./tasks.js', import.meta.url)`. */
   readonly module: URL | string;
-  /** Name of the export to run, sync or async: returning (or resolving) exits 0, throwing (or rejecting) exits 1. */
-  readonly fn: string;
-  /**
-   * Arguments for `fn`, copied (structured clone) by the constructor, which throws SerializationError for one that cannot be.
-   * @default []
-   */
-  readonly args?: readonly unknown[];
   /** Used in output prefixes and messages. @default 'Process-N', N counting this parent's Processes from 1 (as Python) */
   readonly name?: string;
   /** Environment of the process. @default process.env */
@@ -37,6 +32,29 @@ export interface ProcessOptions {
    */
   readonly daemon?: boolean;
 }
+
+/** The function to run and its arguments; `args` may be left out only when `fn` needs none. */
+export type ProcessTarget<K extends string, A extends readonly unknown[]> = {
+  /** Name of the export to run, sync or async: returning (or resolving) exits 0, throwing (or rejecting) exits 1. */
+  readonly fn: K;
+} & ([] extends A ? {
+  /**
+   * Arguments for `fn`, copied (structured clone) by the constructor, which throws SerializationError for one that cannot be.
+   * @default []
+   */
+  readonly args?: A;
+} : {
+  /** Arguments for `fn`, copied (structured clone) by the constructor, which throws SerializationError for one that cannot be. */
+  readonly args: A;
+});
+
+/**
+ * Options of `new Process<M>()`: with `M` a module's type (`typeof import('./jobs.js')`), `fn` must name one of its
+ * exported functions and `args` fit its parameters; untyped, any name and arguments.
+ */
+export type ProcessOptions<M extends WorkerModuleShape = UntypedModule> = {
+  [K in FnName<M>]: ProcessBaseOptions & ProcessTarget<K, Args<M[K]>>;
+}[FnName<M>];
 
 export interface ResolvedProcessOptions {
   readonly module: string;

@@ -5,6 +5,7 @@ import { ChildPipes, type ChildEnd, describeSpawnFailure } from '../child/spawn.
 import { toRemoteError } from '../codec/remote-error.js';
 import { assertCopyable } from '../codec/v8.js';
 import { AbortError, ProcessStateError, ProcsafeError, type RemoteError } from '../errors.js';
+import { asParent } from '../internal/identity.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { unreachable } from '../internal/unreachable.js';
 import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';
@@ -13,6 +14,8 @@ import { parseFrame } from '../transport/frame.js';
 import {
   decodeBootError, decodeErrorInfo, isFromChild, kFromChild, kToChild, type RunMessage,
 } from '../child/protocol.js';
+import type { UntypedModule, WorkerModuleShape } from '../pool/types.js';
+import { trackChild, untrackChild } from './children.js';
 import { type ProcessOptions, type ResolvedProcessOptions, resolveProcessOptions } from './options.js';
 import { type OutputMode, routeOutput } from './output.js';
 
@@ -48,7 +51,11 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
 }
 
 
-export class Process {
+/**
+ * With `M`, the module's type (`new Process<typeof import('./jobs.js')>(…)`), `fn` and `args` are checked as a typed
+ * Pool's are.
+ */
+export class Process<M extends WorkerModuleShape = UntypedModule> {
   /** How output prefixes and messages name it. @default 'Process-N' */
   readonly name: string;
   readonly #options: ResolvedProcessOptions;
@@ -63,12 +70,12 @@ export class Process {
   readonly #done = deferred<void>();
 
   /** Validates the options and copies `args` (SerializationError, naming the path, if it cannot). Nothing runs until `start()`. */
-  constructor(options: ProcessOptions) {
-    this.#options = resolveProcessOptions(options);
+  constructor(options: ProcessOptions<M>) {
+    this.#options = resolveProcessOptions(options as ProcessOptions);
     this.name = this.#options.name;
     const { module, fn, args, name, daemon } = this.#options;
     assertCopyable(args, 'args', `the arguments of "${fn}"`);
-    const message: RunMessage = { module, fn, args, name, daemon };
+    const message: RunMessage = { module, fn, args, name, daemon, parent: asParent() };
     this.#runFrame = encodeFrame(kToChild.Run, 0, '', message, 'args', `the arguments of "${fn}"`, true);
     // Nobody may await start(); its failure is also reported by join().
     this.#started.promise.catch(() => {});
@@ -114,6 +121,7 @@ export class Process {
     });
     this.#pipes = pipes;
     if (pipes.pid !== undefined) {
+      trackChild(this);
       const label = `[${this.name} ${pipes.pid}]`;
       const outputs = [[pipes.stdout, stdout, process.stdout], [pipes.stderr, stderr, process.stderr]] as const;
       for (const [stream, mode, target] of outputs) {
@@ -218,6 +226,7 @@ export class Process {
 
   /** Settles start() and join() once the child is gone and everything it sent has arrived. */
   #report(end: ChildEnd): void {
+    untrackChild(this);
     this.#end = end.spawnError === undefined
       ? end
       : { ...end, spawnError: describeSpawnFailure(end.spawnError, this.name) };
