@@ -110,8 +110,10 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
    * `TypeError`, naming its index, before anything runs. Each item is a task of its own (`chunksize` only sets how
    * many are submitted together).
    */
-  starmap<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>> | AsyncIterable<Args<M[K]>>, options?: MapOptions): Promise<Result<M[K]>[]>;
-  async starmap(fn: string, items: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>, options: MapOptions = {}): Promise<unknown[]> {
+  starmap<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>> | AsyncIterable<Args<M[K]>>,
+    options?: MapOptions): Promise<Result<M[K]>[]>;
+  async starmap(fn: string, items: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
+    options: MapOptions = {}): Promise<unknown[]> {
     return valuesOrFirstError(await this.#settledAll(fn, items, options, true));
   }
 
@@ -222,7 +224,8 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   /** One chunk of a map: a plain task for one item, a chunk task for more; for starmap (`spread`), a task per item. */
-  #submitChunk(fn: string, items: unknown[], firstIndex: number, tracker: ChunkTracker | undefined, spread: boolean): Promise<Outcome[]> {
+  #submitChunk(fn: string, items: unknown[], firstIndex: number, tracker: ChunkTracker | undefined,
+    spread: boolean): Promise<Outcome[]> {
     if (this.#terminating !== undefined) {
       const error = new PoolClosed('the pool was terminated while this map was still feeding it; the remaining items did not run');
       return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
@@ -234,7 +237,8 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
         return Promise.resolve(items.map(() => ({ ok: false, error }) as const));
       }
     }
-    // A chunk task calls fn(item): spreading would need a chunk kind of its own on the wire; tasks of one turn share a frame anyway.
+    // A chunk task calls fn(item): spreading would need a chunk kind of its own on the wire, and the tasks of one turn
+    // share a frame anyway.
     if (spread) {
       return Promise.all(items.map((args) => this.#submit(nextTaskId(), fn, args as readonly unknown[], false, {}, tracker).then(
         (value): Outcome => ({ ok: true, value }), (error: Error): Outcome => ({ ok: false, error }))));
@@ -248,7 +252,8 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       (outcomes) => outcomes as Outcome[], (error: Error) => items.map(() => ({ ok: false, error }) as const));
   }
 
-  async #settledAll(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions, spread: boolean): Promise<Outcome[]> {
+  async #settledAll(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions,
+    spread: boolean): Promise<Outcome[]> {
     this.#checkOpen();
     checkFn(fn);
     checkMapOptions(options);

@@ -33,7 +33,7 @@ export interface ProcessBaseOptions {
   readonly daemon?: boolean;
 }
 
-/** The function to run and its arguments; `args` may be left out only when `fn` needs none. */
+/** The function to run and its arguments (a readonly array will do); `args` may be left out only when `fn` needs none. */
 export type ProcessTarget<K extends string, A extends readonly unknown[]> = {
   /** Name of the export to run, sync or async: returning (or resolving) exits 0, throwing (or rejecting) exits 1. */
   readonly fn: K;
@@ -42,10 +42,10 @@ export type ProcessTarget<K extends string, A extends readonly unknown[]> = {
    * Arguments for `fn`, copied (structured clone) by the constructor, which throws SerializationError for one that cannot be.
    * @default []
    */
-  readonly args?: A;
+  readonly args?: A | Readonly<A>;
 } : {
   /** Arguments for `fn`, copied (structured clone) by the constructor, which throws SerializationError for one that cannot be. */
-  readonly args: A;
+  readonly args: A | Readonly<A>;
 });
 
 /**

@@ -69,9 +69,12 @@ export class Process<M extends WorkerModuleShape = UntypedModule> {
   readonly #started = deferred<void>();
   readonly #done = deferred<void>();
 
-  /** Validates the options and copies `args` (SerializationError, naming the path, if it cannot). Nothing runs until `start()`. */
-  constructor(options: ProcessOptions<M>) {
-    this.#options = resolveProcessOptions(options as ProcessOptions);
+  /**
+   * Validates the options and copies `args` (SerializationError, naming the path, if it cannot). Nothing runs until
+   * `start()`. `M` is never inferred from the options (it would be a module of one `any` export): give it, or leave it out.
+   */
+  constructor(options: NoInfer<ProcessOptions<M>>) {
+    this.#options = resolveProcessOptions(options);
     this.name = this.#options.name;
     const { module, fn, args, name, daemon } = this.#options;
     assertCopyable(args, 'args', `the arguments of "${fn}"`);

@@ -7,6 +7,8 @@ import { describe, test } from 'node:test';
 import { AbortError, Pool, PoolClosed, RemoteError, TaskTimeout } from 'procsafe';
 import { fixture, tasks, tempDir, waitUntil } from '../helpers/index.js';
 
+const starTasks = fixture('star-tasks.mjs');
+
 for (const isolation of ['process', 'thread'] as const) {
   describe(`Pool API (${isolation})`, () => {
     test('apply runs a named export with its arguments, sync or async', { timeout: 20_000 }, async (t) => {
@@ -74,6 +76,42 @@ for (const isolation of ['process', 'thread'] as const) {
       const before = pool.stats().completed;
       await assert.rejects(pool.map('fail', ['a', 'b']), (error: unknown) => error instanceof RemoteError && error.message === 'a');
       assert.ok(pool.stats().completed + pool.stats().failed > before);
+    });
+
+    test('starmap spreads each item as the arguments and keeps order, whatever the chunk size', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: starTasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      assert.deepEqual(await pool.starmap('power', [[2, 10], [3, 3]]), [1024, 27]);
+      const items = Array.from({ length: 300 }, (_, i) => [i % 7, i % 3] as [number, number]);
+      const expected = items.map(([base, exp]) => base ** exp);
+      const before = pool.stats().completed;
+      assert.deepEqual(await pool.starmap('power', items), expected);
+      assert.equal(pool.stats().completed - before, items.length, 'each item is a task');
+      assert.deepEqual(await pool.starmap('power', items, { chunksize: 7, concurrency: 2 }), expected);
+      assert.deepEqual(await pool.starmap('count', [[], [1], [1, 'two', { three: 3 }]]), [0, 1, 3]);
+      assert.deepEqual(await pool.starmap('power', []), []);
+      // eslint-disable-next-line @typescript-eslint/require-await -- an async source with nothing to await is the case covered
+      async function* gen(): AsyncGenerator<[number, number]> { for (let i = 0; i < 5; i++) yield [2, i]; }
+      assert.deepEqual(await pool.starmap('power', gen()), [1, 2, 4, 8, 16]);
+    });
+
+    test('starmap rejects with the first failure by position once the rest settled; a non-array item is a TypeError',
+      { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: starTasks, workers: 2, isolation });
+      t.after(() => pool.terminate());
+      const before = pool.stats();
+      await assert.rejects(
+        pool.starmap('failOr', [[null, 1, 200], ['first', 0, 0], ['second', 0, 0], [null, 4, 200]]),
+        (error: unknown) => error instanceof RemoteError && error.message === 'first');
+      const after = pool.stats();
+      assert.equal(after.completed - before.completed, 2, 'the slow items finished before the rejection');
+      assert.equal(after.failed - before.failed, 2);
+      await assert.rejects(pool.starmap('power', [[2, 1], 3, [4, 1]] as unknown as [number, number][]), (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(error.message, /items\[1\] of starmap\("power"\) to be an array of arguments, got number/);
+        return true;
+      });
+      assert.equal(pool.stats().completed, after.completed, 'nothing ran');
     });
 
     test('an Error value returned (not thrown) keeps code, errno, syscall and path', { timeout: 20_000 }, async (t) => {
@@ -325,7 +363,7 @@ describe('Pool edge cases', () => {
     });
   }
 
-  test('a settled call leaves no listener on its signal: apply, map, mapSettled, imap, imapUnordered; success, error and abort',
+  test('a settled call leaves no listener on its signal: apply, map, starmap, mapSettled, imap, imapUnordered; success, error and abort',
     { timeout: 60_000 }, async (t) => {
     const pool = new Pool({ module: tasks, workers: 2 });
     t.after(() => pool.terminate());
@@ -337,6 +375,7 @@ describe('Pool edge cases', () => {
     const calls: Record<string, (fn: string, args: unknown[], signal: AbortSignal) => Promise<unknown>> = {
       apply: (fn, args, signal) => pool.apply(fn, args, { signal }),
       map: (fn, args, signal) => pool.map(fn, Array.from({ length: 40 }, () => args[0]), { signal }),
+      starmap: (fn, args, signal) => pool.starmap(fn, Array.from({ length: 40 }, () => args), { signal }),
       mapSettled: (fn, args, signal) => pool.mapSettled(fn, Array.from({ length: 40 }, () => args[0]), { signal }),
       imap: (fn, args, signal) => drain(pool.imap(fn, Array.from({ length: 40 }, () => args[0]), { signal })),
       imapUnordered: (fn, args, signal) => drain(pool.imapUnordered(fn, Array.from({ length: 40 }, () => args[0]), { signal })),

@@ -60,6 +60,22 @@ export async function typedPool(): Promise<void> {
   use(wrongMap);
   // @ts-expect-error not a function
   void pool.map('notFn', [1]);
+
+  const powers: string[] = await pool.starmap('greet', [['a', 1], ['b', 2]]);
+  const squares: number[] = await pool.starmap('square', [[1], [2]], { chunksize: 1, concurrency: 2, signal: AbortSignal.timeout(1) });
+  const tags: { label: string }[] = await pool.starmap('tag', [['x'], ['y', { upper: true }]]);
+  use(powers, squares, tags);
+  // @ts-expect-error a typo'd export name
+  void pool.starmap('gret', [['a', 1]]);
+  // @ts-expect-error each item is the argument list: a wrong type in one
+  void pool.starmap('greet', [['a', 1], ['b', 'two']]);
+  // @ts-expect-error each item is the argument list: a missing argument
+  void pool.starmap('greet', [['a']]);
+  // @ts-expect-error each item is an argument list, not a bare argument
+  void pool.starmap('square', [1, 2]);
+  // @ts-expect-error the results are strings
+  const wrongStar: number[] = await pool.starmap('greet', [['a', 1]]);
+  use(wrongStar);
 }
 
 /** Never called: an untyped pool accepts any name and any arguments, and its results are unknown. */
@@ -69,7 +85,8 @@ export async function untypedPool(module: URL): Promise<void> {
     const u: unknown = await pool.apply('anything', [1, 'two', { three: 3 }]);
     const none: unknown = await pool.apply('noArgs');
     const list: unknown[] = await pool.map('whatever', [1, 2]);
-    use(u, none, list);
+    const starred: unknown[] = await pool.starmap('whatever', [[1, 'two'], []]);
+    use(u, none, list, starred);
     // @ts-expect-error an untyped result is unknown, not any
     const num: number = await pool.apply('anything', []);
     use(num);

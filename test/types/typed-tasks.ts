@@ -12,3 +12,7 @@ export function tag(label: string, options?: { upper?: boolean }): { label: stri
 }
 
 export const notFn = 3;
+
+export function ping(): string {
+  return 'pong';
+}
