@@ -1,6 +1,5 @@
 // Who this process is: its Process or pool-worker name and who started it, set by the child runtime from what its
 // parent sent. Read by currentProcess()/parentProcess() and by `procsafe status`; apart so a child need not load the registry.
-import { procStat } from './proc.js';
 
 /** What a parent tells its child of itself; `startTime` (procStat's) tells it from a later process given the same pid. */
 export interface ParentRecord {
@@ -16,10 +15,9 @@ export interface Identity {
 }
 
 // On globalThis (one per thread), not in this module: a worker module may load its own copy of procsafe, and its
-// currentProcess() must still see what the runtime's copy was told.
+// currentProcess() must still see what the runtime's copy was told. It imports nothing: every child loads it.
 const kIdentity = Symbol.for('procsafe.identity');
 const holder = globalThis as { [kIdentity]?: Identity };
-let ownStartTime: string | null | undefined;
 const listeners: Array<(name: string) => void> = [];
 
 /** This process's name, or null in a main process (the status registry shows none then). */
@@ -40,11 +38,4 @@ export function setIdentity(value: Identity): void {
 /** Calls `listener` whenever the name is set later (the registry rewrites its entry). */
 export function onOwnName(listener: (name: string) => void): void {
   listeners.push(listener);
-}
-
-/** This process as the children it starts will know it. */
-export function asParent(): ParentRecord {
-  // Read once: a process's start time never changes.
-  if (ownStartTime === undefined) ownStartTime = procStat(process.pid)?.startTime ?? null;
-  return { name: ownName() ?? 'MainProcess', pid: process.pid, startTime: ownStartTime };
 }

@@ -8,7 +8,7 @@ import { assertCopyable } from '../codec/v8.js';
 import { toRemoteError } from '../codec/remote-error.js';
 import { encodeFrame } from '../codec/value-frame.js';
 import { PoolClosed, WorkerCrashed } from '../errors.js';
-import { asParent } from '../internal/identity.js';
+import { asParent } from '../internal/parent-record.js';
 import { unreachable } from '../internal/unreachable.js';
 import { encodeBare, parseFrame } from '../transport/frame.js';
 import type { HostEvents, HostExit, HostOptions, WorkerHost } from './host.js';

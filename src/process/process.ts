@@ -5,7 +5,7 @@ import { ChildPipes, type ChildEnd, describeSpawnFailure } from '../child/spawn.
 import { toRemoteError } from '../codec/remote-error.js';
 import { assertCopyable } from '../codec/v8.js';
 import { AbortError, ProcessStateError, ProcsafeError, type RemoteError } from '../errors.js';
-import { asParent } from '../internal/identity.js';
+import { asParent } from '../internal/parent-record.js';
 import { resolveTimeout } from '../internal/timeout.js';
 import { unreachable } from '../internal/unreachable.js';
 import { validateAbortSignal, validateKnownKeys, validateObject } from '../internal/validate.js';

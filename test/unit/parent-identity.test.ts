@@ -1,7 +1,8 @@
 /** parentProcess().isAlive: a pid that exists but started at another time is a later process, not the parent. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asParent, setIdentity } from '../../dist/internal/identity.js';
+import { setIdentity } from '../../dist/internal/identity.js';
+import { asParent } from '../../dist/internal/parent-record.js';
 import { procStat } from '../../dist/internal/proc.js';
 import { currentProcess, parentProcess } from 'procsafe';
 
