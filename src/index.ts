@@ -23,4 +23,6 @@ export { BoundedSemaphore, Lease, Lock, Semaphore } from './sync/lock.js';
 export type { AcquireOptions } from './sync/lock.js';
 export { Event } from './sync/event.js';
 export { Barrier } from './sync/barrier.js';
+export { SharedArray } from './shared/shared-array.js';
+export type { SharedArrayType } from './shared/shared-array.js';
 export type { WaitOptions } from './broker/link.js';

@@ -11,7 +11,7 @@ export const kHandleKey = '__procsafe_handle__';
 /** On the prototype of every shareable class: findUncopyable lets them through. */
 export const kShareable = Symbol.for('procsafe.shareable');
 
-export type HandleKind = 'queue' | 'joinable-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier';
+export type HandleKind = 'queue' | 'joinable-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier' | 'shared-array';
 
 export interface Handle {
   readonly kind: HandleKind;
@@ -22,8 +22,10 @@ export interface Handle {
   /** Proves to the owner that the holder was handed this object. */
   readonly secret: string;
   readonly maxMessageBytes: number;
-  /** The kind's own settings: maxsize of a queue, permits of a semaphore, parties of a barrier. */
+  /** The kind's own settings: maxsize of a queue, permits of a semaphore, parties of a barrier, length of a SharedArray. */
   readonly size: number;
+  /** A SharedArray's element type and Lock; its file is `object` in its owner's directory (shared/shared-array.ts). */
+  readonly array?: { readonly type: string; readonly lock: Handle };
 }
 
 type Reviver = (handle: Handle) => object;

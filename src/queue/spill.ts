@@ -62,20 +62,28 @@ export function spillPrefix(nonce: Buffer): string {
   return nonce.subarray(0, 8).toString('hex');
 }
 
-const prepared = new Set<string>();
+/** Directories tried, and whether they were made. */
+const prepared = new Map<string, boolean>();
 
 /** The owner's side, once per socket. Best effort: without a directory, writers use the socket. */
 export function prepareSpillDir(socketPath: string): void {
-  if (!spillAllowed()) return;
+  if (spillAllowed()) prepareOwnerDir(socketPath);
+}
+
+/** As prepareSpillDir, whatever PROCSAFE_SHM says: SharedArray's files live there too (shared/shared-array.ts). */
+export function prepareOwnerDir(socketPath: string): string | undefined {
+  if (process.platform !== 'linux') return undefined;
   const dir = spillDirFor(socketPath);
-  if (prepared.has(dir)) return;
-  prepared.add(dir);
+  const made = prepared.get(dir);
+  if (made !== undefined) return made ? dir : undefined;
+  prepared.set(dir, false);
   try {
-    if (privateDir(dirname(dir)) === undefined) return;
+    if (privateDir(dirname(dir)) === undefined) return undefined;
     mkdirSync(dir, { mode: 0o700 });
   } catch {
-    return;
+    return undefined;
   }
+  prepared.set(dir, true);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   sweepDeadOwners(dirname(dir));
   // `read` returns when the pipe's last writer, this process, is gone however it ended. The watcher ignores the signals
@@ -86,6 +94,7 @@ export function prepareSpillDir(socketPath: string): void {
   watcher.on('error', () => { /* no sh: a normal exit still removes the directory */ });
   watcher.unref();
   (watcher.stdin as Socket | null)?.unref();
+  return dir;
 }
 
 // Owners gone with their watcher (both killed at once: `kill -9 -1`, an OOM kill of the container) leave directories

@@ -5,6 +5,7 @@ import { BarrierAdapter } from './barrier.js';
 import { EventAdapter } from './event.js';
 import { LockAdapter } from './lock.js';
 import { QueueAdapter } from './queue.js';
+import { ProtocolViolation } from '../../transport/frame.js';
 
 export { type Client, type Host, type ObjectAdapter, type ObjectSpec, type Origin, value } from './adapter.js';
 
@@ -15,5 +16,7 @@ export function newAdapter(spec: ObjectSpec, host: Host): ObjectAdapter {
     case 'semaphore': case 'lock': case 'bounded-semaphore': return new LockAdapter(spec, host);
     case 'event': return new EventAdapter(spec, host);
     case 'barrier': return new BarrierAdapter(spec, host);
+    // A SharedArray is memory, not state at an owner: its handle never creates an object here.
+    case 'shared-array': throw new ProtocolViolation('a SharedArray has no state at its owner');
   }
 }
