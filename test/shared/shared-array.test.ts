@@ -45,7 +45,10 @@ test('every element type: a zero-filled typed array of that type and length, in 
     assert.equal(stat.mode & 0o777, 0o600);
     assert.ok(arr.lock instanceof Lock);
   }
+  // Typed by its element type: `array` is a Float64Array here, with no cast.
   const big = new SharedArray(Float64Array, 1_000_000);
+  const typed: Float64Array = big.array;
+  assert.equal(typed, big.array);
   assert.equal(big.array.length, 1_000_000);
   assert.equal(big.array.every((v) => v === 0), true);
   assert.equal(new SharedArray(Uint8Array, 0).array.length, 0);
