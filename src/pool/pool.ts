@@ -17,6 +17,9 @@ import { poolReporter } from './snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
 import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
 
+/** What map and its kin accept: any iterable, sync or async. */
+type Items<T> = Iterable<T> | AsyncIterable<T>;
+
 /** See Pool[kModuleExports]. */
 export const kModuleExports = Symbol('procsafe.pool.moduleExports');
 
@@ -80,7 +83,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     try {
       this.#checkOpen();
       checkFn(fn);
-      if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array of arguments for "${fn}", got ${typeof args}; write apply('${fn}', [value])`);
+      if (!Array.isArray(args)) {
+        throw new TypeError(`Expected \`args\` to be an array of arguments for "${fn}", got ${typeof args}; write apply('${fn}', [value])`);
+      }
       const timeoutMs = checkApplyOptions(options);
       assertCopyable(args, 'args', `the arguments of "${fn}"`);
       const id = nextTaskId();
@@ -99,7 +104,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
    * Runs `fn(item)` for every item and resolves with the results in order. If any
    * item fails, rejects with the first failure (by position) once all have settled.
    */
-  map<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): Promise<Result<M[K]>[]>;
+  map<K extends FnName<M>>(fn: K, items: Items<Args<M[K]>[0]>, options?: MapOptions): Promise<Result<M[K]>[]>;
   async map(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): Promise<unknown[]> {
     return valuesOrFirstError(await this.#settledAll(fn, items, options, false));
   }
@@ -118,14 +123,14 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   /** As `map`, but never rejects for an item: each result is `{ ok: true, value }` or `{ ok: false, error }`. */
-  mapSettled<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): Promise<Outcome<Result<M[K]>>[]>;
+  mapSettled<K extends FnName<M>>(fn: K, items: Items<Args<M[K]>[0]>, options?: MapOptions): Promise<Outcome<Result<M[K]>>[]>;
   mapSettled(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): Promise<Outcome[]> {
     return this.#settledAll(fn, items, options, false);
   }
 
   /** Results in input order, lazily: input is read only as fast as results are consumed. */
-  imap<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): AsyncGenerator<Result<M[K]>, void, undefined>;
-  async *imap(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+  imap<K extends FnName<M>>(fn: K, items: Items<Args<M[K]>[0]>, options?: MapOptions): AsyncGenerator<Result<M[K]>, void, undefined>;
+  async *imap(fn: string, items: Items<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
     for await (const outcome of this.#stream(fn, items, options, true, 1, this.#options.workers * 32)) {
       if (!outcome.ok) throw outcome.error;
       yield outcome.value;
@@ -133,8 +138,10 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   /** Results as they finish, lazily. */
-  imapUnordered<K extends FnName<M>>(fn: K, items: Iterable<Args<M[K]>[0]> | AsyncIterable<Args<M[K]>[0]>, options?: MapOptions): AsyncGenerator<Result<M[K]>, void, undefined>;
-  async *imapUnordered(fn: string, items: Iterable<unknown> | AsyncIterable<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
+  imapUnordered<K extends FnName<M>>(
+    fn: K, items: Items<Args<M[K]>[0]>, options?: MapOptions,
+  ): AsyncGenerator<Result<M[K]>, void, undefined>;
+  async *imapUnordered(fn: string, items: Items<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
     for await (const outcome of this.#stream(fn, items, options, false, 1, this.#options.workers * 32)) {
       if (!outcome.ok) throw outcome.error;
       yield outcome.value;
@@ -187,7 +194,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   }
 
   /** `timeoutMs` is resolved already (resolveTimeout), never 0 here. A `tracker` stands in for a listener of the task's own. */
-  #submit(id: number, fn: string, args: readonly unknown[], chunk: boolean, options: ApplyOptions, tracker?: ChunkTracker): Promise<unknown> {
+  #submit(
+    id: number, fn: string, args: readonly unknown[], chunk: boolean, options: ApplyOptions, tracker?: ChunkTracker,
+  ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const task: Task = {
         id, fn, args, chunk, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
@@ -302,7 +311,9 @@ function describeType(value: unknown): string {
 
 function checkFn(fn: unknown): asserts fn is string {
   validateString(fn, 'fn');
-  if (Buffer.byteLength(fn) > kMaxFnBytes) throw new RangeError(`Expected \`fn\` to be an export name of at most ${kMaxFnBytes} bytes, got ${Buffer.byteLength(fn)} bytes`);
+  if (Buffer.byteLength(fn) > kMaxFnBytes) {
+    throw new RangeError(`Expected \`fn\` to be an export name of at most ${kMaxFnBytes} bytes, got ${Buffer.byteLength(fn)} bytes`);
+  }
 }
 
 /** Returns the call's deadline as resolveTimeout reads it: undefined for none, 0 for no time at all. */
