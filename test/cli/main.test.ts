@@ -1,28 +1,17 @@
 // The `procsafe` binary itself: --version, --help, and how it reports a bad command line.
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { type Ran, runNode } from '../helpers/children.js';
 import { tempDir } from '../helpers/index.js';
 
 // Compiled to dist-test/cli/: the repository root is two levels up.
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Run { readonly code: number | null; readonly stdout: string; readonly stderr: string }
-
-function run(t: TestContext, script: string, args: string[], cwd = root): Promise<Run> {
-  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(t: TestContext, script: string, args: string[], cwd = root): Promise<Ran> {
+  return runNode(t, [script, ...args], { cwd });
 }
 
 test('--version and -V print the version of the installed package, read next to the running file', { timeout: 30_000 }, async (t) => {

@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { firstJsonLine, type Ran, reap, runNode } from '../helpers/children.js';
 import { tempDir, waitForExit } from '../helpers/index.js';
 
 // Compiled to dist-test/cli/: the repository root is two levels up.
@@ -21,23 +22,9 @@ interface Status {
   }[];
 }
 
-/** Kills `child` when the test ends, whatever happened. */
-function reap(t: TestContext, child: ChildProcess): void {
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-}
-
 /** Runs the built binary with the test's own runtime directory. */
-function run(t: TestContext, env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  reap(t, child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(t: TestContext, env: NodeJS.ProcessEnv, args: string[]): Promise<Ran> {
+  return runNode(t, [bin, ...args], { cwd: root, env });
 }
 
 async function status(t: TestContext, env: NodeJS.ProcessEnv): Promise<Status> {
@@ -54,16 +41,7 @@ function startOwner(
     cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'],
   });
   reap(t, child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', reject);
-    child.on('exit', (code) => { if (!out.includes('\n')) reject(new Error(`the owner exited (${code}) before it was ready`)); });
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const at = out.indexOf('\n');
-      if (at !== -1) resolve({ child, ready: JSON.parse(out.slice(0, at)) as Record<string, number> });
-    });
-  });
+  return firstJsonLine<Record<string, number>>(child).then((ready) => ({ child, ready }));
 }
 
 function setup(t: TestContext): { dir: string; env: NodeJS.ProcessEnv } {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { spillDirFor } from '../../dist/queue/spill.js';
 import { childPids, fixture, repoRoot, waitForExit, waitUntil } from '../helpers/index.js';
+import { firstJsonLine } from '../helpers/children.js';
 import { createOtherUser, type OtherUser, otherUserSkipReason, removeOtherUser, runAs } from '../helpers/other-user.js';
 
 const root = fileURLToPath(repoRoot);
@@ -43,16 +44,7 @@ function startOwner(tmp: string): Promise<Owner> {
   const child = spawn(process.execPath, [fileURLToPath(fixture('probe-owner.mjs'))], {
     cwd: root, env: ownerEnv(tmp), stdio: ['pipe', 'pipe', 'inherit'],
   });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.on('error', reject);
-    child.on('exit', (code) => { if (!out.includes('\n')) reject(new Error(`the owner exited (${code}) before it was ready`)); });
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const at = out.indexOf('\n');
-      if (at !== -1) resolve({ child, ...(JSON.parse(out.slice(0, at)) as Omit<Owner, 'child'>) });
-    });
-  });
+  return firstJsonLine<Omit<Owner, 'child'>>(child).then((ready) => ({ child, ...ready }));
 }
 
 /** Ends the owner normally (its exit handlers remove its files), SIGKILL if it lingers; its children must be gone too. */

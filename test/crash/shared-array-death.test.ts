@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { BrokerLost, Pool, Process, Queue, SharedArray } from 'procsafe';
 import { spillDirFor } from '../../dist/queue/spill.js';
 import { fixture, isAlive, waitUntil } from '../helpers/index.js';
+import { watcherOf } from '../helpers/children.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
 const skip = !linux && 'no /dev/shm';
@@ -27,19 +28,6 @@ async function child(t: { after: (fn: () => void) => void }, fn: string, args: u
   return p;
 }
 
-/** The watcher (an `sh` naming the directory) that removes `dir` when its owner dies: see queue/spill.ts. */
-function watcherOf(dir: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.includes(dir) && argv.some((arg) => arg.includes('read _'))) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 /** This process's mapping of `file`, as the kernel lists it ("… (deleted)" once unlinked). */
 const mappingOf = (file: string): string | undefined =>

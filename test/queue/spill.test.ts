@@ -13,6 +13,7 @@ import { spillDirFor, spillPrefix, WriterFiles } from '../../dist/queue/spill.js
 import { remainingAfter as from } from '../../dist/internal/chunks.js';
 import { linkFor } from '../../dist/broker/link.js';
 import { fixture, isAlive, startChild, waitUntil } from '../helpers/index.js';
+import { watcherOf } from '../helpers/children.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
 
@@ -129,19 +130,6 @@ test('the owner SIGKILLed with items in files: its directory goes with it, and a
   await waitUntil(() => !existsSync(dir), "the dead owner's directory to be removed");
 });
 
-/** The pid of the watcher that removes `dir` when its owner dies (an `sh` naming it in its arguments). */
-function watcherOf(dir: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.includes(dir) && argv.some((arg) => arg.includes('read _'))) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
 
 test('the watcher ignores the signals sent to a whole group (TERM, HUP, INT) and still removes the directory when its owner dies',
   { timeout: 30_000, skip: !linux && 'no /dev/shm' }, async (t) => {

@@ -3,41 +3,17 @@
 // never reads the answers. The owner survives, stays bounded, logs a bounded number
 // of lines, and honest clients and `procsafe status` keep getting in.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { Queue } from 'procsafe';
 import { reviveRecords } from '../../dist/codec/handles.js';
 import { authFrame } from '../../dist/transport/client.js';
 import { encodeHead } from '../../dist/transport/frame.js';
 import { kRequest } from '../../dist/broker/protocol.js';
-import { fixture, repoRoot, tempDir, waitUntil } from '../helpers/index.js';
-
-interface HandleShape { path: string; object: string; secret: string }
-interface Owner { child: ChildProcess; pid: number; handle: HandleShape; stderr: () => string }
-
-/** Starts the serving owner fixture under `ulimit -n <fdLimit>` and waits for its handle. */
-function startOwner(t: TestContext, env: NodeJS.ProcessEnv, fdLimit: number): Promise<Owner> {
-  const script = fixture('limits-owner.mjs').pathname;
-  const child = spawn('/bin/sh', ['-c', `ulimit -n ${fdLimit}; exec "${process.execPath}" "${script}" serve`], {
-    cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.on('exit', (code) => reject(new Error(`the owner exited (${code}) before it was ready: ${err}`)));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const at = out.indexOf('\n');
-      if (at === -1) return;
-      const { pid, handle } = JSON.parse(out.slice(0, at)) as { pid: number; handle: HandleShape };
-      resolve({ child, pid, handle, stderr: () => err });
-    });
-  });
-}
+import { type HandleShape, startLimitsOwner } from '../helpers/limits-owner.js';
+import { repoRoot, tempDir, waitUntil } from '../helpers/index.js';
 
 /** The owner's queue, as a Queue in this process. */
 function queueOf(handle: HandleShape): Queue<string> {
@@ -82,7 +58,7 @@ test('500 idle unauthenticated connections against an owner with 256 fds: it sur
   { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const env = { ...process.env, XDG_RUNTIME_DIR: dir };
-  const owner = await startOwner(t, env, 256);
+  const owner = await startLimitsOwner(t, env, 256);
   const sockets: Socket[] = [];
   t.after(() => { for (const socket of sockets) socket.destroy(); });
   for (let i = 0; i < 500; i += 50) await Promise.all(Array.from({ length: 50 }, () => idle(owner.handle.path, sockets)));
@@ -133,7 +109,7 @@ test('a proven peer that sends kGet and a million kStats and never reads is cut 
   { timeout: 120_000 }, async (t) => {
   const dir = tempDir(t);
   const env = { ...process.env, XDG_RUNTIME_DIR: dir };
-  const owner = await startOwner(t, env, 1024);
+  const owner = await startLimitsOwner(t, env, 1024);
   const sockets: Socket[] = [];
   t.after(() => { for (const socket of sockets) socket.destroy(); });
   const q = queueOf(owner.handle);

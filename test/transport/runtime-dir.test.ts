@@ -3,12 +3,13 @@
 // the same fallback, where status finds them and cleans up after dead ones; a full
 // runtime directory fails the creating call at once, with the real cause.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fixture, repoRoot, tempDir } from '../helpers/index.js';
+import { startLimitsOwner } from '../helpers/limits-owner.js';
 
 const root = process.getuid?.() === 0;
 const skip = root ? false : 'needs root: creates an OS user and mounts a tmpfs';
@@ -20,27 +21,11 @@ function envFor(tmp: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Starts the serving owner fixture; resolves with its pid once it listens, and its stderr so far. */
-function startOwner(
+async function startOwner(
   t: TestContext, env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; pid: number; path: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [fixture('limits-owner.mjs').pathname, 'serve'], {
-    cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { err += chunk; });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.on('exit', (code) => reject(new Error(`the owner exited (${code}) before it was ready: ${err}`)));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const at = out.indexOf('\n');
-      if (at === -1) return;
-      const { pid, handle } = JSON.parse(out.slice(0, at)) as { pid: number; handle: { path: string } };
-      resolve({ child, pid, path: handle.path, stderr: () => err });
-    });
-  });
+  const owner = await startLimitsOwner(t, env);
+  return { child: owner.child, pid: owner.pid, path: owner.handle.path, stderr: owner.stderr };
 }
 
 interface Status { owners: { pid: number; error: string | null }[]; cleaned: { pid: number }[] }
