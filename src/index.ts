@@ -5,6 +5,7 @@ export {
 } from './errors.js';
 export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';
+export { reportProgress } from './child/progress.js';
 export type { ApplyOptions, MapOptions, Outcome } from './pool/pool.js';
 export type { PoolOptions } from './pool/options.js';
 export type { PoolStats } from './pool/stats.js';

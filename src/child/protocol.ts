@@ -55,6 +55,10 @@ export const kFromChild = {
   OkString: kResultKinds.OkString,
   /** id (a Process's fn returned: id 0). */
   OkUndefined: kResultKinds.OkUndefined,
+  /** id: the running task; payload: a v8 value it reported (reportProgress). Not an answer: the task goes on. */
+  Progress: kResultKinds.Progress,
+  /** As Progress, for a number: f64 LE. */
+  ProgressNumber: kResultKinds.ProgressNumber,
 } as const;
 
 export type FromChildKind = (typeof kFromChild)[keyof typeof kFromChild];
@@ -91,6 +95,8 @@ export function isTaskAnswer(frame: Frame): frame is TaskAnswerFrame {
 export function isControl(type: number): type is ControlKind {
   return kControlKinds.has(type);
 }
+
+export type ProgressKind = typeof kFromChild.Progress | typeof kFromChild.ProgressNumber;
 
 export interface InitMessage {
   readonly module: string;

@@ -2,7 +2,7 @@
 // durably before the next starts. That ordering lets the parent know, when a worker dies, exactly which task was running
 // (the oldest unanswered) and which never started. A Run message instead makes the child a Process (process-runner.ts).
 import { describeError } from '../codec/remote-error.js';
-import { encodeResult, fitting } from '../codec/results.js';
+import { encodeProgress, encodeResult, fitting } from '../codec/results.js';
 import { decodeBatch, type IncomingTask } from '../codec/task-args.js';
 import { findUncopyable } from '../codec/v8.js';
 import { encodeFrame } from '../codec/value-frame.js';
@@ -17,6 +17,7 @@ import {
 } from './protocol.js';
 import { loadWorkerModule, lookupFunction, type WorkerModule } from './loader.js';
 import type { ChildPort } from './port.js';
+import { setProgressSink } from './progress.js';
 import { runProcess } from './process-runner.js';
 
 export type { ChildPort } from './port.js';
@@ -38,6 +39,8 @@ export class WorkerRuntime {
   #stopping = false;
   /** An exit is under way (waiting for output to flush): run nothing more. */
   #exiting = false;
+  /** The task whose function is running, for reportProgress; 0 between tasks and in map chunks (no one listens). */
+  #current = 0;
 
   constructor(port: ChildPort) {
     this.#port = port;
@@ -45,6 +48,15 @@ export class WorkerRuntime {
     process.on('uncaughtException', onFatal);
     // process.exit() inside a task: what was answered still reaches the parent.
     process.on('exit', () => this.#port.flush?.());
+    setProgressSink((value) => this.#report(value));
+  }
+
+  // Sent at once, not batched: a report is worth something only while the task still runs, and it stays delivered
+  // whatever happens to the worker next. Being on the answers' channel, it always arrives before its task's answer.
+  #report(value: unknown): void {
+    if (this.#current === 0) return;
+    this.#port.send(encodeProgress(this.#current, value, this.#maxMessageBytes));
+    this.#port.flush?.();
   }
 
   receive(chunk: Buffer): void {
@@ -128,21 +140,24 @@ export class WorkerRuntime {
 
   #runTask(frame: Entry): void {
     let result: unknown;
+    this.#current = frame.id;
     try {
       const fn = lookupFunction(this.#module as WorkerModule, this.#moduleUrl, frame.fn);
       result = fn(...frame.args);
     } catch (error) {
+      this.#current = 0;
       this.#sendError(frame.id, error);
       return;
     }
     if (!isThenable(result)) {
+      this.#current = 0;
       this.#sendOk(frame, result);
       return;
     }
     this.#busy = true;
     result.then(
-      (value) => { this.#busy = false; this.#sendOk(frame, value); this.#pump(); },
-      (error: unknown) => { this.#busy = false; this.#sendError(frame.id, error); this.#pump(); },
+      (value) => { this.#busy = false; this.#current = 0; this.#sendOk(frame, value); this.#pump(); },
+      (error: unknown) => { this.#busy = false; this.#current = 0; this.#sendError(frame.id, error); this.#pump(); },
     );
   }
 

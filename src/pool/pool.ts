@@ -35,6 +35,8 @@ export interface ApplyOptions {
    * rejects TaskTimeout at once and never starts.
    */
   readonly timeoutMs?: number;
+  /** Called with each value the task reports (reportProgress in the worker), in order, before the call settles. */
+  readonly onProgress?: (value: unknown) => void;
 }
 
 export interface MapOptions {
@@ -94,7 +96,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
         throw new TaskTimeout(`task ${id} ("${fn}") was given timeoutMs ${options.timeoutMs}, no time to run, and was not started; ` +
           'give a positive timeoutMs, or Infinity for no limit');
       }
-      return this.#submit(id, fn, args, false, { signal: options.signal, timeoutMs });
+      return this.#submit(id, fn, args, false, { signal: options.signal, timeoutMs, onProgress: options.onProgress });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -199,7 +201,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const task: Task = {
-        id, fn, args, chunk, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined,
+        id, fn, args, chunk, state: 'queued', slot: undefined, attempts: 0, cleanup: undefined, onProgress: options.onProgress,
         done: (ok, value) => (ok ? resolve(value) : reject(value)),
       };
       const { timeoutMs } = options;
@@ -320,6 +322,9 @@ function checkFn(fn: unknown): asserts fn is string {
 function checkApplyOptions(options: ApplyOptions): number | undefined {
   validateObject(options, 'apply options');
   validateAbortSignal(options.signal, 'signal');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new TypeError(`Expected \`onProgress\` to be a function, got ${typeof options.onProgress}`);
+  }
   return resolveTimeout(options.timeoutMs, 'timeoutMs');
 }
 

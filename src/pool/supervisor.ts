@@ -17,6 +17,7 @@ import { ThreadHost } from './host-thread.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { attributeExit } from './attribution.js';
 import { describeExit, describeWorker } from './crash-report.js';
+import { deliverProgress } from './decode.js';
 import type { Ledger } from './settlement.js';
 import type { WorkerInfo } from './stats.js';
 import type { Task } from './task.js';
@@ -261,6 +262,9 @@ export class Supervisor {
       }
       case kFromChild.Fatal:
         slot.fatal = toRemoteError(decodeErrorInfo(frame));
+        return;
+      case kFromChild.Progress: case kFromChild.ProgressNumber:
+        deliverProgress(slot.inflight.peek(), { ...frame, type });
         return;
       default: unreachable(type, 'frame type');
     }

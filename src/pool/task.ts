@@ -19,6 +19,8 @@ export interface Task {
   attempts: number;
   /** A chunk narrowed down after a crash: the single-item tasks it became. */
   parts?: Task[];
+  /** The caller's onProgress: what the running task reports (reportProgress), in order, until it settles. */
+  readonly onProgress?: ((value: unknown) => void) | undefined;
   /** Deadline and abort cleanups. */
   cleanup: (() => void) | undefined;
   /** Called exactly once: with the value (an Outcome[] for a chunk) or the error. */

@@ -220,7 +220,7 @@ export class Process<M extends WorkerModuleShape = UntypedModule> {
         return;
       // A pool worker's answers: a Process child never sends them.
       case kFromChild.Ok: case kFromChild.OkNumber: case kFromChild.OkString:
-      case kFromChild.ChunkResult: case kFromChild.Skipped:
+      case kFromChild.ChunkResult: case kFromChild.Skipped: case kFromChild.Progress: case kFromChild.ProgressNumber:
         process.emitWarning(`${this.name} sent an unknown frame type ${type}; ignored`, 'ProcsafeWarning');
         return;
       default: unreachable(type, 'frame type');
