@@ -29,6 +29,8 @@ export const kToChild = {
   BatchSimple: kBatchKinds.BatchSimple,
   /** payload: RunMessage; the child becomes a Process: it runs one function, then exits. */
   Run: 7,
+  /** id: the task sent next with this id has an onProgress; the reports of any other task are not even encoded. */
+  Listen: 8,
 } as const;
 
 export type ToChildKind = (typeof kToChild)[keyof typeof kToChild];

@@ -1,6 +1,7 @@
 // The child side of a pool worker, process or thread: runs tasks one at a time in arrival order and writes each result
 // durably before the next starts. That ordering lets the parent know, when a worker dies, exactly which task was running
 // (the oldest unanswered) and which never started. A Run message instead makes the child a Process (process-runner.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describeError } from '../codec/remote-error.js';
 import { encodeProgress, encodeResult, fitting } from '../codec/results.js';
 import { decodeBatch, type IncomingTask } from '../codec/task-args.js';
@@ -27,6 +28,12 @@ const kMaxChildFrameBytes = 2 ** 32 - 1;
 /** A task as the child holds it until its turn. */
 type Entry = IncomingTask;
 
+/** A listened-to task while its function runs: `live` ends when it settles, and a report made later goes nowhere. */
+interface Listened {
+  readonly id: number;
+  live: boolean;
+}
+
 export class WorkerRuntime {
   readonly #port: ChildPort;
   readonly #decoder = new FrameDecoder(kMaxChildFrameBytes);
@@ -39,8 +46,11 @@ export class WorkerRuntime {
   #stopping = false;
   /** An exit is under way (waiting for output to flush): run nothing more. */
   #exiting = false;
-  /** The task whose function is running, for reportProgress; 0 between tasks and in map chunks (no one listens). */
-  #current = 0;
+  /** Ids of tasks whose caller has an onProgress (Listen frames), until they run. */
+  readonly #listening = new Set<number>();
+  // The async context, not "the task running now", tells whose report it is: a timer or promise a finished task left
+  // behind must not report into the next one. Entered only for listened-to tasks, so other tasks pay nothing for it.
+  readonly #listened = new AsyncLocalStorage<Listened>();
 
   constructor(port: ChildPort) {
     this.#port = port;
@@ -54,8 +64,9 @@ export class WorkerRuntime {
   // Sent at once, not batched: a report is worth something only while the task still runs, and it stays delivered
   // whatever happens to the worker next. Being on the answers' channel, it always arrives before its task's answer.
   #report(value: unknown): void {
-    if (this.#current === 0) return;
-    this.#port.send(encodeProgress(this.#current, value, this.#maxMessageBytes));
+    const task = this.#listened.getStore();
+    if (task === undefined || !task.live) return;
+    this.#port.send(encodeProgress(task.id, value, this.#maxMessageBytes));
     this.#port.flush?.();
   }
 
@@ -84,6 +95,7 @@ export class WorkerRuntime {
         break;
       }
       case kToChild.Stop: this.#stopping = true; break;
+      case kToChild.Listen: this.#listening.add(frame.id); break;
       case kToChild.Init: void this.#init(decodeInit(frame)); break;
       case kToChild.Run: void runProcess(this.#port, decodeRun(frame)); break;
       default: unreachable(type, 'frame type');
@@ -123,13 +135,14 @@ export class WorkerRuntime {
     while (!this.#busy && this.#module !== undefined && !this.#exiting) {
       const entry = this.#queue.shift();
       if (entry === undefined) break;
+      const listened = this.#listening.delete(entry.id);
       if (this.#cancelled.delete(entry.id) || entry.fn === '') {
         this.#port.send(encodeBare(kFromChild.Skipped, entry.id));
         continue;
       }
       this.#port.started?.(entry.id);
       if (entry.chunk) this.#runChunk(entry);
-      else this.#runTask(entry);
+      else this.#runTask(entry, listened ? { id: entry.id, live: true } : undefined);
     }
     this.#port.flush?.();
     if (this.#stopping && !this.#busy && this.#queue.length === 0 && !this.#exiting) {
@@ -138,26 +151,29 @@ export class WorkerRuntime {
     }
   }
 
-  #runTask(frame: Entry): void {
+  #runTask(frame: Entry, listened: Listened | undefined): void {
     let result: unknown;
-    this.#current = frame.id;
     try {
       const fn = lookupFunction(this.#module as WorkerModule, this.#moduleUrl, frame.fn);
-      result = fn(...frame.args);
+      result = listened === undefined ? fn(...frame.args) : this.#listened.run(listened, fn, ...frame.args);
     } catch (error) {
-      this.#current = 0;
+      if (listened !== undefined) listened.live = false;
       this.#sendError(frame.id, error);
       return;
     }
     if (!isThenable(result)) {
-      this.#current = 0;
+      if (listened !== undefined) listened.live = false;
       this.#sendOk(frame, result);
       return;
     }
     this.#busy = true;
+    const end = (): void => {
+      this.#busy = false;
+      if (listened !== undefined) listened.live = false;
+    };
     result.then(
-      (value) => { this.#busy = false; this.#current = 0; this.#sendOk(frame, value); this.#pump(); },
-      (error: unknown) => { this.#busy = false; this.#current = 0; this.#sendError(frame.id, error); this.#pump(); },
+      (value) => { end(); this.#sendOk(frame, value); this.#pump(); },
+      (error: unknown) => { end(); this.#sendError(frame.id, error); this.#pump(); },
     );
   }
 

@@ -1,8 +1,9 @@
 // Which worker gets the next task, how many wait in each worker's pipe behind the running one, the running task's
 // deadline, and the answers coming back, in order.
-import type { TaskAnswerFrame } from '../child/protocol.js';
+import { kToChild, type TaskAnswerFrame } from '../child/protocol.js';
 import { encodeBatch } from '../codec/task-args.js';
 import { TaskTimeout } from '../errors.js';
+import { encodeBare } from '../transport/frame.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { describeWorker } from './crash-report.js';
 import { decodeAnswer } from './decode.js';
@@ -111,6 +112,7 @@ export class Dispatcher {
       if (best === undefined) break;
       const task = this.#queue.next();
       if (task === undefined) break;
+      if (task.onProgress !== undefined) best.queueRaw(encodeBare(kToChild.Listen, task.id));
       best.queue(task);
       touched.add(best);
       if (best.inflight.length === 1) this.#startHead(best);

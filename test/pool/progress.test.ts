@@ -73,6 +73,17 @@ for (const isolation of ['process', 'thread'] as const) {
       assert.deepEqual(seen, [1, 2]);
     });
 
+    test('a report left behind by a finished task reaches neither its call nor the next one', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: progressTasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      const first: unknown[] = [];
+      const second: unknown[] = [];
+      assert.equal(await pool.apply('leaveStray', [], { onProgress: (value) => first.push(value) }), 'left');
+      assert.equal(await pool.apply('fireThenCount', [2], { onProgress: (value) => second.push(value) }), 2);
+      assert.deepEqual(first, []);
+      assert.deepEqual(second, [1, 2]);
+    });
+
     test('an uncopyable report throws in the task, which rejects', { timeout: 20_000 }, async (t) => {
       const pool = new Pool({ module: progressTasks, workers: 1, isolation });
       t.after(() => pool.terminate());
