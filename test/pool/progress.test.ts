@@ -91,6 +91,22 @@ for (const isolation of ['process', 'thread'] as const) {
         (error: unknown) => error instanceof SerializationError && /reported progress/.test(error.message));
     });
 
+    test('an onProgress that throws is a warning; the later reports and the result still arrive', { timeout: 20_000 }, async (t) => {
+      const pool = new Pool({ module: progressTasks, workers: 1, isolation });
+      t.after(() => pool.terminate());
+      const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+      const seen: unknown[] = [];
+      const result = await pool.apply('count', [3, 'ok'], {
+        onProgress: (value) => {
+          seen.push(value);
+          if (value === 1) throw new Error('callback broke');
+        },
+      });
+      assert.equal(result, 'ok');
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.match((await warned).message, /onProgress of task \d+ \("count"\) threw: callback broke/);
+    });
+
     test('onProgress must be a function', async (t) => {
       const pool = new Pool({ module: progressTasks, workers: 1, isolation });
       t.after(() => pool.terminate());
