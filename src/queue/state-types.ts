@@ -34,12 +34,14 @@ export interface DeliveredEvent {
   readonly entry: QueueEntry;
 }
 
-/** A `put` on a closed queue, or a `get` on a closed and drained one: reject with QueueClosed. */
+/** A `put` on a closed queue, a `get` on a closed and drained one (or closed at once), or any parked request of a client that left. */
 export interface ClosedEvent {
   readonly type: 'closed';
   readonly requestId: number;
   readonly client: ClientId;
-  readonly request: 'put' | 'get';
+  readonly request: 'put' | 'get' | 'join';
+  /** The client let go of the queue (`leave`); the queue itself may be open. */
+  readonly left?: true;
 }
 
 export interface JoinedEvent {
@@ -104,6 +106,8 @@ export interface QueueSnapshot {
   /** Items ever quarantined, and those of them no get was told of yet. */
   readonly quarantined: number;
   readonly untold: number;
+  /** Items an immediate close let go of unread (counted as done for `join`). */
+  readonly dropped: number;
   readonly clients: ClientSnapshot[];
   readonly puts: WaiterSnapshot[];
   readonly gets: WaiterSnapshot[];

@@ -4,10 +4,11 @@
  * (delivered, not yet handed to user code) or acked (JoinableQueue: handed over, not yet `taskDone`). A dead client's items
  * go back to the front in put order with the same id, except one kQuarantineAfterDeaths readers died holding: it is
  * quarantined, or it would kill every reader in turn and block the rest. Invariants kept after every method:
- * - queued + leased + acked === accepted − consumed − quarantined (never lost silently, never doubled);
+ * - queued + leased + acked === accepted − consumed − quarantined − dropped (never lost silently, never doubled);
  * - `full()` === (maxsize > 0 && queued + leased >= maxsize);
  * - a put is parked only while the queue is open and full (FIFO, no barging);
- * - a get is parked only while nothing is queued and the queue is not drained;
+ * - a get is parked only while nothing is queued and the queue is not drained (nor closed at once);
+ * - after an immediate close nothing is queued: what would be (given back, or a dead reader's) is dropped;
  * - a join is parked only while something is unfinished;
  * - a refused request (InvalidQueueRequest: not what the client holds, or taskDone on a plain Queue) changes nothing.
  */
@@ -56,6 +57,8 @@ export class QueueState {
   /** Quarantined items no get was told of yet, oldest first. */
   readonly #untold = new Fifo<Untold>();
   #closed = false;
+  #immediate = false;
+  #dropped = 0;
   readonly #onDrop: ((item: Payload) => void) | undefined;
 
   constructor(options: QueueStateOptions = {}) {
@@ -189,6 +192,30 @@ export class QueueState {
     return [];
   }
 
+  /**
+   * A live client lets go of this queue (`disconnect()`): its parked requests are answered `closed`, and what it holds goes
+   * back as a death's would, but unblamed (it is no sign the item kills readers). Acked JoinableQueue items go back too:
+   * their `taskDone` can no longer come.
+   */
+  leave(client: ClientId): QueueEvent[] {
+    validateInteger(client, 'client', 0);
+    const events: QueueEvent[] = [];
+    const closed = (requestId: number, request: 'put' | 'get' | 'join'): void => {
+      events.push({ type: 'closed', requestId, client, request, left: true });
+    };
+    for (const [requestId, waiter] of this.#puts) {
+      if (waiter.client !== client) continue;
+      this.#puts.delete(requestId);
+      this.#onDrop?.(waiter.item);
+      closed(requestId, 'put');
+    }
+    for (const [requestId, owner] of this.#gets) if (owner === client) { this.#gets.delete(requestId); closed(requestId, 'get'); }
+    for (const [requestId, owner] of this.#joins) if (owner === client) { this.#joins.delete(requestId); closed(requestId, 'join'); }
+    this.#takeBack(client, false);
+    events.push(...this.#settle());
+    return events;
+  }
+
   /** Parked requests vanish without events (a parked put was never accepted: no capacity leaks); held items go back. */
   disconnect(client: ClientId): QueueEvent[] {
     validateInteger(client, 'client', 0);
@@ -199,22 +226,33 @@ export class QueueState {
     }
     for (const [requestId, owner] of this.#gets) if (owner === client) this.#gets.delete(requestId);
     for (const [requestId, owner] of this.#joins) if (owner === client) this.#joins.delete(requestId);
-    const books = this.#books.get(client);
-    if (books !== undefined) {
-      this.#books.delete(client);
-      this.#leased -= books.leased.size;
-      this.#acked -= books.acked.size;
-      const back = [...books.leased, ...books.acked];
-      for (const held of blame(books)) if (++held.deaths >= kQuarantineAfterDeaths) this.#quarantine(held, back);
-      this.#requeue(back);
-    }
+    this.#takeBack(client, true);
     return this.#settle();
   }
 
-  /** No more puts. Gets drain until nothing is queued or leased (a dead reader gives those back), then get `closed`. */
-  close(): QueueEvent[] {
-    if (this.#closed) return [];
+  #takeBack(client: ClientId, died: boolean): void {
+    const books = this.#books.get(client);
+    if (books === undefined) return;
+    this.#books.delete(client);
+    this.#leased -= books.leased.size;
+    this.#acked -= books.acked.size;
+    const back = [...books.leased, ...books.acked];
+    if (died) for (const held of blame(books)) if (++held.deaths >= kQuarantineAfterDeaths) this.#quarantine(held, back);
+    this.#requeue(back);
+  }
+
+  /**
+   * No more puts. Gets drain until nothing is queued or leased (a dead reader gives those back), then get `closed`.
+   * `immediate` (Python 3.13's `shutdown(immediate=True)`): queued items are dropped and gets are `closed` at once. Leased
+   * and acked items stay with their readers, who had them before the close: an ack still hands one over; given back or
+   * left by a dead reader, it is dropped.
+   */
+  close(options: { readonly immediate?: boolean } = {}): QueueEvent[] {
+    const immediate = options.immediate ?? false;
+    if (typeof immediate !== 'boolean') throw new TypeError(`Expected \`immediate\` to be a boolean, got ${typeof immediate}`);
+    if (this.#closed && (this.#immediate || !immediate)) return [];
     this.#closed = true;
+    this.#immediate = immediate;
     return this.#settle();
   }
 
@@ -234,6 +272,7 @@ export class QueueState {
       redeliveries: this.#redeliveries,
       quarantined: this.#quarantined,
       untold: this.#untold.length,
+      dropped: this.#dropped,
       clients: [...this.#books].map(([client, books]) => ({ client, leased: books.leased.size, acked: books.acked.size })),
       puts: [...this.#puts].map(([requestId, { client }]) => ({ client, requestId })),
       gets: waiters(this.#gets),
@@ -244,12 +283,13 @@ export class QueueState {
   /** The one place requests are answered, so FIFO order, capacity and the close rules cannot drift apart. */
   #settle(): QueueEvent[] {
     const events: QueueEvent[] = [];
+    if (this.#immediate) this.#dropQueued();
     // Most calls change nothing parked (an ack with no put waiting): skip the maps then.
     if (this.#puts.size > 0) this.#acceptPuts(events);
     if (this.#gets.size > 0 && this.#untold.length > 0) this.#tellParked(events);
     if (this.#gets.size > 0 && this.#queued.length > 0) this.#deliver(events);
     // Drained means nothing queued and nothing leased: a leased item may still come back.
-    if (this.#closed && this.#gets.size > 0 && this.#queued.length === 0 && this.#leased === 0) {
+    if (this.#closed && this.#gets.size > 0 && this.#queued.length === 0 && (this.#leased === 0 || this.#immediate)) {
       for (const [requestId, client] of this.#gets) events.push({ type: 'closed', requestId, client, request: 'get' });
       this.#gets.clear();
     }
@@ -258,6 +298,15 @@ export class QueueState {
       this.#joins.clear();
     }
     return events;
+  }
+
+  /** Immediate close: as Python, each dropped item counts as done, so `join` is not held by items no one will read. */
+  #dropQueued(): void {
+    this.#untold.clear();
+    for (let held = this.#queued.shift(); held !== undefined; held = this.#queued.shift()) {
+      this.#dropped++;
+      this.#onDrop?.(held.item);
+    }
   }
 
   #acceptPuts(events: QueueEvent[]): void {

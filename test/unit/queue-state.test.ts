@@ -261,6 +261,76 @@ describe('QueueState Queue', () => {
     assert.equal(q.get(6, rid())[0]?.type, 'closed');
     assert.ok(q.closed);
   });
+
+  test('close({ immediate }): waiting items are dropped, parked and later gets closed at once, leased ones stay', kT, () => {
+    const dropped: string[] = [];
+    const q = new QueueState({ maxsize: 3, onDrop: (item) => dropped.push((item as Buffer).toString()) });
+    putNow(q, 1, 'a');
+    putNow(q, 1, 'b');
+    putNow(q, 1, 'c');
+    const parkedPut = rid();
+    q.put(1, parkedPut, buf('d'));
+    const [a] = getNow(q, 2);
+    assert.equal(types(q.put(1, rid(), buf('x'))).length, 0, 'full: parks');
+    const q2 = new QueueState();
+    const parkedGet = rid();
+    assert.deepEqual(q2.get(3, parkedGet), []);
+    assert.deepEqual(types(q2.close({ immediate: true })), [`closed:${parkedGet}`], 'a parked get is closed at once');
+    const events = q.close({ immediate: true });
+    assert.deepEqual(events.map((e) => e.type), ['closed', 'closed'], 'both parked puts refused');
+    assert.deepEqual(dropped.sort(), ['b', 'c', 'd', 'x'], 'waiting items and parked puts let go of, once each');
+    assert.equal(q.qsize(), 0);
+    assert.equal(q.get(4, rid())[0]?.type, 'closed', 'a get closes at once though a is still leased');
+    assert.deepEqual(q.close({ immediate: true }), [], 'idempotent');
+    const s = q.inspect();
+    assert.equal(s.dropped, 2);
+    assert.equal(s.leased, 1);
+    // The reader that held `a` before the close may still hand it over; given back, it is dropped.
+    q.release(2, [a]);
+    assert.equal(q.inspect().dropped, 3);
+    assert.equal(q.qsize(), 0);
+  });
+
+  test('close({ immediate }) after a plain close drops what was left to drain', kT, () => {
+    const q = new QueueState();
+    putNow(q, 1, 'a');
+    q.close();
+    const parked = rid();
+    getNow(q, 2);
+    assert.deepEqual(q.get(3, parked), [], 'the leased item may come back');
+    assert.deepEqual(types(q.close({ immediate: true })), [`closed:${parked}`]);
+    assert.throws(() => q.close({ immediate: 1 as unknown as boolean }), TypeError);
+  });
+
+  test('leave: a live client lets go; its parked requests are closed, its items go back unblamed', kT, () => {
+    const q = new QueueState({ joinable: true });
+    putNow(q, 1, 'a');
+    putNow(q, 1, 'b');
+    putNow(q, 1, 'c');
+    const [a] = getNow(q, 2);
+    q.ack(2, a);
+    getNow(q, 2);
+    const get = rid();
+    const join = rid();
+    getNow(q, 3);
+    assert.deepEqual(q.get(2, get), []);
+    assert.deepEqual(q.join(2, join), []);
+    const events = q.leave(2);
+    assert.deepEqual(events, [
+      { type: 'closed', requestId: get, client: 2, request: 'get', left: true },
+      { type: 'closed', requestId: join, client: 2, request: 'join', left: true },
+    ]);
+    assert.equal(q.qsize(), 2, 'its acked and leased items are back');
+    assert.equal(getNow(q, 4)[1], 'a', 'in put order, at the front');
+    assert.equal(q.inspect().clients.find((c) => c.client === 2), undefined);
+    // Many leaves while holding the same item blame no one: a leave is no death.
+    for (let client = 10; client < 10 + kQuarantineAfterDeaths + 1; client++) {
+      const [id] = getNow(q, client);
+      assert.ok(id !== '');
+      q.leave(client);
+    }
+    assert.equal(q.inspect().quarantined, 0);
+  });
 });
 
 describe('QueueState JoinableQueue', () => {
@@ -340,7 +410,7 @@ describe('QueueState JoinableQueue', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(snapshot)), snapshot);
     assert.deepEqual(snapshot, {
       kind: 'joinable-queue', maxsize: 5, closed: false, qsize: 0, leased: 1, acked: 1, unfinished: 2, full: false,
-      accepted: 2, consumed: 0, redeliveries: 0, quarantined: 0, untold: 0,
+      accepted: 2, consumed: 0, redeliveries: 0, quarantined: 0, untold: 0, dropped: 0,
       clients: [{ client: 2, leased: 0, acked: 1 }, { client: 3, leased: 1, acked: 0 }],
       puts: [], gets: [], joins: [{ client: 4, requestId: 77_000 }],
     });
@@ -474,7 +544,10 @@ interface Model {
   readonly deaths: Map<string, number>;
   readonly quarantined: Set<string>;
   readonly untold: string[];
+  /** Items an immediate close let go of unread. */
+  readonly dropped: Set<string>;
   closed: boolean;
+  immediate: boolean;
 }
 
 const seqOf = (id: string): number => Number(id.slice(id.indexOf(':') + 1));
@@ -508,7 +581,9 @@ function apply(q: QueueState, m: Model, events: readonly QueueEvent[], where: st
           assert.ok(m.puts.delete(e.requestId));
         } else {
           assert.ok(m.gets.delete(e.requestId));
-          assert.equal(m.queue.length + total(m.leased) + m.untold.length, 0, `${where}: gets close only when drained and told`);
+          if (!m.immediate) {
+            assert.equal(m.queue.length + total(m.leased) + m.untold.length, 0, `${where}: gets close only when drained and told`);
+          }
         }
         break;
       case 'joined':
@@ -528,9 +603,10 @@ function apply(q: QueueState, m: Model, events: readonly QueueEvent[], where: st
   }
 }
 
-/** Returned items go to the front of the model queue in put order. */
+/** Returned items go to the front of the model queue in put order; after an immediate close they are dropped. */
 function requeue(m: Model, ids: string[]): void {
-  m.queue.unshift(...[...ids].sort((a, b) => seqOf(a) - seqOf(b)));
+  if (m.immediate) for (const id of ids) m.dropped.add(id);
+  else m.queue.unshift(...[...ids].sort((a, b) => seqOf(a) - seqOf(b)));
 }
 
 function checkInvariants(q: QueueState, m: Model, maxsize: number, where: string): void {
@@ -540,7 +616,9 @@ function checkInvariants(q: QueueState, m: Model, maxsize: number, where: string
   assert.equal(s.qsize, m.queue.length, `${where}: qsize`);
   assert.equal(s.leased, leased, `${where}: leased`);
   assert.equal(s.acked, acked, `${where}: acked`);
-  assert.equal(s.unfinished, s.accepted - s.consumed - s.quarantined, `${where}: every accepted item is consumed, quarantined or held`);
+  assert.equal(s.unfinished, s.accepted - s.consumed - s.quarantined - s.dropped,
+    `${where}: every accepted item is consumed, quarantined, dropped or held`);
+  assert.equal(s.dropped, m.dropped.size, `${where}: dropped`);
   assert.equal(s.quarantined, m.quarantined.size, `${where}: quarantined`);
   assert.equal(s.untold, m.untold.length, `${where}: untold`);
   assert.equal(s.unfinished, m.queue.length + leased + acked, `${where}: unfinished`);
@@ -553,6 +631,7 @@ function checkInvariants(q: QueueState, m: Model, maxsize: number, where: string
   if (s.puts.length > 0) assert.ok(!s.closed && s.full, `${where}: a put parks only while open and full`);
   if (s.gets.length > 0) {
     assert.ok(s.qsize === 0 && s.untold === 0 && !(s.closed && s.leased === 0), `${where}: a get parks only while empty and not drained`);
+    assert.ok(!m.immediate, `${where}: no get parks after an immediate close`);
   }
   if (s.joins.length > 0) assert.ok(s.unfinished > 0, `${where}: a join parks only while something is unfinished`);
   if (maxsize > 0 && !q.joinable) assert.ok(m.queue.length + leased <= maxsize, `${where}: a Queue never holds more than maxsize`);
@@ -563,18 +642,18 @@ function pick<T>(random: () => number, items: readonly T[]): T | undefined {
 }
 
 /** Returns how many items it quarantined. */
-function randomRun(seed: number, options: { maxsize: number; joinable: boolean }, steps: number): number {
+function randomRun(seed: number, options: { maxsize: number; joinable: boolean }, steps: number, immediate = false): number {
   const random = prng(seed);
   const q = new QueueState(options);
   const m: Model = {
     queue: [], leased: new Map(), acked: new Map(), puts: new Map(), gets: new Map(), joins: new Map(),
     payloadOf: new Map(), handed: new Map(), allowed: new Map(), consumed: new Set(),
-    deaths: new Map(), quarantined: new Set(), untold: [], closed: false,
+    deaths: new Map(), quarantined: new Set(), untold: [], dropped: new Set(), closed: false, immediate: false,
   };
   let clients: ClientId[] = [1, 2, 3, 4, 5];
   let nextClient = 6;
   let payload = 0;
-  const closeAt = seed % 2 === 0 ? Math.floor(steps * 0.8) : -1;
+  const closeAt = seed % 2 === 0 || immediate ? Math.floor(steps * 0.8) : -1;
   const consume = (id: string, where: string): void => {
     assert.ok(!m.consumed.has(id), `${where}: consumed once`);
     m.consumed.add(id);
@@ -591,7 +670,13 @@ function randomRun(seed: number, options: { maxsize: number; joinable: boolean }
     const r = random();
     if (step === closeAt) {
       m.closed = true;
-      apply(q, m, q.close(), where);
+      if (immediate) {
+        // Waiting items are dropped, quarantined ones need no telling; leased and acked ones stay with their readers.
+        m.immediate = true;
+        for (const id of m.queue.splice(0)) m.dropped.add(id);
+        m.untold.splice(0);
+      }
+      apply(q, m, q.close({ immediate }), where);
     } else if (r < 0.28) {
       const requestId = rid();
       const text = `v${payload++}`;
@@ -655,6 +740,7 @@ function randomRun(seed: number, options: { maxsize: number; joinable: boolean }
       for (const waiters of [m.gets, m.joins]) for (const [k, c] of waiters) if (c === client) waiters.delete(k);
       for (const [k, p] of m.puts) if (p.client === client) m.puts.delete(k);
       requeue(m, owed);
+      if (m.immediate) m.untold.splice(0);
       apply(q, m, q.disconnect(client), where);
       clients = [...clients.filter((c) => c !== client), nextClient++];
     } else {
@@ -699,9 +785,10 @@ function randomRun(seed: number, options: { maxsize: number; joinable: boolean }
   }
   const s = q.inspect();
   assert.equal(s.unfinished, 0);
-  assert.deepEqual(new Set(m.payloadOf.keys()), new Set([...m.consumed, ...m.quarantined]),
-    'every accepted item was consumed or quarantined, none lost');
-  assert.equal(m.consumed.size + m.quarantined.size, m.payloadOf.size, 'never both');
+  assert.deepEqual(new Set(m.payloadOf.keys()), new Set([...m.consumed, ...m.quarantined, ...m.dropped]),
+    'every accepted item was consumed, quarantined or dropped, none lost');
+  assert.equal(m.consumed.size + m.quarantined.size + m.dropped.size, m.payloadOf.size, 'never two of them');
+  if (immediate) assert.ok(m.dropped.size > 0, 'the immediate close dropped items');
   assert.ok(s.accepted > 500, `the run accepted a meaningful number of items (${s.accepted})`);
   assert.ok(s.redeliveries > 0, 'the run exercised redelivery');
   return s.quarantined;
@@ -715,6 +802,7 @@ describe('QueueState against a model', () => {
     test(`20k random operations with deaths: ${JSON.stringify(options)}`, { timeout: 60_000 }, () => {
       let quarantined = 0;
       for (const seed of [1, 2]) quarantined += randomRun(seed, options, 20_000);
+      quarantined += randomRun(3, options, 10_000, true);
       // A plain Queue's readers hold items too briefly here to be blamed 5 times; the tests above cover it.
       if (options.joinable) assert.ok(quarantined > 0, 'the runs exercised quarantine');
     });
