@@ -17,6 +17,7 @@ export const kRequest = {
   /** payload: utf8 item id, or empty for the oldest this client holds. No answer unless refused. */
   TaskDone: 56,
   Join: 57,
+  /** payload: empty, or u8 1 to close at once (drop waiting items). */
   Close: 58,
   Stats: 59,
   CancelRequest: 60,
@@ -34,6 +35,8 @@ export const kRequest = {
   PutFile: 71,
   PutFileNowait: 72,
   AddPermits: 75,
+  /** This client lets go of a queue: its waiting requests are refused `closed`, its items go back. */
+  Leave: 76,
 } as const;
 
 export type RequestKind = (typeof kRequest)[keyof typeof kRequest];
@@ -92,7 +95,7 @@ export function isAnswer(type: number): type is AnswerKind {
 /** The requests each kind of object takes, besides CancelRequest and Inspect, which all take. */
 export const kQueueRequests = [
   kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait,
-  kRequest.Ack, kRequest.Release, kRequest.TaskDone, kRequest.Join, kRequest.Close, kRequest.Stats,
+  kRequest.Ack, kRequest.Release, kRequest.TaskDone, kRequest.Join, kRequest.Close, kRequest.Stats, kRequest.Leave,
 ] as const;
 export const kLockRequests = [
   kRequest.Acquire, kRequest.AcquireNowait, kRequest.ReleaseLease, kRequest.AddPermits, kRequest.Stats,

@@ -11,7 +11,8 @@ export const kHandleKey = '__procsafe_handle__';
 /** On the prototype of every shareable class: findUncopyable lets them through. */
 export const kShareable = Symbol.for('procsafe.shareable');
 
-export type HandleKind = 'queue' | 'joinable-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier' | 'shared-array';
+export type HandleKind =
+  'queue' | 'joinable-queue' | 'simple-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier' | 'shared-array';
 
 export interface Handle {
   readonly kind: HandleKind;

@@ -45,7 +45,10 @@ export interface QueueBackend {
   release(ids: readonly string[]): void;
   taskDone(id: string): void;
   join(options: WaitOptions): Promise<void>;
-  close(): Promise<void>;
+  /** `immediate`: waiting items are dropped and gets rejected at once (Python 3.13's `shutdown(immediate=True)`). */
+  close(immediate: boolean): Promise<void>;
+  /** This process lets go: its waiting and later calls reject QueueClosed, items it holds go back to the queue. */
+  disconnect(): Promise<void>;
   stats(): Promise<QueueStats>;
   inspect(): Promise<QueueSnapshot>;
 }

@@ -4,7 +4,7 @@ import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions
 import {
   type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, quarantineError, type Refusal,
 } from '../broker/protocol.js';
-import { AbortError, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
+import { AbortError, BrokerLost, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 import { unreachable } from '../internal/unreachable.js';
 import { kNoPayload } from '../broker/bundle.js';
 import { encodeHead, encodeText } from '../transport/frame.js';
@@ -23,6 +23,8 @@ export class LocalQueueBackend implements QueueBackend {
   /** The owner's directory of large items' files (spill.ts), and whether to write there: false once that proved impossible. */
   readonly #spillDir: string;
   #spill: boolean;
+  /** disconnect() was called: every call is refused here, and the owner refused what was waiting. */
+  #left = false;
 
   constructor(handle: Handle) {
     this.#handle = handle;
@@ -32,6 +34,7 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   put(item: readonly Buffer[], options: RequestOptions): Promise<void> {
+    if (this.#left) return Promise.reject(disconnected());
     if (this.#inFlight < kPutWindow) return this.#send(item, options);
     // The window is full: wait here (the timeout counts from the call) for a slot.
     const started = Date.now();
@@ -43,6 +46,8 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   #send(item: readonly Buffer[], options: RequestOptions, askedMs = options.timeoutMs): Promise<void> {
+    // A put that waited for a slot while this process disconnected.
+    if (this.#left) return Promise.reject(disconnected());
     this.#inFlight++;
     const nowait = options.timeoutMs === 0;
     let length = 0;
@@ -82,7 +87,7 @@ export class LocalQueueBackend implements QueueBackend {
   /** A put's answer came: its slot is free again; returns the error a refusal means (undefined: held). */
   #answered(answer: AnswerFrame, askedMs: number | undefined): Error | undefined {
     this.#release();
-    return failure(answer, 'put', askedMs);
+    return this.#failure(answer, 'put', askedMs);
   }
 
   /** A put's own frame, built when the link sends it: a large item's file is named after the connection. */
@@ -110,13 +115,14 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   async get(options: RequestOptions): Promise<Delivery> {
+    if (this.#left) throw disconnected();
     const { timeoutMs } = options;
     const onEmpty = (): QueueEmpty => empty(timeoutMs);
     // Read-ahead gets travel together, in one frame (broker/bundle.ts).
     const answer = await (timeoutMs === 0
       ? this.#link.ask(this.#handle, kRequest.GetNowait, options, onEmpty)
       : this.#link.requestPart(this.#handle, kBundle.Get, kNoPayload, options, onEmpty, this.#giveBack));
-    const error = failure(answer, 'get', timeoutMs);
+    const error = this.#failure(answer, 'get', timeoutMs);
     if (error !== undefined) throw error;
     return this.#delivery(answer);
   }
@@ -128,7 +134,7 @@ export class LocalQueueBackend implements QueueBackend {
     // One answer taker for the whole window: an answer frame carries its request id.
     const pending: Pending = {
       resolve: (answer) => {
-        const error = failure(answer, 'get', undefined);
+        const error = this.#failure(answer, 'get', undefined);
         if (error === undefined) receiver.delivered(this.#delivery(answer));
         else if (cancelled && answer.type === kAnswer.Refused && decodeRefusal(answer).reason === 'cancelled') {
           receiver.failed(new AbortError('the operation was aborted'));
@@ -138,7 +144,10 @@ export class LocalQueueBackend implements QueueBackend {
       reject: (error) => receiver.failed(error),
     };
     return {
-      request: () => link.requestPartTo(handle, kBundle.Get, kNoPayload, pending),
+      request: () => {
+        if (this.#left) queueMicrotask(() => receiver.failed(disconnected()));
+        else link.requestPartTo(handle, kBundle.Get, kNoPayload, pending);
+      },
       cancelAll: () => {
         cancelled = true;
         link.cancelAll(handle, pending);
@@ -158,34 +167,64 @@ export class LocalQueueBackend implements QueueBackend {
     return { deliveries, id, payload: () => readSpill(this.#spillDir, file) };
   }
 
+  /** Throws QueueClosed once disconnected: the owner took the item back, so it must not reach user code. */
   ack(id: string): Promise<void> | undefined {
+    if (this.#left) throw disconnected();
     return this.#link.sendNow(this.#handle, encodeText(kRequest.Ack, 0, this.#handle.object, id));
   }
 
+  /** A no-op once disconnected: the owner took back every item this process held. */
   release(ids: readonly string[]): void {
-    if (ids.length > 0) this.#link.send(this.#handle, [encodeText(kRequest.Release, 0, this.#handle.object, ids.join('\n'))]);
+    if (ids.length === 0 || this.#left) return;
+    this.#link.send(this.#handle, [encodeText(kRequest.Release, 0, this.#handle.object, ids.join('\n'))]);
   }
 
   taskDone(id: string): void {
+    if (this.#left) throw disconnected();
     this.#link.send(this.#handle, [encodeText(kRequest.TaskDone, 0, this.#handle.object, id)]);
   }
 
   async join(options: WaitOptions): Promise<void> {
     // Aborted, it settles at once; the owner's late Done holds nothing.
+    if (this.#left) throw disconnected();
     const answer = await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }, undefined, () => {});
-    const error = failure(answer, 'join', undefined);
+    const error = this.#failure(answer, 'join', undefined);
     if (error !== undefined) throw error;
   }
 
-  async close(): Promise<void> {
-    await this.#link.ask(this.#handle, kRequest.Close);
+  async close(immediate: boolean): Promise<void> {
+    if (this.#left) throw disconnected();
+    const object = this.#handle.object;
+    const frame = (id: number): Buffer[] => (immediate
+      ? [encodeHead(kRequest.Close, id, object, 1, 0), kOne]
+      : [encodeHead(kRequest.Close, id, object, 0)]);
+    await this.#link.request(this.#handle, frame);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.#left) return;
+    this.#left = true;
+    try {
+      await this.#link.ask(this.#handle, kRequest.Leave);
+    } catch (error) {
+      // An owner that is gone holds nothing of ours: there is nothing left to let go of.
+      if (!(error instanceof BrokerLost)) throw error;
+    }
+  }
+
+  /** As the module's failure, but a `closed` refusal after disconnect() says so. */
+  #failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error | undefined {
+    const error = failure(answer, what, timeoutMs);
+    return this.#left && error instanceof QueueClosed ? disconnected() : error;
   }
 
   async stats(): Promise<QueueStats> {
+    if (this.#left) throw disconnected();
     return this.#link.askValue<QueueStats>(this.#handle, kRequest.Stats);
   }
 
   async inspect(): Promise<QueueSnapshot> {
+    if (this.#left) throw disconnected();
     return this.#link.askValue<QueueSnapshot>(this.#handle, kRequest.Inspect);
   }
 
@@ -206,6 +245,13 @@ export class LocalQueueBackend implements QueueBackend {
       this.#waiting.push(go);
     });
   }
+}
+
+const kOne = Buffer.from([1]);
+
+function disconnected(): QueueClosed {
+  return new QueueClosed('this process disconnected from the queue (disconnect()); the queue lives on for the other processes, ' +
+    'but this process cannot use it again');
 }
 
 function full(timeoutMs: number | undefined): QueueFull {

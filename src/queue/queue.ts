@@ -21,6 +21,11 @@ export interface QueueOptions {
   readonly maxMessageBytes?: number;
 }
 
+export interface QueueCloseOptions {
+  /** Drop the waiting items and reject gets at once, instead of letting readers drain them. @default false */
+  readonly immediate?: boolean;
+}
+
 export type QueuePutOptions = WaitOptions;
 export type QueueGetOptions = WaitOptions;
 
@@ -40,6 +45,8 @@ export interface QueueEntry<T> {
 }
 
 const kDefaultMaxMessageBytes = 256 * 1024 * 1024;
+/** Set by SimpleQueue just before it makes its Queue, whose handle is then of kind 'simple-queue'. */
+let makingSimple = false;
 const kEmpty = Buffer.alloc(0);
 
 export class Queue<T = unknown> implements AsyncIterable<T> {
@@ -49,13 +56,15 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #unfinished = new Set<string>();
 
   constructor(options: QueueOptions = {}) {
-    const name = this instanceof JoinableQueue ? 'JoinableQueue' : 'Queue';
+    const kind = makingSimple ? 'simple-queue' : this instanceof JoinableQueue ? 'joinable-queue' : 'queue';
+    makingSimple = false;
+    const name = { 'simple-queue': 'SimpleQueue', 'joinable-queue': 'JoinableQueue', queue: 'Queue' }[kind];
     validateObject(options, `${name} options`);
     validateKnownKeys(options as Record<string, unknown>, `${name} options`, ['maxsize', 'maxMessageBytes']);
     const { maxsize = 0, maxMessageBytes = kDefaultMaxMessageBytes } = options;
     validateInteger(maxsize, 'maxsize', 0, 2 ** 32 - 1);
     validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 2048);
-    this.#handle = claimHandle(this instanceof JoinableQueue ? 'joinable-queue' : 'queue', maxsize, maxMessageBytes);
+    this.#handle = claimHandle(kind, maxsize, maxMessageBytes);
     this.#backend = new LocalQueueBackend(this.#handle);
     adopt(this, this.#handle);
   }
@@ -119,8 +128,23 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   /** Whether a put would wait now. */
   async full(): Promise<boolean> { return (await this.#backend.stats()).full; }
 
-  /** No more puts, from anyone; readers drain what is left, then get QueueClosed. */
-  async close(): Promise<void> { await this.#backend.close(); }
+  /**
+   * No more puts, from anyone; readers drain what is left, then get QueueClosed. With `immediate` (Python 3.13's
+   * `shutdown(immediate=True)`), waiting items are dropped (done, for a JoinableQueue's `join`) and gets reject at once.
+   */
+  async close(options: QueueCloseOptions = {}): Promise<void> {
+    validateObject(options, 'close() options');
+    validateKnownKeys(options as Record<string, unknown>, 'close() options', ['immediate']);
+    const { immediate = false } = options;
+    if (typeof immediate !== 'boolean') throw new TypeError(`Expected \`immediate\` to be a boolean, got ${typeof immediate}`);
+    await this.#backend.close(immediate);
+  }
+
+  /**
+   * This process lets go of the queue: its waiting and later calls reject QueueClosed, items it read ahead (and, for a
+   * JoinableQueue, items not yet `taskDone`) go back to the queue. The queue lives on for the other processes.
+   */
+  async disconnect(): Promise<void> { await this.#backend.disconnect(); }
 
   /** The owner's full picture: counts, clients and what they hold, waiting requests. */
   inspect(): Promise<QueueSnapshot> { return this.#backend.inspect(); }
@@ -343,3 +367,13 @@ class ReadAhead<T> implements AsyncIterableIterator<T> {
 shareable(Queue, ['queue'], (handle) => new Queue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
 shareable(JoinableQueue, ['joinable-queue'],
   (handle) => new JoinableQueue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
+
+/** The Queue inside a SimpleQueue (simple-queue.ts): its handle is of kind 'simple-queue'. */
+export function simpleQueueInside<T>(options: Pick<QueueOptions, 'maxMessageBytes'>): Queue<T> {
+  makingSimple = true;
+  try {
+    return new Queue<T>(options);
+  } finally {
+    makingSimple = false;
+  }
+}

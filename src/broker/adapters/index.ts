@@ -12,7 +12,7 @@ export { type Client, type Host, type ObjectAdapter, type ObjectSpec, type Origi
 export function newAdapter(spec: ObjectSpec, host: Host): ObjectAdapter {
   const kind: HandleKind = spec.kind;
   switch (kind) {
-    case 'queue': case 'joinable-queue': return new QueueAdapter(spec, host);
+    case 'queue': case 'joinable-queue': case 'simple-queue': return new QueueAdapter(spec, host);
     case 'semaphore': case 'lock': case 'bounded-semaphore': return new LockAdapter(spec, host);
     case 'event': return new EventAdapter(spec, host);
     case 'barrier': return new BarrierAdapter(spec, host);

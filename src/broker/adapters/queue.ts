@@ -2,7 +2,7 @@
 import { payloadProblem, valueHeaderIn } from '../../codec/v8.js';
 import { unreachable } from '../../internal/unreachable.js';
 import { fileRef } from '../../queue/spill.js';
-import { type FileItem, type Payload, type QueueEvent, QueueState } from '../../queue/state.js';
+import { type ClosedEvent, type FileItem, type Payload, type QueueEvent, QueueState } from '../../queue/state.js';
 import { encodeHead, encodeText, type Frame, ProtocolViolation } from '../../transport/frame.js';
 import { kNoPayload } from '../bundle.js';
 import {
@@ -39,7 +39,8 @@ export class QueueAdapter extends Adapter<QueueEvent, QueueState> {
       case kRequest.Release: return this.answer(state.release(client.id, payload.toString('utf8').split('\n')));
       case kRequest.TaskDone: return this.answer(state.taskDone(client.id, payload.length === 0 ? undefined : payload.toString('utf8')));
       case kRequest.Join: return this.answer(state.join(client.id, id));
-      case kRequest.Close: return this.doneThen(client, id, state.close());
+      case kRequest.Close: return this.doneThen(client, id, state.close({ immediate: closeAtOnce(payload) }));
+      case kRequest.Leave: return this.doneThen(client, id, state.leave(client.id));
       case kRequest.Stats: return this.host.send(client, [value(id, { qsize: state.qsize(), full: state.full(), closed: state.closed })]);
       default: return unreachable(type, 'queue request');
     }
@@ -66,8 +67,7 @@ export class QueueAdapter extends Adapter<QueueEvent, QueueState> {
         return host.send(client, [encodeHead(kAnswer.Delivered, id, fn, length, 0), ...item]);
       }
       case 'joined': return host.send(client, [done(id)]);
-      case 'closed':
-        return host.send(client, [encodeRefusal(id, 'closed', `the queue is closed${event.request === 'get' ? ' and drained' : ''}`)]);
+      case 'closed': return host.send(client, [encodeRefusal(id, 'closed', closedMessage(event))]);
       case 'cancelled': return host.send(client, [encodeRefusal(id, 'cancelled', 'cancelled')]);
       case 'quarantined': return host.send(client, [quarantineRefusal(id, event.id, event.deaths)]);
     }
@@ -103,6 +103,18 @@ function putItem(payload: Buffer, more: readonly Buffer[] | undefined): Buffer |
   if (problem !== undefined) throw new ProtocolViolation(`a put of ${length} bytes is not a serialized value: ${problem}`);
   if (rest !== undefined) return [first, ...rest];
   return first.length < kCopyBelow ? Buffer.from(first) : first;
+}
+
+function closeAtOnce(payload: Buffer): boolean {
+  if (payload.length === 0 || (payload.length === 1 && payload[0] === 0)) return false;
+  if (payload.length === 1 && payload[0] === 1) return true;
+  throw new ProtocolViolation(`a Close's payload is empty or one byte 0 or 1, got ${payload.length} bytes`);
+}
+
+/** The client tells a leave from a close by its own state; the text is for logs and foreign clients. */
+function closedMessage(event: ClosedEvent): string {
+  if (event.left === true) return 'this client disconnected from the queue';
+  return `the queue is closed${event.request === 'get' ? ' and drained' : ''}`;
 }
 
 function isFileItem(item: Payload): item is FileItem {
