@@ -58,6 +58,17 @@ export interface PoolOptions {
    * @default 268435456 (256 MiB)
    */
   readonly maxMessageBytes?: number;
+  /**
+   * Workers kept alive however idle the pool is; with `idleTimeoutMs`, the rest exit when idle and start again on demand.
+   * A pool starts this many (none with 0: the first task starts one). As piscina's `minThreads`.
+   * @default workers (no scaling down)
+   */
+  readonly minWorkers?: number;
+  /**
+   * A worker idle this long exits, down to `minWorkers`. Read as every timeoutMs, but 0 or less is a RangeError.
+   * @default undefined (never; Infinity too)
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -77,6 +88,8 @@ export interface ResolvedPoolOptions {
   readonly env: Readonly<Record<string, string>> | undefined;
   readonly name: string;
   readonly maxMessageBytes: number;
+  readonly minWorkers: number;
+  readonly idleTimeoutMs: number | undefined;
 }
 
 /** The limits of `workers` and `retries`, and a timer's range (`procsafe map --timeout`), shared with `procsafe map`. */
@@ -87,6 +100,7 @@ export const kMaxTimeoutMs = 2 ** 31 - 1;
 const kKnown = [
   'module', 'workers', 'isolation', 'initializer', 'initArgs', 'maxTasksPerWorker', 'taskTimeoutMs', 'retries',
   'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name', 'maxMessageBytes',
+  'minWorkers', 'idleTimeoutMs',
 ] as const;
 
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
@@ -95,7 +109,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const {
     workers = availableParallelism(), isolation = 'process', initializer, initArgs = [], maxTasksPerWorker,
     taskTimeoutMs, retries = 0, maxQueue, maxMemoryMb, stdout = 'prefix', stderr = 'prefix', execArgv, env,
-    name = 'worker', maxMessageBytes = 256 * 1024 * 1024,
+    name = 'worker', maxMessageBytes = 256 * 1024 * 1024, minWorkers = workers, idleTimeoutMs,
   } = options;
   const module = toModuleUrl(options.module);
   checkModuleFile(module);
@@ -104,7 +118,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (initializer !== undefined) validateString(initializer, 'initializer');
   validateArray(initArgs, 'initArgs');
   if (maxTasksPerWorker !== undefined) validateInteger(maxTasksPerWorker, 'maxTasksPerWorker', 1);
-  const taskLimit = resolveTaskTimeout(taskTimeoutMs);
+  validateInteger(minWorkers, 'minWorkers', 0, workers);
+  const taskLimit = resolvePositiveTimeout(taskTimeoutMs, 'taskTimeoutMs', 'it would fail every task');
+  const idleLimit = resolvePositiveTimeout(idleTimeoutMs, 'idleTimeoutMs', 'workers would exit between tasks');
   validateInteger(retries, 'retries', 0, kMaxRetries);
   if (maxQueue !== undefined) validateInteger(maxQueue, 'maxQueue', 1);
   if (maxMemoryMb !== undefined) validateInteger(maxMemoryMb, 'maxMemoryMb', 16);
@@ -119,16 +135,16 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   return Object.freeze({
     module, workers, isolation, initializer, initArgs, maxTasksPerWorker: maxTasksPerWorker ?? Infinity,
     taskTimeoutMs: taskLimit, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
-    execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes,
+    execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes, minWorkers, idleTimeoutMs: idleLimit,
   });
 }
 
-// As resolveTimeout, except "do not wait": for a pool it would mean fail every task, so it is refused rather than
-// read as no limit, which would hide the mistake.
-function resolveTaskTimeout(value: unknown): number | undefined {
-  const limit = resolveTimeout(value, 'taskTimeoutMs');
+// As resolveTimeout, except "do not wait": for a pool option it is a mistake (`why`), so it is refused rather than read
+// as no limit, which would hide it.
+function resolvePositiveTimeout(value: unknown, name: string, why: string): number | undefined {
+  const limit = resolveTimeout(value, name);
   if (limit === 0) {
-    throw new RangeError(`Expected \`taskTimeoutMs\` to be more than 0 ms (or Infinity for no limit), got ${String(value)}`);
+    throw new RangeError(`Expected \`${name}\` to be more than 0 ms (or Infinity for no limit), got ${String(value)}: ${why}`);
   }
   return limit;
 }
