@@ -87,7 +87,10 @@ export class Dispatcher {
       const { ok, value } = decodeAnswer(task, frame);
       this.#ledger.settle(task, ok, value);
     }
-    if (slot.state === 'retiring' && slot.inflight.length === 0) this.#supervisor().stop(slot);
+    if (slot.inflight.length === 0) {
+      if (slot.state === 'retiring') this.#supervisor().stop(slot);
+      else if (slot.state === 'ready') this.#supervisor().idle(slot);
+    }
     this.schedule();
   }
 
@@ -119,6 +122,10 @@ export class Dispatcher {
       if (best.sent >= max) supervisor.retire(best);
     }
     for (const slot of touched) this.flush(slot);
+    // Tasks still wait, or wait behind others in a pipeline: more workers, if the pool may have them.
+    let waiting = this.#queue.size > 0;
+    for (const slot of ready) if (slot.inflight.length > 1) waiting = true;
+    if (waiting) supervisor.grow();
   }
 
   #startHead(slot: WorkerSlot): void {

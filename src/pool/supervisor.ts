@@ -59,6 +59,8 @@ export class Supervisor {
   readonly #initFrame: Buffer[];
   readonly #slots = new Set<WorkerSlot>();
   #nextWorkerId = 1;
+  /** Workers that exited unasked for (crash, timeout, recycling) and were not started again yet: restarts owed. */
+  #owed = 0;
   #ensureScheduled = false;
   #bootFailures = 0;
   #bootError: Error | undefined;
@@ -89,7 +91,7 @@ export class Supervisor {
   get slots(): ReadonlySet<WorkerSlot> { return this.#slots; }
 
   start(): void {
-    for (let i = 0; i < this.#options.workers; i++) this.#spawn(false);
+    for (let i = 0; i < this.#options.minWorkers; i++) this.#spawn();
   }
 
   workers(): WorkerInfo[] {
@@ -149,12 +151,45 @@ export class Supervisor {
     });
   }
 
+  /** Tasks wait (queued, or pipelined behind a running one): start workers for them, up to `workers`. */
+  grow(): void {
+    if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) return;
+    this.#ensureWorkers();
+  }
+
   #ensureWorkers(): void {
     if (this.mode === 'stopping') return;
     if (this.#bootError !== undefined && Date.now() < this.#bootRetryAt) return;
-    // A worker retiring or killed counts until its exit is reported: its replacement never runs beside it.
-    const live = this.#slots.size;
-    for (let i = live; i < this.#options.workers; i++) this.#spawn(true);
+    // One worker per task owed, within minWorkers..workers. A worker retiring or killed counts until its exit is
+    // reported: its replacement never runs beside it.
+    let wanted = this.#queue.size + (this.#exports?.pending === true ? 1 : 0);
+    for (const slot of this.#slots) wanted += slot.inflight.length;
+    const target = Math.min(this.#options.workers, Math.max(this.#options.minWorkers, wanted));
+    const spawns = Math.max(0, target - this.#slots.size);
+    // Only a start that stands in for a worker lost is a restart; one for demand is growth.
+    const restarts = Math.min(spawns, this.#owed);
+    this.#ledger.counts.restarts += restarts;
+    this.#owed = 0;
+    for (let i = 0; i < spawns; i++) this.#spawn();
+  }
+
+  /** A ready worker with nothing to do: after idleTimeoutMs, it exits if more than minWorkers would remain. */
+  idle(slot: WorkerSlot): void {
+    const limit = this.#options.idleTimeoutMs;
+    if (limit === undefined || this.#options.minWorkers >= this.#options.workers) return;
+    clearTimeout(slot.idleTimer);
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (this.mode === 'stopping' || slot.state !== 'ready' || slot.inflight.length > 0) return;
+      let serving = 0;
+      for (const other of this.#slots) if ((other.state === 'ready' || other.state === 'starting') && !other.stopping) serving++;
+      if (serving <= this.#options.minWorkers) return;
+      // Retiring first: from now on the dispatcher passes it by, so no task can reach a worker on its way out.
+      slot.state = 'retiring';
+      slot.idleStopped = true;
+      this.stop(slot);
+    }, limit);
+    slot.idleTimer.unref();
   }
 
   /** The worker has been sent its last task (maxTasksPerWorker): it exits once that is answered. */
@@ -202,9 +237,8 @@ export class Supervisor {
     await Promise.all(exits);
   }
 
-  #spawn(replacement: boolean): void {
+  #spawn(): void {
     const slot = new WorkerSlot(this.#nextWorkerId++);
-    if (replacement) this.#ledger.counts.restarts++;
     const events: HostEvents = {
       frame: (body) => this.#onFrame(slot, body),
       protocolError: (error) => {
@@ -251,6 +285,7 @@ export class Supervisor {
         this.#bootFailures = 0;
         this.#bootError = undefined;
         if (this.#exports?.pending === true) this.#exports.settle(decodeReady(frame).exports);
+        if (slot.state === 'ready') this.idle(slot);
         this.#hooks.changed();
         return;
       case kFromChild.BootError: {
@@ -274,9 +309,11 @@ export class Supervisor {
     const wasStarting = slot.state === 'starting';
     slot.state = 'dead';
     clearTimeout(slot.headTimer);
+    clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
     slot.markExited();
     if (this.mode === 'stopping') return;
+    if (!slot.idleStopped) this.#owed++;
     if (wasStarting && !slot.stopping) {
       this.#bootFailed(slot.bootError !== undefined, slot.bootError ?? new WorkerCrashed(
         `${describeWorker(slot)} ${describeExit(info)} while starting, before it could run a task` +

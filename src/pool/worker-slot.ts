@@ -11,8 +11,12 @@ export class WorkerSlot {
   readonly id: number;
   host!: WorkerHost;
   state: SlotState = 'starting';
-  /** The pool asked it to exit (close, recycling): its exit is no crash. */
+  /** The pool asked it to exit (close, recycling, idleness): its exit is no crash. */
   stopping = false;
+  /** It exited for idleness (idleTimeoutMs): nothing to replace. */
+  idleStopped = false;
+  /** Runs out while it has nothing to do; cleared when it is given a task. */
+  idleTimer: NodeJS.Timeout | undefined;
   /** What it said when it failed to start. */
   bootError: Error | undefined;
   readonly inflight = new Fifo<Task>();
@@ -43,6 +47,7 @@ export class WorkerSlot {
   queue(task: Task): void {
     task.state = 'sent';
     task.slot = this;
+    clearTimeout(this.idleTimer);
     this.inflight.push(task);
     this.sent++;
     this.outbox.push(task);

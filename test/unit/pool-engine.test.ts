@@ -169,6 +169,12 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   assert.ok(condition(), `never happened: ${what}`);
 }
 
+/** As `until`, for what waits on a timer (idleTimeoutMs): polls every 5 ms, for up to 5 s. */
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(condition(), `never happened: ${what}`);
+}
+
 /** Grows the dispatch window (tasks answered at once make it deeper) so that tasks pipeline. */
 async function warmUp(engine: LocalEngine): Promise<void> {
   for (let i = 0; i < 40; i++) await run(engine, 'square', [i]).outcome;
@@ -343,5 +349,84 @@ describe('local pool engine (fake hosts)', () => {
     assert.equal(engine.closed, true);
     const late = await run(engine, 'square', [1]).outcome;
     assert.ok(!late.ok && late.error instanceof PoolClosed);
+  });
+
+  describe('scaling (minWorkers, idleTimeoutMs)', () => {
+    test('options: minWorkers is an integer from 0 to workers; idleTimeoutMs is a timeout more than 0', kT, () => {
+      assert.throws(() => resolvePoolOptions({ module: tasks, workers: 2, minWorkers: 3 }), /`minWorkers`.*between 0 and 2, got 3/);
+      assert.throws(() => resolvePoolOptions({ module: tasks, minWorkers: -1 }), RangeError);
+      assert.throws(() => resolvePoolOptions({ module: tasks, minWorkers: 1.5 }), TypeError);
+      assert.throws(() => resolvePoolOptions({ module: tasks, idleTimeoutMs: 0 }), /`idleTimeoutMs`.*more than 0 ms.*got 0/);
+      assert.throws(() => resolvePoolOptions({ module: tasks, idleTimeoutMs: -5 }), RangeError);
+      assert.throws(() => resolvePoolOptions({ module: tasks, idleTimeoutMs: Number.NaN }), TypeError);
+      const none = resolvePoolOptions({ module: tasks, workers: 3, idleTimeoutMs: Infinity });
+      assert.deepEqual([none.minWorkers, none.idleTimeoutMs], [3, undefined]);
+      const some = resolvePoolOptions({ module: tasks, workers: 3, minWorkers: 0, idleTimeoutMs: 10.2 });
+      assert.deepEqual([some.minWorkers, some.idleTimeoutMs], [0, 11]);
+    });
+
+    test('a pool starts minWorkers, grows to workers while tasks wait, and idle workers exit down to minWorkers', kT, async () => {
+      const { engine, world } = engineWith({ workers: 3, minWorkers: 1, idleTimeoutMs: 20 });
+      await until(() => engine.workers().some((w) => w.state === 'ready'), 'the first worker ready');
+      assert.equal(world.hosts.length, 1, 'only minWorkers started');
+      const held = [run(engine, 'hold', []), run(engine, 'hold', []), run(engine, 'hold', [])];
+      await until(() => world.hosts.length === 3 && world.hosts.every((h) => h.holding.length === 1), 'one task on each of 3');
+      for (const host of world.hosts) host.answer(7);
+      assert.deepEqual(await Promise.all(held.map((h) => h.outcome)), held.map(() => ({ ok: true, value: 7 })));
+      await eventually(() => world.alive.length === 1 && engine.stats().workers === 1, 'two idle workers stopped');
+      assert.equal(world.hosts.filter((h) => h.stopAsked).length, 2, 'asked to stop, not killed');
+      // A burst brings them back, never more than `workers`.
+      const burst = Array.from({ length: 5 }, () => run(engine, 'hold', []));
+      await until(() => world.alive.length === 3 && world.alive.every((h) => h.holding.length > 0), 'three busy again');
+      let answered = 0;
+      while (answered < burst.length) {
+        for (const h of world.alive) if (h.holding.length > 0) { h.answer(1); answered++; }
+        await turn();
+      }
+      assert.ok((await Promise.all(burst.map((b) => b.outcome))).every((o) => o.ok));
+      assert.equal(world.mostAlive, 3);
+      const { crashed, restarts, failed } = engine.stats();
+      assert.deepEqual({ crashed, restarts, failed }, { crashed: 0, restarts: 0, failed: 0 }, 'scaling is neither a crash nor a restart');
+      await eventually(() => world.alive.length === 1, 'idle again');
+      await engine.shutdown(true);
+    });
+
+    test('minWorkers 0: none start until a task; one arriving while the idle worker stops runs on a new one, uncharged', kT, async () => {
+      const { engine, world } = engineWith({ workers: 1, minWorkers: 0, idleTimeoutMs: 20 });
+      await turn();
+      assert.equal(world.hosts.length, 0);
+      assert.deepEqual(await run(engine, 'square', [3]).outcome, { ok: true, value: 9 });
+      const first = world.hosts[0] as FakeHost;
+      await eventually(() => first.stopAsked, 'the idle worker asked to stop');
+      const late = run(engine, 'square', [4]);
+      assert.deepEqual(await late.outcome, { ok: true, value: 16 });
+      assert.equal(late.task.attempts, 0);
+      assert.equal(first.received.length, 1, 'nothing sent to the stopping worker');
+      assert.equal(world.hosts.length, 2);
+      assert.equal(world.mostAlive, 1);
+      assert.equal(engine.stats().crashed, 0);
+      await eventually(() => world.alive.length === 0 && engine.stats().workers === 0, 'down to none');
+      await engine.shutdown(true);
+    });
+
+    test('a crash while the pool scales down costs only the task that was running', kT, async () => {
+      const { engine, world } = engineWith({ workers: 3, minWorkers: 1, idleTimeoutMs: 20 });
+      const held = [run(engine, 'hold', []), run(engine, 'hold', []), run(engine, 'hold', [])];
+      await until(() => world.hosts.length === 3 && world.hosts.every((h) => h.holding.length === 1), 'one task on each of 3');
+      const [a, b, victim] = world.hosts as [FakeHost, FakeHost, FakeHost];
+      a.answer(1);
+      b.answer(2);
+      await eventually(() => a.stopAsked && b.stopAsked, 'the two idle workers asked to stop');
+      victim.die({ exitCode: null, signal: 'SIGKILL' });
+      const outcomes = await Promise.all(held.map((h) => h.outcome));
+      assert.deepEqual(outcomes.slice(0, 2), [{ ok: true, value: 1 }, { ok: true, value: 2 }]);
+      const crash = outcomes[2];
+      assert.ok(crash !== undefined && !crash.ok && crash.error instanceof WorkerCrashed);
+      assert.equal(crash.error.attempts, 1);
+      await eventually(() => world.alive.length === 1 && engine.stats().workers === 1, 'minWorkers kept');
+      assert.equal(engine.stats().crashed, 1, 'only the killed worker crashed');
+      assert.deepEqual(await run(engine, 'square', [5]).outcome, { ok: true, value: 25 });
+      await engine.shutdown(true);
+    });
   });
 });
