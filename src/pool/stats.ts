@@ -21,7 +21,7 @@ export interface PoolStats {
   readonly crashed: number;
   /** Task re-runs after a crash (`retries`). */
   readonly retried: number;
-  /** Workers started to replace one that died, timed out or was recycled. */
+  /** Workers started to replace one that died, timed out or was recycled (not those started on demand, `minWorkers`). */
   readonly restarts: number;
 }
 
