@@ -258,6 +258,7 @@ export class Supervisor {
     } catch (error) {
       // Could not even start one (EMFILE, EAGAIN): treat as a failed boot, with back-off.
       this.#nextWorkerId--;
+      this.#owed++;
       this.#bootFailed(false, error as Error);
       return;
     }
