@@ -28,7 +28,14 @@ export class Dispatcher {
   #serviceMs = kWindowTargetMs;
   #scheduled = false;
 
-  constructor(options: ResolvedPoolOptions, queue: TaskQueue, ledger: Ledger, supervisor: () => Supervisor) {
+  readonly #now: () => number;
+
+  /** `now` times task service for the window; tests pass a clock of their own so pipelining does not hang on load. */
+  constructor(
+    options: ResolvedPoolOptions, queue: TaskQueue, ledger: Ledger, supervisor: () => Supervisor,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#now = now;
     this.#options = options;
     this.#queue = queue;
     this.#ledger = ledger;
@@ -77,7 +84,7 @@ export class Dispatcher {
     }
     slot.inflight.shift();
     clearTimeout(slot.headTimer);
-    const now = performance.now();
+    const now = this.#now();
     // Service time of the task that just ended, smoothed: sets how deep worker pipelines run.
     this.#serviceMs += ((now - slot.headSince) - this.#serviceMs) * 0.1;
     this.#window = Math.max(1, Math.min(kMaxWindow, Math.floor(kWindowTargetMs / Math.max(this.#serviceMs, 1e-3))));
@@ -129,7 +136,7 @@ export class Dispatcher {
   }
 
   #startHead(slot: WorkerSlot): void {
-    slot.headSince = performance.now();
+    slot.headSince = this.#now();
     const head = slot.inflight.peek();
     const limit = this.#options.taskTimeoutMs;
     if (limit === undefined || head === undefined || head.state === 'settled') return;

@@ -23,9 +23,9 @@ export class LocalEngine implements PoolEngine {
   readonly #supervisor: Supervisor;
 
   constructor(options: ResolvedPoolOptions, sinks: { stdout: PassThrough | undefined; stderr: PassThrough | undefined },
-    hostFactory: HostFactory = defaultHostFactory) {
+    hostFactory: HostFactory = defaultHostFactory, now?: () => number) {
     this.#queue = new FifoTaskQueue(options.maxQueue);
-    this.#dispatcher = new Dispatcher(options, this.#queue, this.#ledger, () => this.#supervisor);
+    this.#dispatcher = new Dispatcher(options, this.#queue, this.#ledger, () => this.#supervisor, now);
     const dispatcher = this.#dispatcher;
     this.#supervisor = new Supervisor(options, sinks, this.#ledger, this.#queue, {
       answer: (slot, frame) => dispatcher.answer(slot, frame),
