@@ -76,6 +76,9 @@ export class TaskDoneError extends ProcsafeError { static override readonly code
 /** A `Process` call its state does not allow: a second `start()`, or `join()` before `start()`. */
 export class ProcessStateError extends ProcsafeError { static override readonly code: string = 'EPROCESSSTATE'; }
 
+/** `notify()`, `notifyAll()`, `wait()` or `waitFor()` of a Condition without holding its lock (acquired through the Condition). */
+export class ConditionNotHeld extends ProcsafeError { static override readonly code: string = 'ECONDITIONNOTHELD'; }
+
 /** What a pool knows of a worker death, carried by {@link WorkerCrashed}. */
 export interface CrashInfo {
   readonly workerId: number;

@@ -1,7 +1,8 @@
 /** procsafe: Python's multiprocessing for Node.js, where no participant's death can wedge, leak or drop anything. */
 export {
-  AbortError, BarrierBroken, BoundedError, BrokerLost, ItemQuarantined, LockTimeout, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty,
-  QueueFull, ProcessStateError, ReleasedError, RemoteError, SerializationError, TaskDoneError, TaskTimeout, WorkerCrashed,
+  AbortError, BarrierBroken, BoundedError, BrokerLost, ConditionNotHeld, ItemQuarantined, LockTimeout, PoolClosed, ProcsafeError,
+  QueueClosed, QueueEmpty, QueueFull, ProcessStateError, ReleasedError, RemoteError, SerializationError, TaskDoneError, TaskTimeout,
+  WorkerCrashed,
 } from './errors.js';
 export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';
@@ -25,6 +26,8 @@ export { BoundedSemaphore, Lease, Lock, Semaphore } from './sync/lock.js';
 export type { AcquireOptions } from './sync/lock.js';
 export { Event } from './sync/event.js';
 export { Barrier } from './sync/barrier.js';
+export { Condition } from './sync/condition.js';
+export type { ConditionSnapshot } from './sync/condition-state.js';
 export { SharedArray } from './shared/shared-array.js';
 export type { SharedArrayType } from './shared/shared-array.js';
 export type { WaitOptions } from './broker/link.js';

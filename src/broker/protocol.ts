@@ -37,6 +37,10 @@ export const kRequest = {
   AddPermits: 75,
   /** This client lets go of a queue: its waiting requests are refused `closed`, its items go back. */
   Leave: 76,
+  /** Condition: payload u32 how many waits to wake, 0xffffffff for all. */
+  Notify: 90,
+  /** Condition: this client took up a wake (payload u8 0), or hands it on to the next waiter (u8 1). No answer. */
+  WaitDone: 91,
 } as const;
 
 export type RequestKind = (typeof kRequest)[keyof typeof kRequest];
@@ -102,15 +106,17 @@ export const kLockRequests = [
 ] as const;
 export const kEventRequests = [kRequest.Set, kRequest.Clear, kRequest.Wait, kRequest.Stats] as const;
 export const kBarrierRequests = [kRequest.Wait, kRequest.Abort, kRequest.Reset, kRequest.Stats] as const;
+export const kConditionRequests = [kRequest.Wait, kRequest.Notify, kRequest.WaitDone, kRequest.Stats] as const;
 
 export type QueueRequest = (typeof kQueueRequests)[number];
 export type LockRequest = (typeof kLockRequests)[number];
 export type EventRequest = (typeof kEventRequests)[number];
 export type BarrierRequest = (typeof kBarrierRequests)[number];
+export type ConditionRequest = (typeof kConditionRequests)[number];
 /** A request about one object, past those every object takes (CancelRequest, Inspect) and PeerPid (about none). */
 export type ObjectRequest = Exclude<RequestKind, typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>;
 /** Compiles only while every request kind is taken by some object, or is one of those all take (or none: PeerPid). */
-export const kEveryRequestPlaced: [Exclude<RequestKind, QueueRequest | LockRequest | EventRequest | BarrierRequest |
+export const kEveryRequestPlaced: [Exclude<RequestKind, QueueRequest | LockRequest | EventRequest | BarrierRequest | ConditionRequest |
   typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>] extends [never] ? true : never = true;
 
 function oneOf<T extends number>(kinds: readonly T[]): (type: number) => type is T {
@@ -122,6 +128,7 @@ export const isQueueRequest = oneOf(kQueueRequests);
 export const isLockRequest = oneOf(kLockRequests);
 export const isEventRequest = oneOf(kEventRequests);
 export const isBarrierRequest = oneOf(kBarrierRequests);
+export const isConditionRequest = oneOf(kConditionRequests);
 /** The requests that may wait for their answer: the owner books them if they cannot be answered at once. */
 export const mayWait = oneOf([
   kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait, kRequest.Join,

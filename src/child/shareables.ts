@@ -5,4 +5,5 @@ import '../queue/simple-queue.js';
 import '../sync/lock.js';
 import '../sync/event.js';
 import '../sync/barrier.js';
+import '../sync/condition.js';
 import '../shared/shared-array.js';

@@ -12,7 +12,8 @@ export const kHandleKey = '__procsafe_handle__';
 export const kShareable = Symbol.for('procsafe.shareable');
 
 export type HandleKind =
-  'queue' | 'joinable-queue' | 'simple-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier' | 'shared-array';
+  'queue' | 'joinable-queue' | 'simple-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier' | 'shared-array' |
+  'condition';
 
 export interface Handle {
   readonly kind: HandleKind;
@@ -27,6 +28,8 @@ export interface Handle {
   readonly size: number;
   /** A SharedArray's element type and Lock; its file is `object` in its owner's directory (shared/shared-array.ts). */
   readonly array?: { readonly type: string; readonly lock: Handle };
+  /** A Condition's Lock, which may be owned by another process than the condition's waits (sync/condition.ts). */
+  readonly lock?: Handle;
 }
 
 type Reviver = (handle: Handle) => object;

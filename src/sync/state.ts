@@ -9,6 +9,7 @@ export type {
 export { InvalidRelease, type LeaseSnapshot, SemaphoreState, type SemaphoreSnapshot } from './semaphore-state.js';
 export { EventState, type EventSnapshot } from './event-state.js';
 export { BarrierState, type BarrierSnapshot } from './barrier-state.js';
+export { ConditionState, type ConditionSnapshot } from './condition-state.js';
 
 import { SemaphoreState } from './semaphore-state.js';
 

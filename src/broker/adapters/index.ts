@@ -2,6 +2,7 @@
 import type { HandleKind } from '../../codec/handles.js';
 import type { Host, ObjectAdapter, ObjectSpec } from './adapter.js';
 import { BarrierAdapter } from './barrier.js';
+import { ConditionAdapter } from './condition.js';
 import { EventAdapter } from './event.js';
 import { LockAdapter } from './lock.js';
 import { QueueAdapter } from './queue.js';
@@ -16,6 +17,7 @@ export function newAdapter(spec: ObjectSpec, host: Host): ObjectAdapter {
     case 'semaphore': case 'lock': case 'bounded-semaphore': return new LockAdapter(spec, host);
     case 'event': return new EventAdapter(spec, host);
     case 'barrier': return new BarrierAdapter(spec, host);
+    case 'condition': return new ConditionAdapter(spec, host);
     // A SharedArray is memory, not state at an owner: its handle never creates an object here.
     case 'shared-array': throw new ProtocolViolation('a SharedArray has no state at its owner');
   }
