@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  checkAnswer, decodeDelivery, decodeRefusal, deliveryFn, encodeRefusal, isAnswer, isBarrierRequest, isEventRequest, isLockRequest,
-  isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError, quarantineRefusal,
+  checkAnswer, decodeDelivery, decodeRefusal, deliveryFn, encodeRefusal, isAnswer, isBarrierRequest, isConditionRequest, isEventRequest,
+  isLockRequest, isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError, quarantineRefusal,
 } from '../../dist/broker/protocol.js';
 import { ItemQuarantined } from '../../dist/errors.js';
 import { encodeText, type Frame, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
@@ -19,7 +19,8 @@ test('every kind on an owner\'s socket has its own u8 number, and every request 
   for (const type of Object.values(kRequest)) {
     assert.ok(isRequest(type) && !isAnswer(type));
     const common = type === kRequest.CancelRequest || type === kRequest.Inspect || type === kRequest.PeerPid;
-    assert.ok(common || isQueueRequest(type) || isLockRequest(type) || isEventRequest(type) || isBarrierRequest(type),
+    assert.ok(common || isQueueRequest(type) || isLockRequest(type) || isEventRequest(type) || isBarrierRequest(type) ||
+      isConditionRequest(type),
       `request ${type} is placed`);
   }
   for (const type of Object.values(kAnswer)) assert.ok(isAnswer(type) && !isRequest(type));
