@@ -79,7 +79,8 @@ test('an aborted wait() rejects AbortError only after re-acquiring the lock', kT
   controller.abort();
   let settled = false;
   waiting.then(() => { settled = true; }, () => { settled = true; });
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Its re-acquire is parked at the lock: it cannot settle before `other` lets go.
+  while ((await cond.lock.inspect()).waiters.length < 1) await new Promise((resolve) => setTimeout(resolve, 2));
   assert.equal(settled, false, 'still waiting for the lock another holds');
   other.release();
   await assert.rejects(waiting, AbortError);
