@@ -30,4 +30,5 @@ export { Condition } from './sync/condition.js';
 export type { ConditionSnapshot } from './sync/condition-state.js';
 export { SharedArray } from './shared/shared-array.js';
 export type { SharedArrayType } from './shared/shared-array.js';
+export { SharedMap } from './shared/shared-map.js';
 export type { WaitOptions } from './broker/link.js';

@@ -313,7 +313,7 @@ export class Link {
         return void process.emitWarning(
           `procsafe: the owner at ${this.#path} refused a request: ${decodeRefusal(frame).message}`, 'ProcsafeWarning');
       case kAnswer.Done: case kAnswer.Delivered: case kAnswer.DeliveredFile: case kAnswer.Granted: case kAnswer.Passed:
-      case kAnswer.Value:
+      case kAnswer.Value: case kAnswer.MapParts:
         return;
       default: return unreachable(frame.type, 'answer type');
     }

@@ -41,6 +41,16 @@ export const kRequest = {
   Notify: 90,
   /** Condition: this client took up a wake (payload u8 0), or hands it on to the next waiter (u8 1). No answer. */
   WaitDone: 91,
+  // A SharedMap's (shared/map-state.ts): payloads are length-prefixed serialized parts (encodeParts).
+  MapGet: 110,
+  MapSet: 111,
+  MapDelete: 112,
+  MapHas: 113,
+  MapSize: 114,
+  MapEntries: 115,
+  MapClear: 116,
+  /** parts: key, next, then expected unless the key must be absent. */
+  MapCompareAndSet: 117,
 } as const;
 
 export type RequestKind = (typeof kRequest)[keyof typeof kRequest];
@@ -63,6 +73,8 @@ export const kAnswer = {
   DeliveredFile: 86,
   /** id 0, unasked: the owner let go of this link's file "<file> <length>"; reuse or delete it. */
   FileFree: 87,
+  /** payload: length-prefixed parts (encodeParts): a value, or none; or keys and values in turn. */
+  MapParts: 118,
 } as const;
 
 export type AnswerKind = (typeof kAnswer)[keyof typeof kAnswer];
@@ -107,16 +119,22 @@ export const kLockRequests = [
 export const kEventRequests = [kRequest.Set, kRequest.Clear, kRequest.Wait, kRequest.Stats] as const;
 export const kBarrierRequests = [kRequest.Wait, kRequest.Abort, kRequest.Reset, kRequest.Stats] as const;
 export const kConditionRequests = [kRequest.Wait, kRequest.Notify, kRequest.WaitDone, kRequest.Stats] as const;
+export const kMapRequests = [
+  kRequest.MapGet, kRequest.MapSet, kRequest.MapDelete, kRequest.MapHas, kRequest.MapSize, kRequest.MapEntries,
+  kRequest.MapClear, kRequest.MapCompareAndSet,
+] as const;
 
 export type QueueRequest = (typeof kQueueRequests)[number];
 export type LockRequest = (typeof kLockRequests)[number];
 export type EventRequest = (typeof kEventRequests)[number];
 export type BarrierRequest = (typeof kBarrierRequests)[number];
 export type ConditionRequest = (typeof kConditionRequests)[number];
+export type MapRequest = (typeof kMapRequests)[number];
 /** A request about one object, past those every object takes (CancelRequest, Inspect) and PeerPid (about none). */
 export type ObjectRequest = Exclude<RequestKind, typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>;
 /** Compiles only while every request kind is taken by some object, or is one of those all take (or none: PeerPid). */
 export const kEveryRequestPlaced: [Exclude<RequestKind, QueueRequest | LockRequest | EventRequest | BarrierRequest | ConditionRequest |
+  MapRequest |
   typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>] extends [never] ? true : never = true;
 
 function oneOf<T extends number>(kinds: readonly T[]): (type: number) => type is T {
@@ -129,6 +147,7 @@ export const isLockRequest = oneOf(kLockRequests);
 export const isEventRequest = oneOf(kEventRequests);
 export const isBarrierRequest = oneOf(kBarrierRequests);
 export const isConditionRequest = oneOf(kConditionRequests);
+export const isMapRequest = oneOf(kMapRequests);
 /** The requests that may wait for their answer: the owner books them if they cannot be answered at once. */
 export const mayWait = oneOf([
   kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait, kRequest.Join,
@@ -227,6 +246,37 @@ export function checkAnswer(frame: Frame): asserts frame is AnswerFrame {
     case kAnswer.Delivered: case kAnswer.DeliveredFile: decodeDelivery(frame); return;
     case kAnswer.Refused: decodeRefusal(frame); return;
     case kAnswer.Done: case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: case kAnswer.FileFree: return;
+    case kAnswer.MapParts: decodeParts(wholePayload(frame), 'a map answer'); return;
     default: unreachable(type, 'answer type');
   }
+}
+
+/** Byte strings one after another, each `u32 length │ bytes`: a SharedMap's keys and values, already serialized. */
+export function encodeParts(parts: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const part of parts) {
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(part.length, 0);
+    out.push(length, part);
+  }
+  return out;
+}
+
+/** A frame's payload in one piece: a large one may arrive in the pieces it came in (Frame.more). */
+export function wholePayload({ payload, more }: Frame): Buffer {
+  return more === undefined || more.length === 0 ? payload : Buffer.concat([payload, ...more]);
+}
+
+/** The parts encodeParts wrote; throws ProtocolViolation if they do not fill `payload` exactly. */
+export function decodeParts(payload: Buffer, what: string): Buffer[] {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at < payload.length) {
+    if (at + 4 > payload.length) throw new ProtocolViolation(`${what}: a part's length overruns the payload`);
+    const end = at + 4 + payload.readUInt32BE(at);
+    if (end > payload.length) throw new ProtocolViolation(`${what}: a part of ${end - at - 4} bytes overruns the payload`);
+    parts.push(payload.subarray(at + 4, end));
+    at = end;
+  }
+  return parts;
 }

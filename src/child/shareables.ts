@@ -7,3 +7,4 @@ import '../sync/event.js';
 import '../sync/barrier.js';
 import '../sync/condition.js';
 import '../shared/shared-array.js';
+import '../shared/shared-map.js';

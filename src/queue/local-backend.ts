@@ -272,7 +272,8 @@ function failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: n
     case kAnswer.Done: return what === 'get' ? unexpected(answer, what) : undefined;
     case kAnswer.Delivered: case kAnswer.DeliveredFile: return what === 'get' ? undefined : unexpected(answer, what);
     case kAnswer.Refused: return refused(decodeRefusal(answer), what, timeoutMs);
-    case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: case kAnswer.FileFree: return unexpected(answer, what);
+    case kAnswer.Granted: case kAnswer.Passed: case kAnswer.Value: case kAnswer.FileFree: case kAnswer.MapParts:
+      return unexpected(answer, what);
     default: return unreachable(answer.type, 'answer type');
   }
 }

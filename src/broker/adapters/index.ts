@@ -5,6 +5,7 @@ import { BarrierAdapter } from './barrier.js';
 import { ConditionAdapter } from './condition.js';
 import { EventAdapter } from './event.js';
 import { LockAdapter } from './lock.js';
+import { MapAdapter } from './map.js';
 import { QueueAdapter } from './queue.js';
 import { ProtocolViolation } from '../../transport/frame.js';
 
@@ -18,6 +19,7 @@ export function newAdapter(spec: ObjectSpec, host: Host): ObjectAdapter {
     case 'event': return new EventAdapter(spec, host);
     case 'barrier': return new BarrierAdapter(spec, host);
     case 'condition': return new ConditionAdapter(spec, host);
+    case 'shared-map': return new MapAdapter(spec, host);
     // A SharedArray is memory, not state at an owner: its handle never creates an object here.
     case 'shared-array': throw new ProtocolViolation('a SharedArray has no state at its owner');
   }
