@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MapState } from '../../dist/shared/map-state.js';
+import { decodeParts, encodeParts } from '../../dist/broker/protocol.js';
+import { ProtocolViolation } from '../../dist/transport/frame.js';
 
 const b = (text: string): Buffer => Buffer.from(text);
 
@@ -43,4 +45,13 @@ test('compareAndSet: undefined expects absence; a value matches by bytes; a miss
   assert.deepEqual(s.get(b('k')), b('3'));
   assert.equal(s.compareAndSet(b('absent'), b('1'), b('2')), false);
   assert.equal(s.has(b('absent')), false);
+});
+
+test('parts on the wire: what encodeParts writes decodes to the same parts; a length past the end is a protocol violation', () => {
+  const parts = [b(''), b('key'), Buffer.alloc(70_000, 1)];
+  const wire = Buffer.concat(encodeParts(parts));
+  assert.deepEqual(decodeParts(wire, 'test'), parts);
+  assert.deepEqual(decodeParts(Buffer.alloc(0), 'test'), []);
+  assert.throws(() => decodeParts(wire.subarray(0, wire.length - 1), 'test'), ProtocolViolation);
+  assert.throws(() => decodeParts(Buffer.from([0, 0]), 'test'), ProtocolViolation);
 });
