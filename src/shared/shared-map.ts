@@ -15,6 +15,7 @@ import {
 import { ProcsafeError, SerializationError } from '../errors.js';
 import { validateArgumentCount } from '../internal/validate.js';
 import { encodeHead, ProtocolViolation } from '../transport/frame.js';
+import { canonical } from './canonical.js';
 import type { MapSnapshot } from './map-state.js';
 
 const kMaxMessageBytes = 256 * 1024 * 1024;
@@ -85,7 +86,13 @@ export class SharedMap<K = unknown, V = unknown> {
   }
 
   #encode(value: unknown, path: string): Buffer {
-    const bytes = Buffer.concat(serializeAfter(kEmpty, value, path, `the map's ${path}`));
+    let same: unknown = value;
+    try {
+      same = canonical(value);
+    } catch {
+      // A throwing getter or Proxy: the copy below names it, with its path.
+    }
+    const bytes = Buffer.concat(serializeAfter(kEmpty, same, path, `the map's ${path}`));
     if (bytes.length > this.#handle.maxMessageBytes - 1024) {
       throw new SerializationError(`the map's ${path} is ${bytes.length} bytes serialized, over the map's limit of ` +
         `${this.#handle.maxMessageBytes - 1024}; store it in parts`, path);

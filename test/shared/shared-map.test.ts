@@ -49,6 +49,20 @@ test('keys compare by value (serialized bytes): 1 and "1" differ, equal objects 
   assert.deepEqual(keys, [1, '1', { a: 1 }, [1, 2], { a: 1, b: 2 }]);
 });
 
+test('the same text is the same key however V8 holds it (a one-byte slice of a two-byte string), in keys and compared values',
+  { timeout: 10_000 }, async () => {
+    const m = new SharedMap<unknown, unknown>();
+    const wide = 'abc\u0100';
+    const sliced = wide.slice(0, 3);
+    await m.set('abc', 1);
+    assert.equal(await m.get(sliced), 1);
+    await m.set([sliced, { k: sliced }], 'tuple');
+    assert.equal(await m.get(['abc', { k: 'abc' }]), 'tuple');
+    await m.set('v', { name: sliced });
+    assert.equal(await m.compareAndSet('v', { name: 'abc' }, 2), true);
+    assert.equal(await m.size(), 3);
+  });
+
 test('compareAndSet: true when the value was expected, false otherwise, undefined means absent', { timeout: 10_000 }, async () => {
   const m = new SharedMap<string, unknown>();
   assert.equal(await m.compareAndSet('k', undefined, 1), true, 'absent, as expected');
