@@ -6,7 +6,7 @@
 import { validateInteger } from '../internal/validate.js';
 import {
   type BarrierEvent, type ClientId, type SyncState, type WaiterSnapshot, type Waiters,
-  park, snapshotWaiters, validateIds,
+  forgetClient, park, unpark, snapshotWaiters, validateIds,
 } from './state-events.js';
 
 export interface BarrierSnapshot {
@@ -48,22 +48,13 @@ export class BarrierState implements SyncState {
 
   /** A parked wait gave up: as in Python, that breaks the barrier. Not parked (it passed already): `[]`. */
   cancel(requestId: number): BarrierEvent[] {
-    const client = this.#waiters.get(requestId);
-    if (client === undefined) return [];
-    this.#waiters.delete(requestId);
-    return [{ type: 'cancelled', requestId, client }, ...this.#break()];
+    const cancelled = unpark(this.#waiters, requestId);
+    return cancelled.length === 0 ? [] : [...cancelled, ...this.#break()];
   }
 
   /** A dead waiter's generation can never fill: it breaks. A client with no parked wait is not known as a party: no change. */
   disconnect(client: ClientId): BarrierEvent[] {
-    let waited = false;
-    for (const [requestId, owner] of this.#waiters) {
-      if (owner === client) {
-        this.#waiters.delete(requestId);
-        waited = true;
-      }
-    }
-    return waited ? this.#break() : [];
+    return forgetClient(this.#waiters, client) ? this.#break() : [];
   }
 
   abort(): BarrierEvent[] {

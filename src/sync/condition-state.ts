@@ -8,7 +8,7 @@
 import { validateInteger } from '../internal/validate.js';
 import {
   type ClientId, type EventStateEvent, type SyncState, type WaiterSnapshot, type Waiters,
-  park, snapshotWaiters, validateIds,
+  forgetClient, park, unpark, snapshotWaiters, validateIds,
 } from './state-events.js';
 
 /** A Notify's count that means every waiter (notifyAll). */
@@ -57,17 +57,12 @@ export class ConditionState implements SyncState {
 
   /** A parked wait gave up: `[cancelled]`, or `[]` when not parked (woken already: its client confirms with `handOn`). */
   cancel(requestId: number): EventStateEvent[] {
-    const client = this.#waiters.get(requestId);
-    if (client === undefined) return [];
-    this.#waiters.delete(requestId);
-    return [{ type: 'cancelled', requestId, client }];
+    return unpark(this.#waiters, requestId);
   }
 
   /** The client's parked waits vanish; the wakes it never took up go to the next waiters. */
   disconnect(client: ClientId): EventStateEvent[] {
-    for (const [requestId, owner] of this.#waiters) {
-      if (owner === client) this.#waiters.delete(requestId);
-    }
+    forgetClient(this.#waiters, client);
     const wakes = this.#unconfirmed.get(client) ?? 0;
     this.#unconfirmed.delete(client);
     return wakes === 0 ? [] : this.notify(wakes);

@@ -1,7 +1,7 @@
 /** The owner-side state of an Event (sync/state.ts): a flag and its parked waits. Any client may set or clear it, as in Python. */
 import {
   type ClientId, type EventStateEvent, type SyncState, type WaiterSnapshot, type Waiters,
-  park, snapshotWaiters, validateIds,
+  forgetClient, park, unpark, snapshotWaiters, validateIds,
 } from './state-events.js';
 
 export interface EventSnapshot {
@@ -39,17 +39,12 @@ export class EventState implements SyncState {
 
   /** A parked wait gave up: `[cancelled]`, or `[]` when not parked (already woken). */
   cancel(requestId: number): EventStateEvent[] {
-    const client = this.#waiters.get(requestId);
-    if (client === undefined) return [];
-    this.#waiters.delete(requestId);
-    return [{ type: 'cancelled', requestId, client }];
+    return unpark(this.#waiters, requestId);
   }
 
   /** Nobody else is affected, so there are never events. */
   disconnect(client: ClientId): EventStateEvent[] {
-    for (const [requestId, owner] of this.#waiters) {
-      if (owner === client) this.#waiters.delete(requestId);
-    }
+    forgetClient(this.#waiters, client);
     return [];
   }
 

@@ -11,7 +11,7 @@ import { InvalidRequest } from '../internal/owner-state.js';
 import { validateInteger } from '../internal/validate.js';
 import {
   type ClientId, type SemaphoreEvent, type SyncState, type WaiterSnapshot, type Waiters,
-  park, snapshotWaiters, validateIds,
+  forgetClient, park, unpark, snapshotWaiters, validateIds,
 } from './state-events.js';
 
 /** `released` already (or its holder disconnected), `unknown` (never granted), `not-owner`, or `bounded` (`add` past permits). */
@@ -106,19 +106,14 @@ export class SemaphoreState implements SyncState {
 
   /** A parked acquire gave up: `[cancelled]`, or `[]` when not parked (granted already: the lease stands and must be released). */
   cancel(requestId: number): SemaphoreEvent[] {
-    const client = this.#waiters.get(requestId);
-    if (client === undefined) return [];
-    this.#waiters.delete(requestId);
     // Parked means no permit was free, so removing a waiter never lets another through.
-    return [{ type: 'cancelled', requestId, client }];
+    return unpark(this.#waiters, requestId);
   }
 
   /** Parked acquires vanish; each freed lease's next grant says `previousOwnerDied` (per permit: two deaths tell two holders). */
   disconnect(client: ClientId): SemaphoreEvent[] {
     // Waiters first, so that a freed permit is never granted to the dead client itself.
-    for (const [requestId, owner] of this.#waiters) {
-      if (owner === client) this.#waiters.delete(requestId);
-    }
+    forgetClient(this.#waiters, client);
     for (const [leaseId, lease] of this.#leases) {
       if (lease.client === client) {
         this.#leases.delete(leaseId);

@@ -75,6 +75,26 @@ export function park(waiters: Waiters, client: ClientId, requestId: number, kind
   waiters.set(requestId, client);
 }
 
+/** Takes a parked request out: `[cancelled]`, or `[]` when it is not parked (answered already). */
+export function unpark(waiters: Waiters, requestId: number): CancelledEvent[] {
+  const client = waiters.get(requestId);
+  if (client === undefined) return [];
+  waiters.delete(requestId);
+  return [{ type: 'cancelled', requestId, client }];
+}
+
+/** Forgets every parked request of a client that is gone; says whether it had any. */
+export function forgetClient(waiters: Waiters, client: ClientId): boolean {
+  let had = false;
+  for (const [requestId, owner] of waiters) {
+    if (owner === client) {
+      waiters.delete(requestId);
+      had = true;
+    }
+  }
+  return had;
+}
+
 export function snapshotWaiters(waiters: Waiters): WaiterSnapshot[] {
   return [...waiters].map(([requestId, client]) => ({ client, requestId }));
 }
