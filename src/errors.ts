@@ -44,6 +44,9 @@ export class QueueEmpty extends ProcsafeError { static override readonly code: s
 /** The queue was closed and, for readers, drained. */
 export class QueueClosed extends ProcsafeError { static override readonly code: string = 'EQUEUECLOSED'; }
 /** The process that owns a queue, lock or pool died; the object is gone. */
+/** The other end of a Pipe was closed (or every process holding it died) and nothing is left to read. */
+export class PipeClosed extends ProcsafeError { static override readonly code: string = 'EPIPECLOSED'; }
+
 export class BrokerLost extends ProcsafeError { static override readonly code: string = 'EBROKERLOST'; }
 /** A task's time limit (`taskTimeoutMs` or the call's `timeoutMs`) passed. */
 export class TaskTimeout extends ProcsafeError { static override readonly code: string = 'ETASKTIMEOUT'; }
@@ -74,6 +77,9 @@ export class BoundedError extends ProcsafeError { static override readonly code:
 /** `taskDone()` with no item left to finish in this process (Python's "task_done() called too many times"). */
 export class TaskDoneError extends ProcsafeError { static override readonly code: string = 'ETASKDONE'; }
 /** A `Process` call its state does not allow: a second `start()`, or `join()` before `start()`. */
+/** Misuse: `send` on the receive-only end of a one-way Pipe, or `recv`/`poll` on its send-only end. */
+export class PipeDirectionError extends ProcsafeError { static override readonly code: string = 'EPIPEDIRECTION'; }
+
 export class ProcessStateError extends ProcsafeError { static override readonly code: string = 'EPROCESSSTATE'; }
 
 /** `notify()`, `notifyAll()`, `wait()` or `waitFor()` of a Condition without holding its lock (acquired through the Condition). */

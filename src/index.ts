@@ -1,8 +1,8 @@
 /** procsafe: Python's multiprocessing for Node.js, where no participant's death can wedge, leak or drop anything. */
 export {
-  AbortError, BarrierBroken, BoundedError, BrokerLost, ConditionNotHeld, ItemQuarantined, LockTimeout, PoolClosed, ProcsafeError,
-  QueueClosed, QueueEmpty, QueueFull, ProcessStateError, ReleasedError, RemoteError, SerializationError, TaskDoneError, TaskTimeout,
-  WorkerCrashed,
+  AbortError, BarrierBroken, BoundedError, BrokerLost, ConditionNotHeld, ItemQuarantined, LockTimeout, PipeClosed, PipeDirectionError,
+  PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull, ProcessStateError, ReleasedError, RemoteError, SerializationError,
+  TaskDoneError, TaskTimeout, WorkerCrashed,
 } from './errors.js';
 export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';
@@ -31,4 +31,6 @@ export type { ConditionSnapshot } from './sync/condition-state.js';
 export { SharedArray } from './shared/shared-array.js';
 export type { SharedArrayType } from './shared/shared-array.js';
 export { SharedMap } from './shared/shared-map.js';
+export { Pipe, PipeEnd } from './pipe/pipe.js';
+export type { PipeOptions, PipePollOptions } from './pipe/pipe.js';
 export type { WaitOptions } from './broker/link.js';

@@ -51,6 +51,9 @@ export const kRequest = {
   MapClear: 116,
   /** parts: key, next, then expected unless the key must be absent. */
   MapCompareAndSet: 117,
+  /** A Pipe end: this client holds it (sent when the end arrives), and lets go of it (`close()`; payload 1: the creator's copy). */
+  PipeHold: 120,
+  PipeClose: 121,
 } as const;
 
 export type RequestKind = (typeof kRequest)[keyof typeof kRequest];
@@ -123,6 +126,8 @@ export const kMapRequests = [
   kRequest.MapGet, kRequest.MapSet, kRequest.MapDelete, kRequest.MapHas, kRequest.MapSize, kRequest.MapEntries,
   kRequest.MapClear, kRequest.MapCompareAndSet,
 ] as const;
+/** A Pipe end takes a queue's requests (routed to its direction's queue) and these. */
+export const kPipeRequests = [...kQueueRequests, kRequest.PipeHold, kRequest.PipeClose] as const;
 
 export type QueueRequest = (typeof kQueueRequests)[number];
 export type LockRequest = (typeof kLockRequests)[number];
@@ -130,11 +135,12 @@ export type EventRequest = (typeof kEventRequests)[number];
 export type BarrierRequest = (typeof kBarrierRequests)[number];
 export type ConditionRequest = (typeof kConditionRequests)[number];
 export type MapRequest = (typeof kMapRequests)[number];
+export type PipeRequest = (typeof kPipeRequests)[number];
 /** A request about one object, past those every object takes (CancelRequest, Inspect) and PeerPid (about none). */
 export type ObjectRequest = Exclude<RequestKind, typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>;
 /** Compiles only while every request kind is taken by some object, or is one of those all take (or none: PeerPid). */
 export const kEveryRequestPlaced: [Exclude<RequestKind, QueueRequest | LockRequest | EventRequest | BarrierRequest | ConditionRequest |
-  MapRequest |
+  MapRequest | PipeRequest |
   typeof kRequest.CancelRequest | typeof kRequest.Inspect | typeof kRequest.PeerPid>] extends [never] ? true : never = true;
 
 function oneOf<T extends number>(kinds: readonly T[]): (type: number) => type is T {
@@ -148,6 +154,7 @@ export const isEventRequest = oneOf(kEventRequests);
 export const isBarrierRequest = oneOf(kBarrierRequests);
 export const isConditionRequest = oneOf(kConditionRequests);
 export const isMapRequest = oneOf(kMapRequests);
+export const isPipeRequest = oneOf(kPipeRequests);
 /** The requests that may wait for their answer: the owner books them if they cannot be answered at once. */
 export const mayWait = oneOf([
   kRequest.Put, kRequest.PutNowait, kRequest.PutFile, kRequest.PutFileNowait, kRequest.Get, kRequest.GetNowait, kRequest.Join,

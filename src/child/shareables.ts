@@ -8,3 +8,4 @@ import '../sync/barrier.js';
 import '../sync/condition.js';
 import '../shared/shared-array.js';
 import '../shared/shared-map.js';
+import '../pipe/pipe.js';

@@ -13,7 +13,7 @@ export const kShareable = Symbol.for('procsafe.shareable');
 
 export type HandleKind =
   'queue' | 'joinable-queue' | 'simple-queue' | 'lock' | 'semaphore' | 'bounded-semaphore' | 'event' | 'barrier' | 'shared-array' |
-  'condition' | 'shared-map';
+  'condition' | 'shared-map' | 'pipe';
 
 export interface Handle {
   readonly kind: HandleKind;

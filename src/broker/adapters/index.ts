@@ -6,6 +6,7 @@ import { ConditionAdapter } from './condition.js';
 import { EventAdapter } from './event.js';
 import { LockAdapter } from './lock.js';
 import { MapAdapter } from './map.js';
+import { PipeAdapter } from './pipe.js';
 import { QueueAdapter } from './queue.js';
 import { ProtocolViolation } from '../../transport/frame.js';
 
@@ -20,6 +21,7 @@ export function newAdapter(spec: ObjectSpec, host: Host): ObjectAdapter {
     case 'barrier': return new BarrierAdapter(spec, host);
     case 'condition': return new ConditionAdapter(spec, host);
     case 'shared-map': return new MapAdapter(spec, host);
+    case 'pipe': return new PipeAdapter(spec, host);
     // A SharedArray is memory, not state at an owner: its handle never creates an object here.
     case 'shared-array': throw new ProtocolViolation('a SharedArray has no state at its owner');
   }
