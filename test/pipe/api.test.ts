@@ -59,7 +59,7 @@ test('recv rejects QueueEmpty on timeout and AbortError on abort, and a later me
   b.close();
 });
 
-test('closing an end: the other end drains what was sent, then recv rejects PipeClosed, and its sends too', { timeout: 10_000 }, async () => {
+test('closing an end: the other end drains what was sent, then recv and send reject PipeClosed', { timeout: 10_000 }, async () => {
   const [a, b] = Pipe<number>();
   // A recv of a's own, waiting when a is closed, ends too.
   const parked = assert.rejects(a.recv(), PipeClosed);
