@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   checkAnswer, decodeDelivery, decodeRefusal, deliveryFn, encodeRefusal, isAnswer, isBarrierRequest, isConditionRequest, isEventRequest,
-  isLockRequest, isMapRequest, isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError, quarantineRefusal,
+  isLockRequest, isMapRequest, isPipeRequest, isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError, quarantineRefusal,
 } from '../../dist/broker/protocol.js';
 import { ItemQuarantined } from '../../dist/errors.js';
 import { encodeText, type Frame, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
@@ -20,7 +20,7 @@ test('every kind on an owner\'s socket has its own u8 number, and every request 
     assert.ok(isRequest(type) && !isAnswer(type));
     const common = type === kRequest.CancelRequest || type === kRequest.Inspect || type === kRequest.PeerPid;
     assert.ok(common || isQueueRequest(type) || isLockRequest(type) || isEventRequest(type) || isBarrierRequest(type) ||
-      isConditionRequest(type) || isMapRequest(type),
+      isConditionRequest(type) || isMapRequest(type) || isPipeRequest(type),
       `request ${type} is placed`);
   }
   for (const type of Object.values(kAnswer)) assert.ok(isAnswer(type) && !isRequest(type));
