@@ -26,7 +26,7 @@ export function createObject(kind: HandleKind, size: number, maxMessageBytes: nu
   const broker = start(kind);
   registerOwner(kind); // for `procsafe status` (status/registry.ts)
   // Before the handle exists: a writer that finds no directory sends large items through the socket.
-  if (kind === 'queue' || kind === 'joinable-queue' || kind === 'simple-queue') prepareSpillDir(broker.path);
+  if (kind === 'queue' || kind === 'joinable-queue' || kind === 'simple-queue' || kind === 'pipe') prepareSpillDir(broker.path);
   const handle: Handle = {
     kind, path: broker.path, pid: process.pid, object: String(nextObject++), secret: newSecret(), maxMessageBytes, size,
   };

@@ -117,3 +117,24 @@ test('Pipe options are checked', () => {
   assert.throws(() => Pipe({ duplex: 1 as unknown as boolean }), TypeError);
   assert.throws(() => Pipe({ bogus: true } as never), TypeError);
 });
+
+test('large messages (1 MiB, 10 MiB) cross a pipe whole, both ways and through a Process', { timeout: 30_000 }, async (t) => {
+  const [a, b] = Pipe<unknown>();
+  for (const bytes of [1024 * 1024, 10 * 1024 * 1024]) {
+    await a.send(Buffer.alloc(bytes, 7));
+    const got = await b.recv() as Buffer;
+    assert.equal(got.length, bytes);
+    assert.equal(got[bytes - 1], 7);
+  }
+  const child = new Process({ module: pipeTasks, fn: 'echo', args: [b], stdout: 'ignore' });
+  t.after(() => { child.kill('SIGKILL'); });
+  await child.start();
+  await a.send(Buffer.alloc(3 * 1024 * 1024, 9));
+  const [echoed, pid] = await a.recv({ timeoutMs: 10_000 }) as [Buffer, number];
+  assert.equal(pid, child.pid);
+  assert.equal(echoed.length, 3 * 1024 * 1024);
+  assert.equal(echoed[echoed.length - 1], 9);
+  a.close();
+  b.close();
+  assert.deepEqual(await child.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });
+});
