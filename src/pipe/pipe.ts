@@ -37,13 +37,18 @@ export class PipeEnd<T = unknown> {
   /** This copy is the creating process's own, which the owner counts as a holder until it is closed. */
   readonly #creator: boolean;
   #closed = false;
+  /** This copy was serialized (to a Process, a task, a queue): it may be on its way to a process that does not hold it yet. */
+  #sentAway = false;
 
   /** @internal Use `Pipe()`. */
   constructor(handle: Handle, creator: boolean) {
     this.#handle = handle;
     this.#creator = creator;
     this.#backend = new LocalQueueBackend(handle);
-    Object.defineProperty(this, kHandleKey, { value: handle, enumerable: true });
+    // A getter, so that the copy being serialized (v8 reads it) is known to be on its way somewhere.
+    Object.defineProperty(this, kHandleKey, {
+      get: () => { this.#sentAway = true; return handle; }, enumerable: true,
+    });
     // Every copy that arrives says so at once, so the owner counts it before the creator's copy may be closed.
     if (!creator) linkFor(handle).send(handle, [encodeHead(kRequest.PipeHold, 0, handle.object, 0)]);
   }
@@ -98,7 +103,8 @@ export class PipeEnd<T = unknown> {
     if (this.#closed) return;
     this.#closed = true;
     const { object } = this.#handle;
-    linkFor(this.#handle).send(this.#handle, [encodeHead(kRequest.PipeClose, 0, object, 1, 0), Buffer.from([this.#creator ? 1 : 0])]);
+    const payload = Buffer.from([this.#creator ? 1 : 0, this.#sentAway ? 1 : 0]);
+    linkFor(this.#handle).send(this.#handle, [encodeHead(kRequest.PipeClose, 0, object, 2, 0), payload]);
   }
 
   [utilInspect.custom](): string {

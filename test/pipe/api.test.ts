@@ -138,3 +138,19 @@ test('large messages (1 MiB, 10 MiB) cross a pipe whole, both ways and through a
   b.close();
   assert.deepEqual(await child.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });
 });
+
+test("Python's pattern: the creator closes the child's end right after start(); the child's copy keeps it open until it exits",
+  { timeout: 30_000 }, async (t) => {
+  for (let round = 0; round < 5; round++) {
+    const [here, there] = Pipe<number>();
+    const child = new Process({ module: pipeTasks, fn: 'sendAndExit', args: [there, 3], stdout: 'ignore' });
+    t.after(() => { child.kill('SIGKILL'); });
+    await child.start();
+    there.close();
+    const got = [await here.recv({ timeoutMs: 10_000 }), await here.recv({ timeoutMs: 10_000 }), await here.recv({ timeoutMs: 10_000 })];
+    assert.deepEqual(got, [0, 1, 2]);
+    await assert.rejects(here.recv({ timeoutMs: 10_000 }), PipeClosed, 'the child exited: nobody holds that end');
+    assert.deepEqual(await child.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });
+    here.close();
+  }
+});

@@ -23,6 +23,13 @@ interface Holders {
   creator: boolean;
   /** Live copies by client; a client's entry goes with its connection. */
   readonly clients: Map<number, number>;
+  /**
+   * Copies closed after being sent to another process before any copy had arrived anywhere: each is let go of when the
+   * next copy arrives (PipeHold), so the end is not left unheld while its first copy is on its way.
+   */
+  pending: (number | 'creator')[];
+  /** Whether a copy ever arrived in a process (PipeHold). */
+  arrived: boolean;
 }
 
 interface Core {
@@ -57,7 +64,7 @@ export class PipeAdapter implements ObjectAdapter {
     if (core === undefined) {
       const queue = (direction: string): PipeQueue =>
         new PipeQueue({ ...spec, kind: 'queue', size: 0, object: `${first}${direction}` }, host);
-      const holders = (): Holders => ({ creator: true, clients: new Map() });
+      const holders = (): Holders => ({ creator: true, clients: new Map(), pending: [], arrived: false });
       core = { queues: [queue('ab'), queue('ba')], holders: [holders(), holders()], broken: false };
       cores.set(first, core);
     } else if (end === 1) {
@@ -75,7 +82,9 @@ export class PipeAdapter implements ObjectAdapter {
   }
 
   disconnect(client: Client): void {
-    this.#holders.clients.delete(client.id);
+    const holders = this.#holders;
+    holders.clients.delete(client.id);
+    holders.pending = holders.pending.filter((who) => who !== client.id);
     for (const queue of this.#core.queues) queue.disconnect(client);
     this.#check();
   }
@@ -84,16 +93,18 @@ export class PipeAdapter implements ObjectAdapter {
     if (!isPipeRequest(type)) throw new ProtocolViolation(`request type ${type} is not a pipe request`);
     const { clients } = this.#holders;
     switch (type) {
-      case kRequest.PipeHold:
+      case kRequest.PipeHold: {
         clients.set(client.id, (clients.get(client.id) ?? 0) + 1);
+        this.#holders.arrived = true;
+        const waiting = this.#holders.pending.shift();
+        if (waiting !== undefined) this.#letGo(waiting);
         return;
+      }
       case kRequest.PipeClose: {
-        if (frame.payload[0] === 1) this.#holders.creator = false;
-        else {
-          const left = (clients.get(client.id) ?? 0) - 1;
-          if (left > 0) clients.set(client.id, left);
-          else clients.delete(client.id);
-        }
+        const who = frame.payload[0] === 1 ? 'creator' : client.id;
+        const sentAway = frame.payload[1] === 1;
+        if (sentAway && !this.#holders.arrived) this.#holders.pending.push(who);
+        else this.#letGo(who);
         return this.#check();
       }
       case kRequest.Put: case kRequest.PutNowait: case kRequest.PutFile: case kRequest.PutFileNowait:
@@ -113,19 +124,30 @@ export class PipeAdapter implements ObjectAdapter {
 
   inspect(): object {
     const { holders, broken } = this.#core;
-    const { creator, clients } = holders[this.#end];
+    const { creator, clients, pending } = holders[this.#end];
     return {
-      end: this.#end === 0 ? 'a' : 'b', duplex: this.#duplex, broken, creatorHolds: creator,
+      end: this.#end === 0 ? 'a' : 'b', duplex: this.#duplex, broken, creatorHolds: creator, closedInTransit: pending.length,
       holders: [...clients].map(([client, copies]) => ({ client, copies })), in: this.#in.inspect(), out: this.#out.inspect(),
     };
   }
 
   get #holders(): Holders { return this.#core.holders[this.#end]; }
 
+  #letGo(who: number | 'creator'): void {
+    const holders = this.#holders;
+    if (who === 'creator') {
+      holders.creator = false;
+      return;
+    }
+    const left = (holders.clients.get(who) ?? 0) - 1;
+    if (left > 0) holders.clients.set(who, left);
+    else holders.clients.delete(who);
+  }
+
   /** Nobody holds this end any more: the other end drains what is left, then hears `closed`; its sends are refused. */
   #check(): void {
-    const { creator, clients } = this.#holders;
-    if (this.#core.broken || creator || clients.size > 0) return;
+    const { creator, clients, pending } = this.#holders;
+    if (this.#core.broken || creator || clients.size > 0 || pending.length > 0) return;
     this.#core.broken = true;
     for (const queue of this.#core.queues) queue.shut();
   }
