@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   checkAnswer, decodeDelivery, decodeRefusal, deliveryFn, encodeRefusal, isAnswer, isBarrierRequest, isConditionRequest, isEventRequest,
-  isLockRequest, isMapRequest, isPipeRequest, isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError, quarantineRefusal,
+  isLockRequest, isMapRequest, isPipeRequest, isQueueRequest, isRequest, kAnswer, kBundle, kRefusalReasons, kRequest, quarantineError,
+  quarantineRefusal,
 } from '../../dist/broker/protocol.js';
 import { ItemQuarantined } from '../../dist/errors.js';
 import { encodeText, type Frame, parseFrame, ProtocolViolation } from '../../dist/transport/frame.js';
