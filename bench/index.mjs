@@ -1,5 +1,5 @@
 // Runs every scenario in one process, prints the tables and writes BENCHMARKS.md.
-// Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,cold,
+// Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,cold,pipe,shared-map,
 // BENCH_OUT (default ../BENCHMARKS.md), plus each scenario's own parameters (see its header).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,8 +9,10 @@ import { cold } from './cold.mjs';
 import { crashLatency } from './crash-latency.mjs';
 import { log, pythonVersion, quick } from './lib/common.mjs';
 import { payload } from './payload.mjs';
+import { pipe } from './pipe.mjs';
 import { queue } from './queue.mjs';
 import { roundtrip } from './roundtrip.mjs';
+import { sharedMap } from './shared-map.mjs';
 import { throughput } from './throughput.mjs';
 
 const kScenarios = [
@@ -20,6 +22,8 @@ const kScenarios = [
   { id: 'payload', file: 'bench/payload.mjs', run: payload },
   { id: 'queue', file: 'bench/queue.mjs', run: queue },
   { id: 'cold', file: 'bench/cold.mjs', run: cold },
+  { id: 'pipe', file: 'bench/pipe.mjs', run: pipe },
+  { id: 'shared-map', file: 'bench/shared-map.mjs', run: sharedMap },
 ];
 
 /** The targets, in the order BENCHMARKS.md lists them; ratio rows name theirs in `goal`. */
@@ -37,6 +41,8 @@ const kGoals = [
   "cold: a new process Pool's first result (with close) no slower than Python's spawn Pool(1)",
   'cold: warm sequential round trip (process) no slower than the best process peer',
   'cold: warm sequential round trip (thread) no slower than the best thread peer',
+  'pipe: ping-pong round trip no slower than Python',
+  "shared map: get/set from a child <= 0.5x Python's Manager().dict() time",
 ];
 
 const kRoot = new URL('../', import.meta.url);

@@ -2,7 +2,9 @@
 // map owned by the main process; µs per operation. Parameters: BENCH_MAP_N (default 20000), BENCH_MAP_WARMUP (default
 // 2000). Run alone: `node bench/shared-map.mjs` (after `npm run build`); prints one JSON row per implementation.
 import { fileURLToPath } from 'node:url';
-import { envInt, loadProcsafe, log, round, runPythonScript, withTimeout } from './lib/common.mjs';
+import { envInt, loadProcsafe, log, round, runPythonScript, withTimeout, ratio } from './lib/common.mjs';
+
+const kGoal = { op: '<=', value: 0.5, goal: "shared map: get/set from a child <= 0.5x Python's Manager().dict() time" };
 
 export const title = 'SharedMap: get + set from a child, against Manager().dict()';
 
@@ -31,7 +33,12 @@ export async function sharedMap() {
   } catch (error) {
     log(`python Manager().dict() failed: ${error.message}`);
   }
-  return { title, rows };
+  const pick = (prefix) => rows.find((r) => r.impl.startsWith(prefix))?.usPerOp ?? null;
+  const ratios = [ratio('SharedMap get/set from a child: procsafe / Python Manager().dict() (time per operation)',
+    pick('procsafe'), pick('python'), kGoal)];
+  const notes = ['A pool worker (a child process) does a get then a set of one key on a map this process owns, ' +
+    `${warmup} warm-up pairs then ${n} timed; Python's child does the same on a Manager().dict() proxy.`];
+  return { title, rows, ratios, notes };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
