@@ -10,7 +10,7 @@ export { reportProgress } from './child/progress.js';
 export type { ApplyOptions, MapOptions, Outcome } from './pool/pool.js';
 export type { PoolOptions } from './pool/options.js';
 export type { PoolStats } from './pool/stats.js';
-export type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './pool/types.js';
+export type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './internal/module-types.js';
 export { Process } from './process/process.js';
 export type { JoinOptions, ProcessResult } from './process/process.js';
 export type { ProcessBaseOptions, ProcessOptions, ProcessTarget } from './process/options.js';

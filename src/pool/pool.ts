@@ -15,7 +15,7 @@ import type { PoolStats } from './stats.js';
 import { type PoolReporter, trackPool, untrackPool } from '../status/registry.js';
 import { poolReporter } from './snapshot.js';
 import { nextTaskId, type Outcome, type Task } from './task.js';
-import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from './types.js';
+import type { Args, FnName, Result, UntypedModule, WorkerModuleShape } from '../internal/module-types.js';
 
 /** What map and its kin accept: any iterable, sync or async. */
 type Items<T> = Iterable<T> | AsyncIterable<T>;

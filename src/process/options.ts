@@ -4,7 +4,7 @@ import { checkModuleFile, validateEnv } from '../internal/child-options.js';
 import {
   validateArray, validateKnownKeys, validateObject, validateOneOf, validateString, validateStringArray,
 } from '../internal/validate.js';
-import type { Args, FnName, UntypedModule, WorkerModuleShape } from '../pool/types.js';
+import type { Args, FnName, UntypedModule, WorkerModuleShape } from '../internal/module-types.js';
 import { type OutputMode, kOutputModes } from './output.js';
 
 /** What every Process takes, whatever it runs. */

@@ -14,7 +14,7 @@ import { parseFrame } from '../transport/frame.js';
 import {
   decodeBootError, decodeErrorInfo, isFromChild, kFromChild, kToChild, type RunMessage,
 } from '../child/protocol.js';
-import type { UntypedModule, WorkerModuleShape } from '../pool/types.js';
+import type { UntypedModule, WorkerModuleShape } from '../internal/module-types.js';
 import { trackChild, untrackChild } from './children.js';
 import { type ProcessOptions, type ResolvedProcessOptions, resolveProcessOptions } from './options.js';
 import { type OutputMode, routeOutput } from './output.js';

@@ -1,4 +1,5 @@
-// Types for `new Pool<typeof import('./tasks.js')>`: export names and argument lists are checked, results typed.
+// Types of a worker module as Pool and Process see it (`new Pool<typeof import('./tasks.js')>`): export names and argument
+// lists are checked, results typed.
 
 /** A worker module seen as types: any object whose function-valued keys are the tasks. */
 export type WorkerModuleShape = object;
