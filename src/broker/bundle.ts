@@ -5,6 +5,7 @@
 // A part: u32 id | u8 fnLength | fn (utf8) | u32 length | payload.
 import { encodeHead, type Frame, ProtocolViolation } from '../transport/frame.js';
 import { type AnswerKind, type BundleKind, kAnswer, kBundle, kRequest, type RequestKind } from './protocol.js';
+import { totalLength } from '../internal/chunks.js';
 
 /** A frame waiting in an outbox to travel in a bundle with its neighbours. */
 export interface Part {
@@ -125,8 +126,7 @@ function partBytes(part: Part): number {
 function bundleInto(out: Buffer[], parts: readonly Part[], start: number, count: number, bytes: number): void {
   const first = parts[start] as Part;
   if (count === 1) {
-    let length = 0;
-    for (const chunk of first.payload) length += chunk.length;
+    const length = totalLength(first.payload);
     const single = kSingle.get(first.bundle) as RequestKind | AnswerKind;
     out.push(encodeHead(single, first.id, first.fn === '' ? first.object : first.fn, length, 0), ...first.payload);
     return;

@@ -9,6 +9,7 @@ import { encodeBare } from '../transport/frame.js';
 import { deserialize } from './v8.js';
 import { encodeFrame } from './value-frame.js';
 import { isWellFormed } from './well-formed.js';
+import { totalLength } from '../internal/chunks.js';
 
 /** The frame kinds of a result; child/protocol.ts's kFromChild takes them from here. */
 export const kResultKinds = { Ok: 12, OkNumber: 17, OkString: 18, OkUndefined: 19, Progress: 20, ProgressNumber: 21 } as const;
@@ -64,8 +65,7 @@ export function decodeProgress(type: ProgressKind, payload: Buffer): unknown {
 
 /** Refuses a frame the parent would cut the worker off for, as a SerializationError of its task instead. */
 export function fitting(chunks: Buffer[], maxMessageBytes: number, what: string): Buffer[] {
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.length;
+  const bytes = totalLength(chunks);
   if (bytes <= maxMessageBytes) return chunks;
   throw new SerializationError(
     `${what} takes ${bytes} bytes, over maxMessageBytes (${maxMessageBytes}); return less, or raise maxMessageBytes`, 'result');

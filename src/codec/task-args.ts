@@ -11,6 +11,7 @@ import { encodeBare } from '../transport/frame.js';
 import { deserialize } from './v8.js';
 import { encodeFrame } from './value-frame.js';
 import { isWellFormed } from './well-formed.js';
+import { totalLength } from '../internal/chunks.js';
 
 /** The frame kinds of a batch of tasks; child/protocol.ts's kToChild takes them from here. */
 export const kBatchKinds = { Batch: 2, BatchSimple: 6 } as const;
@@ -100,8 +101,7 @@ function refusalOf(task: OutgoingTask): SerializationError | undefined {
 }
 
 function frameBytes(chunks: readonly Buffer[]): number {
-  let bytes = 0;
-  for (const chunk of chunks) bytes += chunk.length;
+  const bytes = totalLength(chunks);
   return bytes;
 }
 

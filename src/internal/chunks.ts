@@ -13,3 +13,10 @@ export function remainingAfter(chunks: readonly Buffer[], bytes: number): Buffer
   if (bytes > 0) rest[0] = (rest[0] as Buffer).subarray(bytes);
   return rest;
 }
+
+/** How many bytes `chunks` hold together. */
+export function totalLength(chunks: readonly Buffer[]): number {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  return length;
+}

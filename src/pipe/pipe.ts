@@ -5,8 +5,8 @@
  */
 import { inspect as utilInspect } from 'node:util';
 import { type Handle, kHandleKey, kShareable, registerHandleKind } from '../codec/handles.js';
-import { decodeSimple, encodeSimple, kNotSimple } from '../codec/fast-value.js';
-import { deserialize, serializeAfter } from '../codec/v8.js';
+import { decodeItem, encodeItem } from '../codec/item.js';
+import { totalLength } from '../internal/chunks.js';
 import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
 import { createObject } from '../broker/owner.js';
 import { describeHandle } from '../broker/shareable.js';
@@ -28,7 +28,6 @@ export interface PipePollOptions {
 }
 
 const kMaxMessageBytes = 256 * 1024 * 1024;
-const kEmpty = Buffer.alloc(0);
 
 /** One end of a Pipe. Made by `Pipe()`, or by a handle arriving in another process. */
 export class PipeEnd<T = unknown> {
@@ -120,10 +119,8 @@ export class PipeEnd<T = unknown> {
   }
 
   #serialize(value: unknown): Buffer[] {
-    const simple = encodeSimple(value);
-    const chunks = simple !== undefined ? [simple] : serializeAfter(kEmpty, value, 'message', 'the pipe message');
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
+    const chunks = encodeItem(value, 'message', 'the pipe message');
+    const length = totalLength(chunks);
     if (length > this.#handle.maxMessageBytes) {
       throw new SerializationError(`the message is ${length} bytes serialized, over a pipe's limit (${this.#handle.maxMessageBytes}); ` +
         'send it in parts', 'message');
@@ -136,8 +133,7 @@ export class PipeEnd<T = unknown> {
     let value: T;
     try {
       const payload = typeof delivery.payload === 'function' ? delivery.payload() : delivery.payload;
-      const simple = decodeSimple(payload);
-      value = (simple === kNotSimple ? deserialize(payload) : simple) as T;
+      value = decodeItem(payload) as T;
     } catch (error) {
       void this.#backend.ack(delivery.id);
       const why = (error as Error).message;

@@ -11,6 +11,7 @@ import { encodeHead, encodeText } from '../transport/frame.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';
 import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
 import type { QueueSnapshot } from './state.js';
+import { totalLength } from '../internal/chunks.js';
 
 /** Puts a client keeps unanswered at once; more wait in the producer's memory, so the owner parks at most this many per client. */
 const kPutWindow = 1024;
@@ -50,8 +51,7 @@ export class LocalQueueBackend implements QueueBackend {
     if (this.#left) return Promise.reject(disconnected());
     this.#inFlight++;
     const nowait = options.timeoutMs === 0;
-    let length = 0;
-    for (const chunk of item) length += chunk.length;
+    const length = totalLength(item);
     const bundled = !nowait && !(length >= kSpillFrom && this.#spill);
     // A small item travels with the other puts of this turn, in one frame (broker/bundle.ts).
     // With nothing to time or cancel (a streaming producer's puts) it needs no promise but its own.

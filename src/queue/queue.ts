@@ -4,8 +4,8 @@
  */
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
-import { decodeSimple, encodeSimple, kNotSimple } from '../codec/fast-value.js';
-import { deserialize, serializeAfter } from '../codec/v8.js';
+import { decodeItem, encodeItem } from '../codec/item.js';
+import { totalLength } from '../internal/chunks.js';
 import { AbortError, QueueClosed, SerializationError, TaskDoneError } from '../errors.js';
 import { CancelGroup, validateWait, type WaitOptions } from '../broker/link.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
@@ -47,7 +47,6 @@ export interface QueueEntry<T> {
 const kDefaultMaxMessageBytes = 256 * 1024 * 1024;
 /** Set by SimpleQueue just before it makes its Queue, whose handle is then of kind 'simple-queue'. */
 let makingSimple = false;
-const kEmpty = Buffer.alloc(0);
 
 export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #handle: Handle;
@@ -182,10 +181,8 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   }
 
   #serialize(item: unknown, path: string): Buffer[] {
-    const simple = encodeSimple(item);
-    const chunks = simple !== undefined ? [simple] : serializeAfter(kEmpty, item, path, 'the queue item');
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
+    const chunks = encodeItem(item, path, 'the queue item');
+    const length = totalLength(chunks);
     if (length > this.#handle.maxMessageBytes) {
       throw new SerializationError(
         `the queue item is ${length} bytes serialized, over this queue's maxMessageBytes (${this.#handle.maxMessageBytes}); ` +
@@ -199,8 +196,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     let value: T;
     try {
       const payload = typeof delivery.payload === 'function' ? delivery.payload() : delivery.payload;
-      const simple = decodeSimple(payload);
-      value = (simple === kNotSimple ? deserialize(payload) : simple) as T;
+      value = decodeItem(payload) as T;
     } catch (error) {
       // Giving it back would hand the same unreadable bytes to every reader in turn, for ever.
       void this.#backend.ack(delivery.id);

@@ -17,6 +17,7 @@ import { validateArgumentCount } from '../internal/validate.js';
 import { encodeHead, ProtocolViolation } from '../transport/frame.js';
 import { canonical } from './canonical.js';
 import type { MapSnapshot } from './map-state.js';
+import { totalLength } from '../internal/chunks.js';
 
 const kMaxMessageBytes = 256 * 1024 * 1024;
 const kEmpty = Buffer.alloc(0);
@@ -102,8 +103,7 @@ export class SharedMap<K = unknown, V = unknown> {
 
   async #ask(type: RequestKind, parts: readonly Buffer[]): Promise<AnswerFrame> {
     const body = encodeParts(parts);
-    let length = 0;
-    for (const piece of body) length += piece.length;
+    const length = totalLength(body);
     const { object } = this.#handle;
     const answer = await linkFor(this.#handle).request(this.#handle, (id) => [encodeHead(type, id, object, length, 0), ...body]);
     if (answer.type === kAnswer.Refused) throw new ProcsafeError(`SharedMap: ${decodeRefusal(answer).message}`);

@@ -4,6 +4,7 @@
  * This file knows bytes only; frames carrying a v8 value are codec/value-frame.ts's.
  */
 import { ProtocolViolation } from '../internal/protocol-violation.js';
+import { totalLength } from '../internal/chunks.js';
 
 export { ProtocolViolation };
 
@@ -180,7 +181,6 @@ function headerIn(head: Buffer): boolean {
  */
 export function coalesce(frames: readonly Buffer[], limit = 1 << 20): readonly Buffer[] {
   if (frames.length <= 1) return frames;
-  let total = 0;
-  for (const frame of frames) total += frame.length;
+  const total = totalLength(frames);
   return total <= limit ? [Buffer.concat(frames, total)] : frames;
 }

@@ -6,6 +6,7 @@ import { MapState } from '../../shared/map-state.js';
 import { encodeHead, type Frame, ProtocolViolation } from '../../transport/frame.js';
 import { decodeParts, encodeParts, isMapRequest, kAnswer, kRequest, type ObjectRequest, wholePayload } from '../protocol.js';
 import { type Client, done, type Host, type ObjectAdapter, type ObjectSpec, value } from './adapter.js';
+import { totalLength } from '../../internal/chunks.js';
 
 export class MapAdapter implements ObjectAdapter {
   readonly spec: ObjectSpec;
@@ -74,8 +75,7 @@ export class MapAdapter implements ObjectAdapter {
   /** Refused, not sent, when over what the client takes in one frame: the map stays as it is. */
   #answer(id: number, parts: readonly Buffer[]): Buffer[] {
     const body = encodeParts(parts);
-    let length = 0;
-    for (const piece of body) length += piece.length;
+    const length = totalLength(body);
     if (length > this.spec.maxMessageBytes) {
       throw new InvalidRequest(`the answer would be ${length} bytes, over the map's limit of ${this.spec.maxMessageBytes}; ` +
         'keep fewer or smaller entries, or read them one key at a time with get()', 'too-large');

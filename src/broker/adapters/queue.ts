@@ -9,6 +9,7 @@ import {
   deliveryFn, encodeRefusal, isQueueRequest, kAnswer, kBundle, kRequest, type ObjectRequest, quarantineRefusal,
 } from '../protocol.js';
 import { Adapter, type Client, done, type Host, type ObjectSpec, value } from './adapter.js';
+import { totalLength } from '../../internal/chunks.js';
 
 /** Items this small are copied out of the socket chunk they arrived in, so they do not pin it. */
 const kCopyBelow = 64 * 1024;
@@ -62,8 +63,7 @@ export class QueueAdapter extends Adapter<QueueEvent, QueueState> {
           return host.send(client, [encodeHead(kAnswer.Delivered, id, fn, bytes.length, 0), bytes]);
         }
         // A large item goes out in the pieces it came in (writev), never joined here.
-        let length = 0;
-        for (const piece of item) length += piece.length;
+        const length = totalLength(item);
         return host.send(client, [encodeHead(kAnswer.Delivered, id, fn, length, 0), ...item]);
       }
       case 'joined': return host.send(client, [done(id)]);
