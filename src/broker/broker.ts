@@ -49,6 +49,8 @@ export interface BrokerOptions {
   readonly log: (message: string) => void;
   /** The files of large items put through shared memory (queue/spill.ts). */
   readonly spills: OwnerSpills;
+  /** The owner's directory under /dev/shm: lock words live there. */
+  readonly sharedDir: string;
 }
 
 export class Broker {
@@ -72,6 +74,7 @@ export class Broker {
     // Adapters only ever hold the peers the broker gave them.
     this.#host = {
       spills: options.spills,
+      sharedDir: options.sharedDir,
       settle: (request) => this.#settle(request),
       writer: (filePrefix) => this.#byPrefix.get(filePrefix),
       send: (client, frames, late) => this.#send(client as Peer, frames, late),

@@ -15,7 +15,8 @@ import {
 import { kHandshakeDeadlineMs } from '../transport/handshake.js';
 import { processAlive, procStat } from '../internal/proc.js';
 import { unreachable } from '../internal/unreachable.js';
-import { spillDirFor, WriterFiles } from '../queue/spill.js';
+import { WriterFiles } from '../queue/spill.js';
+import { sharedDirFor } from '../transport/shared-dir.js';
 import { abortError, type RequestOptions, watchWait } from './wait.js';
 
 export { CancelGroup, type RequestOptions, validateWait, type WaitOptions, watchWait } from './wait.js';
@@ -185,6 +186,11 @@ export class Link {
     });
   }
 
+  /** Connected and not lost: a lock word may be used (a lost owner's word must not grant anything). */
+  get alive(): boolean {
+    return this.#connection !== undefined && this.#lost === undefined;
+  }
+
   // Where this link writes large items (queue/spill.ts), or undefined before the handshake: the files' names carry this
   // connection's prefix, so the owner knows whose they are and deletes them if this process dies before putting them.
   files(): WriterFiles | undefined {
@@ -255,10 +261,11 @@ export class Link {
     for (;;) {
       try {
         // No limit of its own: a connection to a live owner ends only when the owner ends it.
-        const { connection, nonce } = await connect(this.#path, first.object, first.secret, frameLimit(this.#maxBytes));
+        const { connection, nonce } = await connect(
+          this.#path, first.object, first.secret, frameLimit(this.#maxBytes), undefined, sharedDirFor(this.#path));
         this.#connection = connection;
         this.#nonce = nonce;
-        this.#files = new WriterFiles(spillDirFor(this.#path), nonce);
+        this.#files = new WriterFiles(sharedDirFor(this.#path), nonce);
         break;
       } catch (error) {
         const failed = error as HandshakeFailed;
@@ -280,7 +287,7 @@ export class Link {
     // sends their bytes).
     const pid = encodeHead(kRequest.PeerPid, 0, '', 5);
     pid.writeUInt32BE(process.pid, pid.length - 5);
-    pid[pid.length - 1] = existsSync(spillDirFor(this.#path)) ? 1 : 0;
+    pid[pid.length - 1] = existsSync(sharedDirFor(this.#path)) ? 1 : 0;
     this.#out.unshift([pid, ...opens]);
     // Objects opened while connecting may allow larger frames than the first.
     connection.maxMessageBytes = frameLimit(this.#maxBytes);

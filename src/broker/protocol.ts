@@ -37,6 +37,10 @@ export const kRequest = {
   AddPermits: 75,
   /** This client lets go of a queue: its waiting requests are refused `closed`, its items go back. */
   Leave: 76,
+  /** A Lock's word in shared memory (sync/lock-word.ts): answered Value {file, id}, or Value null where there is none. */
+  WordOpen: 77,
+  /** A fast hold of the lock word released while others waited (the contended bit): the owner hands it on. No answer. */
+  ReleaseWord: 78,
   /** Condition: payload u32 how many waits to wake, 0xffffffff for all. */
   Notify: 90,
   /** Condition: this client took up a wake (payload u8 0), or hands it on to the next waiter (u8 1). No answer. */
@@ -117,7 +121,8 @@ export const kQueueRequests = [
   kRequest.Ack, kRequest.Release, kRequest.TaskDone, kRequest.Join, kRequest.Close, kRequest.Stats, kRequest.Leave,
 ] as const;
 export const kLockRequests = [
-  kRequest.Acquire, kRequest.AcquireNowait, kRequest.ReleaseLease, kRequest.AddPermits, kRequest.Stats,
+  kRequest.Acquire, kRequest.AcquireNowait, kRequest.ReleaseLease, kRequest.AddPermits, kRequest.Stats, kRequest.WordOpen,
+  kRequest.ReleaseWord,
 ] as const;
 export const kEventRequests = [kRequest.Set, kRequest.Clear, kRequest.Wait, kRequest.Stats] as const;
 export const kBarrierRequests = [kRequest.Wait, kRequest.Abort, kRequest.Reset, kRequest.Stats] as const;

@@ -9,6 +9,7 @@ import { kStatusObject, serveStatus } from './status-server.js';
 import { verifyProof } from '../transport/auth.js';
 import { Server } from '../transport/server.js';
 import { OwnerSpills } from '../queue/spill.js';
+import { sharedDirFor } from '../transport/shared-dir.js';
 import { Broker, kPiecesFrom, type ObjectSpec } from './broker.js';
 
 export type ToBroker = { readonly type: 'create'; readonly spec: ObjectSpec };
@@ -31,6 +32,7 @@ const broker = new Broker({
   },
   log: cutOff,
   spills: new OwnerSpills(path),
+  sharedDir: sharedDirFor(path),
 });
 
 function onMessage(message: ToBroker): void {
@@ -51,6 +53,8 @@ try {
       ? serveStatus(connection, () => broker.inspect())
       : broker.accept(connection, id, opened)),
     log: (message) => post({ type: 'log', message }),
+    // Each peer is offered lanes in shared memory; without the addon or the directory, the socket serves it.
+    lanesDir: sharedDirFor(path),
     reserved: (object) => object === kStatusObject,
   });
   post({ type: 'ready' });

@@ -6,13 +6,26 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** What the addon exports: mapping files of /dev/shm, nothing else. */
+/** What the addon exports: mapping files of /dev/shm, and doorbells (FIFOs watched on the calling thread's loop). */
 export interface NativeAddon {
   /** A new file (O_EXCL, 0600, its memory reserved: ENOSPC now rather than SIGBUS later) or an existing one of exactly `bytes`. */
   map(path: string, bytes: number, create: boolean): ArrayBuffer;
   /** False if the file was already gone. */
   unlink(path: string): boolean;
+  /** A new FIFO, 0600. */
+  mkfifo(path: string): void;
+  /** An fd on the FIFO at `path`, for ring(); never blocks, never raises SIGPIPE. */
+  openBell(path: string): number;
+  /** One byte into the bell (a full one was rung already: nothing more to say). */
+  ring(fd: number): void;
+  closeBell(fd: number): void;
+  /** Calls `callback` on this thread each time the bell at `path` is rung; never keeps the thread alive. */
+  watch(path: string, callback: () => void): object;
+  /** Stops a watch (a second call does nothing). */
+  unwatch(token: object): void;
 }
+
+const kExports = ['map', 'unlink', 'mkfifo', 'openBell', 'ring', 'closeBell', 'watch', 'unwatch'] as const;
 
 type Loaded = { readonly addon: NativeAddon } | { readonly why: string };
 
@@ -48,8 +61,10 @@ function attempt(): Loaded {
     const first = String((error as Error).message).split('\n')[0];
     return { why: `${first} (reinstall procsafe where a C compiler and Python are available: npm rebuild procsafe)` };
   }
-  if (typeof addon.map !== 'function' || typeof addon.unlink !== 'function') {
-    return { why: `the binary found under ${root} is not procsafe's addon (no map/unlink): rebuild it (npm rebuild procsafe)` };
+  const missing = kExports.filter((name) => typeof addon[name] !== 'function');
+  if (missing.length > 0) {
+    const why = `the binary found under ${root} is not this version's addon (no ${missing.join(', ')})`;
+    return { why: `${why}: rebuild it (npm rebuild procsafe)` };
   }
   return { addon: addon as NativeAddon };
 }

@@ -9,7 +9,8 @@ import { unreachable } from '../internal/unreachable.js';
 import { kNoPayload } from '../broker/bundle.js';
 import { encodeHead, encodeText } from '../transport/frame.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';
-import { kSpillFrom, readSpill, spillAllowed, spillDirFor } from './spill.js';
+import { kSpillFrom, readSpill, spillAllowed } from './spill.js';
+import { sharedDirFor } from '../transport/shared-dir.js';
 import type { QueueSnapshot } from './state.js';
 import { totalLength } from '../internal/chunks.js';
 
@@ -30,7 +31,7 @@ export class LocalQueueBackend implements QueueBackend {
   constructor(handle: Handle) {
     this.#handle = handle;
     this.#link = linkFor(handle);
-    this.#spillDir = spillDirFor(handle.path);
+    this.#spillDir = sharedDirFor(handle.path);
     this.#spill = spillAllowed();
   }
 

@@ -14,15 +14,12 @@
  * Without /dev/shm (not Linux, PROCSAFE_SHM=0, a full or foreign directory) items go through the socket: same
  * guarantees, fewer MB/s.
  */
-import { spawn } from 'node:child_process';
 import {
-  closeSync, ftruncateSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statfsSync, unlinkSync, writevSync,
+  closeSync, ftruncateSync, lstatSync, openSync, readdirSync, readSync, statfsSync, unlinkSync, writevSync,
 } from 'node:fs';
-import type { Socket } from 'node:net';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { remainingAfter } from '../internal/chunks.js';
-import { pidExists } from '../internal/proc.js';
-import { privateDir } from '../transport/endpoint.js';
+import { prepareOwnerDir, sharedDirFor } from '../transport/shared-dir.js';
 import { ProtocolViolation } from '../transport/frame.js';
 import type { FileItem } from './state.js';
 
@@ -35,11 +32,6 @@ const kNamePattern = /^[0-9a-f]{16}-[0-9]+$/;
 /** The most a writer keeps in files given back to it, for its next large items; those unused for kIdleMs are deleted. */
 const kMaxFreeBytes = 64 * 1024 * 1024;
 const kIdleMs = 2_000;
-
-/** The owner's directory for its socket at `socketPath` (it exists only where the owner could create it). */
-export function spillDirFor(socketPath: string): string {
-  return join('/dev/shm', `procsafe-${process.getuid?.() ?? 0}`, basename(socketPath, '.sock'));
-}
 
 /** Linux, unless PROCSAFE_SHM=0. Reading files is always allowed. */
 export function spillAllowed(): boolean {
@@ -62,55 +54,9 @@ export function spillPrefix(nonce: Buffer): string {
   return nonce.subarray(0, 8).toString('hex');
 }
 
-/** Directories tried, and whether they were made. */
-const prepared = new Map<string, boolean>();
-
 /** The owner's side, once per socket. Best effort: without a directory, writers use the socket. */
 export function prepareSpillDir(socketPath: string): void {
   if (spillAllowed()) prepareOwnerDir(socketPath);
-}
-
-/** As prepareSpillDir, whatever PROCSAFE_SHM says: SharedArray's files live there too (shared/shared-array.ts). */
-export function prepareOwnerDir(socketPath: string): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  const dir = spillDirFor(socketPath);
-  const made = prepared.get(dir);
-  if (made !== undefined) return made ? dir : undefined;
-  prepared.set(dir, false);
-  try {
-    if (privateDir(dirname(dir)) === undefined) return undefined;
-    mkdirSync(dir, { mode: 0o700 });
-  } catch {
-    return undefined;
-  }
-  prepared.set(dir, true);
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  sweepDeadOwners(dirname(dir));
-  // `read` returns when the pipe's last writer, this process, is gone however it ended. The watcher ignores the signals
-  // a service manager or a terminal sends the whole group (HUP, INT, TERM) so as to outlive the owner it cleans up after.
-  const watcher = spawn('/bin/sh', ['-c', 'trap "" HUP INT TERM; read _; exec rm -rf -- "$0"', dir], {
-    detached: true, stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watcher.on('error', () => { /* no sh: a normal exit still removes the directory */ });
-  watcher.unref();
-  (watcher.stdin as Socket | null)?.unref();
-  return dir;
-}
-
-// Owners gone with their watcher (both killed at once: `kill -9 -1`, an OOM kill of the container) leave directories
-// the next owner to start removes. A pid now used by another process keeps its directory until that pid is free again.
-function sweepDeadOwners(root: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(name.slice(0, name.indexOf('-')));
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || pidExists(pid)) continue;
-    rmSync(join(root, name), { recursive: true, force: true });
-  }
 }
 
 /** A file the owner gave back, to write a later item into; `fd` is still open from its writing (kMaxOpen), or undefined. */
@@ -268,7 +214,7 @@ export class OwnerSpills {
   readonly #held = new Set<string>();
 
   constructor(socketPath: string) {
-    this.#dir = spillDirFor(socketPath);
+    this.#dir = sharedDirFor(socketPath);
   }
 
   /** A peer's put of a file: a name without the peer's prefix, or a file not that long (or over `maxBytes`), is a peer fault. */

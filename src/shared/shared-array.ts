@@ -13,7 +13,7 @@ import { adopt, describeHandle, shareable } from '../broker/shareable.js';
 import { ProcsafeError } from '../errors.js';
 import { validateArgumentCount, validateInteger } from '../internal/validate.js';
 import { loadNative, nativeUnavailable, type NativeAddon } from '../native/load.js';
-import { prepareOwnerDir, spillDirFor } from '../queue/spill.js';
+import { prepareOwnerDir, sharedDirFor } from '../transport/shared-dir.js';
 import { Lock } from '../sync/lock.js';
 
 /** The element types, by name: the name travels in the handle, and each process maps it to its own constructor. */
@@ -64,7 +64,7 @@ export class SharedArray<C extends SharedArrayType = SharedArrayType> {
       const lockHandle = (this.#lock as unknown as Record<string, Handle>)[kHandleKey] as Handle;
       const dir = prepareOwnerDir(lockHandle.path);
       if (dir === undefined) {
-        const where = spillDirFor(lockHandle.path);
+        const where = sharedDirFor(lockHandle.path);
         throw new ProcsafeError(`cannot create a SharedArray: this process has no private directory on /dev/shm (${where}); ` +
           'check that /dev/shm is mounted and writable');
       }
@@ -107,7 +107,7 @@ function requireNative(): NativeAddon {
 
 function mapArray<C extends SharedArrayType>(handle: Handle, create: boolean, native = requireNative()): InstanceType<C> {
   const type = kTypes[handle.array?.type as TypeName];
-  const file = join(spillDirFor(handle.path), handle.object);
+  const file = join(sharedDirFor(handle.path), handle.object);
   let memory: ArrayBuffer;
   try {
     memory = native.map(file, handle.size * type.BYTES_PER_ELEMENT, create);

@@ -5,7 +5,9 @@
 import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { BoundedError, LockTimeout, ReleasedError } from '../errors.js';
-import { linkFor, validateWait, type WaitOptions } from '../broker/link.js';
+import { type Link, linkFor, validateWait, type WaitOptions } from '../broker/link.js';
+import { sharedDirFor } from '../transport/shared-dir.js';
+import { type LockWord, wordFor } from './lock-word.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { encodeHead } from '../transport/frame.js';
 import { kAnswer, kRequest } from '../broker/protocol.js';
@@ -95,6 +97,11 @@ export class Semaphore {
   async acquire(options?: AcquireOptions): Promise<Lease> {
     const wait = validateWait(options, 'acquire()');
     const link = linkFor(this.#handle);
+    if (this.#handle.kind === 'lock' && wait.signal?.aborted !== true) {
+      const word = this.#word(link);
+      const fast = word instanceof Promise ? this.#fastAcquire(link, await word) : this.#fastAcquire(link, word);
+      if (fast !== undefined) return fast;
+    }
     const what = this.#handle.kind;
     const release = (leaseId: number, unseenDeath = false): void => {
       const frame = encodeHead(kRequest.ReleaseLease, 0, this.#handle.object, unseenDeath ? 5 : 4);
@@ -112,6 +119,24 @@ export class Semaphore {
     }
     const leaseId = answer.payload.readUInt32BE(0);
     return new Lease(answer.payload[4] === 1, () => release(leaseId));
+  }
+
+  // A Lock's word in shared memory (lock-word.ts): one CAS when nobody holds it, else undefined (ask the owner).
+  #word(link: Link): LockWord | null | Promise<LockWord | null> {
+    const handle = this.#handle;
+    return wordFor(link, handle.object, () => sharedDirFor(handle.path),
+      () => link.askValue<{ file: string; id: number } | null>(handle, kRequest.WordOpen));
+  }
+
+  #fastAcquire(link: Link, word: LockWord | null): Lease | undefined {
+    const handle = this.#handle;
+    if (word === null || !link.alive) return undefined;
+    const died = word.tryAcquire();
+    if (died === undefined) return undefined;
+    return new Lease(died, () => {
+      // Others came to wait meanwhile (the contended bit): the owner hands it on.
+      if (!word.release() && link.alive) link.send(handle, [encodeHead(kRequest.ReleaseWord, 0, handle.object, 0)]);
+    });
   }
 
   /** Holders, waiters and how many permits were freed by a death. */

@@ -62,6 +62,23 @@ export class SemaphoreState implements SyncState {
   /** Permits no one holds (Python's `get_value()`). */
   get free(): number { return this.#free; }
 
+  /** No lease held and nobody waiting: a Lock's word may go back to its clients (sync/lock-word.ts). */
+  get idle(): boolean { return this.#leases.size === 0 && this.#waiters.size === 0; }
+
+  holds(leaseId: number): boolean { return this.#leases.has(leaseId); }
+
+  /** Deaths not told to any holder yet, now handed to the lock word to tell; the count goes to 0. */
+  takeOrphaned(): boolean {
+    const any = this.#orphaned > 0;
+    this.#orphaned = 0;
+    return any;
+  }
+
+  /** A death the lock word recorded, now the state's to tell the next holder (at most one per free permit). */
+  addOrphaned(): void {
+    if (this.#orphaned < this.#free) this.#orphaned++;
+  }
+
   /** Python's `release()`: `k` unheld permits. Refused if a bounded one would exceed `permits`, held leases counted (they come back). */
   add(k: number): SemaphoreEvent[] {
     validateInteger(k, 'k', 1);

@@ -32,7 +32,7 @@ export class HandshakeFailed extends BrokerLost {
 // Proves the secret of `object` on an owner's socket; rejects HandshakeFailed if the owner is unreachable or refuses.
 // Without `timeoutMs` it waits for a live but silent owner (a stopped one) as long as the connection stays open.
 export function connect(
-  path: string, object: string, secret: string, maxMessageBytes: number, timeoutMs?: number,
+  path: string, object: string, secret: string, maxMessageBytes: number, timeoutMs?: number, lanesDir?: string,
 ): Promise<Proven> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -40,6 +40,7 @@ export function connect(
     let connected = false;
     socket.once('connect', () => { connected = true; });
     const connection = new Connection(socket, maxMessageBytes);
+    if (lanesDir !== undefined) connection.acceptLanes(lanesDir);
     const fail = (why: string, stage: HandshakeStage): void => {
       clearTimeout(timer);
       connection.destroy();

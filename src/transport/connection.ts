@@ -1,8 +1,15 @@
-// One framed, authenticated link between an owner and a peer over a Unix socket. Garbage, a truncated frame or one
-// over maxMessageBytes ends the link with a reason; nothing else is affected.
+// One framed, authenticated link between an owner and a peer. Its frames travel over a Unix socket, or, once both ends
+// mapped them, over the connection's lanes in shared memory (lanes/), which carry the very same frames: the switch is
+// this file's business alone, invisible to the broker and the client link above. The socket stays either way: the kernel
+// closes it however a peer dies, which is how the other end learns of the death. Garbage, a truncated frame or one over
+// maxMessageBytes ends the link with a reason; nothing else is affected.
 import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { coalesce, type Frame, FrameDecoder, parseFrame, ProtocolViolation } from './frame.js';
+import { coalesce, encodeBare, encodeHead, type Frame, FrameDecoder, parseFrame, ProtocolViolation } from './frame.js';
+import { kHandshake } from './handshake.js';
+import { kLaneName } from './lanes/layout.js';
+import { Lanes } from './lanes/lanes.js';
+import { loadNative } from '../native/load.js';
 
 // Whether a link ended by the peer's fault (garbage, a failed proof, a half frame), worth a log line, rather than by
 // its death (ECONNRESET, EPIPE), which is ordinary and settled without a word.
@@ -22,6 +29,7 @@ export interface ConnectionEvents {
 export class Connection {
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
+  readonly #piecesFrom: number | undefined;
   #events: ConnectionEvents | undefined;
   /** Frames that arrived while nobody listened (between the handshake and its new owner). */
   #early: Frame[] = [];
@@ -37,18 +45,29 @@ export class Connection {
   #unreadBytes = 0;
   #unreadWrites = 0;
   #frameLimit: number;
+  /** The lanes offered (owner) or mapped (client); see #laneFrame for the switch. */
+  #lanes: Lanes | undefined;
+  /** Where a client finds lanes its owner offers; undefined: it declines them. */
+  #laneDir: string | undefined;
+  /** Owner: lanes were offered to this peer. */
+  #offered = false;
+  /** Frames this end sends go in its lane (after LanesOn, or the owner's LanesSwitched). */
+  #sendsInLanes = false;
+  /** Decodes the incoming lane: a stream of its own, begun at a frame boundary. */
+  #laneDecoder: FrameDecoder | undefined;
 
   /** `piecesFrom`: see FrameDecoder (a relay keeps large frames in the pieces they came in). */
   constructor(socket: Socket, maxMessageBytes: number, piecesFrom?: number) {
     this.#socket = socket;
     this.#frameLimit = maxMessageBytes;
     this.#decoder = new FrameDecoder(maxMessageBytes, piecesFrom);
+    this.#piecesFrom = piecesFrom;
     socket.on('data', (chunk: Buffer) => {
       try {
         this.#decoder.push(chunk, (body, more) => {
           const frame = more === undefined || more.length === 0 ? parseFrame(body) : { ...parseFrame(body), more };
-          if (this.#events === undefined) this.#early.push(frame);
-          else this.#events.frame(frame);
+          if (frame.type >= kHandshake.Lanes && frame.type <= kHandshake.LanesSwitched) this.#laneFrame(frame);
+          else this.#deliver(frame);
         });
       } catch (error) {
         this.destroy(error as Error);
@@ -56,14 +75,121 @@ export class Connection {
     });
     socket.on('error', (error) => { this.#reason ??= error; });
     socket.on('close', () => {
+      // What the peer published in its lane before it went is read first (an ack written there counts), unless the
+      // link was cut for garbage.
+      if (isPeerFault(this.#reason)) this.#lanes?.close();
+      else this.#lanes?.finish();
+      // Let go of the mapping: a link to a dead owner may be kept for its BrokerLost, the memory need not.
+      this.#lanes = undefined;
       // A peer that died mid-frame leaves a tail: it is dropped here, never delivered.
-      if (this.#reason === undefined && this.#decoder.pending > 0) {
-        this.#reason = new Error(`the peer went away in the middle of a frame (${this.#decoder.pending} bytes dropped)`);
+      const pending = this.#decoder.pending + (this.#laneDecoder?.pending ?? 0);
+      if (this.#reason === undefined && pending > 0) {
+        this.#reason = new Error(`the peer went away in the middle of a frame (${pending} bytes dropped)`);
       }
       this.#closed = true;
       // Nothing more will be written: no one waits for it.
       this.#wakeWriters();
       this.#events?.close(this.#reason);
+    });
+  }
+
+  #deliver(frame: Frame): void {
+    if (this.#events === undefined) this.#early.push(frame);
+    else this.#events.frame(frame);
+  }
+
+  /** Owner: offers the peer lanes named `name` in `dir` (right after Welcome). Best effort: on failure, the socket serves. */
+  offerLanes(dir: string, name: string): boolean {
+    const addon = loadNative();
+    if (addon === undefined || this.#lanes !== undefined) return false;
+    try {
+      this.#lanes = Lanes.create(addon, dir, name);
+    } catch {
+      // /dev/shm full, or out of descriptors: this peer talks over the socket, as without the addon.
+      return false;
+    }
+    this.#offered = true;
+    this.#socketSend([encodeHead(kHandshake.Lanes, 0, name, 0)]);
+    return true;
+  }
+
+  /** Client: accepts lanes its owner offers, found in `dir` (the owner's directory under /dev/shm). */
+  acceptLanes(dir: string): void {
+    this.#laneDir = dir;
+  }
+
+  /** Whether this end's frames travel in shared memory. */
+  get inLanes(): boolean { return this.#sendsInLanes; }
+
+  // The switch, in order on each side, so no frame overtakes another: the client sends LanesOn as its last socket frame
+  // and writes to its up lane after it; the owner reads the up lane once it read LanesOn, answers LanesSwitched as its
+  // last socket frame and writes to the down lane after it; the client reads the down lane once it read LanesSwitched.
+  #laneFrame(frame: Frame): void {
+    const owner = this.#offered;
+    switch (frame.type) {
+      case kHandshake.Lanes: {
+        if (owner || this.#lanes !== undefined || !kLaneName.test(frame.fn)) throw new ProtocolViolation('an unexpected lane offer');
+        const dir = this.#laneDir;
+        // A client that did not ask for lanes (acceptLanes) declines them: the socket serves it as before.
+        const addon = dir === undefined ? undefined : loadNative();
+        let lanes: Lanes | undefined;
+        try {
+          lanes = addon === undefined ? undefined : Lanes.open(addon, dir as string, frame.fn);
+        } catch {
+          lanes = undefined;
+        }
+        if (lanes === undefined) {
+          this.#socketSend([encodeBare(kHandshake.LanesNo, 0)]);
+          return;
+        }
+        this.#lanes = lanes;
+        this.#socketSend([encodeBare(kHandshake.LanesOn, 0)]);
+        this.#sendsInLanes = true;
+        return;
+      }
+      case kHandshake.LanesOn: case kHandshake.LanesNo: {
+        const lanes = this.#lanes;
+        if (!owner || lanes === undefined || this.#sendsInLanes) throw new ProtocolViolation('an unexpected lane answer');
+        lanes.unlinkFiles();
+        if (frame.type === kHandshake.LanesNo) {
+          lanes.close();
+          this.#lanes = undefined;
+          return;
+        }
+        this.#socketSend([encodeBare(kHandshake.LanesSwitched, 0)]);
+        this.#sendsInLanes = true;
+        this.#readLanes(lanes);
+        return;
+      }
+      case kHandshake.LanesSwitched: {
+        const lanes = this.#lanes;
+        if (owner || lanes === undefined || this.#laneDecoder !== undefined) throw new ProtocolViolation('an unexpected lane switch');
+        this.#readLanes(lanes);
+        return;
+      }
+      default: throw new ProtocolViolation(`frame type ${frame.type} is not a lane frame`);
+    }
+  }
+
+  #readLanes(lanes: Lanes): void {
+    const decoder = new FrameDecoder(this.#frameLimit, this.#piecesFrom);
+    this.#laneDecoder = decoder;
+    lanes.read({
+      bytes: (chunk) => {
+        try {
+          decoder.push(chunk, (body, more) => {
+            const frame = more === undefined || more.length === 0 ? parseFrame(body) : { ...parseFrame(body), more };
+            // The switch is over: a lane frame in a lane is garbage (an Auth, opening a further object, is not).
+            if (frame.type >= kHandshake.Lanes && frame.type <= kHandshake.LanesSwitched) {
+              throw new ProtocolViolation(`lane frame type ${frame.type} inside a lane`);
+            }
+            this.#deliver(frame);
+          });
+        } catch (error) {
+          this.destroy(error as Error);
+        }
+      },
+      fault: (error) => this.destroy(error),
     });
   }
 
@@ -86,6 +212,7 @@ export class Connection {
   set maxMessageBytes(value: number) {
     this.#frameLimit = value;
     this.#decoder.maxMessageBytes = value;
+    if (this.#laneDecoder !== undefined) this.#laneDecoder.maxMessageBytes = value;
   }
 
   // Cuts the link once the peer leaves over `bytes` (or two of its largest frames) or `writes` writes unread: an owner
@@ -97,6 +224,16 @@ export class Connection {
   }
 
   send(chunks: readonly Buffer[]): void {
+    if (this.#closed || this.#socket.destroyed) return;
+    if (this.#sendsInLanes) {
+      (this.#lanes as Lanes).send(chunks);
+      if (this.#unreadBytes > 0) this.#checkUnread();
+      return;
+    }
+    this.#socketSend(chunks);
+  }
+
+  #socketSend(chunks: readonly Buffer[]): void {
     if (this.#closed || this.#socket.destroyed) return;
     const out = coalesce(chunks, kSyncWriteMax);
     if (out.length === 1) {
@@ -111,7 +248,7 @@ export class Connection {
   }
 
   #checkUnread(): void {
-    const bytes = this.#socket.writableLength;
+    const bytes = this.#sendsInLanes ? (this.#lanes as Lanes).pendingBytes : this.#socket.writableLength;
     const most = Math.max(this.#unreadBytes, 2 * this.#frameLimit);
     if (bytes <= most && this.#queued <= this.#unreadWrites) return;
     this.destroy(new Error(`it left ${bytes} bytes of answers in ${this.#queued} writes unread, ` +
@@ -122,8 +259,13 @@ export class Connection {
   // link closed. A reader acks an item before handing it out; an ack queued behind earlier writes (a large put the
   // kernel took only part of) makes the item wait too.
   whenWritten(): Promise<void> | undefined {
-    if (this.#queued === 0 || this.#closed) return undefined;
-    return new Promise((resolve) => { this.#onWritten.push(resolve); });
+    if (this.#closed) return undefined;
+    const socket = this.#queued === 0 ? undefined : new Promise<void>((resolve) => { this.#onWritten.push(resolve); });
+    // In a lane, a byte is safe once published: the owner maps the memory and reads it even after this process died
+    // (once it read LanesOn from the socket: hence the socket's queue too).
+    const lane = this.#sendsInLanes ? (this.#lanes as Lanes).whenFlushed() : undefined;
+    if (lane === undefined) return socket;
+    return socket === undefined ? lane : Promise.all([socket, lane]).then(() => undefined);
   }
 
   #wakeWriters(): void {

@@ -7,6 +7,14 @@ export const kHandshake = {
   Auth: 41,
   /** owner -> peer: proven. */
   Welcome: 42,
+  /** owner -> peer, after Welcome: lanes offered (transport/lanes/); fn: the lane file's name in the owner's directory. */
+  Lanes: 43,
+  /** peer -> owner: lanes mapped; every later frame of the peer's travels in its up lane. */
+  LanesOn: 44,
+  /** peer -> owner: lanes declined (no addon here): the socket carries everything. */
+  LanesNo: 45,
+  /** owner -> peer, answering LanesOn: every later frame of the owner's travels in the down lane. */
+  LanesSwitched: 46,
 } as const;
 
 export type HandshakeKind = (typeof kHandshake)[keyof typeof kHandshake];

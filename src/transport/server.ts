@@ -10,6 +10,7 @@ import { Connection, isPeerFault } from './connection.js';
 import { newSocketPath } from './endpoint.js';
 import { encodeBare } from './frame.js';
 import { kHandshake, kHandshakeDeadlineMs } from './handshake.js';
+import { laneName } from './lanes/layout.js';
 import { kUnreadBytes, kUnreadWrites, type PeerLimits, peerLimits } from './limits.js';
 
 /** Until a peer proves a secret it may send only the handshake: a few bytes. */
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly reserved?: (object: string) => boolean;
   /** @default from the soft limit on open files (limits.ts) */
   readonly limits?: PeerLimits;
+  /** The owner's directory under /dev/shm, where proven peers are offered lanes (lanes/). @default no lanes */
+  readonly lanesDir?: string;
 }
 
 export class Server {
@@ -149,6 +152,9 @@ export class Server {
         connection.limitUnread(kUnreadBytes, kUnreadWrites);
         connection.pause();
         connection.send([encodeBare(kHandshake.Welcome, 0)]);
+        // Status readers ask a question and go: lanes would cost them more than they save.
+        const lanesDir = this.#options.lanesDir;
+        if (lanesDir !== undefined && !this.#reserved.has(connection)) connection.offerLanes(lanesDir, laneName(nonce));
         this.#options.onPeer(connection, this.#nextPeerId++, { object: frame.fn, nonce });
       },
       close: (reason) => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { spillDirFor } from '../../dist/queue/spill.js';
+import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { childPids, fixture, repoRoot, waitForExit, waitUntil } from '../helpers/index.js';
 import { firstJsonLine } from '../helpers/children.js';
 import { createOtherUser, type OtherUser, otherUserSkipReason, removeOtherUser, runAs } from '../helpers/other-user.js';
@@ -53,7 +53,7 @@ async function stopOwner(owner: Owner): Promise<void> {
   owner.child.stdin?.end();
   if (!(await waitForExit(pid, 10_000))) owner.child.kill('SIGKILL');
   for (const child of [pid, owner.workerPid, owner.readerPid]) assert.ok(await waitForExit(child, 10_000), `pid ${child} is gone`);
-  await waitUntil(() => !existsSync(spillDirFor(owner.handle.path)), 'the owner\'s spill directory to be removed');
+  await waitUntil(() => !existsSync(sharedDirFor(owner.handle.path)), 'the owner\'s spill directory to be removed');
 }
 
 /** Every descendant of `pid`, from /proc. */
@@ -113,7 +113,7 @@ describe('another OS user', { skip }, () => {
     const { handle } = owner as Owner;
     const runtime = dirname(handle.path);
     assert.equal(runtime, join(tmp, 'procsafe-0'), 'the owner uses <tmp>/procsafe-<uid>');
-    const spillDir = spillDirFor(handle.path);
+    const spillDir = sharedDirFor(handle.path);
     const files = readdirSync(spillDir);
     assert.equal(files.length, 1, 'the 200 KiB item waits in one file');
     const spillFile = join(spillDir, files[0] as string);

@@ -11,7 +11,7 @@ import { encodeHead } from '../../dist/transport/frame.js';
 import { kBundle, kRequest } from '../../dist/broker/protocol.js';
 import { Outbox, unbundle } from '../../dist/broker/bundle.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
-import { spillDirFor } from '../../dist/queue/spill.js';
+import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { fixture, startChild, tempDir, waitForExit, waitUntil } from '../helpers/index.js';
 
 const child = startChild;
@@ -95,7 +95,13 @@ function fileSizes(dir: string): number[] {
   }
 }
 
-for (const via of ['socket', 'file'] as const) {
+/** This process's resident memory: the owner's broker thread holds a lane-borne item's bytes while they arrive. */
+function residentBytes(): number {
+  return process.memoryUsage.rss();
+}
+
+// Through the socket (no lanes, no files), through the writer's lane in shared memory (no files), or through a file.
+for (const via of ['socket', 'lane', 'file'] as const) {
   test(`guarantee 2 and 5: a writer SIGKILLed mid-transfer of a 64 MiB item (through the ${via}): it is never delivered, ` +
     `capacity is whole, a waiting reader gets the next item`, { timeout: 60_000 }, async (t) => {
     const total = 64 * 1024 * 1024;
@@ -103,16 +109,18 @@ for (const via of ['socket', 'file'] as const) {
     const handle = (q as unknown as Record<string, { path: string }>)['__procsafe_handle__'] as { path: string };
     const ready = new Queue<unknown>();
     await q.qsize(); // the owner listens, with its spill directory
-    const spillDir = spillDirFor(handle.path);
-    // PROCSAFE_SHM=0: the writer sends the item's bytes through its socket instead of a file.
-    const env = via === 'socket' ? { ...process.env, PROCSAFE_SHM: '0' } as Record<string, string> : undefined;
+    const spillDir = sharedDirFor(handle.path);
+    // PROCSAFE_SHM=0: the writer sends the item's bytes in frames instead of a file; PROCSAFE_NATIVE=0 also declines
+    // its lanes, so they cross the socket.
+    const env = via === 'file' ? undefined
+      : { ...process.env, PROCSAFE_SHM: '0', ...(via === 'socket' ? { PROCSAFE_NATIVE: '0' } : {}) } as Record<string, string>;
     const writer = new Process({
       module: fixture('queue-tasks.mjs'), fn: 'putBlocking', args: [q, ready, total], env, stdout: 'ignore', stderr: 'inherit',
     });
     t.after(() => { writer.kill('SIGKILL'); });
     // A reader already waiting: it must not get the half item, nor stay blocked behind it.
     const waiting = q.get({ timeoutMs: 30_000 });
-    const before = bytesRead();
+    const before = via === 'lane' ? residentBytes() : bytesRead();
     await writer.start();
     await ready.get();
     // Kill only once part of the item, not all of it, has reached the owner: read by its broker thread
@@ -120,10 +128,11 @@ for (const via of ['socket', 'file'] as const) {
     // transfer cannot finish unseen between two looks.
     let seen = 0;
     for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
-      seen = via === 'socket' ? bytesRead() - before : Math.max(0, ...fileSizes(spillDir));
+      seen = via === 'socket' ? bytesRead() - before
+        : via === 'lane' ? residentBytes() - before : Math.max(0, ...fileSizes(spillDir));
       if (seen > 1024 * 1024) break;
       // The broker thread reads on its own; only the main loop waits.
-      if (via === 'socket') await new Promise((resolve) => setImmediate(resolve));
+      if (via !== 'file') await new Promise((resolve) => setImmediate(resolve));
     }
     writer.kill('SIGKILL');
     assert.deepEqual(await writer.join(), { exitCode: null, signal: 'SIGKILL' });

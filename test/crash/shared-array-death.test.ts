@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { BrokerLost, Pool, Process, Queue, SharedArray } from 'procsafe';
-import { spillDirFor } from '../../dist/queue/spill.js';
+import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { fixture, isAlive, waitUntil } from '../helpers/index.js';
 import { watcherOf } from '../helpers/children.js';
 
@@ -17,7 +17,7 @@ type Arr = SharedArray<Int32ArrayConstructor>;
 interface RawHandle { path: string; object: string }
 const fileOf = (arr: object): string => {
   const handle = (arr as Record<string, RawHandle>)['__procsafe_handle__'] as RawHandle;
-  return join(spillDirFor(handle.path), handle.object);
+  return join(sharedDirFor(handle.path), handle.object);
 };
 
 /** A started child running `fn` of the fixtures; SIGKILLed when the test ends, whatever happened. */

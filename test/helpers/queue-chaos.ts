@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { JoinableQueue, Process, Queue } from 'procsafe';
-import { spillDirFor } from '../../dist/queue/spill.js';
+import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { fixture, waitUntil } from './index.js';
 import { prng } from './prng.js';
 
@@ -145,7 +145,7 @@ export async function queueChaos(items: number, seed = 7, itemBytes = 0): Promis
  * and died before putting. This process wrote none of its own.
  */
 async function noFilesLeft(q: object, all: readonly Process[]): Promise<void> {
-  const dir = spillDirFor((q as unknown as { __procsafe_handle__: { path: string } }).__procsafe_handle__.path);
+  const dir = sharedDirFor((q as unknown as { __procsafe_handle__: { path: string } }).__procsafe_handle__.path);
   if (!existsSync(dir)) return;
   for (const p of all) p.kill('SIGKILL');
   await Promise.all(all.map((p) => p.join({ timeoutMs: 5000 }).catch(() => undefined)));

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { Lock, Pool, ProcsafeError, Process, SharedArray } from 'procsafe';
-import { spillDirFor } from '../../dist/queue/spill.js';
+import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { fixture } from '../helpers/index.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
@@ -15,7 +15,7 @@ const shared = fixture('shared-tasks.mjs');
 interface RawHandle { path: string; object: string }
 const fileOf = (arr: object): string => {
   const handle = (arr as Record<string, RawHandle>)['__procsafe_handle__'] as RawHandle;
-  return join(spillDirFor(handle.path), handle.object);
+  return join(sharedDirFor(handle.path), handle.object);
 };
 
 /** Runs `fn` of the fixtures in a fresh child and waits for it to exit 0. */

@@ -39,7 +39,8 @@ function fakeConnection(): Fake {
 }
 
 function setup(): { broker: Broker; peer: (id: number) => Fake } {
-  const broker = new Broker({ drain: () => {}, log: () => {}, spills: new OwnerSpills('/nonexistent/procsafe-unit.sock') });
+  const broker = new Broker({ drain: () => {}, log: () => {}, spills: new OwnerSpills('/nonexistent/procsafe-unit.sock'),
+    sharedDir: '/nonexistent/procsafe-unit' });
   broker.create({ kind: 'queue', object: kObject, secret: 'unused', maxMessageBytes: 1 << 20, size: 0 });
   const peer = (id: number): Fake => {
     const connection = fakeConnection();

@@ -31,6 +31,8 @@ export interface Origin {
 
 export interface Host {
   readonly spills: OwnerSpills;
+  /** The owner's directory under /dev/shm (transport/shared-dir.ts): lock words live there. */
+  readonly sharedDir: string;
   /** Who gets the answer to broker-wide `request` (none if gone), forgotten at once: every event is its request's final answer. */
   settle(request: number): Origin | undefined;
   /** The live client whose files of large items have this prefix. */

@@ -1,11 +1,27 @@
-/** A Lock's, Semaphore's or BoundedSemaphore's protocol, over its SemaphoreState. */
+/**
+ * A Lock's, Semaphore's or BoundedSemaphore's protocol, over its SemaphoreState. A Lock also has a word in shared memory
+ * (sync/lock-word.ts): while nobody waits, its clients acquire and release it with one CAS each and the state machine
+ * never hears of it. The word is handed to the state machine ("governed") the moment the owner must act: a client that
+ * found it held asks the owner, which marks the fast holder contended and books its hold as a lease (`#adopted`), so
+ * that waiters queue behind it in order and its release, its death or a timeout settle through the state as any other.
+ * Once the state is idle again the word goes back to the clients.
+ */
 import { unreachable } from '../../internal/unreachable.js';
 import { type SemaphoreEvent, SemaphoreState } from '../../sync/state.js';
 import { encodeHead, type Frame, ProtocolViolation } from '../../transport/frame.js';
 import { encodeRefusal, isLockRequest, kAnswer, kRequest, type ObjectRequest } from '../protocol.js';
 import { Adapter, type Client, type Host, type ObjectSpec, value } from './adapter.js';
+import { OwnerWord } from './owner-word.js';
+
+/** Request ids of the leases that stand for fast holds: above every broker request id, never answered. */
+let nextAdoption = 2 ** 48;
 
 export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
+  /** undefined: not asked for yet; null: none can be made here (no addon or directory). */
+  #word: OwnerWord | null | undefined;
+  /** The fast hold booked as a lease when others came to wait behind it. */
+  #adopted: { readonly client: number; readonly leaseId: number } | undefined;
+
   constructor(spec: ObjectSpec, host: Host) {
     // Only a plain Semaphore is unbounded: a Lock never holds two permits, it is bounded at its one.
     super(spec, new SemaphoreState(spec.size, spec.kind !== 'semaphore'), host);
@@ -16,20 +32,96 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
     const { state } = this;
     switch (type) {
       case kRequest.Acquire: case kRequest.AcquireNowait:
-        return this.answer(this.nowait(state.acquire(client.id, id), id, type === kRequest.AcquireNowait));
+        this.#govern();
+        this.answer(this.nowait(state.acquire(client.id, id), id, type === kRequest.AcquireNowait));
+        return this.#settleWord();
       case kRequest.ReleaseLease: {
         // A 5th byte 1: a late grant handed back unseen (broker/link.ts), its previousOwnerDied kept for the next holder.
         if (payload.length !== 4 && payload.length !== 5) {
           throw new ProtocolViolation('a lease release carries a 4-byte lease id and an optional flag byte');
         }
-        return this.answer(state.release(client.id, payload.readUInt32BE(0), payload[4] === 1));
+        this.answer(state.release(client.id, payload.readUInt32BE(0), payload[4] === 1));
+        return this.#settleWord();
       }
       case kRequest.AddPermits:
         if (payload.length !== 4) throw new ProtocolViolation('a release of permits carries a 4-byte count');
-        return this.doneThen(client, id, state.add(payload.readUInt32BE(0)));
-      case kRequest.Stats: return this.host.send(client, [value(id, state.free)]);
+        this.#govern();
+        this.doneThen(client, id, state.add(payload.readUInt32BE(0)));
+        return this.#settleWord();
+      case kRequest.Stats: return this.host.send(client, [value(id, this.#word?.fastHolder() !== undefined ? 0 : state.free)]);
+      case kRequest.WordOpen: {
+        const word = this.#openWord();
+        return this.host.send(client, [value(id, word === null ? null : { file: word.name, id: client.id })]);
+      }
+      case kRequest.ReleaseWord: {
+        const adopted = this.#adopted;
+        // Its fast hold was booked when others came: released through the state, which hands it to the next in line.
+        if (adopted === undefined || adopted.client !== client.id) throw new ProtocolViolation('a word release without a contended hold');
+        this.answer(state.release(client.id, adopted.leaseId));
+        return this.#settleWord();
+      }
       default: return unreachable(type, 'lock request');
     }
+  }
+
+  override disconnect(client: Client): void {
+    // A fast holder the owner never heard of: freed here, the next acquirer told.
+    if (this.#word?.fastHolder() === client.id) this.#word.freeDead(client.id);
+    super.disconnect(client);
+    this.#settleWord();
+  }
+
+  override cancel(request: number): void {
+    super.cancel(request);
+    this.#settleWord();
+  }
+
+  override inspect(): object {
+    const snapshot = super.inspect() as { holders: object[] };
+    const fast = this.#word?.fastHolder();
+    if (fast === undefined) return snapshot;
+    return { ...snapshot, free: 0, holders: [...snapshot.holders, { leaseId: 0, client: fast, requestId: 0, pid: null }] };
+  }
+
+  #openWord(): OwnerWord | null {
+    if (this.#word === undefined) {
+      this.#word = this.spec.kind === 'lock' ? OwnerWord.create(this.host.sharedDir, this.spec.object) ?? null : null;
+      // Held or waited for through the state already: governed from the start (its name reaches clients only after).
+      if (this.#word !== null && !this.state.idle) this.#word.govern(undefined);
+    }
+    return this.#word;
+  }
+
+  // Before the state acts: the word becomes the state's. Free: claimed (a death it recorded goes to the state). Held by
+  // a client fast: that hold is booked as a lease and marked contended, so its release comes here.
+  #govern(): void {
+    const word = this.#word;
+    if (word === undefined || word === null) return;
+    for (;;) {
+      if (word.governed) return;
+      if (word.claimFree()) {
+        if (word.takeDied()) this.state.addOrphaned();
+        return;
+      }
+      const holder = word.fastHolder();
+      if (holder !== undefined && word.contend(holder)) {
+        const events = this.state.acquire(holder, nextAdoption++);
+        const granted = events[0];
+        if (granted?.type !== 'granted') throw new Error('a free lock did not grant the hold it books');
+        this.#adopted = { client: holder, leaseId: granted.leaseId };
+        return;
+      }
+      // It changed between two looks (a client took or released it): look again.
+    }
+  }
+
+  // After the state acted: the word says who holds it, or goes back to the clients once nobody holds or waits.
+  #settleWord(): void {
+    const word = this.#word;
+    if (word === undefined || word === null || !word.governed) return;
+    if (this.#adopted !== undefined && !this.state.holds(this.#adopted.leaseId)) this.#adopted = undefined;
+    if (this.state.idle) word.free(this.state.takeOrphaned());
+    else word.govern(this.#adopted?.client);
   }
 
   protected reply(client: Client, id: number, event: SemaphoreEvent): void {
