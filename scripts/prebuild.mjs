@@ -7,8 +7,8 @@
 // fetch the headers of the version prebuildify names. Node-API keeps the binary good for
 // every later Node.
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -25,6 +25,14 @@ if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
   process.exit(1);
 }
 
+// npm hands its scripts the node-gyp it bundles; outside npm there may be none.
+const nodeGyp = process.env['npm_config_node_gyp'];
+if (nodeGyp === undefined || nodeGyp === '') {
+  console.error('prebuild: no node-gyp: run this through npm (npm pack), which provides its own, or set npm_config_node_gyp ' +
+    'to a node-gyp\'s bin/node-gyp.js');
+  process.exit(1);
+}
+
 // A binary left from another platform, or from before a change to native/, must not ship.
 rmSync(join(root, 'prebuilds'), { recursive: true, force: true });
 // node-gyp rebuild wipes build/ and prebuildify moves the binary out of it: work on a copy,
@@ -34,10 +42,10 @@ let result;
 try {
   for (const entry of ['package.json', 'binding.gyp', 'native']) cpSync(join(root, entry), join(stage, entry), { recursive: true });
   const bin = join(dirname(require.resolve('prebuildify/package.json')), 'bin.js');
-  const args = [bin, '--napi', '--strip', '--tag-libc', '--target', `node@${process.versions.node}`, '--out', root, '--cache', join(stage, 'headers')];
+  const args = [bin, '--napi', '--strip', '--tag-libc', '--target', `node@${process.versions.node}`,
+    '--out', root, '--cache', join(stage, 'headers')];
   const env = { ...process.env, npm_config_nodedir: nodedir };
-  // Under npm, its own node-gyp: none need be installed.
-  if (process.env['npm_config_node_gyp']) env['PREBUILD_NODE_GYP'] ??= process.env['npm_config_node_gyp'];
+  env['PREBUILD_NODE_GYP'] ??= nodeGyp;
   result = spawnSync(process.execPath, args, { cwd: stage, stdio: 'inherit', env });
 } finally {
   rmSync(stage, { recursive: true, force: true });
@@ -47,3 +55,6 @@ if (result.status !== 0) {
   process.exit(1);
 }
 console.log(`prebuild: prebuilds/${process.platform}-${process.arch}/ built against the headers in ${nodedir}`);
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  console.warn(`prebuild: this tarball carries a ${process.platform}-${process.arch} binary and no linux-x64 one: publish from linux-x64`);
+}

@@ -56,8 +56,10 @@ try {
     console.log(`\nrun-tests: ${pass.name}: ${pass.files.length} file(s)`);
     const tap = join(tapDir, `${summaries.length}.tap`);
     const shown = process.stdout.isTTY ? 'spec' : 'tap';
-    const reporters = `--test-reporter=${shown} --test-reporter-destination=stdout --test-reporter=tap --test-reporter-destination='${tap}'`;
-    const cmd = `ulimit -c 0; exec "${process.execPath}" --test --test-concurrency=1 --test-timeout=120000 ${reporters} ${pass.files.map((f) => `'${join(root, f)}'`).join(' ')}`;
+    const reporters = `--test-reporter=${shown} --test-reporter-destination=stdout`
+      + ` --test-reporter=tap --test-reporter-destination='${tap}'`;
+    const quoted = pass.files.map((f) => `'${join(root, f)}'`).join(' ');
+    const cmd = `ulimit -c 0; exec "${process.execPath}" --test --test-concurrency=1 --test-timeout=120000 ${reporters} ${quoted}`;
     const started = performance.now();
     const env = { ...process.env, ...pass.env };
     // The native pass is the addon's even where the shell exported PROCSAFE_NATIVE=0: PROCSAFE_TEST_PATHS picks passes.
@@ -75,9 +77,12 @@ try {
 
 console.log('\nrun-tests:');
 for (const s of summaries) {
-  console.log(`  ${s.name}: ${s.counts.passed} passed, ${s.counts.failed} failed, ${s.counts.skipped} skipped, ${s.files} file(s) in ${s.seconds} s${s.ok ? '' : ` (exit ${s.status})`}`);
+  const { passed, failed: lost, skipped } = s.counts;
+  const exit = s.ok ? '' : ` (exit ${s.status})`;
+  console.log(`  ${s.name}: ${passed} passed, ${lost} failed, ${skipped} skipped, ${s.files} file(s) in ${s.seconds} s${exit}`);
 }
-const total = summaries.reduce((t, s) => ({ passed: t.passed + s.counts.passed, failed: t.failed + s.counts.failed, skipped: t.skipped + s.counts.skipped }), { passed: 0, failed: 0, skipped: 0 });
+const total = { passed: 0, failed: 0, skipped: 0 };
+for (const s of summaries) for (const key of Object.keys(total)) total[key] += s.counts[key];
 // A pass that failed without a failed test (a runner crash, a signal) must still read as a failure.
 if (failed && total.failed === 0) total.failed = 1;
 console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
