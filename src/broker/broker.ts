@@ -18,6 +18,7 @@ import { type Frame, frameLimit, ProtocolViolation } from '../transport/frame.js
 import { kHandshake } from '../transport/handshake.js';
 import { type Client, type Host, newAdapter, type ObjectAdapter, type ObjectSpec, value } from './adapters/index.js';
 import { encodeRefusal, isRequest, kRequest, mayWait } from './protocol.js';
+import type { ClientPaths } from './status-server.js';
 
 export type { ObjectSpec } from './adapters/index.js';
 
@@ -112,6 +113,13 @@ export class Broker {
       },
       close: (reason) => this.#gone(peer, reason),
     });
+  }
+
+  /** How many clients talk through lanes, and how many through the socket alone (no addon on one side). */
+  paths(): ClientPaths {
+    let lanes = 0;
+    for (const peer of this.#peers.values()) if (peer.connection.inLanes) lanes++;
+    return { lanes, socket: this.#peers.size - lanes };
   }
 
   /** A JSON-safe picture of every object, for `procsafe status`. */

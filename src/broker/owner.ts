@@ -10,6 +10,7 @@ import { newSecret } from '../transport/auth.js';
 import { newSocketPath } from '../transport/endpoint.js';
 import { prepareSpillDir } from '../queue/spill.js';
 import { prepareOwnerDir } from '../transport/shared-dir.js';
+import { loadNative } from '../native/load.js';
 import { registerBroker, registerOwner } from '../status/registry.js';
 import type { FromBroker, ToBroker } from './thread.js';
 
@@ -28,8 +29,9 @@ export function createObject(kind: HandleKind, size: number, maxMessageBytes: nu
   registerOwner(kind); // for `procsafe status` (status/registry.ts)
   // Before the handle exists: a writer that finds no directory sends large items through the socket.
   if (kind === 'queue' || kind === 'joinable-queue' || kind === 'simple-queue' || kind === 'pipe') prepareSpillDir(broker.path);
-  // Its connections' lanes live there too (transport/lanes/).
-  if (process.env['PROCSAFE_NATIVE'] !== '0') prepareOwnerDir(broker.path);
+  // Its connections' lanes live there too (transport/lanes/). Without the addon, the one line saying so is written here:
+  // the broker thread, which would use it, stays quiet.
+  if (loadNative() !== undefined) prepareOwnerDir(broker.path);
   const handle: Handle = {
     kind, path: broker.path, pid: process.pid, object: String(nextObject++), secret: newSecret(), maxMessageBytes, size,
   };

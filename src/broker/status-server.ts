@@ -8,14 +8,20 @@ import { kAnswer, kRequest } from './protocol.js';
 /** The object name a status peer proves; real object ids are decimal numbers, so it cannot clash. */
 export const kStatusObject = 'status';
 
-export function serveStatus(connection: Connection, inspect: () => unknown): void {
+/** How this owner's clients reach it: through their lanes in shared memory, or through the socket alone. */
+export interface ClientPaths {
+  readonly lanes: number;
+  readonly socket: number;
+}
+
+export function serveStatus(connection: Connection, inspect: () => unknown, paths: () => ClientPaths): void {
   connection.listen({
     frame: (frame) => {
       if (frame.type !== kRequest.Inspect) {
         connection.destroy(new ProtocolViolation(`a status peer sent request type ${frame.type}`));
         return;
       }
-      connection.send([encodeText(kAnswer.Value, frame.id, '', JSON.stringify({ pid: process.pid, objects: inspect() }))]);
+      connection.send([encodeText(kAnswer.Value, frame.id, '', JSON.stringify({ pid: process.pid, objects: inspect(), paths: paths() }))]);
     },
     close: () => {},
   });

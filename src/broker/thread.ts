@@ -50,7 +50,7 @@ try {
     verify: (object, nonce, proof) =>
       (object === kStatusObject ? verifyProof(statusSecret, nonce, proof) : broker.verify(object, nonce, proof)),
     onPeer: (connection, id, opened) => (opened.object === kStatusObject
-      ? serveStatus(connection, () => broker.inspect())
+      ? serveStatus(connection, () => broker.inspect(), () => broker.paths())
       : broker.accept(connection, id, opened)),
     log: (message) => post({ type: 'log', message }),
     // Each peer is offered lanes in shared memory; without the addon or the directory, the socket serves it.

@@ -32,11 +32,14 @@ type Loaded = { readonly addon: NativeAddon } | { readonly why: string };
 let loaded: Loaded | undefined;
 let warned = false;
 
-/** The addon, or undefined (and one warning per thread) where it cannot load: see nativeUnavailable() for why. */
-export function loadNative(): NativeAddon | undefined {
+/**
+ * The addon, or undefined (and one warning per thread) where it cannot load: see nativeUnavailable() for why. `quiet`: no
+ * warning (the broker thread: its owner's main thread warned when it started it, so a process says it once).
+ */
+export function loadNative(quiet = false): NativeAddon | undefined {
   loaded ??= attempt();
   if ('addon' in loaded) return loaded.addon;
-  if (!warned) {
+  if (!warned && !quiet) {
     warned = true;
     process.emitWarning(`procsafe: the native addon is not in use: ${loaded.why}`, { type: 'ProcsafeWarning', code: 'PROCSAFE_NATIVE' });
   }

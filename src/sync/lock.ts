@@ -98,8 +98,10 @@ export class Semaphore {
     const wait = validateWait(options, 'acquire()');
     const link = linkFor(this.#handle);
     if (this.#handle.kind === 'lock' && wait.signal?.aborted !== true) {
+      // The first acquire on this link asks for the word and goes through the owner meanwhile: it keeps its place among
+      // the requests made before and after it (an acquire, then a put, reach the owner in that order).
       const word = this.#word(link);
-      const fast = word instanceof Promise ? this.#fastAcquire(link, await word) : this.#fastAcquire(link, word);
+      const fast = word instanceof Promise ? undefined : this.#fastAcquire(link, word);
       if (fast !== undefined) return fast;
     }
     const what = this.#handle.kind;

@@ -100,7 +100,7 @@ export class Connection {
 
   /** Owner: offers the peer lanes named `name` in `dir` (right after Welcome). Best effort: on failure, the socket serves. */
   offerLanes(dir: string, name: string): boolean {
-    const addon = loadNative();
+    const addon = loadNative(true);
     if (addon === undefined || this.#lanes !== undefined) return false;
     try {
       this.#lanes = Lanes.create(addon, dir, name);

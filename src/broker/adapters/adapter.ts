@@ -98,6 +98,11 @@ export abstract class Adapter<E extends { readonly requestId: number }, S extend
     return withPids(this.state.inspect(), this.#clients);
   }
 
+  /** The pid a client announced (null if none, or gone). */
+  protected pidOf(client: number): number | null {
+    return this.#clients.get(client)?.pid ?? null;
+  }
+
   protected answer(events: readonly E[]): void {
     for (const event of events) {
       const origin = this.host.settle(event.requestId);

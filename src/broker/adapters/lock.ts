@@ -76,11 +76,19 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
     this.#settleWord();
   }
 
+  // The state's picture, plus what only the word knows: a fast holder (lease id 0), a death not told yet.
   override inspect(): object {
-    const snapshot = super.inspect() as { holders: object[] };
-    const fast = this.#word?.fastHolder();
-    if (fast === undefined) return snapshot;
-    return { ...snapshot, free: 0, holders: [...snapshot.holders, { leaseId: 0, client: fast, requestId: 0, pid: null }] };
+    const snapshot = super.inspect() as { free: number; orphaned: number; holders: object[] };
+    const word = this.#word;
+    if (word === undefined || word === null) return snapshot;
+    const fast = word.fastHolder();
+    return {
+      ...snapshot,
+      orphaned: snapshot.orphaned + (word.diedUntold ? 1 : 0),
+      ...(fast === undefined ? {} : {
+        free: 0, holders: [...snapshot.holders, { leaseId: 0, client: fast, requestId: 0, pid: this.pidOf(fast) }],
+      }),
+    };
   }
 
   #openWord(): OwnerWord | null {

@@ -15,7 +15,7 @@ export class OwnerWord {
 
   /** undefined where the addon or the directory is missing: the lock is then served through the socket alone. */
   static create(dir: string, object: string): OwnerWord | undefined {
-    const addon = loadNative();
+    const addon = loadNative(true);
     if (addon === undefined) return undefined;
     const name = wordFileName(object);
     try {
@@ -64,6 +64,11 @@ export class OwnerWord {
   freeDead(id: number): void {
     Atomics.store(this.#words, kDied, 1);
     Atomics.compareExchange(this.#words, kHolder, id, 0);
+  }
+
+  /** Whether a death was recorded and not yet told (for inspect: it stays). */
+  get diedUntold(): boolean {
+    return Atomics.load(this.#words, kDied) === 1;
   }
 
   /** Whether a death was recorded and not yet told; clears it. */

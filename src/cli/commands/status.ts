@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { type OwnerIdentity, type OwnerStatus, readStatus } from '../status/read.js';
+import type { ClientPaths } from '../../broker/status-server.js';
 import { formatTable } from '../table.js';
 
 export const kStatusUsage =
@@ -72,8 +73,17 @@ function describeOwner(owner: OwnerStatus): string {
     if (rows.length > 0) out += indent(formatTable(['worker', 'pid', 'state', 'task', 'fn', 'running', 'queued behind'], rows), 4);
   }
   if (owner.error !== null) out += `  queues and locks: unreadable (${owner.error})\n`;
+  if (owner.paths !== null && owner.paths.lanes + owner.paths.socket > 0) out += `  clients: ${describePaths(owner.paths)}\n`;
   for (const object of (owner.objects ?? []) as Obj[]) out += `  ${describeObject(object)}\n`;
   return out;
+}
+
+// Which transport serves them: shared memory where both ends loaded the addon, else the socket (README, Transport).
+function describePaths({ lanes, socket }: ClientPaths): string {
+  const parts = [];
+  if (lanes > 0) parts.push(`${lanes} through shared memory`);
+  if (socket > 0) parts.push(`${socket} through the socket (no native addon on one side)`);
+  return parts.join(', ');
 }
 
 interface Waiter { client: number; pid: number | null }

@@ -7,7 +7,7 @@ import { connect } from '../../transport/client.js';
 import { encodeHead } from '../../transport/frame.js';
 import { kAnswer, kRequest } from '../../broker/protocol.js';
 import { forgetOwner, forgetStaleSockets, type OwnerRecord, readOwners } from '../../status/registry.js';
-import { kStatusObject } from '../../broker/status-server.js';
+import { type ClientPaths, kStatusObject } from '../../broker/status-server.js';
 import type { PoolSnapshot, WorkerSnapshot } from '../../pool/snapshot.js';
 
 export interface PoolStatus extends Omit<PoolSnapshot, 'workers'> {
@@ -31,6 +31,8 @@ export interface OwnerStatus extends OwnerIdentity {
   readonly poolsAgeMs: number;
   /** Every queue, lock, semaphore, event and barrier, live from the broker; clients named by `pid`. */
   readonly objects: unknown[] | null;
+  /** How its clients reach it (null when unread): lanes in shared memory, or the socket alone. */
+  readonly paths: ClientPaths | null;
   /** Why `objects` could not be read, if so. */
   readonly error: string | null;
 }
@@ -65,12 +67,12 @@ export async function readStatus(options: { timeoutMs?: number } = {}): Promise<
         workers: pool.workers.map((w) => ({ ...w, runningMs: w.task === null ? null : Math.max(0, now - w.task.startedAt) })),
       })),
     };
-    if (record.broker === null) return { ...base, objects: null, error: null };
+    if (record.broker === null) return { ...base, objects: null, paths: null, error: null };
     try {
-      const objects = await inspectBroker(record.broker.path, record.broker.secret, options.timeoutMs ?? 2_000);
-      return { ...base, objects, error: null };
+      const { objects, paths } = await inspectBroker(record.broker.path, record.broker.secret, options.timeoutMs ?? 2_000);
+      return { ...base, objects, paths, error: null };
     } catch (error) {
-      return { ...base, objects: null, error: (error as Error).message };
+      return { ...base, objects: null, paths: null, error: (error as Error).message };
     }
   }));
   return { owners, cleaned, staleSockets };
@@ -89,18 +91,21 @@ function byPidThenThread(a: OwnerRecord, b: OwnerRecord): number {
 }
 
 /** One kInspect to the owner's broker thread, proving its status secret. */
-async function inspectBroker(path: string, secret: string, timeoutMs: number): Promise<unknown[]> {
+async function inspectBroker(
+  path: string, secret: string, timeoutMs: number,
+): Promise<{ objects: unknown[]; paths: ClientPaths | null }> {
   const started = Date.now();
   const { connection } = await connect(path, kStatusObject, secret, 256 * 1024 * 1024, timeoutMs);
   const left = Math.max(1, timeoutMs - (Date.now() - started));
   try {
-    return await new Promise<unknown[]>((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the broker did not answer within ${timeoutMs} ms`)), left);
       connection.listen({
         frame: (frame) => {
           clearTimeout(timer);
           if (frame.type !== kAnswer.Value) return reject(new Error(`unexpected answer type ${frame.type}`));
-          resolve((JSON.parse(frame.payload.toString('utf8')) as { objects: unknown[] }).objects);
+          const answer = JSON.parse(frame.payload.toString('utf8')) as { objects: unknown[]; paths?: ClientPaths };
+          resolve({ objects: answer.objects, paths: answer.paths ?? null });
         },
         close: (reason) => {
           clearTimeout(timer);
