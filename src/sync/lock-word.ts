@@ -53,6 +53,11 @@ export class LockWord {
     return Atomics.compareExchange(this.#words, kHolder, this.#id, 0) === this.#id;
   }
 
+  /** A death this holder was told of and nobody saw (a grant that came after its acquire gave up): for the next holder. */
+  markDied(): void {
+    Atomics.store(this.#words, kDied, 1);
+  }
+
   /** Whether anyone holds it (a fast holder or the owner's). */
   get held(): boolean {
     return Atomics.load(this.#words, kHolder) !== 0;

@@ -10,7 +10,7 @@ import { sharedDirFor } from '../transport/shared-dir.js';
 import { type LockWord, wordFor } from './lock-word.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { encodeHead } from '../transport/frame.js';
-import { kAnswer, kRequest } from '../broker/protocol.js';
+import { type AnswerFrame, kAnswer, kRequest } from '../broker/protocol.js';
 import { validateArgumentCount, validateInteger } from '../internal/validate.js';
 import type { SemaphoreSnapshot } from './semaphore-state.js';
 
@@ -114,13 +114,37 @@ export class Semaphore {
     const answer = await link.ask(this.#handle, wait.timeoutMs === 0 ? kRequest.AcquireNowait : kRequest.Acquire, wait,
       () => new LockTimeout(`could not acquire the ${what} within ${wait.timeoutMs} ms; it is held by another process (see inspect())`),
       // Granted after this acquire gave up: released at once, never held unknowingly; news of a death stays for the next holder.
-      (late) => { if (late.type === kAnswer.Granted) release(late.payload.readUInt32BE(0), late.payload[4] === 1); });
+      (late) => {
+        if (late.type !== kAnswer.Granted) return;
+        if (inWord(late)) this.#releaseWord(link, late.payload[4] === 1);
+        else release(late.payload.readUInt32BE(0), late.payload[4] === 1);
+      });
     if (answer.type !== kAnswer.Granted) {
       // Only a nowait acquire gets a refusal it did not ask for.
       throw new LockTimeout(`the ${what} is held by another process (acquire with timeoutMs: 0 does not wait)`);
     }
     const leaseId = answer.payload.readUInt32BE(0);
+    // Handed over into the word: released by a CAS, as a fast hold, so the next acquire need not ask the owner.
+    if (inWord(answer)) return new Lease(answer.payload[4] === 1, () => { this.#releaseWord(link, false); });
     return new Lease(answer.payload[4] === 1, () => release(leaseId));
+  }
+
+  // Releases a hold the owner put into this link's word (a grant flagged `in word`); `died`: a death it was told of and
+  // nobody saw (a late grant), kept for the next holder.
+  #releaseWord(link: Link, died: boolean): void {
+    const known = this.#word(link);
+    if (known instanceof Promise) {
+      void known.then((word) => this.#releaseIn(link, word, died));
+      return;
+    }
+    this.#releaseIn(link, known, died);
+  }
+
+  #releaseIn(link: Link, word: LockWord | null, died: boolean): void {
+    if (word === null || !link.alive) return;
+    if (died) word.markDied();
+    // Others came to wait meanwhile (the contended bit): the owner hands it on.
+    if (!word.release()) link.send(this.#handle, [encodeHead(kRequest.ReleaseWord, 0, this.#handle.object, 0)]);
   }
 
   // A Lock's word in shared memory (lock-word.ts): one CAS when nobody holds it, else undefined (ask the owner).
@@ -131,14 +155,10 @@ export class Semaphore {
   }
 
   #fastAcquire(link: Link, word: LockWord | null): Lease | undefined {
-    const handle = this.#handle;
     if (word === null || !link.alive) return undefined;
     const died = word.tryAcquire();
     if (died === undefined) return undefined;
-    return new Lease(died, () => {
-      // Others came to wait meanwhile (the contended bit): the owner hands it on.
-      if (!word.release() && link.alive) link.send(handle, [encodeHead(kRequest.ReleaseWord, 0, handle.object, 0)]);
-    });
+    return new Lease(died, () => { this.#releaseWord(link, false); });
   }
 
   /** Holders, waiters and how many permits were freed by a death. */
@@ -165,6 +185,11 @@ export class Lock extends Semaphore {
   async locked(): Promise<boolean> {
     return (await this.getValue()) === 0;
   }
+}
+
+/** A grant the owner handed over into the link's word (sync/lock-word.ts): a 6th payload byte 1. */
+function inWord(answer: AnswerFrame): boolean {
+  return answer.payload.length >= 6 && answer.payload[5] === 1;
 }
 
 shareable(Semaphore, ['semaphore'], (handle) => new Semaphore(handle.size));

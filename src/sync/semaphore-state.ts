@@ -67,6 +67,9 @@ export class SemaphoreState implements SyncState {
 
   holds(leaseId: number): boolean { return this.#leases.has(leaseId); }
 
+  /** Acquires parked, waiting for a permit. */
+  get waiting(): number { return this.#waiters.size; }
+
   /** Deaths not told to any holder yet, now handed to the lock word to tell; the count goes to 0. */
   takeOrphaned(): boolean {
     const any = this.#orphaned > 0;
@@ -99,8 +102,11 @@ export class SemaphoreState implements SyncState {
     return this.#grantWaiting();
   }
 
-  /** `unseen`: the grant reached no code (its acquire had given up), so a death it reported is still news for the next holder. */
-  release(client: ClientId, leaseId: number, unseen = false): SemaphoreEvent[] {
+  /**
+   * `unseen`: the grant reached no code (its acquire had given up), so a death it reported is still news for the next holder.
+   * `died`: a death recorded elsewhere (a Lock's word) and told to no holder yet: news for the next holder too.
+   */
+  release(client: ClientId, leaseId: number, unseen = false, died = false): SemaphoreEvent[] {
     validateInteger(client, 'client', 0);
     validateInteger(leaseId, 'leaseId', 0);
     const lease = this.#leases.get(leaseId);
@@ -117,7 +123,7 @@ export class SemaphoreState implements SyncState {
     }
     this.#leases.delete(leaseId);
     this.#free++;
-    if (unseen && lease.previousOwnerDied) this.#orphaned++;
+    if ((unseen && lease.previousOwnerDied) || died) this.#orphaned++;
     return this.#grantWaiting();
   }
 

@@ -21,6 +21,10 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
   #word: OwnerWord | null | undefined;
   /** The fast hold booked as a lease when others came to wait behind it. */
   #adopted: { readonly client: number; readonly leaseId: number } | undefined;
+  /** A grant just made to a client that has the word: its hold goes into the word (see #settleWord). */
+  #handoff: { readonly client: number; readonly leaseId: number } | undefined;
+  /** Clients told where the word is: their grants are handed over into it, and they release with a CAS. */
+  readonly #wordClients = new Set<number>();
 
   constructor(spec: ObjectSpec, host: Host) {
     // Only a plain Semaphore is unbounded: a Lock never holds two permits, it is bounded at its one.
@@ -51,13 +55,15 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
       case kRequest.Stats: return this.host.send(client, [value(id, this.#word?.fastHolder() !== undefined ? 0 : state.free)]);
       case kRequest.WordOpen: {
         const word = this.#openWord();
+        if (word !== null) this.#wordClients.add(client.id);
         return this.host.send(client, [value(id, word === null ? null : { file: word.name, id: client.id })]);
       }
       case kRequest.ReleaseWord: {
         const adopted = this.#adopted;
         // Its fast hold was booked when others came: released through the state, which hands it to the next in line.
         if (adopted === undefined || adopted.client !== client.id) throw new ProtocolViolation('a word release without a contended hold');
-        this.answer(state.release(client.id, adopted.leaseId));
+        // A death its holder marked in the word (a late grant it gave back) goes to the next holder.
+        this.answer(state.release(client.id, adopted.leaseId, false, this.#word?.takeDied() === true));
         return this.#settleWord();
       }
       default: return unreachable(type, 'lock request');
@@ -67,6 +73,7 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
   override disconnect(client: Client): void {
     // A fast holder the owner never heard of: freed here, the next acquirer told.
     if (this.#word?.fastHolder() === client.id) this.#word.freeDead(client.id);
+    this.#wordClients.delete(client.id);
     super.disconnect(client);
     this.#settleWord();
   }
@@ -94,8 +101,10 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
   #openWord(): OwnerWord | null {
     if (this.#word === undefined) {
       this.#word = this.spec.kind === 'lock' ? OwnerWord.create(this.host.sharedDir, this.spec.object) ?? null : null;
-      // Held or waited for through the state already: governed from the start (its name reaches clients only after).
+      // Held or waited for through the state already: governed from the start (its name reaches clients only after). Idle,
+      // it goes to the clients at once, with a death the state has not told yet.
       if (this.#word !== null && !this.state.idle) this.#word.govern(undefined);
+      else if (this.#word !== null && this.state.takeOrphaned()) this.#word.free(true);
     }
     return this.#word;
   }
@@ -123,20 +132,38 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
     }
   }
 
-  // After the state acted: the word says who holds it, or goes back to the clients once nobody holds or waits.
+  // After the state acted: the word says who holds it, or goes back to the clients once nobody holds or waits. A grant to
+  // a client that has the word is handed over into it: with nobody else waiting, as a fast hold the state forgets (its
+  // release is then a CAS, and its next acquire too, instead of a message racing the next request); with others
+  // waiting, as a booked hold marked contended (its CAS release fails, and it releases through here).
   #settleWord(): void {
     const word = this.#word;
+    const handoff = this.#handoff;
+    this.#handoff = undefined;
     if (word === undefined || word === null || !word.governed) return;
-    if (this.#adopted !== undefined && !this.state.holds(this.#adopted.leaseId)) this.#adopted = undefined;
-    if (this.state.idle) word.free(this.state.takeOrphaned());
+    const { state } = this;
+    if (this.#adopted !== undefined && !state.holds(this.#adopted.leaseId)) this.#adopted = undefined;
+    if (handoff !== undefined && state.holds(handoff.leaseId)) {
+      if (state.waiting === 0) {
+        // No waiter to grant: releasing it only forgets the lease.
+        this.answer(state.release(handoff.client, handoff.leaseId));
+        return word.hold(handoff.client);
+      }
+      this.#adopted = handoff;
+    }
+    if (state.idle) word.free(state.takeOrphaned());
     else word.govern(this.#adopted?.client);
   }
 
+  // Granted: u32 lease id | u8 previousOwnerDied | u8 1 if handed over into the client's word (released by a CAS).
   protected reply(client: Client, id: number, event: SemaphoreEvent): void {
     if (event.type === 'cancelled') return this.host.send(client, [encodeRefusal(id, 'cancelled', 'cancelled')]);
-    const frame = encodeHead(kAnswer.Granted, id, '', 5);
-    frame.writeUInt32BE(event.leaseId, frame.length - 5);
-    frame[frame.length - 1] = event.previousOwnerDied ? 1 : 0;
+    const inWord = this.#word !== undefined && this.#word !== null && this.#wordClients.has(client.id);
+    if (inWord) this.#handoff = { client: client.id, leaseId: event.leaseId };
+    const frame = encodeHead(kAnswer.Granted, id, '', 6);
+    frame.writeUInt32BE(event.leaseId, frame.length - 6);
+    frame[frame.length - 2] = event.previousOwnerDied ? 1 : 0;
+    frame[frame.length - 1] = inWord ? 1 : 0;
     this.host.send(client, [frame]);
   }
 }

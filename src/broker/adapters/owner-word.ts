@@ -54,6 +54,11 @@ export class OwnerWord {
     Atomics.store(this.#words, kHolder, holder === undefined ? kOwnerHeld : holder | kContended);
   }
 
+  /** From governed to held by client `id` as a fast hold (a grant handed over into the word, nobody waiting). */
+  hold(id: number): void {
+    Atomics.store(this.#words, kHolder, id);
+  }
+
   /** Back to free, from governed; `died`: the next acquirer is told its predecessor died holding it. */
   free(died: boolean): void {
     if (died) Atomics.store(this.#words, kDied, 1);
