@@ -53,6 +53,57 @@ export class Lease {
   }
 }
 
+/** The owner's lease behind a Lease from acquire(): `id` undefined once given back (or while a Condition's wait() let go of it). */
+interface Permit {
+  readonly source: Semaphore;
+  id: number | undefined;
+  readonly give: (id: number) => void;
+}
+
+const permits = new WeakMap<Lease, Permit>();
+/** Leases this thread holds, by the one instance of their Lock or Semaphore here: what Condition.notify() checks. */
+const held = new WeakMap<Semaphore, Set<Lease>>();
+
+function heldIn(source: Semaphore): Set<Lease> {
+  let leases = held.get(source);
+  if (leases === undefined) held.set(source, leases = new Set());
+  return leases;
+}
+
+/** @internal The Lock or Semaphore whose permit `lease` holds now: undefined once released, or while a wait() let go of it. */
+export function permitSource(lease: Lease): Semaphore | undefined {
+  const permit = permits.get(lease);
+  return permit?.id === undefined || lease.released ? undefined : permit.source;
+}
+
+/** @internal Whether this thread holds a permit of `source` now (Python's `_is_mine()`). */
+export function holdsPermit(source: Semaphore): boolean {
+  return (held.get(source)?.size ?? 0) > 0;
+}
+
+/**
+ * @internal Condition.wait(): gives back the permit behind `lease`, which stays unreleased and holds nothing until
+ * restorePermit(); a release() meanwhile only ends it. The caller checked permitSource(lease).
+ */
+export function suspendPermit(lease: Lease): void {
+  const permit = permits.get(lease) as Permit;
+  const id = permit.id as number;
+  permit.id = undefined;
+  heldIn(permit.source).delete(lease);
+  permit.give(id);
+}
+
+/** @internal Moves the permit of `fresh`, just acquired from the same source, behind the suspended `lease`; `fresh` is spent. */
+export function restorePermit(lease: Lease, fresh: Lease): void {
+  const permit = permits.get(lease) as Permit;
+  const from = permits.get(fresh) as Permit;
+  permit.id = from.id;
+  from.id = undefined;
+  heldIn(from.source).delete(fresh);
+  heldIn(permit.source).add(lease);
+  (lease as { previousOwnerDied: boolean }).previousOwnerDied = fresh.previousOwnerDied;
+}
+
 /** A counting semaphore shared between processes. */
 export class Semaphore {
   readonly #handle: Handle;
@@ -119,8 +170,15 @@ export class Semaphore {
       // Only a nowait acquire gets a refusal it did not ask for.
       throw new LockTimeout(`the ${what} is held by another process (acquire with timeoutMs: 0 does not wait)`);
     }
-    const leaseId = answer.payload.readUInt32BE(0);
-    return new Lease(answer.payload[4] === 1, () => release(leaseId));
+    const permit: Permit = { source: this, id: answer.payload.readUInt32BE(0), give: release };
+    const lease = new Lease(answer.payload[4] === 1, () => {
+      heldIn(this).delete(lease);
+      if (permit.id !== undefined) release(permit.id);
+      permit.id = undefined;
+    });
+    permits.set(lease, permit);
+    heldIn(this).add(lease);
+    return lease;
   }
 
   // A Lock's word in shared memory (lock-word.ts): one CAS when nobody holds it, else undefined (ask the owner).
