@@ -103,9 +103,9 @@ export async function sharedArray() {
       'from two different workers).',
       `One warm-up round of every contender, then medians of ${rounds} interleaved rounds (each round runs every contender ` +
       'once, the order rotating), so a slow minute of the shared machine falls on all of them.',
-      'A new array each round (made and filled untimed): each worker maps it when its handle arrives and faults its 80 MB of ' +
-      'pages in while summing, every round. Sent as an argument: the pool copies the whole array to each worker (160 MB ' +
-      'through the workers\' sockets) and each decodes it.',
+      `A new array each round (made and filled untimed): each worker maps it when its handle arrives and faults its pages ` +
+      `(${Math.round((n * 8) / 1e6)} MB in all) in while summing, every round. Sent as an argument: the pool copies the ` +
+      `whole array to each worker (${Math.round((n * 16) / 1e6)} MB through the workers' sockets) and each decodes it.`,
       `Python${hello ? ` ${hello.python} (${hello.start_method}${hello.numpy ? ', numpy sums' : ', no numpy: a pure-Python sum'})` : ''}` +
       ': a Pool(2); shared: a new SharedMemory per round, filled untimed, its name sent to both workers, which attach, sum ' +
       'their half through a numpy view and close; argument: a numpy array sent whole to each worker with starmap (pickled).',
