@@ -53,11 +53,10 @@ export class Lease {
   }
 }
 
-/** The owner's lease behind a Lease from acquire(): `id` undefined once given back (or while a Condition's wait() let go of it). */
+/** What a Lease from acquire() holds: `give` hands the permit back (to the owner, or the lock word); undefined once it did. */
 interface Permit {
   readonly source: Semaphore;
-  id: number | undefined;
-  readonly give: (id: number) => void;
+  give: (() => void) | undefined;
 }
 
 const permits = new WeakMap<Lease, Permit>();
@@ -70,10 +69,24 @@ function heldIn(source: Semaphore): Set<Lease> {
   return leases;
 }
 
+/** A lease of `source` whose release() calls `give` once, unless a Condition's wait() moved its permit meanwhile. */
+function leaseOf(source: Semaphore, previousOwnerDied: boolean, give: () => void): Lease {
+  const permit: Permit = { source, give };
+  const lease = new Lease(previousOwnerDied, () => {
+    heldIn(source).delete(lease);
+    const giveBack = permit.give;
+    permit.give = undefined;
+    giveBack?.();
+  });
+  permits.set(lease, permit);
+  heldIn(source).add(lease);
+  return lease;
+}
+
 /** @internal The Lock or Semaphore whose permit `lease` holds now: undefined once released, or while a wait() let go of it. */
 export function permitSource(lease: Lease): Semaphore | undefined {
   const permit = permits.get(lease);
-  return permit?.id === undefined || lease.released ? undefined : permit.source;
+  return permit?.give === undefined || lease.released ? undefined : permit.source;
 }
 
 /** @internal Whether this thread holds a permit of `source` now (Python's `_is_mine()`). */
@@ -87,18 +100,18 @@ export function holdsPermit(source: Semaphore): boolean {
  */
 export function suspendPermit(lease: Lease): void {
   const permit = permits.get(lease) as Permit;
-  const id = permit.id as number;
-  permit.id = undefined;
+  const giveBack = permit.give as () => void;
+  permit.give = undefined;
   heldIn(permit.source).delete(lease);
-  permit.give(id);
+  giveBack();
 }
 
 /** @internal Moves the permit of `fresh`, just acquired from the same source, behind the suspended `lease`; `fresh` is spent. */
 export function restorePermit(lease: Lease, fresh: Lease): void {
   const permit = permits.get(lease) as Permit;
   const from = permits.get(fresh) as Permit;
-  permit.id = from.id;
-  from.id = undefined;
+  permit.give = from.give;
+  from.give = undefined;
   heldIn(from.source).delete(fresh);
   heldIn(permit.source).add(lease);
   (lease as { previousOwnerDied: boolean }).previousOwnerDied = fresh.previousOwnerDied;
@@ -170,15 +183,8 @@ export class Semaphore {
       // Only a nowait acquire gets a refusal it did not ask for.
       throw new LockTimeout(`the ${what} is held by another process (acquire with timeoutMs: 0 does not wait)`);
     }
-    const permit: Permit = { source: this, id: answer.payload.readUInt32BE(0), give: release };
-    const lease = new Lease(answer.payload[4] === 1, () => {
-      heldIn(this).delete(lease);
-      if (permit.id !== undefined) release(permit.id);
-      permit.id = undefined;
-    });
-    permits.set(lease, permit);
-    heldIn(this).add(lease);
-    return lease;
+    const leaseId = answer.payload.readUInt32BE(0);
+    return leaseOf(this, answer.payload[4] === 1, () => release(leaseId));
   }
 
   // A Lock's word in shared memory (lock-word.ts): one CAS when nobody holds it, else undefined (ask the owner).
@@ -193,7 +199,7 @@ export class Semaphore {
     if (word === null || !link.alive) return undefined;
     const died = word.tryAcquire();
     if (died === undefined) return undefined;
-    return new Lease(died, () => {
+    return leaseOf(this, died, () => {
       // Others came to wait meanwhile (the contended bit): the owner hands it on.
       if (!word.release() && link.alive) link.send(handle, [encodeHead(kRequest.ReleaseWord, 0, handle.object, 0)]);
     });
