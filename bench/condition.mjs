@@ -69,9 +69,9 @@ export async function condition() {
       `notifies, then waits again (which lets go of the lock). ${warmup} warm-up round trips, then ${n} timed (${2 * n} hops), ` +
       'timed in the first player; µs per hop = the time over 2 x round trips. A hop is a notify, the other process woken ' +
       'and holding the lock again, its check of the turn.',
-      'procsafe: the Condition and its Lock are owned by the bench\'s process (a broker thread answers over Unix sockets); ' +
-      'a hop costs the notify, the wake, the notifier\'s wait parking and releasing the lock, and the waiter re-acquiring it, ' +
-      'each a message to the owner. Python: the lock and the condition\'s counters are POSIX semaphores in shared memory ' +
+      'procsafe: the Condition and its Lock are owned by the bench\'s process (a broker thread answers, over shared-memory ' +
+      'lanes where the addon loads, else Unix sockets); a hop costs the notify, the wake, the notifier\'s wait parking and ' +
+      'releasing the lock, and the waiter re-acquiring it, each a message to the owner unless the lock word is free. Python: the lock and the condition\'s counters are POSIX semaphores in shared memory ' +
       '(futexes, no owner to ask, and no recovery of a holder or waiter that dies).',
       `Medians of ${rounds} interleaved rounds (procsafe and Python alternating, the order rotating), fresh processes each run.`,
     ];
