@@ -12,11 +12,9 @@
 // so its rounds interleave with ours and its interpreter start-up is not counted.
 // Parameters: BENCH_COLD_ROUNDS (default 10), BENCH_COLD_WARMUP (default 500), BENCH_COLD_CALLS
 // (default 2000). Run alone: `npm run build && BENCH_ONLY=cold node bench/index.mjs`.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  envInt, kTasks, kWorkerpoolTasks, loadProcsafe, log, median, pythonVersion, ratio, round, withTimeout,
+  envInt, interleaved, kTasks, kWorkerpoolTasks, loadProcsafe, log, median, pythonServer, ratio, round, withTimeout,
 } from './lib/common.mjs';
 
 const kPythonScript = fileURLToPath(new URL('./python/mp_cold_bench.py', import.meta.url));
@@ -67,21 +65,9 @@ async function piscina() {
 
 /** Python's side: one process answering `process` / `pool` with the µs it took, one request at a time. */
 function startPython() {
-  if (pythonVersion() === null) return null;
-  const child = spawn('python3', [kPythonScript], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    async time(command) {
-      child.stdin.write(`${command}\n`);
-      const { value, done } = await withTimeout(lines.next(), 60_000, `python3 ${command}`);
-      if (done) throw new Error(`python3 ended before answering ${command}`);
-      return JSON.parse(value).us / 1000;
-    },
-    stop() {
-      child.stdin.end('quit\n');
-      return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-    },
-  };
+  const server = pythonServer(kPythonScript, [], 'python3 mp_cold_bench.py');
+  if (server === null) return null;
+  return { time: async (command) => (await server.ask(command)).us / 1000, stop: () => server.stop() };
 }
 
 async function timeProcess() {
@@ -115,18 +101,6 @@ async function timeSequential(kind, warmup, calls) {
   } finally {
     await withTimeout(pool.close(), 15_000, `${kind.name} close`);
   }
-}
-
-/** Each of `jobs` once per round, the order rotated every round; resolves with every job's samples. */
-async function interleaved(jobs, rounds) {
-  const samples = new Map(jobs.map((job) => [job.name, []]));
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < jobs.length; k++) {
-      const job = jobs[(k + r) % jobs.length];
-      samples.get(job.name).push(await job.run());
-    }
-  }
-  return samples;
 }
 
 const ms = (values) => round(median(values), 1);

@@ -1,17 +1,20 @@
 // Runs every scenario in one process, prints the tables and writes BENCHMARKS.md.
 // Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,cold,pipe,shared-map,
+// shared-array,condition,
 // BENCH_OUT (default ../BENCHMARKS.md), plus each scenario's own parameters (see its header).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cold } from './cold.mjs';
+import { condition } from './condition.mjs';
 import { crashLatency } from './crash-latency.mjs';
 import { log, pythonVersion, quick } from './lib/common.mjs';
 import { payload } from './payload.mjs';
 import { pipe } from './pipe.mjs';
 import { queue } from './queue.mjs';
 import { roundtrip } from './roundtrip.mjs';
+import { sharedArray } from './shared-array.mjs';
 import { sharedMap } from './shared-map.mjs';
 import { throughput } from './throughput.mjs';
 
@@ -24,6 +27,8 @@ const kScenarios = [
   { id: 'cold', file: 'bench/cold.mjs', run: cold },
   { id: 'pipe', file: 'bench/pipe.mjs', run: pipe },
   { id: 'shared-map', file: 'bench/shared-map.mjs', run: sharedMap },
+  { id: 'shared-array', file: 'bench/shared-array.mjs', run: sharedArray },
+  { id: 'condition', file: 'bench/condition.mjs', run: condition },
 ];
 
 /** The targets, in the order BENCHMARKS.md lists them; ratio rows name theirs in `goal`. */
@@ -43,6 +48,8 @@ const kGoals = [
   'cold: warm sequential round trip (thread) no slower than the best thread peer',
   'pipe: ping-pong round trip no slower than Python',
   "shared map: get/set from a child <= 0.5x Python's Manager().dict() time",
+  'shared array: two processes summing one 80 MB SharedArray >= 10x faster than sending it to each',
+  "condition: notify -> waiter awake in another process <= Python's time",
 ];
 
 const kRoot = new URL('../', import.meta.url);

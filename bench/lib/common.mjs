@@ -1,6 +1,7 @@
 // Shared by the scenarios: parameters from the environment, the pools under test behind one
 // small adapter, Python and child helpers, and statistics. Every adapter owns its cleanup.
 import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -185,6 +186,44 @@ export async function runPythonScript(script, args, timeoutMs, what = `python3 $
       await exited.catch(() => {});
     }
   }
+}
+
+/**
+ * A long-lived `python3 script ...args` that answers one JSON line per command line, so that its measurements
+ * interleave with ours and its interpreter start-up is not counted. null when python3 is missing.
+ * `ask(command)` resolves with the parsed answer; `stop()` ends it (`quit`, then the end of its stdin).
+ */
+export function pythonServer(script, args = [], what = `python3 ${script}`) {
+  if (pythonVersion() === null) return null;
+  const child = spawn('python3', [script, ...args.map(String)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async ask(command, timeoutMs = 60_000) {
+      if (command !== undefined) child.stdin.write(`${command}\n`);
+      const { value, done } = await withTimeout(lines.next(), timeoutMs, `${what}: ${command ?? 'start'}`);
+      if (done) throw new Error(`${what} ended before answering ${command ?? 'its start'}`);
+      return JSON.parse(value);
+    },
+    stop() {
+      child.stdin.end('quit\n');
+      return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  };
+}
+
+/**
+ * Each of `jobs` ({ name, run }) once per round, the order rotating every round, so a slow minute of a shared machine
+ * falls on every contender; resolves with every job's samples, by name.
+ */
+export async function interleaved(jobs, rounds) {
+  const samples = new Map(jobs.map((job) => [job.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < jobs.length; k++) {
+      const job = jobs[(k + r) % jobs.length];
+      samples.get(job.name).push(await job.run());
+    }
+  }
+  return samples;
 }
 
 // ---- statistics and formatting ---------------------------------------------

@@ -12,16 +12,17 @@ import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareab
 import { encodeHead } from '../transport/frame.js';
 import { kAnswer, kRequest } from '../broker/protocol.js';
 import { validateArgumentCount, validateInteger } from '../internal/validate.js';
-import { type AcquireOptions, Lease, Lock } from './lock.js';
+import { type AcquireOptions, holdsPermit, type Lease, Lock, permitSource, restorePermit, suspendPermit } from './lock.js';
 import { type ConditionSnapshot, kNotifyAll } from './condition-state.js';
 
 const handleOf = (lock: Lock): Handle => (lock as unknown as Record<string, Handle>)[kHandleKey] as Handle;
 
+/** Leases inside a wait() of any Condition of this thread: marked before the wait's first await, so a second wait() is refused. */
+const inWait = new WeakSet<Lease>();
+
 export class Condition {
   readonly #handle: Handle;
   readonly #lock: Lock;
-  /** Leases this Condition handed out in this thread that hold the lock now, with the Lock's lease behind each. */
-  readonly #held = new Map<Lease, Lease>();
 
   /** @param lock the Lock it guards (any process may own it); a new one of its own when none is given. */
   constructor(...args: [lock?: Lock]) {
@@ -43,28 +44,33 @@ export class Condition {
   /** The Lock it guards: the same lock in every process. */
   get lock(): Lock { return this.#lock; }
 
-  /** Acquires the lock (as `lock.acquire()`, rejecting LockTimeout); the lease is what `wait()` and `waitFor()` take. */
-  async acquire(options?: AcquireOptions): Promise<Lease> {
-    const inner = await this.#lock.acquire(options);
-    const lease: Lease = new Lease(inner.previousOwnerDied, () => {
-      // Released inside a wait(), it holds nothing now: that wait lets go of what it re-acquires.
-      const current = this.#held.get(lease);
-      this.#held.delete(lease);
-      current?.release();
-    });
-    this.#held.set(lease, inner);
-    return lease;
+  /**
+   * Acquires the lock: `cond.lock.acquire()` (rejecting LockTimeout), as in Python, where the condition's lock is just
+   * the lock. Its lease, or one from `cond.lock.acquire()`, is what `wait()` and `waitFor()` take.
+   */
+  acquire(options?: AcquireOptions): Promise<Lease> {
+    return this.#lock.acquire(options);
   }
 
   /**
-   * Releases the lock, waits for a notify, and re-acquires the lock: always, even on timeout or abort. Resolves true
-   * when notified, false after `timeoutMs`; rejects AbortError on `signal` (holding the lock again). After it,
-   * `held.previousOwnerDied` says whether the re-acquire found the lock freed by a death.
+   * Releases the lock, waits for a notify, and re-acquires the lock under the same lease: always, even on timeout or
+   * abort. Resolves true when notified, false after `timeoutMs`; rejects AbortError on `signal` (holding the lock again).
+   * After it, `held.previousOwnerDied` says whether the re-acquire found the lock freed by a death.
    */
   async wait(held: Lease, options?: WaitOptions): Promise<boolean> {
     const wait = validateWait(options, 'wait()');
-    const inner = this.#holding(held, 'wait()');
+    this.#holding(held, 'wait()');
     if (wait.signal?.aborted === true) throw abortError(wait.signal.reason);
+    inWait.add(held);
+    try {
+      return await this.#wait(held, wait);
+    } finally {
+      inWait.delete(held);
+    }
+  }
+
+  /** The body of wait(), with `held` marked as inside it. */
+  async #wait(held: Lease, wait: WaitOptions): Promise<boolean> {
     const link = linkFor(this.#handle);
     let woken: Promise<unknown> = Promise.resolve(false);
     if (wait.timeoutMs !== 0) {
@@ -78,8 +84,7 @@ export class Condition {
       // Answered in order: once this answers, the wait is parked, so no notify made after the release can miss it.
       await link.askValue(this.#handle, kRequest.Stats);
     }
-    this.#held.delete(held);
-    inner.release();
+    suspendPermit(held);
     let outcome: { notified: boolean } | { error: unknown };
     try {
       outcome = { notified: (await woken) === true };
@@ -95,9 +100,9 @@ export class Condition {
       throw error;
     }
     if ('notified' in outcome && outcome.notified) this.#confirm(false);
-    (held as { previousOwnerDied: boolean }).previousOwnerDied = again.previousOwnerDied;
+    // Released by its holder during the wait: it holds nothing, so neither does what was re-acquired for it.
     if (held.released) again.release();
-    else this.#held.set(held, again);
+    else restorePermit(held, again);
     if ('error' in outcome) throw outcome.error;
     return outcome.notified;
   }
@@ -155,14 +160,15 @@ export class Condition {
     linkFor(this.#handle).send(this.#handle, [frame]);
   }
 
-  // Checked in this process, as Python checks its own thread: `held` (or, for a notify, any lease) must come from this
-  // Condition's acquire() or wait() here and not be released. A lease from `lock.acquire()` itself does not count.
-  #holding(held: Lease | undefined, call: string): Lease {
-    const inner = held === undefined ? this.#held.values().next().value : this.#held.get(held);
-    if (inner !== undefined) return inner;
+  // Checked in this process, as Python checks `_is_mine()`: a wait needs `held` to be a lease of this Condition's lock
+  // (from cond.acquire(), cond.lock.acquire() or a wait() that re-acquired it), not released and not inside another
+  // wait(); a notify needs this process to hold the lock through any such lease.
+  #holding(held: Lease | undefined, call: string): void {
+    if (held === undefined ? holdsPermit(this.#lock) : permitSource(held) === this.#lock && !inWait.has(held)) return;
     throw new ConditionNotHeld(held === undefined
       ? `${call} needs the condition's lock held in this process: call it between \`await cond.acquire()\` and the lease's release()`
-      : `${call} needs a lease from this Condition's acquire(), still held (not released, not inside another wait())`);
+      : `${call} needs a lease of this Condition's lock (from cond.acquire() or cond.lock.acquire()), still held ` +
+        '(not released, not inside another wait())');
   }
 }
 

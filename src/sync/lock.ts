@@ -53,6 +53,70 @@ export class Lease {
   }
 }
 
+/** What a Lease from acquire() holds: `give` hands the permit back (to the owner, or the lock word); undefined once it did. */
+interface Permit {
+  readonly source: Semaphore;
+  give: (() => void) | undefined;
+}
+
+const permits = new WeakMap<Lease, Permit>();
+/** Leases this thread holds, by the one instance of their Lock or Semaphore here: what Condition.notify() checks. */
+const held = new WeakMap<Semaphore, Set<Lease>>();
+
+function heldIn(source: Semaphore): Set<Lease> {
+  let leases = held.get(source);
+  if (leases === undefined) held.set(source, leases = new Set());
+  return leases;
+}
+
+/** A lease of `source` whose release() calls `give` once, unless a Condition's wait() moved its permit meanwhile. */
+function leaseOf(source: Semaphore, previousOwnerDied: boolean, give: () => void): Lease {
+  const permit: Permit = { source, give };
+  const lease = new Lease(previousOwnerDied, () => {
+    heldIn(source).delete(lease);
+    const giveBack = permit.give;
+    permit.give = undefined;
+    giveBack?.();
+  });
+  permits.set(lease, permit);
+  heldIn(source).add(lease);
+  return lease;
+}
+
+/** @internal The Lock or Semaphore whose permit `lease` holds now: undefined once released, or while a wait() let go of it. */
+export function permitSource(lease: Lease): Semaphore | undefined {
+  const permit = permits.get(lease);
+  return permit?.give === undefined || lease.released ? undefined : permit.source;
+}
+
+/** @internal Whether this thread holds a permit of `source` now (Python's `_is_mine()`). */
+export function holdsPermit(source: Semaphore): boolean {
+  return (held.get(source)?.size ?? 0) > 0;
+}
+
+/**
+ * @internal Condition.wait(): gives back the permit behind `lease`, which stays unreleased and holds nothing until
+ * restorePermit(); a release() meanwhile only ends it. The caller checked permitSource(lease).
+ */
+export function suspendPermit(lease: Lease): void {
+  const permit = permits.get(lease) as Permit;
+  const giveBack = permit.give as () => void;
+  permit.give = undefined;
+  heldIn(permit.source).delete(lease);
+  giveBack();
+}
+
+/** @internal Moves the permit of `fresh`, just acquired from the same source, behind the suspended `lease`; `fresh` is spent. */
+export function restorePermit(lease: Lease, fresh: Lease): void {
+  const permit = permits.get(lease) as Permit;
+  const from = permits.get(fresh) as Permit;
+  permit.give = from.give;
+  from.give = undefined;
+  heldIn(from.source).delete(fresh);
+  heldIn(permit.source).add(lease);
+  (lease as { previousOwnerDied: boolean }).previousOwnerDied = fresh.previousOwnerDied;
+}
+
 /** A counting semaphore shared between processes. */
 export class Semaphore {
   readonly #handle: Handle;
@@ -125,12 +189,12 @@ export class Semaphore {
     }
     const leaseId = answer.payload.readUInt32BE(0);
     // Handed over into the word: released by a CAS, as a fast hold, so the next acquire need not ask the owner.
-    if (inWord(answer)) return new Lease(answer.payload[4] === 1, () => { this.#releaseWord(link, false); });
-    return new Lease(answer.payload[4] === 1, () => release(leaseId));
+    if (inWord(answer)) return leaseOf(this, answer.payload[4] === 1, () => { this.#releaseWord(link, false); });
+    return leaseOf(this, answer.payload[4] === 1, () => release(leaseId));
   }
 
-  // Releases a hold the owner put into this link's word (a grant flagged `in word`); `died`: a death it was told of and
-  // nobody saw (a late grant), kept for the next holder.
+  // Releases a hold the owner put into this link's word (a grant flagged `in word`, or a fast acquire); `died`: a death
+  // it was told of and nobody saw (a late grant), kept for the next holder.
   #releaseWord(link: Link, died: boolean): void {
     const known = this.#word(link);
     if (known instanceof Promise) {
@@ -158,7 +222,7 @@ export class Semaphore {
     if (word === null || !link.alive) return undefined;
     const died = word.tryAcquire();
     if (died === undefined) return undefined;
-    return new Lease(died, () => { this.#releaseWord(link, false); });
+    return leaseOf(this, died, () => { this.#releaseWord(link, false); });
   }
 
   /** Holders, waiters and how many permits were freed by a death. */

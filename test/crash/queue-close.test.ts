@@ -65,6 +65,48 @@ test('close({ immediate }) on a JoinableQueue: waiting items dropped, qsize 0; j
   assert.equal(await jq.qsize(), 0);
 });
 
+test('close({ immediate }) with readers blocked in two processes while a read-ahead window holds the waiting items: every get ' +
+  'rejects QueueClosed at once; the window\'s items stay its reader\'s, and those it leaves are dropped when it is SIGKILLed, never ' +
+  'given back', kT, async (t) => {
+  const q = new Queue<number | string>();
+  const ready = new Queue<number>();
+  const out = new Queue<{ pid: number; first?: number } & Partial<Report> & Partial<Ended>>();
+  await q.putMany([1, 2, 3, 4, 5]);
+  const windowed = await closeTasks(t, 'readAheadThenWaitClose', [q, out, 8]);
+  assert.equal((await out.get({ timeoutMs: 10_000 })).first, 1);
+  // Its window holds 2..5 (leased to it, not handed to its code) and it is blocked in a get.
+  await until(async () => {
+    const s = await q.inspect();
+    return s.leased === 4 && s.gets.length >= 1;
+  });
+  const before = (await q.inspect()).gets.length;
+  const blocked = await closeTasks(t, 'getAndStamp', [q, ready, out]);
+  assert.equal(await ready.get({ timeoutMs: 10_000 }), blocked.pid);
+  await until(async () => (await q.inspect()).gets.length === before + 1);
+
+  const closedAt = Date.now();
+  await q.close({ immediate: true });
+  const reports = [await out.get({ timeoutMs: 5000 }), await out.get({ timeoutMs: 5000 })];
+  const stamped = reports.find((r) => r.pid === blocked.pid) as Ended;
+  assert.deepEqual([stamped.ok, stamped.name], [false, 'QueueClosed']);
+  assert.ok(stamped.at - closedAt < 2000, `the blocked get rejected ${stamped.at - closedAt} ms after the close`);
+  const windowReport = reports.find((r) => r.pid === windowed.pid) as Report;
+  assert.deepEqual([windowReport.get.ok, windowReport.get.name], [false, 'QueueClosed']);
+  assert.deepEqual([windowReport.put.ok, windowReport.put.name], [false, 'QueueClosed']);
+  // As the README says of close({ immediate }): items a reader received before it (read ahead) stay its own.
+  assert.deepEqual(windowReport.next, { ok: true, value: { value: 2, done: false } });
+  assert.equal((await blocked.join()).exitCode, 0);
+  assert.equal(await q.qsize(), 0);
+
+  // The reader that held the window dies: its items do not come back to a closed queue.
+  windowed.kill('SIGKILL');
+  await windowed.join();
+  await until(async () => (await q.inspect()).leased === 0);
+  const s = await q.inspect();
+  assert.deepEqual([s.qsize, s.leased, s.consumed, s.dropped], [0, 0, 2, 3], 'items 1 and 2 handed out, 3..5 dropped');
+  await assert.rejects(q.getNowait(), { name: 'QueueClosed' });
+});
+
 interface Report {
   pid: number;
   get: { ok: boolean; name?: string; message?: string };

@@ -2,7 +2,7 @@
 // parties killed by SIGKILL (seeds 002/003: locks held across a death).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Barrier, Event, Lock, Queue, Semaphore } from 'procsafe';
+import { Barrier, BarrierBroken, Event, Lock, Queue, Semaphore } from 'procsafe';
 import { startChild } from '../helpers/index.js';
 
 const child = startChild;
@@ -71,6 +71,43 @@ test('a Barrier party SIGKILLed while waiting: every other party rejects Barrier
   assert.deepEqual(results.map((r) => [r.ok, r.name]), [[false, 'BarrierBroken'], [false, 'BarrierBroken']]);
   for (const other of others) assert.deepEqual(await other.join(), { exitCode: 0, signal: null });
   assert.equal(await barrier.broken(), true);
+});
+
+test('a Barrier party SIGKILLed before it arrives: timeoutMs breaks the barrier for the parties of every process; ' +
+  'reset() makes it usable again', { timeout: 30_000 }, async (t) => {
+  // The barrier's own timeoutMs is the default of this process's waits; a child gives one to its wait.
+  const barrier = new Barrier(3, { timeoutMs: 300 });
+  const ready = new Queue<number>();
+  const out = new Queue<{ pid: number; ok: boolean; name?: string; index?: number }>();
+  const missing = await child(t, 'barrierNeverArrives', [barrier, ready]);
+  const patient = await child(t, 'barrierWait', [barrier, ready, out]);
+  for (let i = 0; i < 2; i++) await ready.get();
+  while ((await barrier.nWaiting()) < 1) await new Promise((resolve) => setTimeout(resolve, 2));
+  missing.kill('SIGKILL');
+  await missing.join();
+  // The dead party never counted: only the timeout can end the wait, and it breaks the barrier for every party.
+  await assert.rejects(barrier.wait(), (error: Error) => error instanceof BarrierBroken && /within 300 ms/.test(error.message));
+  assert.deepEqual(await out.get({ timeoutMs: 5000 }), { pid: patient.pid, ok: false, name: 'BarrierBroken' });
+  assert.equal(await barrier.broken(), true);
+  await assert.rejects(barrier.wait({ timeoutMs: Infinity }), BarrierBroken, 'broken until reset()');
+
+  await barrier.reset();
+  const hurried = await child(t, 'barrierWait', [barrier, ready, out, 200]);
+  const late = await child(t, 'barrierNeverArrives', [barrier, ready]);
+  for (let i = 0; i < 2; i++) await ready.get();
+  const mine = assert.rejects(barrier.wait({ timeoutMs: Infinity }), BarrierBroken, 'for this process\'s party too, which had no timeout');
+  assert.deepEqual(await out.get({ timeoutMs: 5000 }), { pid: hurried.pid, ok: false, name: 'BarrierBroken' },
+    'the child\'s own timeoutMs broke it');
+  await mine;
+  late.kill('SIGKILL');
+
+  await barrier.reset();
+  const parties = [await child(t, 'barrierWait', [barrier, ready, out]), await child(t, 'barrierWait', [barrier, ready, out])];
+  for (let i = 0; i < 2; i++) await ready.get();
+  const index = await barrier.wait({ timeoutMs: 10_000 });
+  const theirs = [await out.get({ timeoutMs: 5000 }), await out.get({ timeoutMs: 5000 })];
+  assert.deepEqual([index, ...theirs.map((r) => r.index)].sort(), [0, 1, 2]);
+  for (const party of [patient, hurried, ...parties]) assert.equal((await party.join()).exitCode, 0);
 });
 
 test('a Barrier of 3 processes and the owner passes, with indexes 0..3', { timeout: 30_000 }, async (t) => {

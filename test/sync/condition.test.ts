@@ -1,7 +1,7 @@
 // Condition: notify and wait, waitFor, timeouts and aborts that re-acquire, the lock check, and a handle in a Process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AbortError, Condition, ConditionNotHeld, Lock, Process, Queue } from 'procsafe';
+import { AbortError, Condition, ConditionNotHeld, type Lease, Lock, Process, Queue, Semaphore } from 'procsafe';
 import { fixture } from '../helpers/index.js';
 
 const kT = { timeout: 10_000 };
@@ -137,11 +137,69 @@ test('notify(), notifyAll() and wait() without the lock reject ConditionNotHeld 
   held.release();
   await assert.rejects(cond.notify(), ConditionNotHeld, 'a released lease holds nothing');
   await assert.rejects(cond.wait(held), ConditionNotHeld);
-  const direct = await cond.lock.acquire();
-  await assert.rejects(cond.notify(), ConditionNotHeld, 'only leases from cond.acquire() are seen');
-  direct.release();
+  const other = new Lock();
+  const foreign = await other.acquire();
+  await assert.rejects(cond.wait(foreign), ConditionNotHeld, 'a lease of another lock is not this condition\'s');
+  await assert.rejects(cond.notify(), ConditionNotHeld);
+  foreign.release();
+  const semaphore = await new Semaphore(1).acquire();
+  await assert.rejects(cond.wait(semaphore), ConditionNotHeld);
+  semaphore.release();
+  await assert.rejects(cond.wait({} as Lease), ConditionNotHeld);
+  const waiting = await cond.acquire();
+  const first = cond.wait(waiting);
+  await assert.rejects(cond.wait(waiting), ConditionNotHeld, 'a second wait() in the same turn');
+  await parked(cond, 1);
+  await assert.rejects(cond.wait(waiting), ConditionNotHeld, 'a lease inside another wait() holds nothing');
+  const notifier = await cond.acquire();
+  await cond.notify();
+  notifier.release();
+  assert.equal(await first, true);
+  waiting.release();
   await assert.rejects(cond.notify(-1), /n/);
   assert.throws(() => new Condition({} as Lock), TypeError);
+});
+
+test('a lease from cond.lock.acquire() is the condition\'s lock: wait() and waitFor() take it, notify() sees it', kT, async () => {
+  const lock = new Lock();
+  const cond = new Condition(lock);
+  let ready = false;
+  const waiting = (async () => {
+    const held = await lock.acquire();
+    const notified = await cond.wait(held);
+    const holds = !held.released && (await lock.locked());
+    const found = await cond.waitFor(() => ready, held);
+    held.release();
+    return { notified, holds, found };
+  })();
+  await parked(cond, 1);
+  const notifier = await cond.lock.acquire();
+  await cond.notify();
+  notifier.release();
+  // Woken with the predicate still false: waitFor() waits again.
+  await parked(cond, 1);
+  const again = await lock.acquire();
+  ready = true;
+  await cond.notifyAll();
+  again.release();
+  assert.deepEqual(await waiting, { notified: true, holds: true, found: true });
+  assert.equal(await lock.locked(), false, 'the lease released after wait() let go of the re-acquired lock');
+  assert.throws(() => again.release(), /already released/);
+});
+
+test('a lock lease released during its wait(): the wait ends holding nothing, the lock is free', kT, async () => {
+  const cond = new Condition();
+  const held = await cond.lock.acquire();
+  const waiting = cond.wait(held);
+  await parked(cond, 1);
+  held.release();
+  // The wait let go of the lock, and the release above took nothing more: the lock is free for the notifier.
+  const notifier = await cond.lock.acquire({ timeoutMs: 5000 });
+  await cond.notify();
+  notifier.release();
+  assert.equal(await waiting, true);
+  assert.equal(await cond.lock.locked(), false);
+  await assert.rejects(cond.notify(), ConditionNotHeld);
 });
 
 test('a Condition travels to a Process: a child waits, the owner notifies; a child notifies, the owner wakes', { timeout: 30_000 },

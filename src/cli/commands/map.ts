@@ -137,6 +137,7 @@ class MapRun {
     const writer = this.#writer as LineWriter;
     const interrupt = this.#interrupt;
     const recorder = this.#recorder as Recorder;
+    const reporter = this.#reporter as ProgressReporter;
     const answered = this.#earlier?.set;
     const lines = readLines(this.#input as Readable)[Symbol.asyncIterator]();
     const untrack = this.#window.track(() => recorder.written);
@@ -171,9 +172,15 @@ class MapRun {
           continue;
         }
         const i = index;
-        pool.apply(this.#args.fn, [decoded.value]).then(
-          (result) => recorder.settle(seq, i, okLine(i, result)),
+        // Asked for only where they are shown: each call that listens costs the pool a frame more.
+        const options = reporter.showsTasks ? { onProgress: (value: unknown) => reporter.taskProgress(i, value) } : undefined;
+        pool.apply(this.#args.fn, [decoded.value], options).then(
+          (result) => {
+            reporter.taskSettled(i);
+            recorder.settle(seq, i, okLine(i, result));
+          },
           (error: unknown) => {
+            reporter.taskSettled(i);
             // Killed by the second Ctrl-C: not an answer. Left out of OUT, the input runs again on --resume.
             if (interrupt.terminated && error instanceof PoolClosed) recorder.settle(seq, i, null);
             else {

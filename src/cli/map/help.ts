@@ -22,5 +22,8 @@ export const kMapHelp =
   '  --unordered        write results as they finish instead of in input order\n' +
   '  -q, --quiet        no progress and no summary on stderr\n' +
   '  -h, --help         show this help\n\n' +
+  'On a terminal, stderr shows a progress bar, and under it a line for each running task that\n' +
+  'reports its own progress (reportProgress from procsafe: a fraction from 0 to 1, { done, total }\n' +
+  'or a short string); elsewhere, a plain progress line every 2 s.\n\n' +
   'Ctrl-C stops reading input and lets the running tasks finish; a second Ctrl-C kills them.\n' +
   'Exit status: 0 all inputs ok, 1 some failed, 2 usage error, 130 interrupted.\n';

@@ -1,12 +1,14 @@
 /**
  * Progress of `procsafe map` on stderr: a bar redrawn in place on a terminal
  * (drawn by cli-progress, which owns the cursor, line wrapping and the log
- * lines above the bar), a plain line every few seconds otherwise (a log file
- * or CI keeps every line, so redrawing would only spam it), or nothing.
+ * lines above the bar), with a line under it for each running task that
+ * reports its own progress; a plain line every few seconds otherwise (a log
+ * file or CI keeps every line, so redrawing would only spam it); or nothing.
  */
 import cliProgress from 'cli-progress';
 import type { Writable } from 'node:stream';
 import type { WriteStream } from 'node:tty';
+import { kMaxTaskLines, TaskReports } from './task-progress.js';
 
 export interface Counts {
   /** Inputs answered, earlier runs (--resume) included. */
@@ -25,6 +27,15 @@ export interface ProgressReporter {
   update(counts: Counts): void;
   /** A line of a worker's output, printed above the bar instead of through it. */
   log(line: string): void;
+  /**
+   * Whether the running tasks' own reports are shown (on a terminal only): when
+   * false, the run does not ask the pool for them at all.
+   */
+  readonly showsTasks: boolean;
+  /** Input `index`'s task reported `value` (reportProgress): must stay cheap, a task may report in a loop. */
+  taskProgress(index: number, value: unknown): void;
+  /** Input `index` is answered: its task's line goes. */
+  taskSettled(index: number): void;
   /** Draws the final state and stops the timer. */
   stop(): void;
 }
@@ -105,6 +116,9 @@ function createReporter(mode: ProgressMode, options: ProgressOptions): ProgressR
     setTotal: () => {},
     update: () => {},
     log: (line) => options.stream.write(`${line}\n`),
+    showsTasks: false,
+    taskProgress: () => {},
+    taskSettled: () => {},
     stop: () => {},
   };
 }
@@ -130,6 +144,11 @@ class LineReporter implements ProgressReporter {
 
   log(line: string): void { this.#options.stream.write(`${line}\n`); }
 
+  // A log keeps every line: a task's reports would bury the counts.
+  readonly showsTasks = false;
+  taskProgress(): void {}
+  taskSettled(): void {}
+
   stop(): void {
     clearInterval(this.#timer);
   }
@@ -147,6 +166,11 @@ class BarReporter implements ProgressReporter {
   readonly #multi: cliProgress.MultiBar;
   readonly #bar: cliProgress.SingleBar;
   readonly #rate: Rate;
+  readonly #reports = new TaskReports();
+  /** One bar each, used as a line of text; they only grow in number (a shrinking MultiBar redraws at once), and go at stop(). */
+  readonly #taskLines: cliProgress.SingleBar[] = [];
+  /** What each task line shows at the next redraw. */
+  #taskText: string[] = [];
   #counts: Counts;
   #total: number | undefined;
   #stopped = false;
@@ -161,6 +185,8 @@ class BarReporter implements ProgressReporter {
       hideCursor: true,
       // Cut to the terminal's width rather than wrap onto a second line that the next redraw leaves behind.
       linewrap: true,
+      // Every line every time: a logged line moves the lines below it, and an unchanged one would not be drawn again.
+      forceRedraw: true,
       fps: 10,
       barsize: 12,
       barCompleteChar: '\u2588',
@@ -179,7 +205,10 @@ class BarReporter implements ProgressReporter {
     });
     this.#bar = this.#multi.create(1, 0);
     // Pulled right before each redraw: updates themselves cost nothing.
-    this.#multi.on('update-pre', () => this.#bar.update(this.#counts.done));
+    this.#multi.on('update-pre', () => {
+      this.#bar.update(this.#counts.done);
+      this.#layOutTasks();
+    });
   }
 
   setTotal(total: number): void {
@@ -191,11 +220,31 @@ class BarReporter implements ProgressReporter {
 
   log(line: string): void { this.#multi.log(`${line}\n`); }
 
+  readonly showsTasks = true;
+
+  taskProgress(index: number, value: unknown): void { this.#reports.report(index, value); }
+
+  taskSettled(index: number): void { this.#reports.settle(index); }
+
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
+    // The run is over: no task is running, and the final picture is the bar alone.
+    for (const line of this.#taskLines) this.#multi.remove(line);
     this.#bar.update(this.#counts.done);
     this.#multi.update();
     this.#multi.stop();
+  }
+
+  /** Before a redraw: a line per reporting task, blank lines below them when fewer run than before. */
+  #layOutTasks(): void {
+    if (this.#reports.size === 0 && this.#taskLines.length === 0) return;
+    const text = this.#reports.lines(kMaxTaskLines);
+    // Created here, inside the redraw: MultiBar.create neither draws nor starts one, the loop that follows draws it.
+    while (this.#taskLines.length < text.length) {
+      const at = this.#taskLines.length;
+      this.#taskLines.push(this.#multi.create(1, 0, undefined, { format: () => this.#taskText[at] ?? '' }));
+    }
+    this.#taskText = text;
   }
 }
