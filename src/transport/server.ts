@@ -49,6 +49,8 @@ export class Server {
   readonly #unproven = new Set<Connection>();
   readonly #reserved = new Set<Connection>();
   #proven = 0;
+  /** Proven peers offered lanes. */
+  #laned = 0;
   readonly #warn: (message: string) => void;
 
   private constructor(path: string, server: NetServer, options: ServerOptions) {
@@ -115,11 +117,13 @@ export class Server {
     }
     this.#unproven.add(connection);
     let counted = false;
+    let laned = false;
     socket.once('close', () => {
       this.#sockets.delete(socket);
       this.#unproven.delete(connection);
       this.#reserved.delete(connection);
       if (counted) this.#proven--;
+      if (laned) this.#laned--;
     });
     const nonce = newNonce();
     let proven = false;
@@ -153,8 +157,14 @@ export class Server {
         connection.pause();
         connection.send([encodeBare(kHandshake.Welcome, 0)]);
         // Status readers ask a question and go: lanes would cost them more than they save.
+        // Within a budget: a peer on lanes holds two more fds here (the bells), and past it the socket serves, as it
+        // would without the addon, rather than the owner running out of descriptors.
         const lanesDir = this.#options.lanesDir;
-        if (lanesDir !== undefined && !this.#reserved.has(connection)) connection.offerLanes(lanesDir, laneName(nonce));
+        if (lanesDir !== undefined && counted && this.#laned < Math.floor(this.#limits.proven / 3) &&
+          connection.offerLanes(lanesDir, laneName(nonce))) {
+          laned = true;
+          this.#laned++;
+        }
         this.#options.onPeer(connection, this.#nextPeerId++, { object: frame.fn, nonce });
       },
       close: (reason) => {
