@@ -83,6 +83,9 @@ test('status sees a live pool (worker pid, its task) and a queue with a reader b
   assert.equal(text.code, 0);
   assert.match(text.stdout, new RegExp(`${workerPid} +ready +\\d+ +reportThenHang`));
   assert.match(text.stdout, new RegExp(`waiting gets: pid ${readerPid}`));
+  // Its clients (its own main thread and the reader) and how they reach it: lanes where the addon loads.
+  const path = process.env['PROCSAFE_NATIVE'] === '0' ? 'the socket' : 'shared memory';
+  assert.match(text.stdout, new RegExp(`clients: 2 through ${path}`));
 
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGKILL');
