@@ -36,6 +36,8 @@ export interface ChildPipesOptions {
   garbage(error: Error): void;
   /** Called once, on a later turn than the constructor: after the exit and the drain, or after a failed spawn. */
   end(info: ChildEnd): void;
+  /** The process is gone (its output may still be draining, up to kDrainGraceMs): whatever is sent now is dropped. */
+  gone?(): void;
 }
 
 export class ChildPipes {
@@ -76,6 +78,7 @@ export class ChildPipes {
     if (child.pid === undefined) return;
     child.on('exit', (exitCode, signal) => {
       this.#exit = { exitCode, signal };
+      this.#options.gone?.();
       // A grandchild holding a pipe open must not delay the end for ever.
       setTimeout(() => { this.#open = 0; this.#maybeEnd(); }, kDrainGraceMs).unref();
       this.#maybeEnd();

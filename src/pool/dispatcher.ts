@@ -105,7 +105,7 @@ export class Dispatcher {
     const supervisor = this.#supervisor();
     if (this.#queue.size === 0 || supervisor.mode === 'stopping') return;
     const ready: WorkerSlot[] = [];
-    for (const slot of supervisor.slots) if (slot.state === 'ready') ready.push(slot);
+    for (const slot of supervisor.slots) if (slot.state === 'ready' && !slot.gone) ready.push(slot);
     if (ready.length === 0) {
       supervisor.noWorkerReady();
       return;

@@ -26,6 +26,7 @@ export class ProcessHost implements WorkerHost {
         events.protocolError(error);
       },
       end: (info) => this.#ended(info),
+      gone: () => events.gone?.(),
     });
     const pipes = this.#pipes;
     this.label = `[${options.name}-${options.workerId} ${pipes.pid ?? '?'}]`;

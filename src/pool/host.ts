@@ -25,6 +25,8 @@ export interface HostEvents {
   protocolError(error: Error): void;
   /** Called once, after every frame the worker sent has been delivered. */
   exit(info: HostExit): void;
+  /** The worker is gone, before exit() (its output may still be draining): it must be sent nothing more. */
+  gone?(): void;
 }
 
 export interface HostOptions {

@@ -246,6 +246,8 @@ export class Supervisor {
         process.emitWarning(`procsafe: ${slot.host.label} broke the wire protocol and was stopped: ${error.message}`);
       },
       exit: (info) => this.#onExit(slot, info),
+      // A task sent in the gap before exit() would be dropped with the process, then charged as if it had run there.
+      gone: () => { slot.gone = true; },
     };
     const options: HostOptions = {
       workerId: slot.id, name: this.#options.name, execArgv: this.#options.execArgv, env: this.#options.env,

@@ -13,6 +13,8 @@ export class WorkerSlot {
   state: SlotState = 'starting';
   /** The pool asked it to exit (close, recycling, idleness): its exit is no crash. */
   stopping = false;
+  /** Its process is gone, though its exit is not settled yet (output draining): the dispatcher skips it. */
+  gone = false;
   /** It exited for idleness (idleTimeoutMs): nothing to replace. */
   idleStopped = false;
   /** Runs out while it has nothing to do; cleared when it is given a task. */
