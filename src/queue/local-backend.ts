@@ -284,7 +284,8 @@ function refused({ reason, message }: Refusal, what: 'put' | 'get' | 'join', tim
     case 'closed':
       return new QueueClosed(what === 'put'
         ? 'the queue is closed: no more puts are accepted'
-        : 'the queue is closed and drained: there is nothing more to get');
+        : 'the queue is closed and drained (or was closed with { immediate: true }, or this process disconnected from it): ' +
+          'there is nothing more to get');
     case 'cancelled': return what === 'put' ? full(timeoutMs) : empty(timeoutMs);
     case 'quarantined': return quarantineError(message);
     // A queue refuses these only to requests without an answer (a taskDone), and never breaks.
