@@ -31,6 +31,8 @@ export class Lanes {
   #offset = 0;
   #pendingBytes = 0;
   #onFlushed: (() => void)[] = [];
+  /** Why the peer's words were found out of range: the lanes are no longer used. */
+  #broken: Error | undefined;
 
   private constructor(addon: NativeAddon, file: ArrayBuffer, owner: boolean, dir: string, name: string, files: readonly string[]) {
     this.#addon = addon;
@@ -81,6 +83,7 @@ export class Lanes {
   /** Starts taking the incoming lane (only once the socket's frames before the switch were all read). */
   read(events: LaneEvents): void {
     this.#events = events;
+    if (this.#broken !== undefined) return events.fault(this.#broken);
     this.#reading = true;
     this.#service();
   }
@@ -88,7 +91,17 @@ export class Lanes {
   get pendingBytes(): number { return this.#pendingBytes; }
 
   send(chunks: readonly Buffer[]): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#broken !== undefined) return;
+    // The peer's head is checked on every put: one it scribbled throws here, in whatever code is answering (an owner
+    // flushing the answers of many peers), so the fault is this link's alone and never escapes to the caller.
+    try {
+      this.#send(chunks);
+    } catch (error) {
+      this.#fault(error as Error);
+    }
+  }
+
+  #send(chunks: readonly Buffer[]): void {
     if (this.#pendingBytes > 0) {
       for (const chunk of chunks) this.#pending.push(chunk);
       this.#pendingBytes += totalLength(chunks);
@@ -109,6 +122,15 @@ export class Lanes {
     this.#offset = offset;
     this.#pendingBytes = totalLength(this.#pending) - offset;
     if (this.#out.waitForRoom()) this.#flushPending();
+  }
+
+  // The peer broke the lanes: nothing more goes in or out of them, and the link is cut (at once if it reads them, else
+  // as soon as it would start to: see read()).
+  #fault(error: Error): void {
+    if (this.#broken !== undefined) return;
+    this.#broken = error;
+    this.#reading = false;
+    this.#events?.fault(error);
   }
 
   /** Undefined when every byte sent is in the lane (where it outlives this process), else when it is. */
@@ -145,7 +167,7 @@ export class Lanes {
 
   // A bell rang (or a turn passed): room for what waits to go out, bytes to take in.
   #service(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#broken !== undefined) return;
     try {
       if (this.#pendingBytes > 0) this.#flushPending();
       if (!this.#reading) return;
@@ -153,7 +175,7 @@ export class Lanes {
       if (this.#drain()) this.#stayAwake();
       else if (this.#in.sleep()) this.#service();
     } catch (error) {
-      this.#events?.fault(error as Error);
+      this.#fault(error as Error);
     }
   }
 
@@ -185,7 +207,7 @@ export class Lanes {
       try {
         this.#drain();
       } catch (error) {
-        this.#events?.fault(error as Error);
+        this.#fault(error as Error);
       }
     }
     this.close();
