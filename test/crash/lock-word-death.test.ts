@@ -7,7 +7,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { Barrier, Lock, Process, type Queue as QueueType, Queue, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
+import { loadNative } from '../../dist/native/load.js';
 import { fixture, waitUntil } from '../helpers/index.js';
+
+/** These tests are about the shared-memory path: where it is off, the socket path's own tests cover the same deaths. */
+const kOff = loadNative() === undefined ? 'the shared-memory path is off here (PROCSAFE_NATIVE=0, or no native addon)' : false;
 
 const laneTasks = fixture('lane-tasks.mjs');
 
@@ -54,7 +58,7 @@ for (const [how, ended] of [
   ['abort', { exitCode: null, signal: 'SIGABRT' }],
 ] as const) {
   test(`a fast holder that dies by ${how} right after its CAS: the next fast acquire is told, the one after is not`,
-    { timeout: 30_000 }, async (t) => {
+    { timeout: 30_000, skip: kOff }, async (t) => {
     const lock = new Lock();
     assert.equal(await acquireFast(lock), false);
     const holder = await child(t, 'holdFastThenDie', [lock, how]);
@@ -66,7 +70,7 @@ for (const [how, ended] of [
   });
 }
 
-test('a fast holder SIGKILLed while another process waits: the owner booked its hold, the waiter is told', { timeout: 30_000 },
+test('a fast holder SIGKILLed while another process waits: the owner booked its hold, the waiter is told', { timeout: 30_000, skip: kOff },
   async (t) => {
   const lock = new Lock();
   const ready = new Queue<{ pid: number; previousOwnerDied: boolean }>();
@@ -83,7 +87,8 @@ test('a fast holder SIGKILLed while another process waits: the owner booked its 
   assert.equal(await acquireFast(lock), false, 'told once only, and the word is the clients\' again');
 });
 
-test('a waiter SIGKILLed asleep at the owner: the holder\'s release goes to the next live waiter, nothing wedges', { timeout: 30_000 },
+test('a waiter SIGKILLed asleep at the owner: the holder\'s release goes to the next live waiter, nothing wedges',
+  { timeout: 30_000, skip: kOff },
   async (t) => {
   const lock = new Lock();
   const ready = new Queue<number>();
@@ -107,7 +112,7 @@ test('a waiter SIGKILLed asleep at the owner: the holder\'s release goes to the 
   assert.equal(await acquireFast(lock), false);
 });
 
-test('4 processes x 20k locked plain increments and 1M Atomics.add each: exact totals', { timeout: 90_000 }, async (t) => {
+test('4 processes x 20k locked plain increments and 1M Atomics.add each: exact totals', { timeout: 90_000, skip: kOff }, async (t) => {
   const lock = new Lock();
   const arr = new SharedArray(Int32Array, 4);
   const barrier = new Barrier(4);
@@ -122,7 +127,7 @@ test('4 processes x 20k locked plain increments and 1M Atomics.add each: exact t
   assert.equal(await acquireFast(lock), false);
 });
 
-test('an owner SIGKILLed with lanes and a lock word in use: its /dev/shm directory goes', { timeout: 30_000 }, async (t) => {
+test('an owner SIGKILLed with lanes and a lock word in use: its /dev/shm directory goes', { timeout: 30_000, skip: kOff }, async (t) => {
   const meta = new Queue<[Lock, QueueType<string>]>();
   const owner = await child(t, 'ownLockAndQueue', [meta]);
   const [lock, q] = await meta.get({ timeoutMs: 10_000 });
