@@ -4,10 +4,11 @@
 // with the owner however it dies.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Barrier, Lock, Process, type Queue as QueueType, Queue, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
-import { loadNative } from '../../dist/native/load.js';
+import { loadNative, type NativeAddon } from '../../dist/native/load.js';
 import { fixture, waitUntil } from '../helpers/index.js';
 
 /** These tests are about the shared-memory path: where it is off, the socket path's own tests cover the same deaths. */
@@ -140,4 +141,27 @@ test('an owner SIGKILLed with lanes and a lock word in use: its /dev/shm directo
   owner.kill('SIGKILL');
   await owner.join();
   await waitUntil(() => !existsSync(dir), `the killed owner's directory ${dir} to be removed`);
+});
+
+test('a lock word scribbled with a value no client writes (a negative, the id of no client): the owner frees it, the next holder is told',
+  { timeout: 60_000, skip: kOff }, async (t) => {
+  // The owner is a child: a broken owner must not take this process's other objects with it.
+  const meta = new Queue<[Lock, QueueType<string>]>();
+  const owner = await child(t, 'ownLockAndQueue', [meta]);
+  const [lock] = await meta.get({ timeoutMs: 10_000 });
+  assert.equal(await acquireFast(lock), false);
+  const { path, object } = handleOf(lock);
+  const addon = loadNative() as NativeAddon;
+  const words = new Int32Array(addon.map(join(sharedDirFor(path), `word-${object}`), 4096, false), 0, 17);
+  for (const garbage of [-2, -(2 ** 31), 999_999]) {
+    // As a broken client would (or one whose link was cut while it took the word): nobody the owner knows holds it.
+    Atomics.store(words, 0, garbage);
+    const lease = await lock.acquire({ timeoutMs: 5000 });
+    assert.equal(lease.previousOwnerDied, true, `after ${garbage}: told`);
+    lease.release();
+    await settled(lock);
+    assert.equal(await acquireFast(lock), false, `after ${garbage}: told once, and the word is the clients' again`);
+  }
+  owner.kill('SIGKILL');
+  await owner.join();
 });

@@ -11,7 +11,7 @@ import { type SemaphoreEvent, SemaphoreState } from '../../sync/state.js';
 import { encodeHead, type Frame, ProtocolViolation } from '../../transport/frame.js';
 import { encodeRefusal, isLockRequest, kAnswer, kRequest, type ObjectRequest } from '../protocol.js';
 import { Adapter, type Client, type Host, type ObjectSpec, value } from './adapter.js';
-import { OwnerWord } from './owner-word.js';
+import { isGoverned, OwnerWord } from './owner-word.js';
 
 /** Request ids of the leases that stand for fast holds: above every broker request id, never answered. */
 let nextAdoption = 2 ** 48;
@@ -110,22 +110,30 @@ export class LockAdapter extends Adapter<SemaphoreEvent, SemaphoreState> {
   }
 
   // Before the state acts: the word becomes the state's. Free: claimed (a death it recorded goes to the state). Held by
-  // a client fast: that hold is booked as a lease and marked contended, so its release comes here.
+  // a client fast: that hold is booked as a lease and marked contended, so its release comes here. Any other value (a
+  // negative, the id of no client told where the word is) was written by no live client: by a broken one, or by one
+  // whose link was cut as it took the word, which will never release it here. It is freed as a dead holder's, the next
+  // holder told; booked, it would wedge the lock for good, and left as it is, this loop would never end.
   #govern(): void {
     const word = this.#word;
     if (word === undefined || word === null) return;
     for (;;) {
-      if (word.governed) return;
-      if (word.claimFree()) {
+      const value = word.value;
+      if (isGoverned(value)) return;
+      if (value === 0) {
+        if (!word.claimFree()) continue;
         if (word.takeDied()) this.state.addOrphaned();
         return;
       }
-      const holder = word.fastHolder();
-      if (holder !== undefined && word.contend(holder)) {
-        const events = this.state.acquire(holder, nextAdoption++);
+      if (value < 0 || !this.#wordClients.has(value)) {
+        word.freeDead(value);
+        continue;
+      }
+      if (word.contend(value)) {
+        const events = this.state.acquire(value, nextAdoption++);
         const granted = events[0];
         if (granted?.type !== 'granted') throw new Error('a free lock did not grant the hold it books');
-        this.#adopted = { client: holder, leaseId: granted.leaseId };
+        this.#adopted = { client: value, leaseId: granted.leaseId };
         return;
       }
       // It changed between two looks (a client took or released it): look again.

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { loadNative } from '../../native/load.js';
 import { kContended, kDied, kHolder, kIdMask, kOwnerHeld, kWordBytes, wordFileName } from '../../sync/lock-word.js';
 
+/** Whether a holder word's value says the owner governs it (-1, or a holder with the contended bit): no client may change it. */
+export function isGoverned(value: number): boolean {
+  return value === kOwnerHeld || (value > 0 && (value & kContended) !== 0);
+}
+
 export class OwnerWord {
   readonly name: string;
   readonly #words: Int32Array;
@@ -35,8 +40,7 @@ export class OwnerWord {
 
   /** Whether the owner governs it (-1, or a holder with the contended bit): no client may change it then. */
   get governed(): boolean {
-    const value = this.value;
-    return value === kOwnerHeld || (value > 0 && (value & kContended) !== 0);
+    return isGoverned(this.value);
   }
 
   /** From free to governed; true if it was free (a client may have taken it meanwhile: then false). */
@@ -65,7 +69,10 @@ export class OwnerWord {
     Atomics.store(this.#words, kHolder, 0);
   }
 
-  /** The fast holder `id` died: the next acquirer is told, then the word is freed (the dead cannot race us). */
+  /**
+   * The fast holder `id` died, or the word holds a value no live client wrote (`id` is then that value): the next
+   * acquirer is told, then the word is freed (the dead cannot race us; a live client's CAS expects 0 or its own id).
+   */
   freeDead(id: number): void {
     Atomics.store(this.#words, kDied, 1);
     Atomics.compareExchange(this.#words, kHolder, id, 0);
