@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { JoinableQueue, Process, Queue, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
+import { serializeAfter } from '../../dist/codec/v8.js';
 import { loadNative } from '../../dist/native/load.js';
 import { fixture, waitUntil } from '../helpers/index.js';
 import { prng } from '../helpers/prng.js';
@@ -187,6 +188,24 @@ test('plain Queue readers SIGKILLed at random points and right after a get: no i
   const snapshot = await q.inspect();
   assert.equal(snapshot.accepted, n);
   assert.equal(snapshot.consumed, n);
+});
+
+test('a reader killed right after handing out an item whose ack the owner was not rung for: the owner reads it at the close',
+  { timeout: 60_000, skip: kOff }, async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const n = 10;
+    const q = new Queue<number>();
+    await q.putMany(Array.from({ length: n }, (_, i) => i));
+    const seen = new SharedArray(Int32Array, n);
+    const reader = await child(t, 'ackUnrungThenDie', [Buffer.concat(serializeAfter(Buffer.alloc(0), [q, seen], 'args', 'the args'))]);
+    assert.deepEqual(await reader.join({ timeoutMs: 20_000 }), { exitCode: null, signal: 'SIGKILL' });
+    for (let got = await q.getNowait().catch(() => undefined); got !== undefined; got = await q.getNowait().catch(() => undefined)) {
+      Atomics.add(seen.array, got, 1);
+    }
+    assert.deepEqual([...seen.array], Array.from({ length: n }, () => 1), `round ${round}: every item reached user code once`);
+    const snapshot = await q.inspect();
+    assert.equal(snapshot.consumed, n);
+  }
 });
 
 test('JoinableQueue readers SIGKILLed at random points: every item finished at least once, join() resolves',
