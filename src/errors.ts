@@ -39,6 +39,11 @@ export class ItemQuarantined extends ProcsafeError {
 }
 /** `put` could not find space within its timeout (or at once, for `putNowait`). */
 export class QueueFull extends ProcsafeError { static override readonly code: string = 'EQUEUEFULL'; }
+/**
+ * A Redis lease lapsed before its holder could use it: this process could not renew it for `leaseMs` (Redis unreachable,
+ * or this process cut off), so the item went to another reader. Nothing is lost; get again.
+ */
+export class LeaseLost extends ProcsafeError { static override readonly code: string = 'ELEASELOST'; }
 /** `get` found no item within its timeout (or at once, for `getNowait`). */
 export class QueueEmpty extends ProcsafeError { static override readonly code: string = 'EQUEUEEMPTY'; }
 /** The queue was closed and, for readers, drained. */

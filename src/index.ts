@@ -1,8 +1,8 @@
 /** procsafe: Python's multiprocessing for Node.js, where no participant's death can wedge, leak or drop anything. */
 export {
-  AbortError, BarrierBroken, BoundedError, BrokerLost, ConditionNotHeld, ItemQuarantined, LockTimeout, PipeClosed, PipeDirectionError,
-  PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull, ProcessStateError, ReleasedError, RemoteError, SerializationError,
-  TaskDoneError, TaskTimeout, WorkerCrashed,
+  AbortError, BarrierBroken, BoundedError, BrokerLost, ConditionNotHeld, ItemQuarantined, LeaseLost, LockTimeout, PipeClosed,
+  PipeDirectionError, PoolClosed, ProcsafeError, QueueClosed, QueueEmpty, QueueFull, ProcessStateError, ReleasedError, RemoteError,
+  SerializationError, TaskDoneError, TaskTimeout, WorkerCrashed,
 } from './errors.js';
 export type { CrashInfo, RemoteErrorInfo } from './errors.js';
 export { Pool } from './pool/pool.js';

@@ -30,6 +30,17 @@ export interface Handle {
   readonly array?: { readonly type: string; readonly lock: Handle };
   /** A Condition's Lock, which may be owned by another process than the condition's waits (sync/condition.ts). */
   readonly lock?: Handle;
+  /** An object whose state lives in Redis (redis/queue-handle.ts): found by URL and name; no socket, pid or secret. */
+  readonly redis?: RedisHandle;
+}
+
+export interface RedisHandle {
+  readonly url: string;
+  readonly name: string;
+  readonly leaseMs: number;
+  readonly redisTimeoutMs: number;
+  /** Whether the creating handle gave `maxsize` (else it took the queue's own): a revived handle asks the same. */
+  readonly sized: boolean;
 }
 
 type Reviver = (handle: Handle) => object;

@@ -86,7 +86,7 @@ export class PipeEnd<T = unknown> {
       if (timeoutMs === undefined || timeoutMs <= 0) return (await this.#backend.stats()).qsize > 0;
       // Waiting for a message means leasing it: it goes straight back to the front, unread.
       const delivery = await this.#backend.get({ timeoutMs });
-      this.#backend.release([delivery.id]);
+      this.#backend.release([delivery]);
       return true;
     } catch (error) {
       if (error instanceof QueueEmpty || error instanceof QueueClosed) return false;
@@ -135,11 +135,11 @@ export class PipeEnd<T = unknown> {
       const payload = typeof delivery.payload === 'function' ? delivery.payload() : delivery.payload;
       value = decodeItem(payload) as T;
     } catch (error) {
-      void this.#backend.ack(delivery.id);
+      void this.#backend.ack(delivery);
       const why = (error as Error).message;
       throw new SerializationError(`a message could not be read (${why}); it was dropped`, 'message', { cause: error });
     }
-    await this.#backend.ack(delivery.id);
+    await this.#backend.ack(delivery);
     return value;
   }
 }

@@ -1,6 +1,7 @@
 /** A queue whose state lives in the broker of the process that created it, reached over this thread's link (broker/link.ts). */
 import type { Handle } from '../codec/handles.js';
-import { linkFor, type Link, type Pending, type RequestOptions, type WaitOptions, watchWait } from '../broker/link.js';
+import { linkFor, type Link, type Pending } from '../broker/link.js';
+import { type RequestOptions, type WaitOptions, watchWait } from '../internal/wait.js';
 import {
   type AnswerFrame, decodeDelivery, decodeRefusal, kAnswer, kBundle, kRequest, quarantineError, type Refusal,
 } from '../broker/protocol.js';
@@ -11,7 +12,7 @@ import { encodeHead, encodeText } from '../transport/frame.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from './backend.js';
 import { kSpillFrom, readSpill, spillAllowed } from './spill.js';
 import { sharedDirFor } from '../transport/shared-dir.js';
-import type { QueueSnapshot } from './state.js';
+import type { QueueSnapshot } from './state-types.js';
 import { totalLength } from '../internal/chunks.js';
 
 /** Puts a client keeps unanswered at once; more wait in the producer's memory, so the owner parks at most this many per client. */
@@ -158,26 +159,30 @@ export class LocalQueueBackend implements QueueBackend {
 
   /** An item delivered after its get gave up (timeout, abort) goes back to the front, unread, for another reader. */
   readonly #giveBack = (answer: AnswerFrame): void => {
-    if (answer.type === kAnswer.Delivered || answer.type === kAnswer.DeliveredFile) this.release([decodeDelivery(answer).itemId]);
+    if (answer.type === kAnswer.Delivered || answer.type === kAnswer.DeliveredFile) {
+      this.release([{ id: decodeDelivery(answer).itemId }]);
+    }
   };
 
   #delivery(answer: AnswerFrame): Delivery {
     const { deliveries, itemId: id, item, file } = decodeDelivery(answer);
-    if (item !== undefined) return { deliveries, id, payload: item };
+    // The owner fences by connection: a reader that lost its item lost its connection, so no token is needed.
+    if (item !== undefined) return { deliveries, id, token: '', payload: item };
     // Read at hand-over. Only someone deleting the owner's files by hand makes that fail.
-    return { deliveries, id, payload: () => readSpill(this.#spillDir, file) };
+    return { deliveries, id, token: '', payload: () => readSpill(this.#spillDir, file) };
   }
 
   /** Throws QueueClosed once disconnected: the owner took the item back, so it must not reach user code. */
-  ack(id: string): Promise<void> | undefined {
+  ack({ id }: Pick<Delivery, 'id'>): Promise<void> | undefined {
     if (this.#left) throw disconnected();
     return this.#link.sendNow(this.#handle, encodeText(kRequest.Ack, 0, this.#handle.object, id));
   }
 
   /** A no-op once disconnected: the owner took back every item this process held. */
-  release(ids: readonly string[]): void {
-    if (ids.length === 0 || this.#left) return;
-    this.#link.send(this.#handle, [encodeText(kRequest.Release, 0, this.#handle.object, ids.join('\n'))]);
+  release(deliveries: readonly Pick<Delivery, 'id'>[]): void {
+    if (deliveries.length === 0 || this.#left) return;
+    const ids = deliveries.map(({ id }) => id).join('\n');
+    this.#link.send(this.#handle, [encodeText(kRequest.Release, 0, this.#handle.object, ids)]);
   }
 
   taskDone(id: string): void {

@@ -6,19 +6,35 @@ import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { decodeItem, encodeItem } from '../codec/item.js';
 import { totalLength } from '../internal/chunks.js';
-import { AbortError, QueueClosed, SerializationError, TaskDoneError } from '../errors.js';
-import { CancelGroup, validateWait, type WaitOptions } from '../broker/link.js';
+import { SerializationError, TaskDoneError } from '../errors.js';
+import { CancelGroup, validateWait, type WaitOptions } from '../internal/wait.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
+import { RedisQueueBackend } from '../redis/queue-backend.js';
+import {
+  assertNoLocalHandles, kRedisQueueKeys, redisQueueHandle, redisQueueOptionsOf,
+} from '../redis/queue-handle.js';
 import { validateInteger, validateKnownKeys, validateObject } from '../internal/validate.js';
-import type { Delivery, QueueBackend, ReadAheadGets } from './backend.js';
+import type { Delivery, QueueBackend } from './backend.js';
+import { ReadAhead } from './read-ahead.js';
 import { LocalQueueBackend } from './local-backend.js';
-import type { QueueSnapshot } from './state.js';
+import type { QueueSnapshot } from './state-types.js';
 
 export interface QueueOptions {
-  /** Items held before `put` waits (0: unbounded), counting those readers received but not yet handed to their code. @default 0 */
+  /**
+   * Items held before `put` waits (0: unbounded), counting those readers received but not yet handed to their code.
+   * @default 0 (on Redis: the queue's own, or 0 when this handle creates it)
+   */
   readonly maxsize?: number;
   /** The largest item, serialized; a bigger one is refused with SerializationError. @default 268435456 (256 MiB) */
   readonly maxMessageBytes?: number;
+  /** A `redis://` or `rediss://` URL: the queue lives in that Redis, found by `name` from any machine (README "Redis backend"). */
+  readonly redis?: string;
+  /** With `redis`: the queue's name; its keys are `procsafe:{name}:…`, in one Cluster slot. */
+  readonly name?: string;
+  /** With `redis`: how long an item a reader holds stays its own without a renewal (renewed every leaseMs / 3). @default 10000 */
+  readonly leaseMs?: number;
+  /** With `redis`: how long calls wait for an unreachable Redis before rejecting BrokerLost. @default 30000 */
+  readonly redisTimeoutMs?: number;
 }
 
 export interface QueueCloseOptions {
@@ -51,25 +67,38 @@ let makingSimple = false;
 export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #handle: Handle;
   readonly #backend: QueueBackend;
-  /** JoinableQueue: ids handed to user code here and not yet `taskDone`, oldest first. */
-  readonly #unfinished = new Set<string>();
+  /** JoinableQueue: ids handed to user code here and not yet `taskDone`, oldest first, with their fencing tokens. */
+  readonly #unfinished = new Map<string, string>();
+  readonly #redis: RedisQueueBackend | undefined;
 
   constructor(options: QueueOptions = {}) {
     const kind = makingSimple ? 'simple-queue' : this instanceof JoinableQueue ? 'joinable-queue' : 'queue';
     makingSimple = false;
     const name = { 'simple-queue': 'SimpleQueue', 'joinable-queue': 'JoinableQueue', queue: 'Queue' }[kind];
     validateObject(options, `${name} options`);
-    validateKnownKeys(options as Record<string, unknown>, `${name} options`, ['maxsize', 'maxMessageBytes']);
-    const { maxsize = 0, maxMessageBytes = kDefaultMaxMessageBytes } = options;
-    validateInteger(maxsize, 'maxsize', 0, 2 ** 32 - 1);
+    const redis = kind !== 'simple-queue' && (options.redis !== undefined || options.name !== undefined);
+    validateKnownKeys(options as Record<string, unknown>, `${name} options`,
+      kind === 'simple-queue' ? ['maxsize', 'maxMessageBytes'] : ['maxsize', 'maxMessageBytes', ...kRedisQueueKeys]);
+    const { maxsize, maxMessageBytes = kDefaultMaxMessageBytes } = options;
+    if (maxsize !== undefined) validateInteger(maxsize, 'maxsize', 0, 2 ** 32 - 1);
     validateInteger(maxMessageBytes, 'maxMessageBytes', 1024, 2 ** 32 - 2048);
-    this.#handle = claimHandle(kind, maxsize, maxMessageBytes);
-    this.#backend = new LocalQueueBackend(this.#handle);
+    if (redis) {
+      // Not claimHandle: a Redis queue has no owner here; a handle that arrived is rebuilt from its own options.
+      this.#handle = redisQueueHandle(kind, options, maxsize, maxMessageBytes);
+      this.#redis = new RedisQueueBackend(kind, this.#handle.redis as NonNullable<Handle['redis']>, maxsize);
+      this.#backend = this.#redis;
+    } else {
+      if (options.leaseMs !== undefined || options.redisTimeoutMs !== undefined) {
+        throw new TypeError('`leaseMs` and `redisTimeoutMs` are options of a Redis queue: give `redis` and `name` too');
+      }
+      this.#handle = claimHandle(kind, maxsize ?? 0, maxMessageBytes);
+      this.#backend = new LocalQueueBackend(this.#handle);
+    }
     adopt(this, this.#handle);
   }
 
   /** The capacity (0: unbounded). */
-  get maxsize(): number { return this.#handle.size; }
+  get maxsize(): number { return this.#redis?.maxsize ?? this.#handle.size; }
 
   /** Resolves once the owner holds the item; waits while the queue is full. Rejects QueueFull on timeout. */
   async put(item: T, options?: QueuePutOptions): Promise<void> {
@@ -167,20 +196,25 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /** `taskDone` for JoinableQueue: the id of the oldest item handed to user code here. */
   protected oldestUnfinished(): string | undefined {
-    return this.#unfinished.values().next().value;
+    return this.#unfinished.keys().next().value;
   }
 
-  protected finish(id: string): boolean {
-    return this.#unfinished.delete(id);
+  /** Forgets an unfinished item; its fencing token, '' when it was handed out in another process. */
+  protected finish(id: string): string {
+    const token = this.#unfinished.get(id) ?? '';
+    this.#unfinished.delete(id);
+    return token;
   }
 
   protected get backend(): QueueBackend { return this.#backend; }
 
   [utilInspect.custom](): string {
-    return `${this.constructor.name} { ${describeHandle(this.#handle)}, maxsize: ${this.#handle.size} }`;
+    const where = this.#handle.redis === undefined ? describeHandle(this.#handle) : `redis queue "${this.#handle.object}"`;
+    return `${this.constructor.name} { ${where}, maxsize: ${this.maxsize} }`;
   }
 
   #serialize(item: unknown, path: string): Buffer[] {
+    if (this.#redis !== undefined) assertNoLocalHandles(item, path);
     const chunks = encodeItem(item, path, 'the queue item');
     const length = totalLength(chunks);
     if (length > this.#handle.maxMessageBytes) {
@@ -199,16 +233,23 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       value = decodeItem(payload) as T;
     } catch (error) {
       // Giving it back would hand the same unreadable bytes to every reader in turn, for ever.
-      void this.#backend.ack(delivery.id);
-      if (this.#handle.kind === 'joinable-queue') this.#backend.taskDone(delivery.id);
+      this.#backend.ack(delivery)?.catch(() => {});
+      if (this.#handle.kind === 'joinable-queue') this.#backend.taskDone(delivery.id, delivery.token);
       const why = (error as Error).message;
       throw new SerializationError(`item ${delivery.id} could not be read (${why}); it was removed from the queue`, 'item',
         { cause: error });
     }
-    const written = this.#backend.ack(delivery.id);
-    if (this.#handle.kind === 'joinable-queue') this.#unfinished.add(delivery.id);
+    const written = this.#backend.ack(delivery);
     const entry = { id: delivery.id, value, deliveries: delivery.deliveries };
-    return written === undefined ? entry : written.then(() => entry);
+    if (written === undefined) {
+      if (this.#handle.kind === 'joinable-queue') this.#unfinished.set(delivery.id, delivery.token);
+      return entry;
+    }
+    // Owed here only once the state agreed it is this reader's (a lapsed lease's ack is refused).
+    return written.then(() => {
+      if (this.#handle.kind === 'joinable-queue') this.#unfinished.set(delivery.id, delivery.token);
+      return entry;
+    });
   }
 }
 
@@ -227,16 +268,14 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
       if (oldest === undefined) {
         throw new TaskDoneError('taskDone() called more times than this process got items from the queue; call it once per item');
       }
-      this.finish(oldest);
-      this.backend.taskDone(oldest);
+      this.backend.taskDone(oldest, this.finish(oldest));
       return;
     }
     if (typeof id !== 'string' || id === '') {
       throw new TypeError(`Expected the id given to taskDone() to be an item id from getEntry(), got ${String(id)}`);
     }
     // An id handed out in another process is fine: the owner checks it, and warns if it is not owed.
-    this.finish(id);
-    this.backend.taskDone(id);
+    this.backend.taskDone(id, this.finish(id));
   }
 
   /** Resolves when every item ever put has been marked done. */
@@ -246,123 +285,10 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
   }
 }
 
-class ReadAhead<T> implements AsyncIterableIterator<T> {
-  readonly #backend: QueueBackend;
-  readonly #gets: ReadAheadGets;
-  readonly #prefetch: number;
-  readonly #hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>;
-  readonly #buffer: Delivery[] = [];
-  #outstanding = 0;
-  #drained = false;
-  #finished = false;
-  #failure: Error | undefined;
-  #wake: (() => void) | undefined;
-  #unlisten: (() => void) | undefined;
-
-  constructor(
-    backend: QueueBackend, prefetch: number, signal: AbortSignal | undefined,
-    hand: (delivery: Delivery) => QueueEntry<T> | Promise<QueueEntry<T>>,
-  ) {
-    this.#backend = backend;
-    this.#gets = backend.readAhead({ delivered: (delivery) => this.#delivered(delivery), failed: (error) => this.#failed(error) });
-    this.#prefetch = prefetch;
-    this.#hand = hand;
-    if (signal?.aborted) this.#failure = new AbortError('the iteration was aborted', { cause: signal.reason });
-    else if (signal !== undefined) {
-      const onAbort = (): void => {
-        this.#failure ??= new AbortError('the iteration was aborted', { cause: signal.reason });
-        this.#wakeUp();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      // A loop that ended must not keep listening: one signal often serves many loops.
-      this.#unlisten = () => signal.removeEventListener('abort', onAbort);
-    }
-  }
-
-  [Symbol.asyncIterator](): this { return this; }
-
-  async next(): Promise<IteratorResult<T>> {
-    for (;;) {
-      if (this.#finished) return { value: undefined, done: true };
-      if (this.#failure !== undefined) {
-        const failure = this.#failure;
-        this.#finish();
-        throw failure;
-      }
-      const delivery = this.#buffer.shift();
-      if (delivery !== undefined) {
-        this.#refill();
-        // Awaiting only the rare promise (see Queue#hand): awaiting always would cost every item a turn.
-        const entry = this.#hand(delivery);
-        return { value: (entry instanceof Promise ? await entry : entry).value, done: false };
-      }
-      if (this.#drained && this.#outstanding === 0) {
-        this.#finish();
-        return { value: undefined, done: true };
-      }
-      this.#refill();
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
-    }
-  }
-
-  /** Ends the loop: read-ahead items go back, and outstanding gets are cancelled (or given back) before it resolves. */
-  async return(): Promise<IteratorResult<T>> {
-    this.#finish();
-    while (this.#outstanding > 0) await new Promise<void>((resolve) => { this.#wake = resolve; });
-    return { value: undefined, done: true };
-  }
-
-  /** Only once the window is half empty, so gets (and answers) travel in batches, not one per item handed out. */
-  #refill(): void {
-    if (this.#outstanding + this.#buffer.length > this.#prefetch / 2) return;
-    while (!this.#finished && !this.#drained && this.#failure === undefined && this.#outstanding + this.#buffer.length < this.#prefetch) {
-      this.#outstanding++;
-      this.#gets.request();
-    }
-  }
-
-  #delivered(delivery: Delivery): void {
-    this.#outstanding--;
-    // After the loop ended it joins the others going back (see #giveBack).
-    this.#buffer.push(delivery);
-    this.#settled();
-  }
-
-  #failed(error: Error): void {
-    this.#outstanding--;
-    if (error instanceof QueueClosed) this.#drained = true;
-    else if (!(this.#finished && error instanceof AbortError)) this.#failure ??= error;
-    this.#settled();
-  }
-
-  #settled(): void {
-    if (this.#finished && this.#outstanding === 0) this.#giveBack();
-    this.#wakeUp();
-  }
-
-  /** Unread items go back in one release, so the owner puts them back in their original order. */
-  #giveBack(): void {
-    this.#backend.release(this.#buffer.splice(0).map((delivery) => delivery.id));
-  }
-
-  #wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#unlisten?.();
-    this.#gets.cancelAll();
-    if (this.#outstanding === 0) this.#giveBack();
-  }
-}
-
-shareable(Queue, ['queue'], (handle) => new Queue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
-shareable(JoinableQueue, ['joinable-queue'],
-  (handle) => new JoinableQueue({ maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
+shareable(Queue, ['queue'], (handle) => new Queue(handle.redis !== undefined ? redisQueueOptionsOf(handle)
+  : { maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
+shareable(JoinableQueue, ['joinable-queue'], (handle) => new JoinableQueue(handle.redis !== undefined ? redisQueueOptionsOf(handle)
+  : { maxsize: handle.size, maxMessageBytes: handle.maxMessageBytes }));
 
 /** The Queue inside a SimpleQueue (simple-queue.ts): its handle is of kind 'simple-queue'. */
 export function simpleQueueInside<T>(options: Pick<QueueOptions, 'maxMessageBytes'>): Queue<T> {
