@@ -197,7 +197,7 @@ export class RedisConnection {
     if (wakes === undefined) {
       wakes = new Set();
       this.#channels.set(channel, wakes);
-      void this.#subscriberClient().then((sub) => sub.subscribe(channel)).catch(() => {});
+      void this.#subscribe(channel);
     }
     wakes.add(wake);
     return () => {
@@ -206,6 +206,22 @@ export class RedisConnection {
       this.#channels.delete(channel);
       void this.#subscriber?.then((sub) => sub.unsubscribe(channel)).catch(() => {});
     };
+  }
+
+  /** Subscribes once the subscriber is ready, trying again while the channel is wanted (callers poll meanwhile). */
+  async #subscribe(channel: string): Promise<void> {
+    const sub = await this.#subscriberClient().catch(() => undefined);
+    if (sub === undefined) return;
+    for (let attempt = 1; this.#channels.has(channel) && !this.#closed; attempt++) {
+      try {
+        if (sub.status !== 'ready') await waitReady(sub, 1000);
+        // Once subscribed, ioredis subscribes again by itself after a reconnect (autoResubscribe).
+        await sub.subscribe(channel);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 1000)).unref());
+      }
+    }
   }
 
   #subscriberClient(): Promise<RedisClient> {
