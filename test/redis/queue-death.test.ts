@@ -155,24 +155,25 @@ test('redis-server SIGKILLed and restarted (appendonly, appendfsync always) mid-
     assert.equal(received.size, total);
   });
 
-test('a reader whose main thread is CPU-bound for 3 x leaseMs keeps its item: it is never taken over', { timeout: 30_000, skip }, async (t) => {
-  const server = await startRedis(t);
-  const name = fresh();
-  const q = new JoinableQueue<string>({ redis: server.url, name, leaseMs: kLeaseMs });
-  t.after(() => q.disconnect());
-  await q.put('long job');
-  const reader = child(t, server.url, name, 'cpu-bound-reader');
-  await reader.next();
-  let done = false;
-  const finished = reader.next().then(() => { done = true; });
-  while (!done) {
-    await assert.rejects(q.getNowait(), QueueEmpty, 'the busy reader\'s item was taken over');
-    await sleep(25);
-  }
-  await finished;
-  await q.join();
-  assert.equal((await q.inspect()).unfinished, 0);
-});
+test('a reader whose main thread is CPU-bound for 3 x leaseMs keeps its item: it is never taken over',
+  { timeout: 30_000, skip }, async (t) => {
+    const server = await startRedis(t);
+    const name = fresh();
+    const q = new JoinableQueue<string>({ redis: server.url, name, leaseMs: kLeaseMs });
+    t.after(() => q.disconnect());
+    await q.put('long job');
+    const reader = child(t, server.url, name, 'cpu-bound-reader');
+    await reader.next();
+    let done = false;
+    const finished = reader.next().then(() => { done = true; });
+    while (!done) {
+      await assert.rejects(q.getNowait(), QueueEmpty, 'the busy reader\'s item was taken over');
+      await sleep(25);
+    }
+    await finished;
+    await q.join();
+    assert.equal((await q.inspect()).unfinished, 0);
+  });
 
 test('a reader stopped past its lease: its item goes to another reader, and its late taskDone is refused', { timeout: 30_000, skip },
   async (t) => {
