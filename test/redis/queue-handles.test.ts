@@ -1,0 +1,74 @@
+// Redis queue handles: options checked, settings agreed between handles, handles that travel (in items, to processes),
+// local objects refused inside Redis items, and idle handles that never keep a process alive.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { JoinableQueue, Process, Queue, SerializationError } from 'procsafe';
+import { runNode } from '../helpers/children.js';
+import { fixture, repoRoot } from '../helpers/index.js';
+import { redisMissing, startRedis } from '../helpers/redis-server.js';
+
+const skip = redisMissing();
+const tasks = fixture('redis-queue-tasks.mjs');
+const fresh = (): string => `t-${randomUUID()}`;
+
+test('bad Redis options are refused with the option named', () => {
+  assert.throws(() => new Queue({ redis: 'http://h', name: 'a' }), /redis:\/\/ or rediss:\/\/ URL, got the protocol http:/);
+  assert.throws(() => new Queue({ redis: 'redis://h' }), /Expected `name` \(needed with `redis`\)/);
+  assert.throws(() => new Queue({ redis: 'redis://h', name: 'a{b}' }), /without braces/);
+  assert.throws(() => new Queue({ redis: 'redis://h', name: 'a', leaseMs: 0 }), /Expected `leaseMs` to be an integer/);
+  assert.throws(() => new Queue({ leaseMs: 100 }), /are options of a Redis queue: give `redis` and `name` too/);
+});
+
+test('a handle that disagrees on maxsize or kind is refused, naming both', { timeout: 20_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const name = fresh();
+  const first = new Queue({ redis: server.url, name, maxsize: 5 });
+  t.after(() => first.disconnect());
+  await first.qsize();
+  const taker = new Queue({ redis: server.url, name });
+  t.after(() => taker.disconnect());
+  await taker.qsize();
+  assert.equal(taker.maxsize, 5, 'a handle without maxsize takes the queue\'s');
+  const other = new Queue({ redis: server.url, name, maxsize: 7 });
+  t.after(() => other.disconnect());
+  await assert.rejects(other.put(1), { name: 'RangeError', message: /exists with maxsize 5, but this handle asked for maxsize 7/ });
+  const joinable = new JoinableQueue({ redis: server.url, name });
+  t.after(() => joinable.disconnect());
+  await assert.rejects(joinable.qsize(), { name: 'TypeError', message: /exists as a queue, not a joinable-queue/ });
+});
+
+test('a Redis queue travels inside a Redis item and to another process, and works there', { timeout: 30_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const outer = new Queue<{ inner: Queue<string> }>({ redis: server.url, name: fresh() });
+  const inner = new Queue<string>({ redis: server.url, name: fresh(), maxsize: 3, leaseMs: 500 });
+  t.after(() => outer.disconnect());
+  t.after(() => inner.disconnect());
+  await outer.put({ inner });
+  const got = (await outer.get()).inner;
+  assert.equal(got, inner, 'the same object in this process');
+  const p = new Process({ module: tasks, fn: 'putInto', args: [inner, 'from a child'] });
+  await p.start();
+  assert.equal((await p.join()).exitCode, 0);
+  assert.equal(await inner.get(), 'from a child');
+});
+
+test('a local object inside a Redis item is refused with SerializationError naming its path', { timeout: 20_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const q = new Queue<unknown>({ redis: server.url, name: fresh() });
+  const local = new Queue<string>();
+  t.after(() => q.disconnect());
+  t.after(() => local.close());
+  await assert.rejects(q.put({ reply: [local] }), (error: unknown) =>
+    error instanceof SerializationError && error.path === 'item.reply[0]' && /no other machine could use/.test(error.message));
+  assert.equal(await q.qsize(), 0);
+});
+
+test('an idle Redis handle never keeps a process alive', { timeout: 30_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  // A plain node process (not a Process, whose runtime exits when its function returns).
+  const ran = await runNode(t, [fixture('redis-queue-child.mjs').pathname, server.url, fresh(), 'use-and-leave', '500'],
+    { cwd: repoRoot });
+  assert.equal(ran.stderr, '');
+  assert.deepEqual([ran.code, ran.stdout], [0, '{"idle":true}\n']);
+});
