@@ -26,6 +26,8 @@ export interface RedisClient {
 }
 
 export const kDefaultRedisTimeoutMs = 30_000;
+/** How long a connection no handle uses stays open for the next one. */
+const kLingerMs = 2000;
 
 export interface RedisTarget {
   readonly url: string;
@@ -107,8 +109,9 @@ async function createClient(target: RedisTarget, role: string): Promise<RedisCli
     lazyConnect: false,
   };
   if (target.cluster) {
-    // A cluster has one database: `db` is not sent.
-    const redisOptions = { ...options, db: undefined };
+    // A cluster has one database: `db` is not sent. The nodes' own connections keep an offline queue: the cluster client
+    // asks a node for the slots before that node's connection is up, and would fail and back off each time without it.
+    const redisOptions = { ...options, db: undefined, enableOfflineQueue: true };
     return new Cluster([{ host: target.host, port: target.port }], {
       redisOptions, clusterRetryStrategy: retryStrategy, enableOfflineQueue: false, enableAutoPipelining: true,
     }) as unknown as RedisClient;
@@ -120,7 +123,7 @@ async function createClient(target: RedisTarget, role: string): Promise<RedisCli
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/.test(error.message);
-  return /Connection is closed|Stream isn't writeable|Command aborted|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Failed to refresh slots|None of startup nodes/i
+  return /Connection is closed|Stream isn't writeable|Cluster isn't ready|Command aborted|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Failed to refresh slots|None of startup nodes/i
     .test(error.message) || error.name === 'MaxRetriesPerRequestError';
 }
 
@@ -132,6 +135,7 @@ export class RedisConnection {
   readonly #channels = new Map<string, Set<() => void>>();
   #pending = 0;
   #users = 0;
+  #idle: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(target: RedisTarget, redisTimeoutMs: number, role: string) {
@@ -156,6 +160,7 @@ export class RedisConnection {
       connections.set(key, connection);
     }
     connection.#users++;
+    clearTimeout(connection.#idle);
     return connection;
   }
 
@@ -239,6 +244,13 @@ export class RedisConnection {
   /** One user lets go; the last one closes the connections. */
   release(): void {
     if (--this.#users > 0) return;
+    // Kept a moment for the next handle: a program that opens and lets go of handles in turn (or a Cluster, where a
+    // connection costs a slots refresh) reuses it. The timer is unref'ed, and so are the idle sockets.
+    this.#idle = setTimeout(() => this.#close(), kLingerMs);
+    this.#idle.unref();
+  }
+
+  #close(): void {
     this.#closed = true;
     for (const [key, connection] of connections) if (connection === this) connections.delete(key);
     void this.#client.then(({ client }) => client.disconnect(), () => {});

@@ -17,6 +17,7 @@ export interface Lease {
 }
 
 export type LeaseMessage =
+  | { readonly type: 'warm'; readonly url: string; readonly redisTimeoutMs: number }
   | { readonly type: 'add'; readonly lease: Lease }
   | { readonly type: 'remove'; readonly url: string; readonly redisTimeoutMs: number; readonly key: string; readonly member: string };
 
@@ -28,6 +29,14 @@ const idOf = (key: string, member: string): string => `${key}\u0000${member}`;
 class LeaseThread {
   #worker: Worker | undefined;
   readonly #lost = new Map<string, () => void>();
+
+  /**
+   * Starts the thread and its connection ahead of the first lease (a reader calls it before its first get): booting a
+   * thread and loading ioredis there can take longer than a short lease under load.
+   */
+  warm(url: string, redisTimeoutMs: number): void {
+    if (this.#worker === undefined) this.#post({ type: 'warm', url, redisTimeoutMs });
+  }
 
   add(lease: Lease, onLost?: () => void): void {
     if (onLost !== undefined) this.#lost.set(idOf(lease.key, lease.member), onLost);

@@ -21,7 +21,10 @@ if (port === null) throw new Error('procsafe: lease-worker.js runs only as a wor
 const sets = new Map<string, Held>();
 
 port.on('message', (message: LeaseMessage) => {
-  if (message.type === 'add') {
+  if (message.type === 'warm') {
+    const connection = RedisConnection.for(message.url, message.redisTimeoutMs, 'lease');
+    void connection.run((client) => client.call('PING')).catch(() => {}).finally(() => connection.release());
+  } else if (message.type === 'add') {
     const { url, redisTimeoutMs, key, member, leaseMs } = message.lease;
     let held = sets.get(key);
     if (held === undefined) {

@@ -80,6 +80,7 @@ export class RedisQueueBackend implements QueueBackend {
 
   async get(options: RequestOptions): Promise<Delivery> {
     if (this.#left) throw disconnected();
+    leaseThread.warm(this.#info.url, this.#info.redisTimeoutMs);
     await this.#ready;
     return until(this.#wakeups, options, {
       run: () => this.#tryGet(),

@@ -4,8 +4,8 @@
 -- Returns 1 done, 0 refused (the lease lapsed: the item went, or will go, to another reader).
 if applied('a' .. ARGV[1]) then return 1 end
 local token = ARGV[1]
-local score = redis.call('ZSCORE', KEYS[5], token)
-if not score or tonumber(score) < now_ms() then return 0 end
+-- Held while its lease is there, expired or not: only a taker (reclaim) removes it, and then it is another's.
+if not redis.call('ZSCORE', KEYS[5], token) then return 0 end
 redis.call('SREM', KEYS[6], token)
 if ARGV[2] ~= '1' then
   local id = id_of(token)

@@ -8,8 +8,8 @@ if token == '' then
   token = ARGV[1] .. '#' .. n
 end
 if applied('d' .. token) then return tonumber(redis.call('HGET', KEYS[1], 'unfinished') or '0') end
-local score = redis.call('ZSCORE', KEYS[5], token)
-if not score or tonumber(score) < now_ms() then return -1 end
+-- Held while its lease is there, expired or not: only a taker (reclaim) removes it, and then it is another's.
+if not redis.call('ZSCORE', KEYS[5], token) then return -1 end
 redis.call('ZREM', KEYS[5], token)
 redis.call('SREM', KEYS[6], token)
 redis.call('HDEL', KEYS[3], ARGV[1])
