@@ -107,6 +107,9 @@ async function createClient(target: RedisTarget, role: string): Promise<RedisCli
     retryStrategy,
     enableAutoPipelining: true,
     lazyConnect: false,
+    // Its INFO needs a permission a least-privilege ACL user lacks (README, "Deploying Redis"); a server still loading
+    // its AOF answers LOADING instead, which run() waits through.
+    enableReadyCheck: false,
   };
   if (target.cluster) {
     // A cluster has one database: `db` is not sent. The nodes' own connections keep an offline queue: the cluster client

@@ -1,6 +1,7 @@
 // Redis queue handles: options checked, settings agreed between handles, handles that travel (in items, to processes),
 // local objects refused inside Redis items, and idle handles that never keep a process alive.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { JoinableQueue, Process, Queue, SerializationError } from 'procsafe';
@@ -71,4 +72,20 @@ test('an idle Redis handle never keeps a process alive', { timeout: 30_000, skip
     { cwd: repoRoot });
   assert.equal(ran.stderr, '');
   assert.deepEqual([ran.code, ran.stdout], [0, '{"idle":true}\n']);
+});
+
+test('the README\'s least-privilege ACL user can use a queue, and nothing it runs is refused', { timeout: 20_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const acl = 'ACL SETUSER jobs on >secret ~procsafe:* &procsafe:* +@read +@write +@scripting +@pubsub +@connection +time -@dangerous';
+  assert.equal(spawnSync('redis-cli', ['-p', String(server.port), ...acl.split(' ')], { encoding: 'utf8' }).stdout.trim(), 'OK');
+  const q = new JoinableQueue<number>({ redis: `redis://jobs:secret@127.0.0.1:${server.port}`, name: fresh(), leaseMs: 300 });
+  t.after(() => q.disconnect());
+  await q.putMany([1, 2]);
+  const entry = await q.getEntry();
+  q.taskDone(entry.id);
+  await q.get();
+  q.taskDone();
+  await q.join();
+  await q.close({ immediate: true });
+  assert.equal(spawnSync('redis-cli', ['-p', String(server.port), 'ACL', 'LOG'], { encoding: 'utf8' }).stdout.trim(), '');
 });
