@@ -135,6 +135,9 @@ export class RedisConnection {
   readonly redisTimeoutMs: number;
   readonly #client: Promise<{ client: RedisClient; scripts: Scripts }>;
   #subscriber: Promise<RedisClient> | undefined;
+  /** Rejects (a transient error) once the connection has been down for redisTimeoutMs; a new one after each such outage. */
+  #outage = outage();
+  #outageTimer: NodeJS.Timeout | undefined;
   readonly #channels = new Map<string, Set<() => void>>();
   #pending = 0;
   #users = 0;
@@ -147,6 +150,7 @@ export class RedisConnection {
     this.#client = (async () => {
       const client = await createClient(target, role);
       this.#watchSockets(client, () => this.#pending > 0);
+      this.#watchOutage(client);
       const scripts = loadScripts(client);
       return { client, scripts };
     })();
@@ -179,8 +183,11 @@ export class RedisConnection {
       let retry = false;
       for (let attempt = 0; ; attempt++) {
         try {
-          return await op(client, scripts, retry);
+          // A command already written when the connection dropped is neither answered nor failed until a reconnect:
+          // the outage bounds it.
+          return await Promise.race([op(client, scripts, retry), this.#outage.promise]);
         } catch (error) {
+          if (error instanceof OutageError) throw this.#lost(error);
           if (!isTransient(error)) throw error;
           retry = true;
           firstFailure ??= Date.now();
@@ -273,6 +280,23 @@ export class RedisConnection {
     void this.#subscriber?.then((sub) => setRef(sub, this.#pending > 0), () => {});
   }
 
+  /** Arms #outage's timer when the connection drops, disarms it when the connection is ready again. */
+  #watchOutage(client: RedisClient): void {
+    client.on('close', () => {
+      if (this.#outageTimer !== undefined) return;
+      this.#outageTimer = setTimeout(() => {
+        this.#outage.reject(new OutageError(`the connection closed and did not come back within ${this.redisTimeoutMs} ms`));
+      }, this.redisTimeoutMs);
+      // Pending calls keep the process alive through ioredis's reconnect timer; this one never does.
+      this.#outageTimer.unref();
+    });
+    client.on('ready', () => {
+      clearTimeout(this.#outageTimer);
+      this.#outageTimer = undefined;
+      if (this.#outage.settled) this.#outage = outage();
+    });
+  }
+
   /** Keeps new sockets and reconnect timers unref'ed whenever `wanted()` says nothing waits on them. */
   #watchSockets(client: RedisClient, wanted: () => boolean): void {
     const apply = (): void => setRef(client, wanted());
@@ -288,6 +312,29 @@ export class RedisConnection {
 }
 
 const connections = new Map<string, RedisConnection>();
+
+/** The connection stayed down for redisTimeoutMs: calls in flight or waiting give up at once (BrokerLost). */
+class OutageError extends Error {}
+
+interface Outage {
+  readonly promise: Promise<never>;
+  readonly reject: (error: Error) => void;
+  readonly settled: boolean;
+}
+
+function outage(): Outage {
+  let reject!: (error: Error) => void;
+  let settled = false;
+  const promise = new Promise<never>((_, fail) => {
+    reject = (error) => {
+      settled = true;
+      fail(error);
+    };
+  });
+  // Raced by every call; rejected with nobody racing, it must not count as unhandled.
+  promise.catch(() => {});
+  return { promise, reject, get settled() { return settled; } };
+}
 
 function setRef(client: RedisClient, ref: boolean): void {
   const clients = client.nodes?.() ?? [client];

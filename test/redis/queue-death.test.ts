@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JoinableQueue, Queue, QueueEmpty, QueueFull } from 'procsafe';
+import { BrokerLost, JoinableQueue, Queue, QueueEmpty, QueueFull } from 'procsafe';
 import { reap } from '../helpers/children.js';
 import { fixture, waitUntil } from '../helpers/index.js';
 import { redisMissing, startRedis } from '../helpers/redis-server.js';
@@ -209,4 +209,16 @@ test('two queues with different names on one Redis never see each other\'s items
   assert.equal(await b.get(), 'b1');
   await assert.rejects(b.getNowait(), QueueEmpty);
   assert.deepEqual([await a.get(), await a.get()], ['a1', 'a2']);
+});
+
+test('Redis unreachable past redisTimeoutMs: a waiting get and later calls reject BrokerLost', { timeout: 30_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const q = new Queue<number>({ redis: server.url, name: fresh(), leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+  t.after(() => q.disconnect());
+  await q.put(1);
+  assert.equal(await q.get(), 1);
+  const waiting = q.get();
+  await server.kill('SIGKILL');
+  await assert.rejects(waiting, (error: unknown) => error instanceof BrokerLost && /unreachable for 1000 ms/.test((error as Error).message));
+  await assert.rejects(q.put(2), BrokerLost);
 });

@@ -89,3 +89,25 @@ test('the README\'s least-privilege ACL user can use a queue, and nothing it run
   await q.close({ immediate: true });
   assert.equal(spawnSync('redis-cli', ['-p', String(server.port), 'ACL', 'LOG'], { encoding: 'utf8' }).stdout.trim(), '');
 });
+
+test('consumed items leave nothing behind in Redis: only the queue\'s settings and each client\'s expiring retry list',
+  { timeout: 20_000, skip }, async (t) => {
+    const server = await startRedis(t);
+    const name = fresh();
+    const q = new JoinableQueue<number>({ redis: server.url, name, maxsize: 50, leaseMs: 300 });
+    t.after(() => q.disconnect());
+    const consumer = (async () => {
+      for (let i = 0; i < 200; i++) {
+        await q.get();
+        q.taskDone();
+      }
+    })();
+    for (let i = 0; i < 200; i += 20) await q.putMany(Array.from({ length: 20 }, (_, k) => i + k));
+    await consumer;
+    await q.join();
+    const keys = spawnSync('redis-cli', ['-p', String(server.port), '--scan', '--pattern', `procsafe:{${name}}:*`], { encoding: 'utf8' })
+      .stdout.trim().split('\n').sort();
+    assert.deepEqual(keys.map((key) => key.replace(/recent:.*$/, 'recent:*')), [`procsafe:{${name}}:meta`, `procsafe:{${name}}:recent:*`]);
+    const ttl = Number(spawnSync('redis-cli', ['-p', String(server.port), 'PTTL', keys[1] as string], { encoding: 'utf8' }).stdout);
+    assert.ok(ttl > 0, 'the retry list expires');
+  });
