@@ -104,6 +104,19 @@ export function queueConformance(backend: string, factory: (t: { after: (fn: () 
     await q.join();
   });
 
+  each('after close({ immediate }), read-ahead items given back are dropped: join() resolves', async (make) => {
+    const q = make.joinable<number>();
+    await q.putMany([1, 2, 3, 4]);
+    for await (const value of q.iterate({ prefetch: 4 })) {
+      assert.equal(value, 1);
+      await q.close({ immediate: true });
+      break;
+    }
+    q.taskDone();
+    await q.join();
+    assert.equal(await q.qsize(), 0);
+  });
+
   each('for await reads everything until closed and drained; break gives read-ahead items back', async (make) => {
     const q = make.queue<number>();
     const n = 200;

@@ -41,6 +41,21 @@ local function id_of(token)
   return string.match(token, '^(.*)#%d+$')
 end
 
+-- A leased item goes back to the front of the queue; after close({ immediate }) it is dropped instead (done, for
+-- join()), as the waiting items were. Returns whether it went back.
+local function requeue(id)
+  if redis.call('HGET', KEYS[1], 'closed') ~= 'immediate' then
+    redis.call('LPUSH', KEYS[2], id)
+    return true
+  end
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+  if redis.call('HGET', KEYS[1], 'kind') == 'joinable-queue' then
+    if redis.call('HINCRBY', KEYS[1], 'unfinished', -1) <= 0 then wake('j') end
+  end
+  return false
+end
+
 -- Expired leases go back to the front of the queue, oldest expiry first, with the same ids: their holders died or were
 -- cut off. Returns how many.
 local function reclaim(now)
@@ -50,7 +65,7 @@ local function reclaim(now)
     redis.call('ZREM', KEYS[5], token)
     redis.call('SREM', KEYS[6], token)
     local id = id_of(token)
-    if redis.call('HEXISTS', KEYS[3], id) == 1 then redis.call('LPUSH', KEYS[2], id) end
+    if redis.call('HEXISTS', KEYS[3], id) == 1 then requeue(id) end
   end
   if #expired > 0 then wake('r') end
   return #expired
