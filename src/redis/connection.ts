@@ -301,6 +301,12 @@ export class RedisConnection {
   #watchSockets(client: RedisClient, wanted: () => boolean): void {
     const apply = (): void => setRef(client, wanted());
     client.on('connect', apply);
+    // A Cluster opens a connection per node as it learns of them, and one more for its pub/sub (started by 'ready').
+    client.on('+node', (node) => (node as RedisClient).on('connect', apply));
+    client.on('ready', () => {
+      subscriberOf(client)?.on('connect', apply);
+      apply();
+    });
     client.on('reconnecting', () => {
       const timer = (client as unknown as { reconnectTimeout?: NodeJS.Timeout | null }).reconnectTimeout;
       if (!wanted()) timer?.unref();
@@ -336,8 +342,14 @@ function outage(): Outage {
   return { promise, reject, get settled() { return settled; } };
 }
 
+/** A Cluster client's own pub/sub connection (ioredis's ClusterSubscriber), which nodes() does not list. */
+function subscriberOf(client: RedisClient): RedisClient | undefined {
+  return (client as { subscriber?: { getInstance?: () => RedisClient | null } }).subscriber?.getInstance?.() ?? undefined;
+}
+
 function setRef(client: RedisClient, ref: boolean): void {
-  const clients = client.nodes?.() ?? [client];
+  const subscriber = subscriberOf(client);
+  const clients = client.nodes === undefined ? [client] : [...client.nodes(), ...(subscriber === undefined ? [] : [subscriber])];
   for (const each of clients) {
     if (ref) each.stream?.ref();
     else each.stream?.unref();

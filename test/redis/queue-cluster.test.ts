@@ -1,9 +1,12 @@
 // The shared queue API suite (test/queue/conformance.ts) on a 3-master Redis Cluster: every name's keys share one hash
 // slot ({name}), so each script runs on the one node that owns it, through ioredis's Cluster client.
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before } from 'node:test';
+import { after, before, test } from 'node:test';
 import { JoinableQueue, Queue } from 'procsafe';
 import { queueConformance } from '../queue/conformance.js';
+import { runNode } from '../helpers/children.js';
+import { fixture, repoRoot } from '../helpers/index.js';
 import { launchCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { redisMissing } from '../helpers/redis-server.js';
 
@@ -28,3 +31,11 @@ queueConformance('redis cluster', (t) => {
     },
   };
 }, missing);
+
+test('an idle Redis Cluster handle never keeps a process alive (its node and pub/sub connections are unref\'ed)',
+  { timeout: 30_000, skip: missing }, async (t) => {
+    const ran = await runNode(t, [fixture('redis-queue-child.mjs').pathname, (cluster as RedisCluster).url, `t-${randomUUID()}`,
+      'use-and-leave', '500'], { cwd: repoRoot });
+    assert.equal(ran.stderr, '');
+    assert.deepEqual([ran.code, ran.stdout], [0, '{"idle":true}\n']);
+  });
