@@ -57,13 +57,16 @@ export interface Attempt<T> {
   readonly onTimeout: () => Error;
   /** The error to end with before each try, or undefined (this process disconnected). */
   readonly stopped: () => Error | undefined;
-  /** A result that came after the caller gave up (aborted): give it back. */
+  /**
+   * A result that came after the caller gave up: give it back. With it, a timeout settles on time even while a try is
+   * in flight (a get); without it, the try in flight decides (a put that may have gone in must not say it did not).
+   */
   readonly giveBack?: (result: T) => void;
 }
 
 /**
  * Tries until a try gives a result, sleeping between tries. An abort settles at once (a try in flight is given back if it
- * brings something); a timeout is checked between tries, so a try in flight decides.
+ * brings something); so does a timeout when the result can be given back, else it is checked between tries.
  */
 export function until<T>(wakeups: Wakeups, options: RequestOptions, attempt: Attempt<T>): Promise<T> {
   const { timeoutMs } = options;
@@ -77,7 +80,14 @@ export function until<T>(wakeups: Wakeups, options: RequestOptions, attempt: Att
       if (error !== undefined) reject(error);
       else resolve(value as T);
     };
-    const stop = watchWait({ signal: options.signal, group: options.group }, () => {}, () => {
+    const onTimeout = attempt.giveBack === undefined ? () => {} : () => {
+      finish(attempt.onTimeout());
+      wakeups.wakeAll();
+    };
+    // A nowait call (timeoutMs 0) makes its one try and takes its answer.
+    const timed = attempt.giveBack !== undefined && timeoutMs !== undefined && timeoutMs > 0;
+    const stop = watchWait({ timeoutMs: timed ? timeoutMs : undefined, signal: options.signal,
+      group: options.group }, onTimeout, () => {
       finish(abortError(options.signal !== undefined ? options.signal.reason : options.group?.reason));
       wakeups.wakeAll();
     });

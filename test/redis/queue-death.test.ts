@@ -222,3 +222,15 @@ test('Redis unreachable past redisTimeoutMs: a waiting get and later calls rejec
   await assert.rejects(waiting, (error: unknown) => error instanceof BrokerLost && /unreachable for 1000 ms/.test((error as Error).message));
   await assert.rejects(q.put(2), BrokerLost);
 });
+
+test('while Redis is down, a get with a timeout rejects QueueEmpty at its timeout, not redisTimeoutMs later',
+  { timeout: 20_000, skip }, async (t) => {
+    const server = await startRedis(t, { appendonly: true });
+    const q = new Queue<number>({ redis: server.url, name: fresh(), leaseMs: kLeaseMs });
+    t.after(() => q.disconnect());
+    await q.put(1);
+    await server.kill('SIGKILL');
+    await assert.rejects(q.get({ timeoutMs: 200 }), QueueEmpty);
+    await server.restart();
+    assert.equal(await q.get({ timeoutMs: 10_000 }), 1, 'the item is still there');
+  });
