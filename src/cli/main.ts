@@ -7,8 +7,9 @@ import { type Command, type CommandIo, isParseArgsError, parseArgsMessage, Usage
 import { demo, kDemoUsage } from './commands/demo.js';
 import { kMapUsage, map } from './commands/map.js';
 import { kStatusUsage, status } from './commands/status.js';
+import { kWorkerUsage, worker } from './commands/worker.js';
 
-const kCommands: Readonly<Record<string, Command>> = { demo, map, status };
+const kCommands: Readonly<Record<string, Command>> = { demo, map, status, worker };
 
 export const kUsage =
   'Usage: procsafe <command> [options]\n\n' +
@@ -16,6 +17,7 @@ export const kUsage =
   kDemoUsage +
   kMapUsage +
   kStatusUsage +
+  kWorkerUsage +
   '\nOptions:\n' +
   '  -h, --help           show this help\n' +
   "  -V, --version        print procsafe's version\n";

@@ -7,6 +7,8 @@ import { type OutputMode, kOutputModes } from '../process/output.js';
 import { inheritedExecArgv, toModuleUrl } from '../internal/worker-module.js';
 import { checkModuleFile, validateEnv } from '../internal/child-options.js';
 import { resolveTimeout } from '../internal/timeout.js';
+import { kDefaultLeaseMs, validateRedisName } from '../redis/queue-handle.js';
+import { parseRedisUrl, validateRedisTimeout } from '../redis/connection.js';
 
 export interface PoolOptions {
   /** The worker module, whose named exports are the tasks: a `URL` or absolute path, e.g. `new URL('./tasks.js', import.meta.url)`. */
@@ -69,6 +71,23 @@ export interface PoolOptions {
    * @default undefined (never; Infinity too)
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * A `redis://` or `rediss://` URL: tasks go into that Redis, under `name`, and are run by worker hosts on any machine
+   * (`procsafe worker`, or this pool's own `workers`). README "Redis Pool".
+   */
+  readonly redis?: string;
+  /** With `redis`: how long a worker host keeps its tasks without renewing its lease (renewed every leaseMs / 3). @default 10000 */
+  readonly leaseMs?: number;
+  /** With `redis`: how long calls wait for an unreachable Redis before rejecting BrokerLost. @default 30000 */
+  readonly redisTimeoutMs?: number;
+}
+
+/** Where a Redis pool lives; undefined for a local one. */
+export interface RedisPoolTarget {
+  readonly url: string;
+  readonly name: string;
+  readonly leaseMs: number;
+  readonly redisTimeoutMs: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -90,6 +109,7 @@ export interface ResolvedPoolOptions {
   readonly maxMessageBytes: number;
   readonly minWorkers: number;
   readonly idleTimeoutMs: number | undefined;
+  readonly redis: RedisPoolTarget | undefined;
 }
 
 /** The limits of `workers` and `retries`, and a timer's range (`procsafe map --timeout`), shared with `procsafe map`. */
@@ -100,20 +120,22 @@ export const kMaxTimeoutMs = 2 ** 31 - 1;
 const kKnown = [
   'module', 'workers', 'isolation', 'initializer', 'initArgs', 'maxTasksPerWorker', 'taskTimeoutMs', 'retries',
   'maxQueue', 'maxMemoryMb', 'stdout', 'stderr', 'execArgv', 'env', 'name', 'maxMessageBytes',
-  'minWorkers', 'idleTimeoutMs',
+  'minWorkers', 'idleTimeoutMs', 'redis', 'leaseMs', 'redisTimeoutMs',
 ] as const;
 
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   validateObject(options, 'Pool options');
   validateKnownKeys(options as unknown as Record<string, unknown>, 'Pool options', kKnown);
+  const redis = resolveRedisTarget(options);
   const {
-    workers = availableParallelism(), isolation = 'process', initializer, initArgs = [], maxTasksPerWorker,
+    workers = redis === undefined ? availableParallelism() : 0, isolation = 'process', initializer, initArgs = [], maxTasksPerWorker,
     taskTimeoutMs, retries = 0, maxQueue, maxMemoryMb, stdout = 'prefix', stderr = 'prefix', execArgv, env,
     name = 'worker', maxMessageBytes = 256 * 1024 * 1024, minWorkers = workers, idleTimeoutMs,
   } = options;
   const module = toModuleUrl(options.module);
   checkModuleFile(module);
-  validateInteger(workers, 'workers', 1, kMaxWorkers);
+  // A Redis pool may only submit: its tasks are run by worker hosts elsewhere.
+  validateInteger(workers, 'workers', redis === undefined ? 1 : 0, kMaxWorkers);
   validateOneOf(isolation, 'isolation', ['process', 'thread']);
   if (initializer !== undefined) validateString(initializer, 'initializer');
   validateArray(initArgs, 'initArgs');
@@ -135,8 +157,23 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   return Object.freeze({
     module, workers, isolation, initializer, initArgs, maxTasksPerWorker: maxTasksPerWorker ?? Infinity,
     taskTimeoutMs: taskLimit, retries, maxQueue: maxQueue ?? Infinity, maxMemoryMb, stdout, stderr,
-    execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes, minWorkers, idleTimeoutMs: idleLimit,
+    execArgv: execArgv ?? inheritedExecArgv(), env, name, maxMessageBytes, minWorkers, idleTimeoutMs: idleLimit, redis,
   });
+}
+
+/** `redis`, `name`, `leaseMs` and `redisTimeoutMs` of a Redis pool; the last two only with `redis`. */
+function resolveRedisTarget(options: PoolOptions): RedisPoolTarget | undefined {
+  const { redis, leaseMs, redisTimeoutMs } = options;
+  if (redis === undefined) {
+    if (leaseMs !== undefined || redisTimeoutMs !== undefined) {
+      throw new TypeError('`leaseMs` and `redisTimeoutMs` are options of a Redis pool: give `redis` and `name` too');
+    }
+    return undefined;
+  }
+  parseRedisUrl(redis);
+  validateRedisName(options.name);
+  if (leaseMs !== undefined) validateInteger(leaseMs, 'leaseMs', 30, 2 ** 31 - 1);
+  return { url: redis, name: options.name, leaseMs: leaseMs ?? kDefaultLeaseMs, redisTimeoutMs: validateRedisTimeout(redisTimeoutMs) };
 }
 
 // As resolveTimeout, except "do not wait": for a pool option it is a mistake (`why`), so it is refused rather than read

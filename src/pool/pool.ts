@@ -11,6 +11,7 @@ import { type PoolOptions, resolvePoolOptions, type ResolvedPoolOptions } from '
 import type { PoolEngine } from './engine.js';
 import { type ChunkTracker, feed } from './feed.js';
 import { LocalEngine } from './local-engine.js';
+import { RedisPoolEngine } from '../redis/pool-engine.js';
 import type { PoolStats } from './stats.js';
 import { type PoolReporter, trackPool, untrackPool } from '../status/registry.js';
 import { poolReporter } from './snapshot.js';
@@ -71,7 +72,9 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     const stderr = this.#options.stderr === 'pipe' ? new PassThrough() : undefined;
     this.stdout = stdout ?? null;
     this.stderr = stderr ?? null;
-    const engine: PoolEngine = new LocalEngine(this.#options, { stdout, stderr });
+    const engine: PoolEngine = this.#options.redis === undefined
+      ? new LocalEngine(this.#options, { stdout, stderr })
+      : new RedisPoolEngine(this.#options, { stdout, stderr });
     this.#engine = engine;
     this.#status = poolReporter({
       name: this.#options.name, module: this.#options.module, stats: () => engine.stats(), workers: () => engine.workers(),
@@ -133,7 +136,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
   /** Results in input order, lazily: input is read only as fast as results are consumed. */
   imap<K extends FnName<M>>(fn: K, items: Items<Args<M[K]>[0]>, options?: MapOptions): AsyncGenerator<Result<M[K]>, void, undefined>;
   async *imap(fn: string, items: Items<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
-    for await (const outcome of this.#stream(fn, items, options, true, 1, this.#options.workers * 32)) {
+    for await (const outcome of this.#stream(fn, items, options, true, 1, this.#lanes * 32)) {
       if (!outcome.ok) throw outcome.error;
       yield outcome.value;
     }
@@ -144,7 +147,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
     fn: K, items: Items<Args<M[K]>[0]>, options?: MapOptions,
   ): AsyncGenerator<Result<M[K]>, void, undefined>;
   async *imapUnordered(fn: string, items: Items<unknown>, options: MapOptions = {}): AsyncGenerator<unknown, void, undefined> {
-    for await (const outcome of this.#stream(fn, items, options, false, 1, this.#options.workers * 32)) {
+    for await (const outcome of this.#stream(fn, items, options, false, 1, this.#lanes * 32)) {
       if (!outcome.ok) throw outcome.error;
       yield outcome.value;
     }
@@ -187,6 +190,11 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       (this.stderr as PassThrough | null)?.end();
     });
     return this.#terminating;
+  }
+
+  /** How many tasks run at once, for chunk sizes and read-ahead: a Redis pool's hosts are unknown here, so at least 8. */
+  get #lanes(): number {
+    return this.#options.redis === undefined ? this.#options.workers : Math.max(8, this.#options.workers);
   }
 
   #checkOpen(): void {
@@ -280,7 +288,7 @@ export class Pool<M extends WorkerModuleShape = UntypedModule> implements AsyncD
       const bad = findUncopyable(all[i], `items[${i}]`);
       if (bad) throw new SerializationError(`Cannot copy an item for "${fn}": ${bad.path} ${bad.reason}`, bad.path);
     }
-    const groups = this.#options.workers * 4;
+    const groups = this.#lanes * 4;
     const chunksize = Math.max(1, Math.ceil(all.length / groups));
     const out: Outcome[] = [];
     for await (const outcome of this.#stream(fn, all, options, true, chunksize, Infinity, spread)) out.push(outcome);

@@ -23,7 +23,7 @@ export function redisQueueHandle(
 ): Handle {
   const { redis, name, leaseMs = kDefaultLeaseMs } = options;
   parseRedisUrl(redis);
-  validateQueueName(name);
+  validateRedisName(name);
   validateInteger(leaseMs, 'leaseMs', 30, 2 ** 31 - 1);
   const redisTimeoutMs = validateRedisTimeout(options.redisTimeoutMs);
   return {
@@ -39,7 +39,7 @@ export function redisQueueHandle(
 }
 
 /** Names are the `{…}` hash tag of every key of the object, so one name's keys share one Cluster slot. */
-function validateQueueName(name: unknown): asserts name is string {
+export function validateRedisName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name === '' || name.length > 200 || /[{}\s]/.test(name)) {
     throw new TypeError('Expected `name` (needed with `redis`) to be a string of 1 to 200 characters without braces or spaces, ' +
       `got ${typeof name === 'string' ? JSON.stringify(name) : typeof name}`);

@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { RedisClient } from './connection.js';
 
-export type ScriptName = 'init' | 'put' | 'get' | 'ack' | 'release' | 'task-done' | 'close' | 'stats' | 'renew';
+export type ScriptName = 'init' | 'put' | 'get' | 'ack' | 'release' | 'task-done' | 'close' | 'stats' | 'renew'
+  | 'pool-submit' | 'pool-work' | 'pool-register' | 'pool-leave' | 'pool-reclaim';
 
 const kDir = new URL('./scripts/', import.meta.url);
 
@@ -37,12 +38,15 @@ let sources: Map<string, { keys: number; lua: string }> | undefined;
 function readSources(): Map<string, { keys: number; lua: string }> {
   if (sources !== undefined) return sources;
   const lib = readFileSync(new URL('lib.lua', kDir), 'utf8');
+  // A pool's scripts share pool-lib.lua as well (its keys, records and the takeover of dead hosts' tasks).
+  const poolLib = readFileSync(new URL('pool-lib.lua', kDir), 'utf8');
   sources = new Map();
   for (const file of readdirSync(kDir)) {
     const match = /^([a-z-]+)-(\d+)\.lua$/.exec(file);
     if (match === null) continue;
     const [, name, keys] = match as unknown as [string, string, string];
-    sources.set(name, { keys: Number(keys), lua: `${lib}\n${readFileSync(new URL(file, kDir), 'utf8')}` });
+    const shared = name.startsWith('pool-') ? `${lib}\n${poolLib}` : lib;
+    sources.set(name, { keys: Number(keys), lua: `${shared}\n${readFileSync(new URL(file, kDir), 'utf8')}` });
   }
   return sources;
 }
