@@ -10,27 +10,41 @@ import type { Command } from '../command.js';
 import { type OwnerIdentity, type OwnerStatus, readStatus } from '../status/read.js';
 import type { ClientPaths } from '../../broker/status-server.js';
 import { formatTable } from '../table.js';
+import { redact } from '../../redis/connection.js';
+import { type RedisStatus, readRedisStatus } from '../../redis/status.js';
 
 export const kStatusUsage =
   `  status [--json]      every procsafe owner of this user: pools, workers and their tasks,\n` +
-  `                       queues, in-flight items by reader pid, lock holders and waiters\n`;
+  `                       queues, in-flight items by reader pid, lock holders and waiters\n` +
+  `  status --redis URL [--json]  the queues and pools in that Redis: sizes, hosts, in-flight tasks\n`;
 
 const kStatusHelp =
-  'Usage: procsafe status [--json]\n\n' +
+  'Usage: procsafe status [--json]\n' +
+  '       procsafe status --redis URL [--json]\n\n' +
   'Lists every procsafe owner of this user on this machine (a process that created a Pool,\n' +
   'Queue, Lock, Semaphore, Event or Barrier): its pools, workers and their running tasks,\n' +
   'its queues with the items in flight by reader pid, its locks\' holders and waiters.\n' +
   'Entries left by owners that ended without removing them are cleaned up on the way.\n\n' +
+  'With --redis: the queues (size, leased, unfinished) and pools (queued tasks, worker hosts with\n' +
+  'their pid, workers and last lease renewal, and the tasks each runs with their age) in that Redis.\n\n' +
   'Options:\n' +
+  '  --redis URL a redis:// or rediss:// URL\n' +
   '  --json      the same as one JSON document\n' +
   '  -h, --help  show this help\n';
 
 export const status: Command = async (args, io) => {
   const { values } = parseArgs({
-    args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false,
+    args, options: { json: { type: 'boolean' }, redis: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true, allowPositionals: false,
   });
   if (values.help === true) {
     io.stdout.write(kStatusHelp);
+    return 0;
+  }
+  if (values.redis !== undefined) {
+    const redis = await readRedisStatus(values.redis);
+    io.stdout.write(values.json === true ? `${JSON.stringify({ now: Date.now(), ...redis }, null, 2)}\n`
+      : describeRedis(redact(values.redis), redis));
     return 0;
   }
   const report = await readStatus();
@@ -134,4 +148,30 @@ function duration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
   return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}
+
+function describeRedis(url: string, status: RedisStatus): string {
+  if (status.queues.length === 0 && status.pools.length === 0) return `no procsafe queues or pools in ${url}\n`;
+  let out = '';
+  if (status.queues.length > 0) {
+    out += formatTable(['queue', 'kind', 'size', 'leased', 'unfinished', 'maxsize', 'closed'], status.queues.map((q) => [
+      q.name, q.kind, String(q.size), String(q.leased), q.kind === 'joinable-queue' ? String(q.unfinished) : '-',
+      q.maxsize === 0 ? '-' : String(q.maxsize), q.closed === '' ? '-' : q.closed,
+    ]));
+  }
+  for (const pool of status.pools) {
+    const running = pool.hosts.reduce((n, h) => n + h.tasks.length, 0);
+    out += `pool "${pool.name}": ${pool.queued} queued, ${running} running on ${pool.hosts.length} host(s)\n`;
+    if (pool.hosts.length > 0) {
+      out += indent(formatTable(['host', 'pid', 'workers', 'last renewal', 'running'], pool.hosts.map((h) => [
+        h.host, h.pid === null ? '-' : String(h.pid), h.workers === null ? '-' : String(h.workers),
+        h.renewedMsAgo === null ? '-' : `${duration(Math.max(0, h.renewedMsAgo))} ago${h.expired ? ' (lease expired)' : ''}`,
+        String(h.tasks.length),
+      ])), 2);
+    }
+    const tasks = pool.hosts.flatMap((h) => h.tasks.map((task) =>
+      [task.id, task.fn, `${h.host} ${h.pid ?? ''}`.trim(), duration(task.ageMs)]));
+    if (tasks.length > 0) out += indent(formatTable(['task', 'fn', 'host', 'running for'], tasks), 2);
+  }
+  return out;
 }

@@ -1,0 +1,147 @@
+// Worker hosts of a Redis pool dying for real: SIGKILL mid-task (taken over after the lease, charged an attempt),
+// SIGTERM (drains) and a second SIGTERM (gives its task back uncharged).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { Pool, Queue, WorkerCrashed } from 'procsafe';
+import { fixture, repoRoot, tempDir, waitUntil } from '../helpers/index.js';
+import { redisCli, runsIn, startHost } from '../helpers/redis-hosts.js';
+import { redisMissing, startRedis } from '../helpers/redis-server.js';
+
+const skip = redisMissing();
+const tasks = fixture('redis-pool-tasks.mjs');
+const kLeaseMs = 400;
+const fresh = (): string => `t-${randomUUID()}`;
+
+test('a worker host SIGKILLed mid-task: the task completes on another host, once more than it started; tasks it had not started run once',
+  { timeout: 40_000, skip }, async (t) => {
+    const server = await startRedis(t);
+    const dir = tempDir(t);
+    const name = fresh();
+    const doomed = await startHost(t, server.url, name, kLeaseMs);
+    const pool = new Pool({ redis: server.url, name, module: tasks, retries: 1, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+    t.after(() => pool.terminate());
+    const marks = join(dir, 'hang');
+    const hung = pool.apply('hangFirstRun', [marks, 'done']);
+    await waitUntil(() => runsIn(marks).length === 1, 'the task started on the first host');
+    assert.equal(runsIn(marks)[0]?.host, doomed.pid);
+    // Queued while the first host was busy with its one worker: never started there.
+    const waiting = [0, 1, 2].map((i) => pool.apply('markThenSleep', [join(dir, `w${i}`), 0, i]));
+    await startHost(t, server.url, name, kLeaseMs);
+    doomed.process.kill('SIGKILL');
+    const killedAt = performance.now();
+    assert.equal(await hung, 'done');
+    t.diagnostic(`taken over and finished ${Math.round(performance.now() - killedAt)} ms after the SIGKILL (leaseMs ${kLeaseMs})`);
+    const runs = runsIn(marks);
+    assert.equal(runs.length, 2);
+    assert.notEqual(runs[1]?.host, doomed.pid);
+    assert.deepEqual(await Promise.all(waiting), [0, 1, 2]);
+    for (let i = 0; i < 3; i++) assert.equal(runsIn(join(dir, `w${i}`)).length, 1);
+  });
+
+test('a worker host SIGKILLed mid-task with no retries left: WorkerCrashed names the host, even with no host left to notice',
+  { timeout: 40_000, skip }, async (t) => {
+    const server = await startRedis(t);
+    const dir = tempDir(t);
+    const name = fresh();
+    const doomed = await startHost(t, server.url, name, kLeaseMs);
+    const pool = new Pool({ redis: server.url, name, module: tasks, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+    t.after(() => pool.terminate());
+    const marks = join(dir, 'hang');
+    const hung = pool.apply('hangFirstRun', [marks, 'done']);
+    await waitUntil(() => runsIn(marks).length === 1, 'the task started');
+    doomed.process.kill('SIGKILL');
+    await assert.rejects(hung, (error: unknown) => {
+      assert.ok(error instanceof WorkerCrashed);
+      assert.equal(error.attempts, 1);
+      assert.equal(error.pid, doomed.pid);
+      assert.match(error.message, new RegExp(`host .* \\(pid ${doomed.pid}\\) stopped renewing its lease .* 0 of 0 retries left`));
+      return true;
+    });
+    assert.equal(runsIn(marks).length, 1);
+    await pool.close();
+  });
+
+test('SIGTERM drains a worker host: its running task finishes and is delivered, it takes no new task, and exits 0',
+  { timeout: 40_000, skip }, async (t) => {
+    const server = await startRedis(t);
+    const dir = tempDir(t);
+    const name = fresh();
+    const host = await startHost(t, server.url, name, kLeaseMs);
+    const pool = new Pool({ redis: server.url, name, module: tasks, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+    t.after(() => pool.terminate());
+    const marks = join(dir, 'sleep');
+    const running = pool.apply('markThenSleep', [marks, 1000, 'finished']);
+    await waitUntil(() => runsIn(marks).length === 1, 'the task started');
+    host.process.kill('SIGTERM');
+    await waitUntil(() => host.stderr().includes('draining'), 'the host drains');
+    const later = pool.apply('square', [5]);
+    assert.equal(await running, 'finished');
+    assert.equal(await host.exited, 0);
+    // The task submitted while it drained waits in Redis for another host.
+    assert.equal(redisCli(server.port, 'LLEN', `procsafe:{${name}}:tasks`), '1');
+    await startHost(t, server.url, name, kLeaseMs);
+    assert.equal(await later, 25);
+  });
+
+test('a second SIGTERM stops a draining host at once and gives its task back uncharged', { timeout: 40_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const dir = tempDir(t);
+  const name = fresh();
+  const host = await startHost(t, server.url, name, kLeaseMs);
+  // No retries: a charged attempt would end the task as WorkerCrashed.
+  const pool = new Pool({ redis: server.url, name, module: tasks, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+  t.after(() => pool.terminate());
+  const marks = join(dir, 'hang');
+  const hung = pool.apply('hangFirstRun', [marks, 'rerun']);
+  await waitUntil(() => runsIn(marks).length === 1, 'the task started');
+  host.process.kill('SIGTERM');
+  await waitUntil(() => host.stderr().includes('draining'), 'the host drains');
+  host.process.kill('SIGTERM');
+  assert.equal(await host.exited, 143);
+  const worker = runsIn(marks)[0]?.pid as number;
+  await waitUntil(() => !isRunning(worker), 'the host\'s worker is gone');
+  await startHost(t, server.url, name, kLeaseMs);
+  assert.equal(await hung, 'rerun');
+  assert.equal(runsIn(marks).length, 2);
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('procsafe status --redis shows the pool, its hosts with pid and workers, and the task each runs',
+  { timeout: 40_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const dir = tempDir(t);
+  const name = fresh();
+  const host = await startHost(t, server.url, name, kLeaseMs, 2);
+  const pool = new Pool({ redis: server.url, name, module: tasks, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+  t.after(() => pool.terminate());
+  const marks = join(dir, 'sleep');
+  const running = pool.apply('markThenSleep', [marks, 60_000, 'x']);
+  running.catch(() => {});
+  await waitUntil(() => runsIn(marks).length === 1, 'the task started');
+  const queue = new Queue<number>({ redis: server.url, name: fresh(), redisTimeoutMs: 1000 });
+  await queue.put(1);
+  await queue.disconnect();
+  const main = new URL('dist/cli/main.js', repoRoot).pathname;
+  const text = spawnSync(process.execPath, [main, 'status', '--redis', server.url], { encoding: 'utf8' });
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`pool "${name}": 0 queued, 1 running on 1 host\\(s\\)`));
+  assert.match(text.stdout, new RegExp(`\\b${host.pid}\\b.*\\b2\\b.*ago`));
+  assert.match(text.stdout, /markThenSleep/);
+  const json = spawnSync(process.execPath, [main, 'status', '--redis', server.url, '--json'], { encoding: 'utf8' });
+  const report = JSON.parse(json.stdout) as { queues: { size: number }[]; pools: { hosts: { pid: number; tasks: unknown[] }[] }[] };
+  assert.equal(report.queues[0]?.size, 1);
+  assert.equal(report.pools[0]?.hosts[0]?.pid, host.pid);
+  assert.equal(report.pools[0]?.hosts[0]?.tasks.length, 1);
+  await pool.terminate();
+});
