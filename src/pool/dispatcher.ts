@@ -42,6 +42,9 @@ export class Dispatcher {
     this.#supervisor = supervisor;
   }
 
+  /** How many tasks may wait in a worker's pipe now: 1 for tasks of a millisecond or more, more for shorter ones. */
+  get window(): number { return this.#window; }
+
   /** Dispatches once at the end of this turn, however many tasks arrive in it. */
   schedule(): void {
     if (this.#scheduled) return;

@@ -37,6 +37,9 @@ export class LocalEngine implements PoolEngine {
 
   get closed(): boolean { return this.#supervisor.mode !== 'open'; }
 
+  /** Tasks each worker's pipe may hold now (the dispatcher's window): a Redis worker host takes this many per worker. */
+  get window(): number { return this.#dispatcher.window; }
+
   stats(): PoolStats {
     let workers = 0;
     let busy = 0;

@@ -115,7 +115,7 @@ async function readPool(client: RedisClient, name: string, now: number): Promise
       expired: expiry < now,
       tasks: held.map((value) => {
         const [takenAt, id, , , , fn] = value.split(' ', 6);
-        return { id: id ?? '?', fn: safeDecode(fn ?? '?'), ageMs: now - Number(takenAt) };
+        return { id: id ?? '?', fn: safeDecode(fn ?? '?'), ageMs: now - Number.parseInt(takenAt ?? '0', 10) };
       }),
     });
   }

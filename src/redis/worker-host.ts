@@ -3,8 +3,8 @@
  * lease for the whole host (renewed by the lease thread, so a busy event loop never loses it), runs them with the
  * local engine (timeouts, memory caps, recycling and crash attribution as in any Pool), and reports each result in its
  * next call, fenced by the lease: once the lease lapsed and the tasks were taken over, nothing this host says counts.
- * It holds at most one task per worker, so every task it holds is running: if the host dies, each is charged an
- * attempt, and the tasks still in Redis were never started.
+ * It holds one task per worker (a few more for sub-millisecond tasks, as a local worker's pipe does): if the host
+ * dies, its oldest task per worker (the ones running) is charged an attempt, the rest go back uncharged.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -20,6 +20,8 @@ import { decodeTask, encodeResult, idOf, poolKeys, poolWakeChannel, type TaskRec
 
 /** Results reported per call: a script's arguments are unpacked on Redis's Lua stack. */
 const kMaxReports = 300;
+/** At most this many tasks per worker, for sub-millisecond tasks (the local dispatcher's window); 1 for longer ones. */
+const kMaxDepth = 16;
 
 export interface WorkerHostOptions {
   readonly url: string;
@@ -153,13 +155,14 @@ export class RedisWorkerHost {
       this.#left ??= this.#leave(false);
       return;
     }
-    const capacity = this.#options.local.workers;
+    const workers = this.#options.local.workers;
     while (this.#state !== 'stopped') {
       if (this.#lost) {
         await this.#register().catch(() => this.#sleep());
         continue;
       }
       const reports = this.#reports.splice(0, kMaxReports);
+      const capacity = workers * Math.min(kMaxDepth, this.#engine.window);
       const want = this.#state === 'serving' ? capacity - this.#running.size : 0;
       if (reports.length === 0 && want <= 0) {
         if (this.#state === 'draining' && this.#running.size === 0) return;

@@ -54,9 +54,9 @@ if want <= 0 then return { 1, {} } end
 local records = redis.call('LPOP', KEYS[1], want)
 if not records then return { 1, {} } end
 local fields = {}
-for _, record in ipairs(records) do
+for i, record in ipairs(records) do
   fields[#fields + 1] = string.match(record, '^(%S+) ')
-  fields[#fields + 1] = now .. ' ' .. record
+  fields[#fields + 1] = now .. ':' .. i .. ' ' .. record
 end
 redis.call('HSET', held, unpack(fields))
 return { 1, records }
