@@ -1,6 +1,6 @@
 // Runs every scenario in one process, prints the tables and writes BENCHMARKS.md.
 // Environment: BENCH_QUICK=1 (smoke run), BENCH_ONLY=throughput,roundtrip,crash-latency,payload,queue,cold,pipe,shared-map,
-// shared-array,condition,
+// shared-array,condition,redis,
 // BENCH_OUT (default ../BENCHMARKS.md), plus each scenario's own parameters (see its header).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { log, pythonVersion, quick } from './lib/common.mjs';
 import { payload } from './payload.mjs';
 import { pipe } from './pipe.mjs';
 import { queue } from './queue.mjs';
+import { redisPool } from './redis-pool.mjs';
 import { roundtrip } from './roundtrip.mjs';
 import { sharedArray } from './shared-array.mjs';
 import { sharedMap } from './shared-map.mjs';
@@ -29,6 +30,7 @@ const kScenarios = [
   { id: 'shared-map', file: 'bench/shared-map.mjs', run: sharedMap },
   { id: 'shared-array', file: 'bench/shared-array.mjs', run: sharedArray },
   { id: 'condition', file: 'bench/condition.mjs', run: condition },
+  { id: 'redis', file: 'bench/redis-pool.mjs', run: redisPool },
 ];
 
 /** The targets, in the order BENCHMARKS.md lists them; ratio rows name theirs in `goal`. */
@@ -51,6 +53,9 @@ const kGoals = [
   "shared map: get/set from a child <= 0.5x Python's Manager().dict() time",
   'shared array: two processes summing one 80 MB SharedArray >= 10x faster than sending it to each',
   "condition: notify -> waiter awake in another process <= Python's time",
+  'redis: 20k trivial tasks, 2 hosts >= 2x BullMQ jobs/s (concurrency 50)',
+  "redis: one task at a time round trip <= 0.5x BullMQ's",
+  "redis: Redis commands per task <= 0.5x BullMQ's",
 ];
 
 const kRoot = new URL('../', import.meta.url);
@@ -78,7 +83,7 @@ function machine() {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     python: pythonVersion() ?? 'not found',
-    peers: `piscina ${version('piscina')}, tinypool ${version('tinypool')}, workerpool ${version('workerpool')}`,
+    peers: `piscina ${version('piscina')}, tinypool ${version('tinypool')}, workerpool ${version('workerpool')}, bullmq ${version('bullmq')}`,
     procsafe: version('procsafe'),
   };
 }
