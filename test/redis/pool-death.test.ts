@@ -181,3 +181,28 @@ test('a worker host whose link is cut mid-task: the task re-runs elsewhere after
   assert.equal(redisCli(server.port, 'LLEN', `procsafe:{${name}}:tasks`), '0');
   await pool.close();
 });
+
+test('a worker host SIGKILLed with sub-millisecond tasks waiting behind its running one: only the running task is charged, ' +
+  'the others re-run uncharged', { timeout: 40_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const dir = tempDir(t);
+  const name = fresh();
+  const doomed = await startHost(t, server.url, name, kLeaseMs);
+  // No retries: a task charged for the death would reject WorkerCrashed.
+  const pool = new Pool({ redis: server.url, name, module: tasks, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+  t.after(() => pool.terminate());
+  // Short tasks first: the host learns they take well under a millisecond and takes several per worker.
+  await Promise.all(Array.from({ length: 300 }, (_, i) => pool.apply('square', [i])));
+  const marks = join(dir, 'hang');
+  const hung = pool.apply('hangFirstRun', [marks, 'x']);
+  const behind = Array.from({ length: 4 }, (_, i) => pool.apply('markThenSleep', [join(dir, `b${i}`), 0, i]));
+  await waitUntil(() => runsIn(marks).length === 1, 'the task started');
+  const held = redisCli(server.port, '--scan', '--pattern', `procsafe:{${name}}:held:*`);
+  assert.equal(redisCli(server.port, 'HLEN', held), '5', 'the host holds the waiting tasks too');
+  doomed.process.kill('SIGKILL');
+  await startHost(t, server.url, name, kLeaseMs);
+  await assert.rejects(hung, (error: unknown) => error instanceof WorkerCrashed && error.attempts === 1);
+  assert.deepEqual(await Promise.all(behind), [0, 1, 2, 3]);
+  for (let i = 0; i < 4; i++) assert.equal(runsIn(join(dir, `b${i}`)).length, 1);
+  await pool.close();
+});
