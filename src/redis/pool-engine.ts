@@ -127,6 +127,11 @@ export class RedisPoolEngine implements PoolEngine {
       if (this.#host !== undefined) await (graceful ? this.#host.drain() : this.#host.stop());
     } finally {
       this.#connection.release();
+      // A pop in flight lets go of its connection when it ends (#listen); an idle one is let go here.
+      if (!this.#listening) {
+        this.#results?.release();
+        this.#results = undefined;
+      }
       this.#ledger.release();
       this.#ledger.dispose();
     }

@@ -206,3 +206,31 @@ test('a worker host SIGKILLed with sub-millisecond tasks waiting behind its runn
   for (let i = 0; i < 4; i++) assert.equal(runsIn(join(dir, `b${i}`)).length, 1);
   await pool.close();
 });
+
+test('a poison task that kills its whole host every time rejects WorkerCrashed after exactly retries + 1 attempts; the pool serves on',
+  { timeout: 40_000, skip }, async (t) => {
+    const server = await startRedis(t);
+    const dir = tempDir(t);
+    const name = fresh();
+    const pool = new Pool({ redis: server.url, name, module: tasks, retries: 1, leaseMs: kLeaseMs, redisTimeoutMs: 1000 });
+    t.after(() => pool.terminate());
+    const marks = join(dir, 'poison');
+    const poison = pool.apply('killHost', [marks]);
+    poison.catch(() => {});
+    // Each host it reaches dies; the next one is started once the last is gone.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const host = await startHost(t, server.url, name, kLeaseMs);
+      assert.equal(await host.exited, 'SIGKILL');
+      assert.equal(runsIn(marks).length, attempt);
+    }
+    await assert.rejects(poison, (error: unknown) => {
+      assert.ok(error instanceof WorkerCrashed);
+      assert.equal(error.attempts, 2);
+      assert.match(error.message, /stopped renewing its lease .* 0 of 1 retries left/);
+      return true;
+    });
+    await startHost(t, server.url, name, kLeaseMs);
+    assert.equal(await pool.apply('square', [6]), 36);
+    assert.equal(runsIn(marks).length, 2);
+    await pool.close();
+  });

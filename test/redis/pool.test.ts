@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Pool, Queue, RemoteError, SerializationError, WorkerCrashed } from 'procsafe';
-import { fixture, tempDir, waitUntil } from '../helpers/index.js';
+import { runNode } from '../helpers/children.js';
+import { fixture, repoRoot, tempDir, waitUntil } from '../helpers/index.js';
 import { redisCli, runsIn, startHost } from '../helpers/redis-hosts.js';
 import { redisMissing, startRedis } from '../helpers/redis-server.js';
 
@@ -105,3 +106,11 @@ test('a CPU-bound task that runs for 3 x leaseMs, while its host\'s own event lo
     assert.equal(runsIn(marks).length, 1);
     await pool.close();
   });
+
+test('an idle Redis pool, served or not by its own workers, never keeps a plain node process alive',
+  { timeout: 30_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const ran = await runNode(t, [fixture('redis-pool-idle.mjs').pathname, server.url, fresh(), tasks.pathname], { cwd: repoRoot });
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.equal(ran.stdout.trim(), '[9,16]');
+});
