@@ -13,7 +13,10 @@ import { parseRedisUrl, validateRedisTimeout } from '../redis/connection.js';
 export interface PoolOptions {
   /** The worker module, whose named exports are the tasks: a `URL` or absolute path, e.g. `new URL('./tasks.js', import.meta.url)`. */
   readonly module: URL | string;
-  /** How many workers run at once. @default os.availableParallelism() */
+  /**
+   * How many workers run at once (with `redis`: this process's own workers serving the pool).
+   * @default os.availableParallelism(); 0 with `redis`
+   */
   readonly workers?: number;
   /**
    * `'process'`: a crash of any kind (SIGKILL, segfault, out of memory) costs only that worker. `'thread'`: faster to
