@@ -90,6 +90,30 @@ async function procsafeRuns(url, port, n, rtN) {
   }
 }
 
+// One producer and one consumer in this process, 8-byte items (numbers), on a Queue owned here (lanes or socket to this
+// process's broker thread) and on a Redis Queue: items/s, each after a warm-up of a tenth.
+async function queueStreams(url, n) {
+  const { Queue } = await import(new URL('dist/index.js', kRoot));
+  const stream = async (q) => {
+    const run = async (count) => {
+      const consumer = (async () => { for (let i = 0; i < count; i++) await q.get(); })();
+      for (let i = 0; i < count; i += 100) await q.putMany(Array.from({ length: Math.min(100, count - i) }, (_, j) => i + j));
+      await consumer;
+    };
+    await run(Math.max(100, Math.floor(n / 10)));
+    const t0 = performance.now();
+    await run(n);
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const local = new Queue();
+  const redis = new Queue({ redis: url, name: `bench-q-${process.pid}` });
+  try {
+    return { local: await stream(local), redis: await stream(redis) };
+  } finally {
+    await redis.disconnect();
+  }
+}
+
 async function bullRuns(url, port, n, rtN) {
   const { Queue, QueueEvents } = await import('bullmq');
   const name = `bench-bull-${process.pid}`;
@@ -153,17 +177,30 @@ export async function redisPool() {
     cli(port, 'FLUSHALL');
     log('redis: bullmq');
     const bull = await bullRuns(url, port, n, rtN);
+    cli(port, 'FLUSHALL');
+    log('redis: queue streams');
+    const queueN = envInt('BENCH_REDIS_QUEUE_N', 5000, 1000);
+    const streams = await queueStreams(url, queueN);
     const row = (system, r, setup) => ({
       system, setup, jobsPerSec: Math.round(r.jobsPerSec), roundTripMs: round(r.rtMs, 2),
       commandsPerTask: round(r.perTask, 1), commandsPerTaskOneAtATime: round(r.rtCommands, 1),
     });
+    const rows = [
+      row('procsafe Redis Pool', ours, '2 × `procsafe worker -j 1`; submitter `new Pool({ redis, name })`'),
+      row('BullMQ', bull, '2 worker processes, concurrency 50; removeOnComplete: 1000'),
+    ];
     return {
       title,
-      rows: [
-        row('procsafe Redis Pool', ours, '2 × `procsafe worker -j 1`; submitter `new Pool({ redis, name })`'),
-        row('BullMQ', bull, '2 worker processes, concurrency 50; removeOnComplete: 1000'),
-      ],
+      rows,
+      tables: [{ caption: 'Pool: the Redis Pool against BullMQ', rows }, {
+        caption: `Queue, 8 B items, one producer (putMany of 100) and one consumer (get() one at a time) in one process, ${queueN} items`,
+        rows: [
+          { queue: 'local Queue (owned by this process)', itemsPerSec: Math.round(streams.local) },
+          { queue: 'Redis Queue', itemsPerSec: Math.round(streams.redis) },
+        ],
+      }],
       ratios: [
+        ratio('Redis Queue / local Queue (items/s, 8 B)', streams.redis, streams.local),
         ratio('procsafe / BullMQ jobs/s, 20k trivial tasks, 2 hosts', ours.jobsPerSec, bull.jobsPerSec,
           { op: '>=', value: 2, goal: 'redis: 20k trivial tasks, 2 hosts >= 2x BullMQ jobs/s (concurrency 50)' }),
         ratio('procsafe / BullMQ round trip (time)', ours.rtMs, bull.rtMs,
