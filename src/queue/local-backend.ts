@@ -14,6 +14,7 @@ import { kSpillFrom, readSpill, spillAllowed } from './spill.js';
 import { sharedDirFor } from '../transport/shared-dir.js';
 import type { QueueSnapshot } from './state-types.js';
 import { totalLength } from '../internal/chunks.js';
+import { queueClosed, queueEmpty, queueFull, queueLeft } from './refusals.js';
 
 /** Puts a client keeps unanswered at once; more wait in the producer's memory, so the owner parks at most this many per client. */
 const kPutWindow = 1024;
@@ -37,7 +38,7 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   put(item: readonly Buffer[], options: RequestOptions): Promise<void> {
-    if (this.#left) return Promise.reject(disconnected());
+    if (this.#left) return Promise.reject(queueLeft());
     if (this.#inFlight < kPutWindow) return this.#send(item, options);
     // The window is full: wait here (the timeout counts from the call) for a slot.
     const started = Date.now();
@@ -50,7 +51,7 @@ export class LocalQueueBackend implements QueueBackend {
 
   #send(item: readonly Buffer[], options: RequestOptions, askedMs = options.timeoutMs): Promise<void> {
     // A put that waited for a slot while this process disconnected.
-    if (this.#left) return Promise.reject(disconnected());
+    if (this.#left) return Promise.reject(queueLeft());
     this.#inFlight++;
     const nowait = options.timeoutMs === 0;
     const length = totalLength(item);
@@ -72,7 +73,7 @@ export class LocalQueueBackend implements QueueBackend {
         });
       });
     }
-    const onFull = (): QueueFull => full(askedMs);
+    const onFull = (): QueueFull => queueFull(askedMs);
     const sent = bundled
       ? this.#link.requestPart(this.#handle, kBundle.Put, item, options, onFull)
       : this.#link.request(this.#handle, (id) => this.#frame(id, item, length, nowait, options), options, onFull);
@@ -117,9 +118,9 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   async get(options: RequestOptions): Promise<Delivery> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     const { timeoutMs } = options;
-    const onEmpty = (): QueueEmpty => empty(timeoutMs);
+    const onEmpty = (): QueueEmpty => queueEmpty(timeoutMs);
     // Read-ahead gets travel together, in one frame (broker/bundle.ts).
     const answer = await (timeoutMs === 0
       ? this.#link.ask(this.#handle, kRequest.GetNowait, options, onEmpty)
@@ -147,7 +148,7 @@ export class LocalQueueBackend implements QueueBackend {
     };
     return {
       request: () => {
-        if (this.#left) queueMicrotask(() => receiver.failed(disconnected()));
+        if (this.#left) queueMicrotask(() => receiver.failed(queueLeft()));
         else link.requestPartTo(handle, kBundle.Get, kNoPayload, pending);
       },
       cancelAll: () => {
@@ -174,7 +175,7 @@ export class LocalQueueBackend implements QueueBackend {
 
   /** Throws QueueClosed once disconnected: the owner took the item back, so it must not reach user code. */
   ack({ id }: Pick<Delivery, 'id'>): Promise<void> | undefined {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     return this.#link.sendNow(this.#handle, encodeText(kRequest.Ack, 0, this.#handle.object, id));
   }
 
@@ -186,20 +187,20 @@ export class LocalQueueBackend implements QueueBackend {
   }
 
   taskDone(id: string): void {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     this.#link.send(this.#handle, [encodeText(kRequest.TaskDone, 0, this.#handle.object, id)]);
   }
 
   async join(options: WaitOptions): Promise<void> {
     // Aborted, it settles at once; the owner's late Done holds nothing.
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     const answer = await this.#link.ask(this.#handle, kRequest.Join, { signal: options.signal }, undefined, () => {});
     const error = this.#failure(answer, 'join', undefined);
     if (error !== undefined) throw error;
   }
 
   async close(immediate: boolean): Promise<void> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     const object = this.#handle.object;
     const frame = (id: number): Buffer[] => (immediate
       ? [encodeHead(kRequest.Close, id, object, 1, 0), kOne]
@@ -221,16 +222,16 @@ export class LocalQueueBackend implements QueueBackend {
   /** As the module's failure, but a `closed` refusal after disconnect() says so. */
   #failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error | undefined {
     const error = failure(answer, what, timeoutMs);
-    return this.#left && error instanceof QueueClosed ? disconnected() : error;
+    return this.#left && error instanceof QueueClosed ? queueLeft() : error;
   }
 
   async stats(): Promise<QueueStats> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     return this.#link.askValue<QueueStats>(this.#handle, kRequest.Stats);
   }
 
   async inspect(): Promise<QueueSnapshot> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     return this.#link.askValue<QueueSnapshot>(this.#handle, kRequest.Inspect);
   }
 
@@ -246,7 +247,7 @@ export class LocalQueueBackend implements QueueBackend {
         else resolve();
       };
       const go = (): void => settle();
-      const stop = watchWait(options, () => settle(full(timeoutMs)),
+      const stop = watchWait(options, () => settle(queueFull(timeoutMs)),
         () => settle(new AbortError('the operation was aborted', { cause: signal !== undefined ? signal.reason : group?.reason })));
       this.#waiting.push(go);
     });
@@ -254,23 +255,6 @@ export class LocalQueueBackend implements QueueBackend {
 }
 
 const kOne = Buffer.from([1]);
-
-function disconnected(): QueueClosed {
-  return new QueueClosed('this process disconnected from the queue (disconnect()); the queue lives on for the other processes, ' +
-    'but this process cannot use it again');
-}
-
-function full(timeoutMs: number | undefined): QueueFull {
-  return new QueueFull(timeoutMs === 0 || timeoutMs === undefined
-    ? 'the queue is full (putNowait does not wait for space); use put() to wait, or read from the queue'
-    : `the queue stayed full for ${timeoutMs} ms; nothing was enqueued`);
-}
-
-function empty(timeoutMs: number | undefined): QueueEmpty {
-  return new QueueEmpty(timeoutMs === 0 || timeoutMs === undefined
-    ? 'the queue is empty (getNowait does not wait for an item); use get() to wait'
-    : `no item arrived within ${timeoutMs} ms`);
-}
 
 /** The error an answer stands for; undefined for the one expected (Done for a put or a join, a delivery for a get). */
 function failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error | undefined {
@@ -286,12 +270,8 @@ function failure(answer: AnswerFrame, what: 'put' | 'get' | 'join', timeoutMs: n
 
 function refused({ reason, message }: Refusal, what: 'put' | 'get' | 'join', timeoutMs: number | undefined): Error {
   switch (reason) {
-    case 'closed':
-      return new QueueClosed(what === 'put'
-        ? 'the queue is closed: no more puts are accepted'
-        : 'the queue is closed and drained (or was closed with { immediate: true }, or this process disconnected from it): ' +
-          'there is nothing more to get');
-    case 'cancelled': return what === 'put' ? full(timeoutMs) : empty(timeoutMs);
+    case 'closed': return queueClosed(what === 'put' ? 'put' : 'get');
+    case 'cancelled': return what === 'put' ? queueFull(timeoutMs) : queueEmpty(timeoutMs);
     case 'quarantined': return quarantineError(message);
     // A queue refuses these only to requests without an answer (a taskDone), and never breaks.
     case 'broken': case 'invalid': return new Error(`procsafe: unexpected refusal '${reason}' (${message}) of a ${what}`);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { emitWarning } from 'node:process';
 import type { HandleKind, RedisHandle } from '../codec/handles.js';
-import { LeaseLost, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
+import { LeaseLost } from '../errors.js';
 import { CancelGroup, type RequestOptions, type WaitOptions } from '../internal/wait.js';
 import type { Delivery, DeliveryReceiver, QueueBackend, QueueStats, ReadAheadGets } from '../queue/backend.js';
 import type { QueueSnapshot } from '../queue/state-types.js';
@@ -16,6 +16,7 @@ import { RedisConnection } from './connection.js';
 import { leaseThread } from './lease-thread.js';
 import { queueKeys, wakeChannel } from './queue-handle.js';
 import { until, Wakeups } from './wakeups.js';
+import { queueClosed, queueEmpty, queueFull, queueLeft } from '../queue/refusals.js';
 
 type GetReply = [Buffer, Buffer?, Buffer?, number?, Buffer?];
 type StatsReply = [number, number, number, number, string, number, string];
@@ -62,7 +63,7 @@ export class RedisQueueBackend implements QueueBackend {
   get maxsize(): number { return this.#maxsize; }
 
   async put(item: readonly Buffer[], options: RequestOptions): Promise<void> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     await this.#ready;
     const id = `${this.#clientId}.${(this.#nextId++).toString(36)}`;
     const payload = item.length === 1 ? item[0] as Buffer : Buffer.concat(item);
@@ -70,22 +71,22 @@ export class RedisQueueBackend implements QueueBackend {
     await until(this.#wakeups, options, {
       run: async () => {
         const accepted = await this.#connection.script<number>('put', this.#keys, [id, payload, joinable]);
-        if (accepted === -1) throw closed('put');
+        if (accepted === -1) throw queueClosed('put');
         return accepted === 1 ? true : undefined;
       },
-      onTimeout: () => full(options.timeoutMs),
-      stopped: () => (this.#left ? disconnected() : undefined),
+      onTimeout: () => queueFull(options.timeoutMs),
+      stopped: () => (this.#left ? queueLeft() : undefined),
     });
   }
 
   async get(options: RequestOptions): Promise<Delivery> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     leaseThread.warm(this.#info.url, this.#info.redisTimeoutMs);
     await this.#ready;
     return until(this.#wakeups, options, {
       run: () => this.#tryGet(),
-      onTimeout: () => empty(options.timeoutMs),
-      stopped: () => (this.#left ? disconnected() : undefined),
+      onTimeout: () => queueEmpty(options.timeoutMs),
+      stopped: () => (this.#left ? queueLeft() : undefined),
       giveBack: (delivery) => this.release([delivery]),
     });
   }
@@ -94,7 +95,7 @@ export class RedisQueueBackend implements QueueBackend {
     const reply = await this.#connection.run((client, scripts, retry) =>
       scripts.run(client, 'get', this.#keys, [this.#info.leaseMs, retry ? '1' : '0'], true)) as GetReply;
     const status = Number(reply[0].toString());
-    if (status === -1) throw closed('get');
+    if (status === -1) throw queueClosed('get');
     if (status === 0) return undefined;
     const id = (reply[1] as Buffer).toString();
     const token = (reply[4] as Buffer).toString();
@@ -113,7 +114,7 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   ack({ id, token }: Pick<Delivery, 'id' | 'token'>): Promise<void> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     return this.#connection.script<number>('ack', this.#keys, [token, this.#joinable ? '1' : '0']).then((done) => {
       if (!this.#joinable) this.#drop(token);
       if (done === 1) return;
@@ -132,7 +133,7 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   taskDone(id: string, token: string): void {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     if (token !== '') this.#drop(token);
     this.#connection.script<number>('task-done', this.#keys, [id, token]).then((left) => {
       if (left === -1) {
@@ -144,17 +145,17 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   async join(options: WaitOptions): Promise<void> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     await this.#ready;
     await until(this.#wakeups, { signal: options.signal }, {
       run: async () => ((await this.#stats())[5] <= 0 ? true : undefined),
       onTimeout: () => new Error('unreachable: join() has no timeout'),
-      stopped: () => (this.#left ? disconnected() : undefined),
+      stopped: () => (this.#left ? queueLeft() : undefined),
     });
   }
 
   async close(immediate: boolean): Promise<void> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     await this.#ready;
     await this.#connection.script('close', this.#keys, [immediate ? 'immediate' : 'drain']);
   }
@@ -174,14 +175,14 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   async stats(): Promise<QueueStats> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     const [qsize, unacked, , maxsize, closedHow] = await this.#stats();
     return { qsize, full: maxsize > 0 && qsize + unacked >= maxsize, closed: closedHow !== '' };
   }
 
   /** The counts Redis keeps; what only a local owner knows (its clients, waiting calls, totals) is empty or 0. */
   async inspect(): Promise<QueueSnapshot> {
-    if (this.#left) throw disconnected();
+    if (this.#left) throw queueLeft();
     const [qsize, unacked, leased, maxsize, closedHow, unfinished] = await this.#stats();
     return {
       kind: this.#joinable ? 'joinable-queue' : 'queue', maxsize, closed: closedHow !== '', qsize, leased: unacked,
@@ -216,25 +217,3 @@ function warnLost(what: string): (error: unknown) => void {
   return (error) => emitWarning(`procsafe: could not ${what} on Redis: ${(error as Error).message}`);
 }
 
-function disconnected(): QueueClosed {
-  return new QueueClosed('this process disconnected from the queue (disconnect()); the queue lives on in Redis for the ' +
-    'other processes, but this handle cannot be used again');
-}
-
-function closed(what: 'put' | 'get'): QueueClosed {
-  return new QueueClosed(what === 'put'
-    ? 'the queue is closed: no more puts are accepted'
-    : 'the queue is closed and drained: there is nothing more to get');
-}
-
-function full(timeoutMs: number | undefined): QueueFull {
-  return new QueueFull(timeoutMs === 0 || timeoutMs === undefined
-    ? 'the queue is full (putNowait does not wait for space); use put() to wait, or read from the queue'
-    : `the queue stayed full for ${timeoutMs} ms; nothing was enqueued`);
-}
-
-function empty(timeoutMs: number | undefined): QueueEmpty {
-  return new QueueEmpty(timeoutMs === 0 || timeoutMs === undefined
-    ? 'the queue is empty (getNowait does not wait for an item); use get() to wait'
-    : `no item arrived within ${timeoutMs} ms`);
-}
