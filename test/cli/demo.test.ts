@@ -244,7 +244,7 @@ test('an unknown command exits 2 with one line, procsafe: <message>, and where t
   const result = await run(t, ['nope']);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, '');
-  assert.equal(result.stderr, 'procsafe: unknown command "nope" (commands: demo, map, status)\nSee procsafe --help.\n');
+  assert.equal(result.stderr, 'procsafe: unknown command "nope" (commands: demo, map, status, worker)\nSee procsafe --help.\n');
 });
 
 test('bad options and an unknown --only scenario are usage errors (exit 2), one line each', { timeout: 10_000 }, async (t) => {
@@ -260,7 +260,7 @@ test('bad options and an unknown --only scenario are usage errors (exit 2), one 
     'choose one of sigkill, exit, abort, timeout, memory, queue-reader, queue-writer, lock-holder, fork-lock\n' +
     'See procsafe demo --help.\n');
   assert.equal(none.code, 2);
-  assert.equal(none.stderr, 'procsafe: missing command (commands: demo, map, status)\nSee procsafe --help.\n');
+  assert.equal(none.stderr, 'procsafe: missing command (commands: demo, map, status, worker)\nSee procsafe --help.\n');
 });
 
 test('--help prints the usage on stdout and exits 0', { timeout: 10_000 }, async (t) => {
