@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
-import { childPids, fixture, repoRoot, waitForExit, waitUntil } from '../helpers/index.js';
+import { childPids, fixture, ownerItems, repoRoot, waitForExit, waitUntil } from '../helpers/index.js';
 import { firstJsonLine } from '../helpers/children.js';
 import { createOtherUser, type OtherUser, otherUserSkipReason, removeOtherUser, runAs } from '../helpers/other-user.js';
 
@@ -114,7 +114,7 @@ describe('another OS user', { skip }, () => {
     const runtime = dirname(handle.path);
     assert.equal(runtime, join(tmp, 'procsafe-0'), 'the owner uses <tmp>/procsafe-<uid>');
     const spillDir = sharedDirFor(handle.path);
-    const files = readdirSync(spillDir);
+    const files = ownerItems(spillDir);
     assert.equal(files.length, 1, 'the 200 KiB item waits in one file');
     const spillFile = join(spillDir, files[0] as string);
     const ownersFile = join(runtime, 'owners', `${(owner as Owner).child.pid}.json`);

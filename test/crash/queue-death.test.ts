@@ -2,7 +2,7 @@
 // scenarios of seeds 000 and 001 (Python's multiprocessing.Queue hanging or
 // leaking when a reader or writer dies).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BrokerLost, JoinableQueue, Process, Queue } from 'procsafe';
@@ -12,7 +12,7 @@ import { kBundle, kRequest } from '../../dist/broker/protocol.js';
 import { Outbox, unbundle } from '../../dist/broker/bundle.js';
 import { encodeSimple } from '../../dist/codec/fast-value.js';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
-import { fixture, startChild, tempDir, waitForExit, waitUntil } from '../helpers/index.js';
+import { fixture, ownerItems, startChild, tempDir, waitForExit, waitUntil } from '../helpers/index.js';
 
 const child = startChild;
 
@@ -89,7 +89,7 @@ function bytesRead(): number {
 /** Sizes of the files in `dir` (the owner's spill directory), none if it does not exist. */
 function fileSizes(dir: string): number[] {
   try {
-    return readdirSync(dir).map((name) => { try { return statSync(join(dir, name)).size; } catch { return 0; } });
+    return ownerItems(dir).map((name) => { try { return statSync(join(dir, name)).size; } catch { return 0; } });
   } catch {
     return [];
   }

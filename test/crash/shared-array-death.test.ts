@@ -1,12 +1,12 @@
 // SharedArray and deaths: a holder's death changes nothing for the others; the creator's death (however it died)
 // leaves every holder its memory, refuses newcomers with a clear ProcsafeError, and leaves nothing in /dev/shm.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { BrokerLost, Pool, Process, Queue, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
-import { fixture, isAlive, waitUntil } from '../helpers/index.js';
+import { fixture, isAlive, ownerItems, waitUntil } from '../helpers/index.js';
 import { watcherOf } from '../helpers/children.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
@@ -114,7 +114,7 @@ test('the creator and its watcher both SIGKILLed: the next owner to start remove
   await waitUntil(() => !isAlive(watcher), 'the watcher to die');
   creator.kill('SIGKILL');
   await creator.join();
-  assert.deepEqual(readdirSync(dir), [fileOf(arr).slice(dir.length + 1)], 'nobody cleaned up yet: the file is there');
+  assert.deepEqual(ownerItems(dir), [fileOf(arr).slice(dir.length + 1)], 'nobody cleaned up yet: the file is there');
   // Any process's first queue (or SharedArray) prepares its own directory and sweeps those of dead owners.
   const next = await child(t, 'ownSomething', []);
   assert.deepEqual(await next.join({ timeoutMs: 10_000 }), { exitCode: 0, signal: null });

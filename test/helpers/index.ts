@@ -1,5 +1,5 @@
 /** Shared test helpers: fixtures, temp files, and pid polling (a test proves "no orphans" this way). */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -97,4 +97,12 @@ export function samplePeakRss(pid: number, everyMs = 50): { stop: () => number }
   };
   const timer = setInterval(sample, everyMs);
   return { stop: () => { clearInterval(timer); return peakKb; } };
+}
+
+/**
+ * The files in an owner's /dev/shm directory less those of its transport: a connection's lane file and bells exist there
+ * between the owner's offer and the client's switch (then they are unlinked), and a lock's word for the owner's life.
+ */
+export function ownerItems(dir: string): string[] {
+  return readdirSync(dir).filter((name) => !name.startsWith('lane-') && !name.startsWith('word-'));
 }

@@ -13,7 +13,7 @@ import { spillPrefix, WriterFiles } from '../../dist/queue/spill.js';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { remainingAfter as from } from '../../dist/internal/chunks.js';
 import { linkFor } from '../../dist/broker/link.js';
-import { fixture, isAlive, startChild, waitUntil } from '../helpers/index.js';
+import { fixture, isAlive, ownerItems, startChild, waitUntil } from '../helpers/index.js';
 import { watcherOf } from '../helpers/children.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
@@ -113,7 +113,7 @@ test('the owner SIGKILLed with items in files: its directory goes with it, and a
   const owner = await startChild(t, 'ownLargeItems', [meta]);
   const q = await meta.get({ timeoutMs: 10_000 });
   const dir = sharedDirFor(handleOf(q).path);
-  assert.equal(readdirSync(dir).length, 1, 'the 1 MiB item waits in a file of the owner');
+  assert.equal(ownerItems(dir).length, 1, 'the 1 MiB item waits in a file of the owner');
   // This process writes one too, and keeps that file open for reuse (WriterFiles).
   await q.put(Buffer.alloc(100 * 1024, 1));
   const openHere = (): string[] => readdirSync('/proc/self/fd').flatMap((fd) => {
@@ -161,7 +161,7 @@ test('an owner and its watcher both SIGKILLed: the next owner to start removes t
   await waitUntil(() => !isAlive(watcher), 'the watcher to die');
   owner.kill('SIGKILL');
   await owner.join();
-  assert.equal(readdirSync(dir).length, 1, 'nobody cleaned up: the 1 MiB item is still there');
+  assert.equal(ownerItems(dir).length, 1, 'nobody cleaned up: the 1 MiB item is still there');
   // Any new owner of a queue sweeps the directories of owners that are gone.
   const next = new Queue<Queue<Buffer>>();
   const successor = await startChild(t, 'ownLargeItems', [next]);

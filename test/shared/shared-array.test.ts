@@ -1,13 +1,13 @@
 // SharedArray (SPEC "Shared state"): zero-filled memory every holder maps, a typed array over it in each process,
 // a Lock for compound updates, and Atomics that stay exact across processes. Needs the native addon (Linux).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { Lock, Pool, ProcsafeError, Process, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
-import { fixture } from '../helpers/index.js';
+import { fixture, ownerItems } from '../helpers/index.js';
 
 const linux = process.platform === 'linux' && existsSync('/dev/shm');
 const shared = fixture('shared-tasks.mjs');
@@ -68,13 +68,13 @@ test('misuse: a type that is not a typed array constructor, a bad length, extra 
 test('/dev/shm without room for it: ProcsafeError saying so, and no file left behind',
   { timeout: 10_000, skip: !linux && 'no /dev/shm' }, () => {
   const dir = dirname(fileOf(new SharedArray(Uint8Array, 1)));
-  const before = readdirSync(dir);
+  const before = ownerItems(dir);
   assert.throws(() => new SharedArray(Float64Array, 2 ** 49), (error: Error) => {
     assert.ok(error instanceof ProcsafeError);
     assert.match(error.message, /\/dev\/shm has no room for 562949953421312 Float64Array elements .*--shm-size/);
     return true;
   });
-  assert.deepEqual(readdirSync(dir), before);
+  assert.deepEqual(ownerItems(dir), before);
 });
 
 test('the handle travels to a Process: it sees what the creator wrote, and the creator sees what it writes',
