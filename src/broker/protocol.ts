@@ -1,10 +1,11 @@
 // What a peer and an owner's broker say to each other after the handshake (transport/handshake.ts): the frame kinds, and
 // the typed payloads of answers whose fields share a frame's `fn` (deliveries, refusals). Frames: transport/frame.ts.
-import { ItemQuarantined } from '../errors.js';
+import type { ItemQuarantined } from '../errors.js';
 import { unreachable } from '../internal/unreachable.js';
 import { encodeText, type Frame, ProtocolViolation } from '../transport/frame.js';
 import { parseFileRef } from '../queue/spill.js';
 import type { FileItem } from '../queue/state.js';
+import { itemQuarantined } from '../queue/refusals.js';
 
 /** Requests, peer -> owner; fn: the object id, id: the peer's request id (0: no answer). Payloads, answers: docs/wire.md. */
 export const kRequest = {
@@ -241,12 +242,7 @@ export function quarantineRefusal(id: number, itemId: string, deaths: number): B
 /** The error a `quarantined` refusal's message (checked by decodeRefusal) stands for. */
 export function quarantineError(message: string): ItemQuarantined {
   const [, count = '0', itemId = ''] = kQuarantine.exec(message) ?? [];
-  const deaths = Number(count);
-  return new ItemQuarantined(
-    `item ${itemId} was taken out of the queue: ${deaths} readers died holding it, each before finishing it, ` +
-    'so it would have killed every reader in turn; it will not be delivered again. Find out why it kills its reader ' +
-    '(a native crash, running out of memory) and put it again once that is fixed; the next get() goes on with the next item',
-    { itemId, deaths });
+  return itemQuarantined(itemId, Number(count));
 }
 
 // Throws ProtocolViolation unless `frame` is an answer its consumer can decode: a link checks each as it arrives, so a

@@ -1,6 +1,6 @@
 // The errors a queue's calls reject with when the queue says no, worded once for every backend (local-backend.ts,
 // redis/queue-backend.ts): what happened and what to do.
-import { QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
+import { ItemQuarantined, QueueClosed, QueueEmpty, QueueFull } from '../errors.js';
 
 /** A put that found no room: at once (putNowait) or after its timeout. */
 export function queueFull(timeoutMs: number | undefined): QueueFull {
@@ -28,4 +28,13 @@ export function queueClosed(what: 'put' | 'get'): QueueClosed {
 export function queueLeft(): QueueClosed {
   return new QueueClosed('this process disconnected from the queue (disconnect()); the queue lives on for the other processes, ' +
     'but this process cannot use it again');
+}
+
+/** The get told of an item taken out of the queue because every reader that took it died (`deaths` of them). */
+export function itemQuarantined(itemId: string, deaths: number): ItemQuarantined {
+  return new ItemQuarantined(
+    `item ${itemId} was taken out of the queue: ${deaths} readers died holding it, each before finishing it, ` +
+    'so it would have killed every reader in turn; it will not be delivered again. Find out why it kills its reader ' +
+    '(a native crash, running out of memory) and put it again once that is fixed; the next get() goes on with the next item',
+    { itemId, deaths });
 }

@@ -16,10 +16,10 @@ import { RedisConnection } from './connection.js';
 import { leaseThread } from './lease-thread.js';
 import { queueKeys, wakeChannel } from './queue-handle.js';
 import { until, Wakeups } from './wakeups.js';
-import { queueClosed, queueEmpty, queueFull, queueLeft } from '../queue/refusals.js';
+import { itemQuarantined, queueClosed, queueEmpty, queueFull, queueLeft } from '../queue/refusals.js';
 
-type GetReply = [Buffer, Buffer?, Buffer?, number?, Buffer?];
-type StatsReply = [number, number, number, number, string, number, string];
+type GetReply = [Buffer, Buffer?, (Buffer | number)?, number?, Buffer?];
+type StatsReply = [number, number, number, number, string, number, string, number];
 
 export class RedisQueueBackend implements QueueBackend {
   readonly #info: RedisHandle;
@@ -96,6 +96,7 @@ export class RedisQueueBackend implements QueueBackend {
       scripts.run(client, 'get', this.#keys, [this.#info.leaseMs, retry ? '1' : '0'], true)) as GetReply;
     const status = Number(reply[0].toString());
     if (status === -1) throw queueClosed('get');
+    if (status === -2) throw itemQuarantined((reply[1] as Buffer).toString(), Number(reply[2]));
     if (status === 0) return undefined;
     const id = (reply[1] as Buffer).toString();
     const token = (reply[4] as Buffer).toString();
@@ -183,11 +184,11 @@ export class RedisQueueBackend implements QueueBackend {
   /** The counts Redis keeps; what only a local owner knows (its clients, waiting calls, totals) is empty or 0. */
   async inspect(): Promise<QueueSnapshot> {
     if (this.#left) throw queueLeft();
-    const [qsize, unacked, leased, maxsize, closedHow, unfinished] = await this.#stats();
+    const [qsize, unacked, leased, maxsize, closedHow, unfinished, , quarantined] = await this.#stats();
     return {
       kind: this.#joinable ? 'joinable-queue' : 'queue', maxsize, closed: closedHow !== '', qsize, leased: unacked,
       acked: leased - unacked, unfinished: this.#joinable ? unfinished : 0, full: maxsize > 0 && qsize + unacked >= maxsize,
-      accepted: 0, consumed: 0, redeliveries: 0, quarantined: 0, untold: 0, dropped: 0, clients: [], puts: [], gets: [], joins: [],
+      accepted: 0, consumed: 0, redeliveries: 0, quarantined, untold: 0, dropped: 0, clients: [], puts: [], gets: [], joins: [],
     };
   }
 

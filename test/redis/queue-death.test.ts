@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokerLost, JoinableQueue, Queue, QueueEmpty, QueueFull } from 'procsafe';
+import { BrokerLost, ItemQuarantined, JoinableQueue, Queue, QueueEmpty, QueueFull } from 'procsafe';
 import { reap } from '../helpers/children.js';
 import { fixture, waitUntil } from '../helpers/index.js';
 import { redisMissing, startRedis } from '../helpers/redis-server.js';
@@ -234,3 +234,36 @@ test('while Redis is down, a get with a timeout rejects QueueEmpty at its timeou
     await server.restart();
     assert.equal(await q.get({ timeoutMs: 10_000 }), 1, 'the item is still there');
   });
+
+test('an item whose readers all die (5 lapsed leases) is quarantined: one get rejects ItemQuarantined naming it, the queue ' +
+  'goes on, and join() resolves', { timeout: 60_000, skip }, async (t) => {
+  const server = await startRedis(t);
+  const name = fresh();
+  const q = new JoinableQueue<string>({ redis: server.url, name, leaseMs: kLeaseMs });
+  t.after(() => q.disconnect());
+  await q.put('poison');
+  let id = '';
+  for (let death = 1; death <= 5; death++) {
+    // Each reader takes the poison (redelivered once the last one's lease lapsed) and dies holding it.
+    const reader = child(t, server.url, name, 'read-and-hang');
+    const got = await reader.next<{ id: string; value: string }>();
+    assert.equal(got.value, 'poison', `reader ${death} got the poison`);
+    id = got.id;
+    await kill(reader.process);
+  }
+  // The last lease runs out (stats take back lapsed leases), and only then the next item: a get would take it first.
+  for (const deadline = Date.now() + 20 * kLeaseMs; (await q.inspect()).quarantined === 0;) {
+    assert.ok(Date.now() < deadline, 'the fifth lease ran out and the item was quarantined');
+    await sleep(kLeaseMs / 4);
+  }
+  await q.put('after');
+  const told = await q.getEntry({ timeoutMs: 20 * kLeaseMs }).then(() => undefined, (error: unknown) => error);
+  assert.ok(told instanceof ItemQuarantined, `the next get is told: ${String(told)}`);
+  assert.deepEqual([told.itemId, told.deaths], [id, 5]);
+  const next = await q.getEntry({ timeoutMs: 20 * kLeaseMs });
+  assert.equal(next.value, 'after', 'the queue goes on with the next item');
+  q.taskDone(next.id);
+  await q.join();
+  const snapshot = await q.inspect();
+  assert.deepEqual([snapshot.quarantined, snapshot.qsize, snapshot.unfinished], [1, 0, 0]);
+});

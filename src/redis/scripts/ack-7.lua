@@ -11,7 +11,7 @@ if ARGV[2] ~= '1' then
   local id = id_of(token)
   redis.call('ZREM', KEYS[5], token)
   redis.call('HDEL', KEYS[3], id)
-  redis.call('HDEL', KEYS[4], id)
+  redis.call('HDEL', KEYS[4], id, id .. ':deaths')
 end
 remember('a' .. token)
 local meta = redis.call('HMGET', KEYS[1], 'closed', 'maxsize')

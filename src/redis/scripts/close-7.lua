@@ -8,7 +8,7 @@ if ARGV[1] == 'immediate' then
   local ids = redis.call('LRANGE', KEYS[2], 0, -1)
   for _, id in ipairs(ids) do
     redis.call('HDEL', KEYS[3], id)
-    redis.call('HDEL', KEYS[4], id)
+    redis.call('HDEL', KEYS[4], id, id .. ':deaths')
   end
   redis.call('DEL', KEYS[2])
   dropped = #ids

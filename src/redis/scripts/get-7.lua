@@ -1,8 +1,16 @@
 -- Leases the oldest item to the caller, first taking back the expired leases of dead holders.
 -- ARGV[1] leaseMs, ARGV[2] retry
--- Returns { 1, id, item, deliveries, token }, { 0 } (nothing now), or { -1 } (closed and drained, or closed at once).
+-- Returns { 1, id, item, deliveries, token }, { 0 } (nothing now), { -1 } (closed and drained, or closed at once), or
+-- { -2, id, deaths }: an item was quarantined (lib.lua), told to this get once.
 local now = now_ms()
 reclaim(now)
+local notices = redis.call('HGET', KEYS[1], 'notices')
+if notices then
+  local first, rest = string.match(notices, '^([^;]*);(.*)$')
+  if rest == '' then redis.call('HDEL', KEYS[1], 'notices') else redis.call('HSET', KEYS[1], 'notices', rest) end
+  local qid, deaths = string.match(first, '^(.*) (%d+)$')
+  return { -2, qid, tonumber(deaths) }
+end
 local closed = redis.call('HGET', KEYS[1], 'closed')
 if closed == 'immediate' then return { -1 } end
 local id = redis.call('LPOP', KEYS[2])

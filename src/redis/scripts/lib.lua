@@ -15,7 +15,7 @@ end
 -- KEYS[1] meta      hash: maxsize, kind, closed ('drain' | 'immediate'), unfinished (JoinableQueue)
 -- KEYS[2] ready     list of item ids waiting for a reader, oldest first
 -- KEYS[3] items     hash: id -> serialized item, until consumed (Queue: acked; JoinableQueue: taskDone)
--- KEYS[4] dlv       hash: id -> deliveries so far
+-- KEYS[4] dlv       hash: id -> deliveries so far; id .. ':deaths' -> lapsed leases (holders dead or cut off)
 -- KEYS[5] leases    sorted set: token ('<id>#<delivery>') -> expiry (server ms); renewed by the holder's lease thread
 -- KEYS[6] unacked   set of tokens handed to a reader and not yet to its code: they count against maxsize
 -- KEYS[7] recent    list: the calling client's latest applied puts, acks and taskDones, for its retries (expires)
@@ -49,15 +49,33 @@ local function requeue(id)
     return true
   end
   redis.call('HDEL', KEYS[3], id)
-  redis.call('HDEL', KEYS[4], id)
+  redis.call('HDEL', KEYS[4], id, id .. ':deaths')
   if redis.call('HGET', KEYS[1], 'kind') == 'joinable-queue' then
     if redis.call('HINCRBY', KEYS[1], 'unfinished', -1) <= 0 then wake('j') end
   end
   return false
 end
 
+-- Forgets an item for good: its bytes and its counts.
+local function forget(id)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id, id .. ':deaths')
+end
+
+-- An item whose holders keep dying (kQuarantineAfterDeaths lapsed leases, as a local queue's) would kill every reader in
+-- turn: it is dropped (done, for join()), counted, and told once to the next get ('notices' in meta: "id deaths;...").
+local kQuarantineAfterDeaths = 5
+local function quarantine(id, deaths)
+  forget(id)
+  redis.call('HINCRBY', KEYS[1], 'quarantined', 1)
+  redis.call('HSET', KEYS[1], 'notices', (redis.call('HGET', KEYS[1], 'notices') or '') .. id .. ' ' .. deaths .. ';')
+  if redis.call('HGET', KEYS[1], 'kind') == 'joinable-queue' then
+    if redis.call('HINCRBY', KEYS[1], 'unfinished', -1) <= 0 then wake('j') end
+  end
+end
+
 -- Expired leases go back to the front of the queue, oldest expiry first, with the same ids: their holders died or were
--- cut off. Returns how many.
+-- cut off. An item that lapsed too often is quarantined instead. Returns how many.
 local function reclaim(now)
   local expired = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now - 1, 'LIMIT', 0, 1000)
   for i = #expired, 1, -1 do
@@ -65,7 +83,10 @@ local function reclaim(now)
     redis.call('ZREM', KEYS[5], token)
     redis.call('SREM', KEYS[6], token)
     local id = id_of(token)
-    if redis.call('HEXISTS', KEYS[3], id) == 1 then requeue(id) end
+    if redis.call('HEXISTS', KEYS[3], id) == 1 then
+      local deaths = redis.call('HINCRBY', KEYS[4], id .. ':deaths', 1)
+      if deaths >= kQuarantineAfterDeaths then quarantine(id, deaths) else requeue(id) end
+    end
   end
   if #expired > 0 then wake('r') end
   return #expired

@@ -13,7 +13,7 @@ if not redis.call('ZSCORE', KEYS[5], token) then return -1 end
 redis.call('ZREM', KEYS[5], token)
 redis.call('SREM', KEYS[6], token)
 redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1], ARGV[1] .. ':deaths')
 local left = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
 remember('d' .. token)
 if left <= 0 then wake('j') end
