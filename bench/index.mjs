@@ -45,6 +45,7 @@ const kGoals = [
   "queue: ping-pong round trip <= 0.8x Python's",
   'queue: 10 MiB items >= 80% of a raw Unix-socket stream',
   'lock: uncontended acquire + release <= 1 µs a pair',
+  "lock: hand-off between two processes <= Python's",
   "cold: a Process start() + join() no slower than Python's spawn Process",
   "cold: a new process Pool's first result (with close) no slower than Python's spawn Pool(1)",
   'cold: warm sequential round trip (process) no slower than the best process peer',

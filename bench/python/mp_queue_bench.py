@@ -5,6 +5,7 @@ usage: python3 mp_queue_bench.py stream SIZE N WARMUP       -> producer Process 
        python3 mp_queue_bench.py latency N WARMUP INTERVAL_MS -> one 8-byte item at a time (send time inside), put-to-get latency
        python3 mp_queue_bench.py pingpong N WARMUP           -> A puts to q1, B gets it and puts it to q2, A gets it
        python3 mp_queue_bench.py lock N WARMUP               -> a child Process: lock.acquire(); lock.release() in a loop
+       python3 mp_queue_bench.py lockcontend N WARMUP        -> two child Processes doing that at once on one lock
 Prints one JSON line. Times are time.monotonic_ns() (CLOCK_MONOTONIC, shared by every process, as
 process.hrtime.bigint() in Node), so the consumer's clock reading minus the producer's is meaningful.
 """
@@ -79,6 +80,19 @@ def lock_loop(lock, res, n, warmup):
     res.put((t0, time.monotonic_ns()))
 
 
+def lock_contend(lock, ready, go, res, n, warmup):
+    for _ in range(warmup):
+        lock.acquire()
+        lock.release()
+    ready.put(1)
+    go.wait()
+    t0 = time.monotonic_ns()
+    for _ in range(n):
+        lock.acquire()
+        lock.release()
+    res.put((t0, time.monotonic_ns()))
+
+
 def run(*processes):
     for p in processes:
         p.start()
@@ -130,6 +144,17 @@ def main():
         t0, t1 = res.get()
         join(child)
         out.update(n=n, seconds=(t1 - t0) / 1e9)
+    elif mode == "lockcontend":
+        n, warmup = int(sys.argv[2]), int(sys.argv[3])
+        lock, ready, go = mp.Lock(), mp.Queue(), mp.Event()
+        children = [mp.Process(target=lock_contend, args=(lock, ready, go, res, n, warmup)) for _ in range(2)]
+        run(*children)
+        ready.get()
+        ready.get()
+        go.set()
+        spans = [res.get(), res.get()]
+        join(*children)
+        out.update(n=n, seconds=(max(t1 for _, t1 in spans) - min(t0 for t0, _ in spans)) / 1e9)
     else:
         raise SystemExit("unknown mode " + mode)
     print(json.dumps(out))

@@ -109,6 +109,19 @@ export async function pingB(q1, q2, { total }) {
   await put;
 }
 
+/**
+ * Lock, contended: two of these run at once on one lock, each acquiring and releasing `n` times once both are ready
+ * (`ready` counts them in, `go` lets them start); each reports its own span.
+ */
+export async function lockContend(lock, { n, warmup, ready, go, out }) {
+  for (let i = 0; i < warmup; i++) (await lock.acquire()).release();
+  await ready.put(process.pid);
+  await go.wait();
+  const t0 = now();
+  for (let i = 0; i < n; i++) (await lock.acquire()).release();
+  report(out, { t0, t1: now() });
+}
+
 /** Lock: acquire + release in a loop; the release and the next acquire leave in one write. */
 export async function lockLoop(lock, { n, warmup, out }) {
   for (let i = 0; i < warmup; i++) (await lock.acquire()).release();
