@@ -7,7 +7,7 @@ import type { Handle } from '../codec/handles.js';
 import { BoundedError, LockTimeout, ReleasedError } from '../errors.js';
 import { type Link, linkFor, validateWait, type WaitOptions } from '../broker/link.js';
 import { sharedDirFor } from '../transport/shared-dir.js';
-import { type LockWord, wordFor } from './lock-word.js';
+import { kMaxSlots, type LockWord, wordFor } from './lock-word.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { encodeHead } from '../transport/frame.js';
 import { type AnswerFrame, kAnswer, kRequest } from '../broker/protocol.js';
@@ -161,9 +161,9 @@ export class Semaphore {
   async acquire(options?: AcquireOptions): Promise<Lease> {
     const wait = validateWait(options, 'acquire()');
     const link = linkFor(this.#handle);
-    if (this.#handle.kind === 'lock' && wait.signal?.aborted !== true) {
-      // The first acquire on this link asks for the word and goes through the owner meanwhile: it keeps its place among
-      // the requests made before and after it (an acquire, then a put, reach the owner in that order).
+    if (this.#slots > 0 && wait.signal?.aborted !== true) {
+      // The first acquire on this link asks for the words and goes through the owner meanwhile: it keeps its place
+      // among the requests made before and after it (an acquire, then a put, reach the owner in that order).
       const word = this.#word(link);
       const fast = word instanceof Promise ? undefined : this.#fastAcquire(link, word);
       if (fast !== undefined) return fast;
@@ -180,7 +180,8 @@ export class Semaphore {
       // Granted after this acquire gave up: released at once, never held unknowingly; news of a death stays for the next holder.
       (late) => {
         if (late.type !== kAnswer.Granted) return;
-        if (inWord(late)) this.#releaseWord(link, late.payload[4] === 1);
+        const slot = slotOf(late);
+        if (slot !== undefined) this.#releaseWord(link, slot, late.payload[4] === 1);
         else release(late.payload.readUInt32BE(0), late.payload[4] === 1);
       });
     if (answer.type !== kAnswer.Granted) {
@@ -188,41 +189,51 @@ export class Semaphore {
       throw new LockTimeout(`the ${what} is held by another process (acquire with timeoutMs: 0 does not wait)`);
     }
     const leaseId = answer.payload.readUInt32BE(0);
-    // Handed over into the word: released by a CAS, as a fast hold, so the next acquire need not ask the owner.
-    if (inWord(answer)) return leaseOf(this, answer.payload[4] === 1, () => { this.#releaseWord(link, false); });
+    // Handed over into a slot of the words: released by a CAS, as a fast hold, so the next acquire need not ask the owner.
+    const slot = slotOf(answer);
+    if (slot !== undefined) return leaseOf(this, answer.payload[4] === 1, () => { this.#releaseWord(link, slot, false); });
     return leaseOf(this, answer.payload[4] === 1, () => release(leaseId));
   }
 
-  // Releases a hold the owner put into this link's word (a grant flagged `in word`, or a fast acquire); `died`: a death
-  // it was told of and nobody saw (a late grant), kept for the next holder.
-  #releaseWord(link: Link, died: boolean): void {
+  /** How many slot words it has where the addon loads (lock-word.ts): one per permit, at most kMaxSlots; 0: none. */
+  get #slots(): number {
+    const { kind, size } = this.#handle;
+    return kind === 'lock' ? 1 : size <= kMaxSlots ? size : 0;
+  }
+
+  // Releases a slot held in this link's words (a fast acquire, or a grant handed into a slot); `died`: a death it was
+  // told of and nobody saw (a late grant), kept for the next holder of the slot.
+  #releaseWord(link: Link, slot: number, died: boolean): void {
     const known = this.#word(link);
     if (known instanceof Promise) {
-      void known.then((word) => this.#releaseIn(link, word, died));
+      void known.then((word) => this.#releaseIn(link, word, slot, died));
       return;
     }
-    this.#releaseIn(link, known, died);
+    this.#releaseIn(link, known, slot, died);
   }
 
-  #releaseIn(link: Link, word: LockWord | null, died: boolean): void {
+  #releaseIn(link: Link, word: LockWord | null, slot: number, died: boolean): void {
     if (word === null || !link.alive) return;
-    if (died) word.markDied();
+    if (died) word.markDied(slot);
     // Others came to wait meanwhile (the contended bit): the owner hands it on.
-    if (!word.release()) link.send(this.#handle, [encodeHead(kRequest.ReleaseWord, 0, this.#handle.object, 0)]);
+    if (word.release(slot)) return;
+    const frame = encodeHead(kRequest.ReleaseWord, 0, this.#handle.object, 1);
+    frame[frame.length - 1] = slot;
+    link.send(this.#handle, [frame]);
   }
 
-  // A Lock's word in shared memory (lock-word.ts): one CAS when nobody holds it, else undefined (ask the owner).
+  // The slot words in shared memory (lock-word.ts): one CAS on a free slot, else undefined (ask the owner).
   #word(link: Link): LockWord | null | Promise<LockWord | null> {
     const handle = this.#handle;
-    return wordFor(link, handle.object, () => sharedDirFor(handle.path),
-      () => link.askValue<{ file: string; id: number } | null>(handle, kRequest.WordOpen));
+    return wordFor(link, handle.object, this.#slots, () => sharedDirFor(handle.path),
+      () => link.askValue<{ file: string; id: number; slots: number } | null>(handle, kRequest.WordOpen));
   }
 
   #fastAcquire(link: Link, word: LockWord | null): Lease | undefined {
     if (word === null || !link.alive) return undefined;
-    const died = word.tryAcquire();
-    if (died === undefined) return undefined;
-    return leaseOf(this, died, () => { this.#releaseWord(link, false); });
+    const taken = word.tryAcquire();
+    if (taken === undefined) return undefined;
+    return leaseOf(this, taken.died, () => { this.#releaseWord(link, taken.slot, false); });
   }
 
   /** Holders, waiters and how many permits were freed by a death. */
@@ -251,9 +262,9 @@ export class Lock extends Semaphore {
   }
 }
 
-/** A grant the owner handed over into the link's word (sync/lock-word.ts): a 6th payload byte 1. */
-function inWord(answer: AnswerFrame): boolean {
-  return answer.payload.length >= 6 && answer.payload[5] === 1;
+/** The slot a grant was handed into (sync/lock-word.ts): a 6th payload byte 1 and the slot in the 7th; else undefined. */
+function slotOf(answer: AnswerFrame): number | undefined {
+  return answer.payload.length >= 7 && answer.payload[5] === 1 ? answer.payload[6] : undefined;
 }
 
 shareable(Semaphore, ['semaphore'], (handle) => new Semaphore(handle.size));

@@ -70,12 +70,15 @@ export class SemaphoreState implements SyncState {
   /** Acquires parked, waiting for a permit. */
   get waiting(): number { return this.#waiters.size; }
 
-  /** Deaths not told to any holder yet, now handed to the lock word to tell; the count goes to 0. */
-  takeOrphaned(): boolean {
-    const any = this.#orphaned > 0;
+  /** Deaths not told to any holder yet, now handed to the slot words to tell: how many; the count goes to 0. */
+  takeOrphaned(): number {
+    const orphaned = this.#orphaned;
     this.#orphaned = 0;
-    return any;
+    return orphaned;
   }
+
+  /** Leases held. */
+  get held(): number { return this.#leases.size; }
 
   /** A death the lock word recorded, now the state's to tell the next holder (at most one per free permit). */
   addOrphaned(): void {

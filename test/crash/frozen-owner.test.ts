@@ -3,14 +3,31 @@
 // side; what the owner grants late is handed back (an item to the queue, a lease
 // released), never lost. An owner really killed is still BrokerLost within 1 s.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, BrokerLost, type Event, type Lock, LockTimeout, Queue, QueueEmpty } from 'procsafe';
 import { startChild } from '../helpers/index.js';
 
 /** SIGSTOPs `pid` and returns what resumes it (SIGCONT), safe to call twice. */
+/** Whether every thread of `pid` is stopped (state T), read from /proc. */
+function allStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+    });
+  } catch {
+    return true; // gone: nothing of it runs
+  }
+}
+
 function stop(pid: number): () => void {
   process.kill(pid, 'SIGSTOP');
+  // Every thread stopped (the broker thread too), not merely signalled: one still running could answer a call sent now.
+  for (const deadline = Date.now() + 5_000; !allStopped(pid);) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} did not stop within 5 s`);
+  }
   let resumed = false;
   return () => {
     if (resumed) return;

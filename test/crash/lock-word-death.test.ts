@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Barrier, Lock, Process, type Queue as QueueType, Queue, SharedArray } from 'procsafe';
+import { Barrier, BoundedSemaphore, Lock, Process, type Queue as QueueType, Queue, Semaphore, SharedArray } from 'procsafe';
 import { sharedDirFor } from '../../dist/transport/shared-dir.js';
 import { loadNative, type NativeAddon } from '../../dist/native/load.js';
 import { fixture, waitUntil } from '../helpers/index.js';
@@ -165,3 +165,44 @@ test('a lock word scribbled with a value no client writes (a negative, the id of
   owner.kill('SIGKILL');
   await owner.join();
 });
+
+test('a semaphore\'s slot taken fast by a process that then dies: the permit comes back, and its next taker is told',
+  { timeout: 30_000, skip: kOff }, async (t) => {
+  const sem = new BoundedSemaphore(2);
+  // Open the words here, with a first acquire through the owner, and give everything back.
+  (await sem.acquire()).release();
+  const holder = await child(t, 'holdFastThenDie', [sem, 'kill']);
+  assert.deepEqual(await holder.join(), { exitCode: null, signal: 'SIGKILL' });
+  await waitUntilValue(sem, 2);
+  // Both permits, fast: one of them is the dead holder's slot, and says so; then both are free again.
+  const a = await sem.acquire({ timeoutMs: 5000 });
+  const b = await sem.acquire({ timeoutMs: 5000 });
+  assert.deepEqual([a.previousOwnerDied, b.previousOwnerDied].sort(), [false, true], 'one taker told of the death');
+  const { holders } = await sem.inspect();
+  assert.deepEqual(holders.map((h) => (h as { leaseId: number }).leaseId), [0, 0], 'both held by their slots');
+  a.release();
+  b.release();
+  assert.equal(await sem.getValue(), 2);
+});
+
+test('4 processes x 3000 acquire/release on a Semaphore(2), fast and contended: never more than 2 inside, every pass counted',
+  { timeout: 90_000, skip: kOff }, async (t) => {
+  const sem = new Semaphore(2);
+  const arr = new SharedArray(Int32Array, 3);
+  const barrier = new Barrier(4);
+  const n = 3000;
+  const children = await Promise.all([0, 1, 2, 3].map(() => child(t, 'semaphoreHammer', [sem, arr, barrier, n])));
+  for (const c of children) assert.deepEqual(await c.join({ timeoutMs: 80_000 }), { exitCode: 0, signal: null });
+  assert.equal(arr.array[2], 4 * n, 'every pass counted');
+  assert.ok((arr.array[1] as number) <= 2, `at most 2 inside at once (saw ${arr.array[1]})`);
+  assert.equal(await sem.getValue(), 2, 'both permits free at the end');
+});
+
+/** Until the owner shows `value` free permits (it frees a dead holder's slot from its socket's close, a moment after). */
+async function waitUntilValue(sem: Semaphore, value: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await sem.getValue()) !== value) {
+    assert.ok(Date.now() < deadline, `the semaphore back to ${value} free permits`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

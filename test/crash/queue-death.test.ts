@@ -214,6 +214,8 @@ test('guarantee 3: items a reader read ahead but did not hand out go to another 
   while ((await q.inspect()).leased < 4) await new Promise((resolve) => setTimeout(resolve, 2));
   reader.kill('SIGKILL');
   await reader.join();
+  // The owner learns of the death from the connection's close, an event of its own a moment after the exit.
+  await ownerSettled(q);
   // Nothing handed to user code is lost; nothing else was consumed.
   const rest: number[] = [];
   for (let i = 0; i < 16; i++) rest.push(await q.get({ timeoutMs: 5000 }));
@@ -235,6 +237,7 @@ test('guarantee 3: an item reaches user code only once its ack is in the kernel,
   t.after(() => { reader.kill('SIGKILL'); });
   await reader.start();
   assert.equal((await reader.join()).signal, 'SIGKILL');
+  await ownerSettled(q);
   // Items 1 and 2 reached its code: consumed, never delivered again. Item 3 (read ahead) went back.
   const state = await q.inspect();
   assert.equal(state.consumed, 2,
@@ -327,3 +330,12 @@ test("the owner's main thread blocked for 2 s does not stall two children exchan
   assert.deepEqual(await consumer.join(), { exitCode: 0, signal: null });
   assert.equal(await waitForExit(consumer.pid as number), true);
 });
+
+/** Until the owner settled every dead reader's items (none leased): it hears of a death a moment after the exit. */
+async function ownerSettled(q: Queue<unknown>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await q.inspect()).leased > 0) {
+    assert.ok(Date.now() < deadline, 'the owner gave the dead reader\'s items back');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
