@@ -26,7 +26,11 @@
  * ever got permits from `release(k)` are served by the owner alone.
  */
 import { join } from 'node:path';
+import type { Link } from '../broker/link.js';
+import { kRequest } from '../broker/protocol.js';
+import type { Handle } from '../codec/handles.js';
 import { loadNative } from '../native/load.js';
+import { sharedDirFor } from '../transport/shared-dir.js';
 
 export const kWordBytes = 4096;
 export const kMaxSlots = 32;
@@ -81,16 +85,15 @@ export class LockWord {
 }
 
 /** A client's words, per link (one per thread and owner) and lock: undefined while asking, null where there is none. */
-const opened = new WeakMap<object, Map<string, LockWord | null | Promise<LockWord | null>>>();
+const opened = new WeakMap<Link, Map<string, LockWord | null | Promise<LockWord | null>>>();
 
 /**
- * This thread's view of the word of the lock `object`, asked of the owner once (`ask` resolves {file, id} or null), and
- * mapped from `dir`. Null where there is none (no addon here or at the owner), and the lock is served as before.
+ * This thread's view of the words of the lock or semaphore of `handle`, asked of its owner once through `link` and mapped
+ * from the owner's directory. Null where there are none (no addon here or at the owner): it is served as before. Once
+ * known, a lookup is two map reads (every acquire and release makes one).
  */
-export function wordFor(
-  link: object, object: string, slots: number, dir: () => string,
-  ask: () => Promise<{ file: string; id: number; slots: number } | null>,
-): LockWord | null | Promise<LockWord | null> {
+export function wordFor(link: Link, handle: Handle, slots: number): LockWord | null | Promise<LockWord | null> {
+  const { object } = handle;
   let words = opened.get(link);
   if (words === undefined) opened.set(link, words = new Map<string, LockWord | null | Promise<LockWord | null>>());
   const known = words.get(object);
@@ -100,12 +103,13 @@ export function wordFor(
     words.set(object, null);
     return null;
   }
-  const pending = ask().then((answer) => {
+  const asked = link.askValue<{ file: string; id: number; slots: number } | null>(handle, kRequest.WordOpen);
+  const pending = asked.then((answer) => {
     let word: LockWord | null = null;
     if (answer !== null && /^word-[0-9]+$/.test(answer.file) && Number.isInteger(answer.id) && answer.id > 0 &&
       answer.id <= kIdMask && answer.slots === slots) {
       try {
-        word = new LockWord(addon.map(join(dir(), answer.file), kWordBytes, false), answer.id, slots);
+        word = new LockWord(addon.map(join(sharedDirFor(handle.path), answer.file), kWordBytes, false), answer.id, slots);
       } catch {
         word = null;
       }

@@ -6,7 +6,6 @@ import { inspect as utilInspect } from 'node:util';
 import type { Handle } from '../codec/handles.js';
 import { BoundedError, LockTimeout, ReleasedError } from '../errors.js';
 import { type Link, linkFor, validateWait, type WaitOptions } from '../broker/link.js';
-import { sharedDirFor } from '../transport/shared-dir.js';
 import { kMaxSlots, type LockWord, wordFor } from './lock-word.js';
 import { adopt, claimHandle, describeHandle, shareable } from '../broker/shareable.js';
 import { encodeHead } from '../transport/frame.js';
@@ -224,9 +223,7 @@ export class Semaphore {
 
   // The slot words in shared memory (lock-word.ts): one CAS on a free slot, else undefined (ask the owner).
   #word(link: Link): LockWord | null | Promise<LockWord | null> {
-    const handle = this.#handle;
-    return wordFor(link, handle.object, this.#slots, () => sharedDirFor(handle.path),
-      () => link.askValue<{ file: string; id: number; slots: number } | null>(handle, kRequest.WordOpen));
+    return wordFor(link, this.#handle, this.#slots);
   }
 
   #fastAcquire(link: Link, word: LockWord | null): Lease | undefined {

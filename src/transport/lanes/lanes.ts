@@ -20,8 +20,8 @@ export class Lanes {
   readonly #in: Ring;
   readonly #peerBell: number;
   readonly #watch: object;
-  /** Owner only: the files, removed once the client mapped them (or when it goes). */
-  readonly #files: readonly string[];
+  /** Owner only: the files, removed once the client mapped them (or when it goes); emptied once removed. */
+  #files: readonly string[];
   #events: LaneEvents | undefined;
   #reading = false;
   #closed = false;
@@ -78,6 +78,7 @@ export class Lanes {
   /** Owner: both ends hold the mapping and the bells open; the names are no longer needed. */
   unlinkFiles(): void {
     for (const path of this.#files) this.#addon.unlink(path);
+    this.#files = [];
   }
 
   /** Starts taking the incoming lane (only once the socket's frames before the switch were all read). */
@@ -116,12 +117,15 @@ export class Lanes {
       i++;
       offset = 0;
     }
-    if (this.#out.publish()) this.#addon.ring(this.#peerBell);
-    if (i === chunks.length) return;
+    if (i === chunks.length) {
+      if (this.#out.publish()) this.#addon.ring(this.#peerBell);
+      return;
+    }
+    // No room for the rest: it waits, and #flushPending publishes what went in and waits for the reader.
     this.#pending = chunks.slice(i);
     this.#offset = offset;
     this.#pendingBytes = totalLength(this.#pending) - offset;
-    if (this.#out.waitForRoom()) this.#flushPending();
+    this.#flushPending();
   }
 
   // The peer broke the lanes: nothing more goes in or out of them, and the link is cut (at once if it reads them, else
